@@ -1,0 +1,109 @@
+// Loading a model and running it from one statically planned arena.
+//
+// Session::Create binds symbolic dims, runs shape inference, constant folding and the graph
+// passes, picks a kernel for every node, plans the activation arena and binds every pointer.
+// After that, Run() performs no heap allocation. Inputs and outputs live in the arena and are
+// written and read in place (or copied with SetInput / output views).
+// Usage:
+//   ASSIGN_OR_RETURN(Model model, LoadModel("mobilenet.onnx"));
+//   ASSIGN_OR_RETURN(auto session, Session::Create(model, SessionOptions{}));
+//   std::memcpy(session->input(0).raw, pixels, session->input(0).bytes());
+//   RETURN_IF_ERROR(session->Run());
+//   const float* logits = session->output(0).data<float>();
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "edgerun/ir.h"
+#include "edgerun/status.h"
+#include "edgerun/tensor.h"
+
+namespace edgerun {
+
+struct Model {
+  std::string path;  // file it came from; used in error messages
+  Graph graph;
+};
+
+// Loads a model by content (ONNX protobuf today). Errors name the file.
+Expected<Model> LoadModel(const std::string& path);
+
+enum class KernelPath : uint8_t { kReference = 0, kXnnpack, kOnednn };
+std::string_view KernelPathName(KernelPath p);
+
+struct SessionOptions {
+  // Full shapes for named graph inputs ("--shape input=1x3x224x224").
+  std::map<std::string, std::vector<int64_t>, std::less<>> input_shapes;
+  // Values for named symbolic dims ("batch" -> 1).
+  std::map<std::string, int64_t, std::less<>> symbol_values;
+  // Value for any symbolic or unknown input dim still unbound; -1 makes them an error.
+  int64_t default_dim_value = -1;
+  int num_threads = 1;
+  bool optimize = true;  // graph passes (constant folding always runs: it is shape inference)
+  // Optional caller-owned arena. Must be at least arena_bytes() and 64-byte aligned.
+  std::span<std::byte> external_arena;
+  // Largest arena edgerun will allocate; guards against absurd dims.
+  size_t max_arena_bytes = size_t{8} << 30;
+  bool enable_profiling = false;
+};
+
+struct NodeReport {
+  std::string name;
+  std::string op_type;
+  std::string kernel;  // "ref", "xnnpack", ...
+  std::vector<std::string> inputs, outputs;
+  std::vector<std::vector<int64_t>> output_shapes;
+  int64_t macs = 0;
+};
+
+struct NodeProfile {
+  double total_ms = 0;
+  int64_t runs = 0;
+};
+
+class Session {
+ public:
+  static Expected<std::unique_ptr<Session>> Create(const Model& model,
+                                                   const SessionOptions& options);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  int num_inputs() const;
+  int num_outputs() const;
+  const std::string& input_name(int i) const;
+  const std::string& output_name(int i) const;
+  int FindInput(std::string_view name) const;   // -1 if absent
+  int FindOutput(std::string_view name) const;  // -1 if absent
+  // Views into the arena (or a constant, for outputs that folded to constants).
+  TensorView input(int i) const;
+  TensorView output(int i) const;
+  // Copies `view` into input i after checking dtype and shape (names the input on error).
+  Status SetInput(int i, const TensorView& view);
+
+  Status Run();
+
+  // Graph after all passes, as executed, and one line per change the passes made.
+  const Graph& optimized_graph() const;
+  const std::vector<std::string>& pass_log() const;
+  std::vector<NodeReport> NodeReports() const;
+  size_t arena_bytes() const;        // planned activation bytes (incl. inputs and outputs)
+  size_t persistent_bytes() const;   // kernel state and packed weights allocated at creation
+  size_t weight_bytes() const;       // constant tensor bytes the graph holds
+  // Per-node time, filled by Run when options.enable_profiling is set.
+  std::span<const NodeProfile> profile() const;
+  void ResetProfile();
+
+  struct Impl;
+
+ private:
+  explicit Session(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace edgerun

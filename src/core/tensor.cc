@@ -1,0 +1,144 @@
+#include "edgerun/tensor.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+
+#include "edgerun/dtype.h"
+
+namespace edgerun {
+
+int64_t NumElements(std::span<const int64_t> dims) {
+  int64_t n = 1;
+  for (int64_t d : dims) {
+    if (d < 0) return -1;
+    if (d != 0 && n > std::numeric_limits<int64_t>::max() / d) return -1;
+    n *= d;
+  }
+  return n;
+}
+
+std::string DimsToString(std::span<const int64_t> dims) {
+  if (dims.empty()) return "scalar";
+  std::string s;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (i) s += 'x';
+    s += std::to_string(dims[i]);
+  }
+  return s;
+}
+
+Expected<TensorView> TensorView::Make(DType dtype, std::span<const int64_t> dims, void* data) {
+  if (dims.size() > static_cast<size_t>(kMaxRank)) {
+    return Unsupported("rank " + std::to_string(dims.size()) + " exceeds the maximum of " +
+                       std::to_string(kMaxRank));
+  }
+  TensorView v;
+  v.dtype = dtype;
+  v.rank = static_cast<int>(dims.size());
+  for (size_t i = 0; i < dims.size(); ++i) v.dims[i] = dims[i];
+  v.raw = data;
+  return v;
+}
+
+Expected<Tensor> Tensor::Create(DType dtype, std::vector<int64_t> dims) {
+  const int64_t n = NumElements(dims);
+  if (n < 0) return InvalidArgument("invalid tensor dims " + DimsToString(dims));
+  const size_t elem = DTypeSize(dtype);
+  if (elem == 0) return InvalidArgument("tensor has undefined dtype");
+  if (static_cast<uint64_t>(n) > kMaxTensorBytes / elem) {
+    return ResourceExhausted("tensor of dims " + DimsToString(dims) + " (" +
+                             std::string(DTypeName(dtype)) + ") exceeds the " +
+                             std::to_string(kMaxTensorBytes >> 30) + " GiB limit");
+  }
+  Tensor t;
+  t.dtype_ = dtype;
+  t.dims_ = std::move(dims);
+  t.bytes_ = static_cast<size_t>(n) * elem;
+  const size_t alloc = (std::max<size_t>(t.bytes_, 1) + kTensorAlignment - 1) / kTensorAlignment *
+                       kTensorAlignment;
+  void* p = std::aligned_alloc(kTensorAlignment, alloc);
+  if (p == nullptr) return ResourceExhausted("cannot allocate " + std::to_string(alloc) + " bytes");
+  std::memset(p, 0, alloc);
+  t.storage_ = std::shared_ptr<const void>(p, [](const void* q) { std::free(const_cast<void*>(q)); });
+  t.data_ = p;
+  return t;
+}
+
+Tensor Tensor::Wrap(DType dtype, std::vector<int64_t> dims, const void* data,
+                    std::shared_ptr<const void> keep_alive) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.bytes_ = static_cast<size_t>(std::max<int64_t>(NumElements(dims), 0)) * DTypeSize(dtype);
+  t.dims_ = std::move(dims);
+  t.data_ = data;
+  t.storage_ = std::move(keep_alive);
+  return t;
+}
+
+Expected<Tensor> Tensor::FromBytes(DType dtype, std::vector<int64_t> dims, const void* data,
+                                   size_t bytes) {
+  ASSIGN_OR_RETURN(Tensor t, Create(dtype, std::move(dims)));
+  if (bytes != t.bytes()) {
+    return InvalidArgument("tensor of dims " + DimsToString(t.dims()) + " (" +
+                           std::string(DTypeName(dtype)) + ") needs " +
+                           std::to_string(t.bytes()) + " bytes, got " + std::to_string(bytes));
+  }
+  if (bytes > 0) std::memcpy(t.mutable_raw(), data, bytes);
+  return t;
+}
+
+TensorView Tensor::view() const {
+  TensorView v;
+  v.dtype = dtype_;
+  v.rank = std::min<int>(rank(), kMaxRank);
+  for (int i = 0; i < v.rank; ++i) v.dims[i] = dims_[i];
+  v.raw = const_cast<void*>(data_);
+  return v;
+}
+
+double Tensor::ScalarAsDouble(int64_t i) const {
+  const void* p = data_;
+  switch (dtype_) {
+    case DType::kF32: return static_cast<const float*>(p)[i];
+    case DType::kF64: return static_cast<const double*>(p)[i];
+    case DType::kF16: return HalfToFloat(static_cast<const uint16_t*>(p)[i]);
+    case DType::kBF16: return BFloat16ToFloat(static_cast<const uint16_t*>(p)[i]);
+    case DType::kI8: return static_cast<const int8_t*>(p)[i];
+    case DType::kU8: return static_cast<const uint8_t*>(p)[i];
+    case DType::kI16: return static_cast<const int16_t*>(p)[i];
+    case DType::kU16: return static_cast<const uint16_t*>(p)[i];
+    case DType::kI32: return static_cast<const int32_t*>(p)[i];
+    case DType::kU32: return static_cast<const uint32_t*>(p)[i];
+    case DType::kI64: return static_cast<double>(static_cast<const int64_t*>(p)[i]);
+    case DType::kU64: return static_cast<double>(static_cast<const uint64_t*>(p)[i]);
+    case DType::kBool: return static_cast<const uint8_t*>(p)[i] ? 1.0 : 0.0;
+    case DType::kUndefined: return 0;
+  }
+  return 0;
+}
+
+int64_t Tensor::ScalarAsInt(int64_t i) const {
+  switch (dtype_) {
+    case DType::kI64: return static_cast<const int64_t*>(data_)[i];
+    case DType::kU64: return static_cast<int64_t>(static_cast<const uint64_t*>(data_)[i]);
+    default: return static_cast<int64_t>(ScalarAsDouble(i));
+  }
+}
+
+std::vector<int64_t> Tensor::ToInt64Vector() const {
+  const int64_t n = std::max<int64_t>(num_elements(), 0);
+  std::vector<int64_t> out(n);
+  for (int64_t i = 0; i < n; ++i) out[i] = ScalarAsInt(i);
+  return out;
+}
+
+std::vector<float> Tensor::ToFloatVector() const {
+  const int64_t n = std::max<int64_t>(num_elements(), 0);
+  std::vector<float> out(n);
+  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(ScalarAsDouble(i));
+  return out;
+}
+
+}  // namespace edgerun

@@ -1,0 +1,37 @@
+// LoadModel: reads a model file and dispatches on its content to the matching importer.
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "edgerun/session.h"
+#include "formats/onnx/onnx_importer.h"
+#include "formats/onnx/onnx_io.h"
+
+namespace edgerun {
+namespace {
+
+// TFLite flatbuffers carry the file identifier "TFL3" after the 4-byte root table offset.
+bool IsTfliteFlatbuffer(const std::vector<std::byte>& bytes) {
+  return bytes.size() >= 8 && std::memcmp(bytes.data() + 4, "TFL3", 4) == 0;
+}
+
+}  // namespace
+
+Expected<Model> LoadModel(const std::string& path) {
+  ASSIGN_OR_RETURN(std::vector<std::byte> bytes, ReadFileBytes(path, kMaxProtoBytes));
+  if (bytes.empty()) return InvalidModel(fmt::format("{}: file is empty", path));
+  if (IsTfliteFlatbuffer(bytes)) {
+    return Unsupported(fmt::format("{}: TFLite import is not implemented yet", path));
+  }
+  // Anything else must be an ONNX ModelProto; protobuf has no magic number, so the importer's
+  // parse (and its "no graph" check) is the detection.
+  ASSIGN_OR_RETURN(Graph graph, ImportOnnxFromBytes(bytes, path, DirectoryOf(path)));
+  Model model;
+  model.path = path;
+  model.graph = std::move(graph);
+  return model;
+}
+
+}  // namespace edgerun

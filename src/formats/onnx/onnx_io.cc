@@ -1,0 +1,90 @@
+#include "formats/onnx/onnx_io.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/message_lite.h>
+
+namespace edgerun {
+namespace {
+
+// Closes a POSIX file descriptor on every return path.
+class FdCloser {
+ public:
+  explicit FdCloser(int fd) : fd_(fd) {}
+  ~FdCloser() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FdCloser(const FdCloser&) = delete;
+  FdCloser& operator=(const FdCloser&) = delete;
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+Expected<std::vector<std::byte>> ReadFileBytes(const std::string& path, size_t max_bytes) {
+  if (path.empty()) return InvalidArgument("empty file path");
+  if (path.find('\0') != std::string::npos) {
+    return InvalidArgument(fmt::format("{}: file path contains a NUL character", path));
+  }
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT || err == ENOTDIR) return NotFound(fmt::format("{}: file not found", path));
+    return IoError(fmt::format("{}: cannot open: {}", path, std::strerror(err)));
+  }
+  FdCloser closer(fd);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    return IoError(fmt::format("{}: cannot stat: {}", path, std::strerror(errno)));
+  }
+  if (S_ISDIR(st.st_mode)) return InvalidArgument(fmt::format("{}: is a directory", path));
+  if (!S_ISREG(st.st_mode)) {
+    return InvalidArgument(fmt::format("{}: is not a regular file", path));
+  }
+  const auto size = static_cast<uint64_t>(st.st_size);
+  if (size > max_bytes) {
+    return ResourceExhausted(
+        fmt::format("{}: file is {} bytes, more than the {} byte limit", path, size, max_bytes));
+  }
+  std::vector<std::byte> bytes(static_cast<size_t>(size));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return IoError(fmt::format("{}: read failed: {}", path, std::strerror(errno)));
+    }
+    if (n == 0) {
+      return IoError(
+          fmt::format("{}: file shrank while reading ({} of {} bytes)", path, done, size));
+    }
+    done += static_cast<size_t>(n);
+  }
+  return bytes;
+}
+
+bool ParseProtoFromBytes(std::span<const std::byte> bytes, google::protobuf::MessageLite* message) {
+  if (bytes.size() > kMaxProtoBytes) return false;
+  google::protobuf::io::CodedInputStream input(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                               static_cast<int>(bytes.size()));
+  input.SetTotalBytesLimit(INT_MAX);
+  return message->ParseFromCodedStream(&input) && input.ConsumedEntireMessage();
+}
+
+std::string DirectoryOf(const std::string& path) {
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  return parent.empty() ? std::string(".") : parent.string();
+}
+
+}  // namespace edgerun

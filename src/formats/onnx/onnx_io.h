@@ -1,0 +1,39 @@
+// File and protobuf reading helpers shared by the ONNX importer, the model loader and the
+// conformance tools.
+//
+// Files are read whole into memory after a size check; protobuf messages are parsed from that
+// memory through a CodedInputStream with a 2 GB limit, so malformed input yields `false` rather
+// than an abort or an exception.
+// Usage:
+//   ASSIGN_OR_RETURN(std::vector<std::byte> bytes, ReadFileBytes("model.onnx", kMaxProtoBytes));
+//   onnx::ModelProto model;
+//   if (!ParseProtoFromBytes(bytes, &model)) return InvalidModel("model.onnx: not protobuf");
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "edgerun/status.h"
+
+namespace google::protobuf {
+class MessageLite;
+}  // namespace google::protobuf
+
+namespace edgerun {
+
+// Protobuf cannot address more than 2 GB - 1 in one message; larger models use external data.
+inline constexpr size_t kMaxProtoBytes = size_t{0x7fffffff};
+
+// Reads the whole file. Errors name the file: NotFound when it does not exist, InvalidArgument
+// for a directory, ResourceExhausted when larger than `max_bytes`, IoError otherwise.
+Expected<std::vector<std::byte>> ReadFileBytes(const std::string& path, size_t max_bytes);
+
+// Parses `bytes` into `message`. Returns false on malformed or oversized input.
+bool ParseProtoFromBytes(std::span<const std::byte> bytes, google::protobuf::MessageLite* message);
+
+// The directory containing `path` ("." for a bare file name); external data is relative to it.
+std::string DirectoryOf(const std::string& path);
+
+}  // namespace edgerun

@@ -1,0 +1,106 @@
+// The kernel interface and the explicit kernel table.
+//
+// A KernelDef implements one op type for a set of dtypes on one path (reference, XNNPACK...).
+// The runtime asks each candidate, in path preference order, whether it `supports` a node; the
+// first that does claims it. Lifecycle per node at session creation:
+//   prepare (parse attributes into a KernelState, request scratch bytes) -> the arena is planned
+//   -> invoke, any number of times, with pointers bound into the arena.
+// invoke must not allocate: everything it needs comes from its state (built in prepare) or from
+// the scratch buffer. The dtype key is the dtype of input 0 (or output 0 for ops with no inputs).
+// Usage (inside src/kernels/ref/<family>.cc):
+//   Status InvokeRelu(InvokeContext& ctx) { ... ctx.inputs[0] ... ctx.outputs[0] ... }
+//   constexpr KernelDef kRefKernels[] = {
+//       {"Relu", KernelPath::kReference, kFloatTypes, nullptr, nullptr, InvokeRelu}};
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "edgerun/ir.h"
+#include "edgerun/session.h"
+#include "edgerun/status.h"
+#include "edgerun/tensor.h"
+#include "ops/op_def.h"
+
+typedef struct pthreadpool* pthreadpool_t;
+
+namespace edgerun {
+
+// Per-node data a kernel computes once in prepare (parsed attributes, strides, packed weights).
+struct KernelState {
+  virtual ~KernelState() = default;
+  // Bytes of heap memory this state holds (packed weights etc.), reported by inspect.
+  virtual size_t persistent_bytes() const { return 0; }
+};
+
+struct SupportContext {
+  const Node& node;
+  std::span<const TensorType> inputs;   // omitted optional inputs have dtype kUndefined
+  std::span<const Tensor* const> constants;
+  std::span<const TensorType> outputs;
+};
+
+struct PrepareContext {
+  const Node& node;
+  std::span<const TensorType> inputs;
+  std::span<const Tensor* const> constants;  // per input; nullptr if not constant
+  std::span<const TensorType> outputs;
+  int num_threads = 1;
+  // Filled by prepare:
+  size_t scratch_bytes = 0;
+  std::unique_ptr<KernelState> state;
+
+  Status Invalid(std::string_view msg) const {
+    return InvalidModel(node.Describe() + ": " + std::string(msg));
+  }
+  Status NotSupported(std::string_view msg) const {
+    return Unsupported(node.Describe() + ": " + std::string(msg));
+  }
+};
+
+struct InvokeContext {
+  const Node& node;
+  const KernelState* state = nullptr;
+  std::span<const TensorView> inputs;  // omitted optional inputs: raw == nullptr, kUndefined
+  std::span<TensorView> outputs;
+  void* scratch = nullptr;  // 64-byte aligned, scratch_bytes long
+  size_t scratch_bytes = 0;
+  pthreadpool_t threadpool = nullptr;  // may be null: run on the calling thread
+
+  template <typename S>
+  const S& state_as() const {
+    return *static_cast<const S*>(state);
+  }
+  Status Fail(std::string_view msg) const {
+    return Internal(node.Describe() + ": " + std::string(msg));
+  }
+};
+
+using SupportsFn = bool (*)(const SupportContext&);
+using PrepareFn = Status (*)(PrepareContext&);
+using InvokeFn = Status (*)(InvokeContext&);
+
+struct KernelDef {
+  std::string_view op_type;
+  KernelPath path;
+  DTypeSet dtypes;      // dtypes of input 0 this kernel handles
+  SupportsFn supports;  // nullptr: every node of op_type with a listed dtype
+  PrepareFn prepare;    // nullptr: no state, no scratch
+  InvokeFn invoke;
+  std::string_view domain = "";
+  // Output 0 may share input 0's buffer (elementwise ops); the runtime decides when it is legal.
+  bool may_run_in_place = false;
+  // Output 0 is a pure reinterpretation of input 0 (Reshape, Squeeze...): the runtime may alias
+  // them, and invoke then sees equal pointers and must do nothing.
+  bool output_aliases_input = false;
+};
+
+// Every kernel, all paths. The runtime filters by op, dtype and path preference.
+std::span<const KernelDef> AllKernels();
+
+// Picks the kernel for a node: the first in `path_order` whose dtype set and supports() accept.
+const KernelDef* SelectKernel(const SupportContext& ctx, std::span<const KernelPath> path_order);
+
+}  // namespace edgerun

@@ -1,0 +1,43 @@
+// The kernel table: every path's kernel list concatenated, and kernel selection.
+#include <vector>
+
+#include "kernels/ref/ref_kernels.h"
+
+namespace edgerun {
+namespace {
+
+std::string_view CanonicalDomain(std::string_view d) { return d == "ai.onnx" ? "" : d; }
+
+const std::vector<KernelDef>& Table() {
+  static const std::vector<KernelDef> table = [] {
+    std::vector<KernelDef> all;
+    for (auto family : {RefElementwiseKernels(), RefNnKernels(), RefTensorKernels(),
+                        RefReduceKernels()}) {
+      all.insert(all.end(), family.begin(), family.end());
+    }
+    return all;
+  }();
+  return table;
+}
+
+}  // namespace
+
+std::span<const KernelDef> AllKernels() { return Table(); }
+
+const KernelDef* SelectKernel(const SupportContext& ctx, std::span<const KernelPath> path_order) {
+  const DType key = !ctx.inputs.empty() && ctx.inputs[0].dtype != DType::kUndefined
+                        ? ctx.inputs[0].dtype
+                        : (!ctx.outputs.empty() ? ctx.outputs[0].dtype : DType::kUndefined);
+  const std::string_view domain = CanonicalDomain(ctx.node.domain);
+  for (KernelPath path : path_order) {
+    for (const KernelDef& k : Table()) {
+      if (k.path != path || k.op_type != ctx.node.op_type || k.domain != domain) continue;
+      if (!k.dtypes.contains(key)) continue;
+      if (k.supports != nullptr && !k.supports(ctx)) continue;
+      return &k;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace edgerun

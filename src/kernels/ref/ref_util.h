@@ -1,0 +1,127 @@
+// Small helpers shared by the reference kernels: dtype dispatch, broadcasting, fused activations.
+//
+// Usage:
+//   return DispatchNumeric(in.dtype, [&](auto tag) {
+//     using T = typename decltype(tag)::type;
+//     ...; return Status::Ok();
+//   }, ctx.node);
+//   BroadcastIndexer idx(out.shape(), {a.shape(), b.shape()});  // then idx.Offsets(i, offs)
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "edgerun/dtype.h"
+#include "edgerun/ir.h"
+#include "edgerun/status.h"
+#include "edgerun/tensor.h"
+
+namespace edgerun {
+
+template <typename T>
+struct TypeTag {
+  using type = T;
+};
+
+// Calls fn(TypeTag<T>{}) for the C++ type of `dtype`. Supported: f32, f64, all integers, bool.
+// f16/bf16 are not plain arithmetic types; kernels that accept them convert explicitly.
+template <typename Fn>
+Status DispatchNumeric(DType dtype, Fn&& fn, const Node& node) {
+  switch (dtype) {
+    case DType::kF32: return fn(TypeTag<float>{});
+    case DType::kF64: return fn(TypeTag<double>{});
+    case DType::kI8: return fn(TypeTag<int8_t>{});
+    case DType::kU8: return fn(TypeTag<uint8_t>{});
+    case DType::kI16: return fn(TypeTag<int16_t>{});
+    case DType::kU16: return fn(TypeTag<uint16_t>{});
+    case DType::kI32: return fn(TypeTag<int32_t>{});
+    case DType::kU32: return fn(TypeTag<uint32_t>{});
+    case DType::kI64: return fn(TypeTag<int64_t>{});
+    case DType::kU64: return fn(TypeTag<uint64_t>{});
+    case DType::kBool: return fn(TypeTag<bool>{});
+    default:
+      return Unsupported(node.Describe() + ": dtype " + std::string(DTypeName(dtype)) +
+                         " is not supported by this kernel");
+  }
+}
+
+// Maps a flat output index to the flat offsets of each broadcast input. Built in prepare or on
+// the stack (no heap): all arrays are fixed size.
+class BroadcastIndexer {
+ public:
+  static constexpr int kMaxInputs = 4;
+
+  BroadcastIndexer() = default;
+  // Inputs are right-aligned against `out` (numpy rules); dims of 1 get stride 0.
+  BroadcastIndexer(std::span<const int64_t> out, std::initializer_list<std::span<const int64_t>> ins) {
+    rank_ = static_cast<int>(out.size());
+    num_inputs_ = static_cast<int>(ins.size());
+    for (int d = 0; d < rank_; ++d) out_dims_[d] = out[d];
+    int k = 0;
+    for (auto in : ins) {
+      int64_t stride = 1;
+      const int offset = rank_ - static_cast<int>(in.size());
+      for (int d = rank_ - 1; d >= 0; --d) {
+        const int id = d - offset;
+        if (id < 0 || in[id] == 1) {
+          strides_[k][d] = 0;
+        } else {
+          strides_[k][d] = stride;
+        }
+        if (id >= 0) stride *= in[id];
+      }
+      ++k;
+    }
+  }
+  int num_inputs() const { return num_inputs_; }
+  // offsets[k] = flat offset into input k for flat output index `i`.
+  void Offsets(int64_t i, int64_t* offsets) const {
+    for (int k = 0; k < num_inputs_; ++k) offsets[k] = 0;
+    for (int d = rank_ - 1; d >= 0; --d) {
+      const int64_t coord = i % out_dims_[d];
+      i /= out_dims_[d];
+      for (int k = 0; k < num_inputs_; ++k) offsets[k] += coord * strides_[k][d];
+    }
+  }
+
+ private:
+  int rank_ = 0;
+  int num_inputs_ = 0;
+  int64_t out_dims_[kMaxRank] = {};
+  int64_t strides_[kMaxInputs][kMaxRank] = {};
+};
+
+// An activation fused into a producer (Conv, Gemm, FusedMatMul) by the fusion pass. Stored on
+// the node as attributes "activation" (string) and "activation_params" (floats).
+struct FusedActivation {
+  enum class Kind : uint8_t { kNone, kRelu, kClip, kLeakyRelu, kHardSigmoid, kHardSwish,
+                              kSigmoid, kSiLU, kTanh };
+  Kind kind = Kind::kNone;
+  float a = 0, b = 0;  // Clip: min,max. LeakyRelu: alpha. HardSigmoid: alpha,beta.
+
+  static Expected<FusedActivation> FromNode(const Node& node);
+
+  float Apply(float x) const {
+    switch (kind) {
+      case Kind::kNone: return x;
+      case Kind::kRelu: return x > 0 ? x : 0;
+      case Kind::kClip: return std::min(std::max(x, a), b);
+      case Kind::kLeakyRelu: return x >= 0 ? x : a * x;
+      case Kind::kHardSigmoid: return std::max(0.0f, std::min(1.0f, a * x + b));
+      case Kind::kHardSwish: return x * std::max(0.0f, std::min(1.0f, x / 6.0f + 0.5f));
+      case Kind::kSigmoid: return 1.0f / (1.0f + std::exp(-x));
+      case Kind::kSiLU: return x / (1.0f + std::exp(-x));
+      case Kind::kTanh: return std::tanh(x);
+    }
+    return x;
+  }
+  void ApplyInPlace(float* data, int64_t n) const {
+    if (kind == Kind::kNone) return;
+    for (int64_t i = 0; i < n; ++i) data[i] = Apply(data[i]);
+  }
+};
+
+}  // namespace edgerun

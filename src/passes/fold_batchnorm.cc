@@ -1,0 +1,130 @@
+// FoldBatchNormIntoConv.
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "passes/pass_util.h"
+#include "passes/passes.h"
+
+namespace edgerun {
+namespace {
+
+// A constant f32 per-channel vector: shape [n] or [n, 1, ...], or nullptr.
+const Tensor* ChannelVector(GraphRewriter& rw, int v, int64_t n) {
+  const Tensor* t = rw.Constant(v);
+  if (t == nullptr || t->dtype() != DType::kF32 || t->rank() < 1 || t->dims()[0] != n) {
+    return nullptr;
+  }
+  for (int i = 1; i < t->rank(); ++i) {
+    if (t->dims()[i] != 1) return nullptr;
+  }
+  return t;
+}
+
+// Folds BN node `b` into its producer; returns false when the pattern does not apply.
+bool TryFold(GraphRewriter& rw, int b, std::vector<std::string>* log) {
+  Graph& g = rw.graph();
+  Node& bn = rw.node(b);
+  if (!IsOnnxOp(bn, "BatchNormalization") || bn.inputs.size() != 5 || bn.outputs.empty()) {
+    return false;
+  }
+  // Training mode normalizes with batch statistics; spatial=0 (opset 7-8) has per-element params.
+  if (ValueOr(bn.GetInt("training_mode", 0), int64_t{1}) != 0) return false;
+  if (ValueOr(bn.GetInt("spatial", 1), int64_t{0}) != 1) return false;
+  for (size_t i = 1; i < bn.outputs.size(); ++i) {
+    const int v = bn.outputs[i];
+    if (v >= 0 && (g.IsGraphOutput(v) || !rw.Consumers(v).empty())) return false;
+  }
+  const int x = bn.inputs[0];
+  const int y = bn.outputs[0];
+  if (x < 0 || y < 0 || !rw.HasSoleConsumer(x, b)) return false;
+  const int c = rw.Producer(x);
+  if (c < 0) return false;
+  Node& conv = rw.node(c);
+  const bool transpose = IsOnnxOp(conv, "ConvTranspose");
+  if (!(IsOnnxOp(conv, "Conv") || transpose) || conv.outputs.size() != 1 ||
+      conv.outputs[0] != x || conv.inputs.size() < 2 || conv.has_attr("activation")) {
+    return false;
+  }
+  const TensorType xt = ValueType(g, x);
+  if (xt.dtype != DType::kF32 || xt.rank() < 3 || xt.dims[1] <= 0) return false;
+  if (!g.values[x].quant.empty()) return false;
+  const int64_t channels = xt.dims[1];
+
+  const Tensor* w = rw.Constant(conv.inputs[1]);
+  if (w == nullptr || w->dtype() != DType::kF32 || w->rank() < 3) return false;
+  const Tensor* bias = nullptr;
+  if (conv.inputs.size() > 2 && conv.inputs[2] >= 0) {
+    bias = ChannelVector(rw, conv.inputs[2], channels);
+    if (bias == nullptr) return false;
+  }
+  const int64_t group = ValueOr(conv.GetInt("group", 1), int64_t{0});
+  if (group <= 0) return false;
+  // Conv W is [C_out, C_in/group, k...]; ConvTranspose W is [C_in, C_out/group, k...].
+  if (!transpose && w->dims()[0] != channels) return false;
+  if (transpose && (w->dims()[1] * group != channels || w->dims()[0] % group != 0)) return false;
+
+  const Tensor* gamma = ChannelVector(rw, bn.inputs[1], channels);
+  const Tensor* beta = ChannelVector(rw, bn.inputs[2], channels);
+  const Tensor* mean = ChannelVector(rw, bn.inputs[3], channels);
+  const Tensor* var = ChannelVector(rw, bn.inputs[4], channels);
+  if (gamma == nullptr || beta == nullptr || mean == nullptr || var == nullptr) return false;
+  Expected<float> epsilon = bn.GetFloat("epsilon", 1e-5f);
+  if (!epsilon.ok()) return false;
+  const double eps = *epsilon;
+
+  std::vector<float> scale(channels), shift(channels);
+  for (int64_t o = 0; o < channels; ++o) {
+    const double s = static_cast<double>(gamma->data<float>()[o]) /
+                     std::sqrt(static_cast<double>(var->data<float>()[o]) + eps);
+    const double b0 = bias != nullptr ? bias->data<float>()[o] : 0.0;
+    scale[o] = static_cast<float>(s);
+    shift[o] = static_cast<float>((b0 - mean->data<float>()[o]) * s + beta->data<float>()[o]);
+  }
+
+  Expected<Tensor> new_w = Tensor::Create(DType::kF32, w->dims());
+  Expected<Tensor> new_b = Tensor::Create(DType::kF32, {channels});
+  if (!new_w.ok() || !new_b.ok()) return false;
+  const float* src = w->data<float>();
+  float* dst = new_w->mutable_data<float>();
+  const int64_t d0 = w->dims()[0], d1 = w->dims()[1];
+  const int64_t inner = w->num_elements() / (d0 * d1);
+  for (int64_t i = 0; i < d0; ++i) {
+    for (int64_t j = 0; j < d1; ++j) {
+      // Output channel of W[i, j, ...].
+      const int64_t o = transpose ? (i / (d0 / group)) * d1 + j : i;
+      const float s = scale[o];
+      const int64_t base = (i * d1 + j) * inner;
+      for (int64_t k = 0; k < inner; ++k) dst[base + k] = src[base + k] * s;
+    }
+  }
+  std::copy(shift.begin(), shift.end(), new_b->mutable_data<float>());
+
+  const std::string w_name = g.values[conv.inputs[1]].name;
+  const int w_value = rw.AddConstant(w_name + "_bnfold", std::move(new_w).value());
+  const int b_value = rw.AddConstant(conv.name + "_bnfold_bias", std::move(new_b).value());
+  // AddConstant may grow g.values; node references stay valid (nodes are not touched).
+  Node& conv2 = rw.node(c);
+  if (conv2.inputs.size() < 3) conv2.inputs.resize(3, Node::kNoValue);
+  conv2.inputs[1] = w_value;
+  conv2.inputs[2] = b_value;
+  conv2.outputs[0] = y;
+  rw.RemoveNode(b);
+  if (log != nullptr) {
+    log->push_back("fused BatchNormalization '" + rw.node(b).name + "' into " + conv2.op_type +
+                   " '" + conv2.name + "'");
+  }
+  return true;
+}
+
+}  // namespace
+
+Status FoldBatchNormIntoConv(Graph& g, std::vector<std::string>* log) {
+  GraphRewriter rw(g);
+  for (int n = 0; n < rw.num_nodes(); ++n) {
+    if (!rw.removed(n)) TryFold(rw, n, log);
+  }
+  return rw.Finish();
+}
+
+}  // namespace edgerun

@@ -1,0 +1,57 @@
+// Graph passes: simplifications and fusions over the IR, run at session creation after shape
+// inference and constant folding (every value has a dtype and a static shape).
+//
+// Each pass scans the node list for its pattern, rewrites matches in place (the fused node takes
+// the slot of a node it replaces, so the order stays topological), then drops removed nodes and
+// unreferenced values. Graph output names are always preserved. Fused ops use kEdgerunDomain and
+// fused activations are the node attributes "activation" + "activation_params" (see
+// FusedActivation in kernels/ref/ref_util.h).
+// Usage:
+//   std::vector<std::string> log;
+//   RETURN_IF_ERROR(RunGraphPasses(graph, &log));   // "fused Relu 'r1' into Conv 'c1'", ...
+//   std::cout << DumpGraph(graph);                  // passes/graph_dump.h
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "edgerun/ir.h"
+#include "edgerun/status.h"
+
+namespace edgerun {
+
+// Runs every pass below in a sensible order until nothing changes; appends one line per change
+// ("fused BatchNormalization 'bn1' into Conv 'conv1'") to `log` when non-null.
+Status RunGraphPasses(Graph& graph, std::vector<std::string>* log);
+
+// Removes nodes that forward their input unchanged: Identity, Dropout (mask unused, not
+// training), Cast to the same dtype, Reshape/Flatten/Squeeze/Unsqueeze/Expand/Tile that keep the
+// shape, Transpose that only moves size-1 axes, single-input Concat, and x+0, x-0, x*1, x/1
+// with constant zeros/ones that do not broadcast x.
+Status EliminateIdentity(Graph& g, std::vector<std::string>* log);
+
+// Removes nodes whose outputs reach no graph output, and drops unused trailing optional outputs
+// (Dropout mask, MaxPool indices...) of the remaining nodes.
+Status EliminateDeadNodes(Graph& g, std::vector<std::string>* log);
+
+// Conv/ConvTranspose (constant f32 W, optional constant B) -> BatchNormalization (constant
+// params, inference) => the convolution with W' = W * s, B' = (B - mean) * s + beta,
+// s = gamma / sqrt(var + eps) per output channel.
+Status FoldBatchNormIntoConv(Graph& g, std::vector<std::string>* log);
+
+// Conv/ConvTranspose/Gemm/FusedMatMul followed by Relu, Clip (constant bounds), LeakyRelu,
+// HardSigmoid, HardSwish, Sigmoid, Tanh or SiLU => "activation"/"activation_params" attributes
+// on the producer, when the producer's output feeds only the activation and is not a graph
+// output, and the producer has no activation yet.
+Status FuseActivations(Graph& g, std::vector<std::string>* log);
+
+// x * Sigmoid(x) => com.edgerun SiLU; x * HardSigmoid(x; 1/6, 1/2) => HardSwish; the erf form
+// 0.5 * x * (1 + Erf(x / sqrt 2)) and the tanh form 0.5 * x * (1 + Tanh(sqrt(2/pi) * (x +
+// 0.044715 x^3))) of GELU, in any association of the products, => com.edgerun Gelu.
+Status FuseSiLU(Graph& g, std::vector<std::string>* log);
+
+// MatMul(A, constant B) -> Add(constant bias along the last dim) => com.edgerun
+// FusedMatMul(A, B, bias), or Gemm(A, B, bias) when A and B are both 2-D.
+Status FuseMatMulBias(Graph& g, std::vector<std::string>* log);
+
+}  // namespace edgerun

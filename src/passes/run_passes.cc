@@ -1,0 +1,29 @@
+// RunGraphPasses: the pass pipeline.
+#include <string>
+#include <vector>
+
+#include "passes/pass_util.h"
+#include "passes/passes.h"
+
+namespace edgerun {
+
+Status RunGraphPasses(Graph& graph, std::vector<std::string>* log) {
+  using PassFn = Status (*)(Graph&, std::vector<std::string>*);
+  // Cleanup first so patterns see through Identity/Dropout; SiLU/GELU and MatMul+bias fusion
+  // before activation fusion, since they create the producers and activations it merges
+  // (Conv -> Sigmoid -> Mul becomes Conv -> SiLU, then Conv with activation SiLU).
+  static constexpr PassFn kPipeline[] = {EliminateIdentity, EliminateDeadNodes,
+                                         FoldBatchNormIntoConv, FuseSiLU, FuseMatMulBias,
+                                         FuseActivations};
+  // Every change removes at least one node, so this terminates; the cap is a safety net.
+  constexpr int kMaxRounds = 16;
+  for (int round = 0; round < kMaxRounds; ++round) {
+    std::vector<std::string> changes;
+    for (PassFn pass : kPipeline) RETURN_IF_ERROR(pass(graph, &changes));
+    if (log != nullptr) log->insert(log->end(), changes.begin(), changes.end());
+    if (changes.empty()) break;
+  }
+  return ValidateGraph(graph).WithPrefix("after graph passes");
+}
+
+}  // namespace edgerun

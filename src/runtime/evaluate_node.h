@@ -1,0 +1,31 @@
+// Runs a single node outside any session, on owning tensors.
+//
+// Used by constant folding at session creation and by kernel tests: it performs the same
+// validate -> infer -> select kernel -> prepare -> invoke sequence as a session, with buffers
+// allocated on the heap instead of the arena.
+// Usage:
+//   Node n; n.op_type = "Add"; n.inputs = {0, 1}; n.outputs = {2}; n.opset = 17;
+//   ASSIGN_OR_RETURN(std::vector<Tensor> out, EvaluateNode(n, {&a, &b}));
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "edgerun/ir.h"
+#include "edgerun/session.h"
+#include "edgerun/tensor.h"
+#include "kernels/kernel.h"
+#include "ops/op_def.h"
+
+namespace edgerun {
+
+// Validates arity against the OpDef and infers output types. `constants[i]` may be nullptr.
+// Omitted optional inputs have dtype kUndefined. Errors name the node.
+Expected<std::vector<TensorType>> InferNode(const Node& node, std::span<const TensorType> inputs,
+                                            std::span<const Tensor* const> constants);
+
+// `inputs[i]` nullptr means an omitted optional input. Output count follows node.outputs.
+Expected<std::vector<Tensor>> EvaluateNode(const Node& node, std::span<const Tensor* const> inputs,
+                                           KernelPath path = KernelPath::kReference);
+
+}  // namespace edgerun

@@ -1,0 +1,404 @@
+// Session: creation pipeline (bind -> infer/fold -> passes -> select -> prepare -> plan -> setup)
+// and the allocation-free Run loop.
+#include "edgerun/session.h"
+
+#include <pthreadpool.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <cstdlib>
+#include <numeric>
+
+#include "kernels/kernel.h"
+#include "planner/arena_planner.h"
+#include "runtime/infer_and_fold.h"
+#include "runtime/macs.h"
+#if __has_include("passes/passes.h")
+#include "passes/passes.h"
+#define EDGERUN_HAVE_PASSES 1
+#endif
+
+namespace edgerun {
+
+std::string_view KernelPathName(KernelPath p) {
+  switch (p) {
+    case KernelPath::kReference: return "ref";
+    case KernelPath::kXnnpack: return "xnnpack";
+    case KernelPath::kOnednn: return "onednn";
+  }
+  return "?";
+}
+
+namespace {
+
+constexpr size_t kNoOffset = static_cast<size_t>(-1);
+
+size_t AlignUp(size_t n, size_t a) { return (n + a - 1) / a * a; }
+
+struct NodeExec {
+  const KernelDef* kernel = nullptr;
+  std::unique_ptr<KernelState> state;
+  size_t scratch_bytes = 0;
+  size_t scratch_offset = 0;
+  int in_begin = 0, in_count = 0, out_begin = 0, out_count = 0;
+};
+
+// Disjoint-set over values, for buffers shared by in-place and aliasing kernels.
+struct AliasGroups {
+  std::vector<int> parent;
+  explicit AliasGroups(size_t n) : parent(n) { std::iota(parent.begin(), parent.end(), 0); }
+  int Find(int v) {
+    while (parent[v] != v) v = parent[v] = parent[parent[v]];
+    return v;
+  }
+  void Join(int keep, int other) { parent[Find(other)] = Find(keep); }
+};
+
+}  // namespace
+
+struct Session::Impl {
+  std::string model_path;
+  Graph graph;
+  std::vector<NodeExec> execs;
+  std::vector<TensorView> value_views;  // per value
+  std::vector<TensorView> io_views;     // per node: inputs then outputs, flattened
+  size_t arena_bytes = 0;
+  std::byte* arena = nullptr;
+  std::unique_ptr<std::byte, decltype(&std::free)> owned_arena{nullptr, &std::free};
+  pthreadpool_t pool = nullptr;
+  bool profiling = false;
+  std::vector<NodeProfile> profile;
+  std::vector<std::string> pass_log;
+
+  ~Impl() {
+    if (pool != nullptr) pthreadpool_destroy(pool);
+  }
+};
+
+Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Session::~Session() = default;
+
+Expected<std::unique_ptr<Session>> Session::Create(const Model& model,
+                                                   const SessionOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->model_path = model.path;
+  const std::string prefix = model.path.empty() ? std::string("model") : model.path;
+  Graph& g = impl->graph;
+  g = model.graph;
+
+  // Every unknown op at once, so the user sees the whole list.
+  std::vector<const Node*> unknown = FindUnknownOps(g);
+  if (!unknown.empty()) {
+    std::string msg = std::to_string(unknown.size()) + " unsupported op" +
+                      (unknown.size() > 1 ? "s" : "") + ": ";
+    for (size_t i = 0; i < unknown.size(); ++i) msg += (i ? ", " : "") + unknown[i]->Describe();
+    return Unsupported(msg).WithPrefix(prefix);
+  }
+  RETURN_IF_ERROR(BindInputShapes(g, options).WithPrefix(prefix));
+  RETURN_IF_ERROR(InferShapesAndFold(g, /*fold=*/true).WithPrefix(prefix));
+#ifdef EDGERUN_HAVE_PASSES
+  if (options.optimize) {
+    RETURN_IF_ERROR(RunGraphPasses(g, &impl->pass_log).WithPrefix(prefix));
+    RETURN_IF_ERROR(InferShapesAndFold(g, /*fold=*/true).WithPrefix(prefix));
+  }
+#endif
+
+  const size_t num_values = g.values.size();
+  std::vector<TensorType> types(num_values);
+  for (size_t v = 0; v < num_values; ++v) {
+    if (g.values[v].shape) types[v] = TensorType{g.values[v].dtype, StaticDims(*g.values[v].shape)};
+  }
+
+  // Select and prepare a kernel for every node.
+  const KernelPath path_order[] = {KernelPath::kReference};
+  std::string missing;
+  int num_missing = 0;
+  impl->execs.resize(g.nodes.size());
+  for (size_t n = 0; n < g.nodes.size(); ++n) {
+    const Node& node = g.nodes[n];
+    std::vector<TensorType> in_types(node.inputs.size()), out_types(node.outputs.size());
+    std::vector<const Tensor*> constants(node.inputs.size(), nullptr);
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      if (node.inputs[i] == Node::kNoValue) continue;
+      in_types[i] = types[node.inputs[i]];
+      constants[i] = g.values[node.inputs[i]].constant.get();
+    }
+    for (size_t i = 0; i < node.outputs.size(); ++i) {
+      if (node.outputs[i] != Node::kNoValue) out_types[i] = types[node.outputs[i]];
+    }
+    SupportContext sctx{node, in_types, constants, out_types};
+    const KernelDef* kernel = SelectKernel(sctx, path_order);
+    if (kernel == nullptr) {
+      ++num_missing;
+      missing += (missing.empty() ? "" : ", ") + node.Describe() + " with input dtype " +
+                 std::string(DTypeName(in_types.empty() ? DType::kUndefined : in_types[0].dtype));
+      continue;
+    }
+    PrepareContext pctx{node, in_types, constants, out_types, std::max(1, options.num_threads)};
+    if (kernel->prepare != nullptr) RETURN_IF_ERROR(kernel->prepare(pctx).WithPrefix(prefix));
+    impl->execs[n].kernel = kernel;
+    impl->execs[n].state = std::move(pctx.state);
+    impl->execs[n].scratch_bytes = pctx.scratch_bytes;
+  }
+  if (num_missing > 0) {
+    return Unsupported(std::to_string(num_missing) + " node" + (num_missing > 1 ? "s have" : " has") +
+                       " no kernel: " + missing)
+        .WithPrefix(prefix);
+  }
+
+  // Lifetimes in node steps. Inputs and outputs stay live for the whole run so a caller can
+  // run again on the same input and read outputs afterwards.
+  const int end_step = static_cast<int>(g.nodes.size());
+  std::vector<int> first_use(num_values, -1), last_use(num_values, -1);
+  std::vector<char> is_io(num_values, 0);
+  for (int v : g.inputs) {
+    first_use[v] = 0;
+    last_use[v] = end_step;
+    is_io[v] = 1;
+  }
+  for (int v : g.outputs) {
+    last_use[v] = end_step;
+    is_io[v] = 1;
+  }
+  for (int n = 0; n < end_step; ++n) {
+    for (int v : g.nodes[n].inputs) {
+      if (v >= 0) last_use[v] = std::max(last_use[v], n);
+    }
+    for (int v : g.nodes[n].outputs) {
+      if (v < 0) continue;
+      first_use[v] = n;
+      last_use[v] = std::max(last_use[v], n);
+    }
+  }
+  auto bytes_of = [&](int v) {
+    return static_cast<size_t>(types[v].num_elements()) * DTypeSize(types[v].dtype);
+  };
+
+  // Decide buffer sharing: in-place elementwise ops and pure reshapes.
+  AliasGroups groups(num_values);
+  std::vector<int> group_last(last_use), group_first(first_use);
+  std::vector<char> group_io(is_io);
+  for (int n = 0; n < end_step; ++n) {
+    const Node& node = g.nodes[n];
+    const KernelDef* k = impl->execs[n].kernel;
+    if (node.inputs.empty() || node.outputs.empty()) continue;
+    const int in = node.inputs[0], out = node.outputs[0];
+    if (in < 0 || out < 0 || g.values[in].is_constant() || g.values[out].is_constant()) continue;
+    const int gi = groups.Find(in);
+    bool share = false;
+    if (k->output_aliases_input) {
+      share = bytes_of(in) == bytes_of(out);
+    } else if (k->may_run_in_place) {
+      share = group_last[gi] == n && !group_io[gi] && !is_io[out] &&
+              bytes_of(in) == bytes_of(out) && types[in].dtype == types[out].dtype;
+    }
+    if (!share) continue;
+    groups.Join(in, out);
+    group_last[gi] = std::max(group_last[gi], last_use[out]);
+    group_first[gi] = std::min(group_first[gi], first_use[out]);
+    group_io[gi] = group_io[gi] || is_io[out];
+  }
+
+  // One request per group root, one per node scratch.
+  std::vector<BufferRequest> requests;
+  std::vector<int> request_of_value(num_values, -1);
+  for (size_t v = 0; v < num_values; ++v) {
+    if (g.values[v].is_constant() || first_use[v] < 0) continue;
+    const int root = groups.Find(static_cast<int>(v));
+    if (request_of_value[root] < 0) {
+      request_of_value[root] = static_cast<int>(requests.size());
+      requests.push_back({0, kTensorAlignment, group_first[root], group_last[root]});
+    }
+    BufferRequest& r = requests[request_of_value[root]];
+    r.size = std::max(r.size, AlignUp(bytes_of(static_cast<int>(v)), kTensorAlignment));
+    request_of_value[v] = request_of_value[root];
+  }
+  std::vector<int> request_of_scratch(g.nodes.size(), -1);
+  for (int n = 0; n < end_step; ++n) {
+    if (impl->execs[n].scratch_bytes == 0) continue;
+    request_of_scratch[n] = static_cast<int>(requests.size());
+    requests.push_back({AlignUp(impl->execs[n].scratch_bytes, kTensorAlignment), kTensorAlignment,
+                        n, n});
+  }
+  ArenaPlan plan = PlanArena(requests, PlanStrategy::kGreedyBySize);
+  RETURN_IF_ERROR(CheckPlan(requests, plan).WithPrefix(prefix + ": internal arena plan"));
+  impl->arena_bytes = plan.arena_bytes;
+  if (plan.arena_bytes > options.max_arena_bytes) {
+    return ResourceExhausted("activation arena needs " + std::to_string(plan.arena_bytes) +
+                             " bytes, above the limit of " +
+                             std::to_string(options.max_arena_bytes) +
+                             " (check the input shapes)")
+        .WithPrefix(prefix);
+  }
+
+  // Arena: the caller's, or ours.
+  if (!options.external_arena.empty()) {
+    if (options.external_arena.size() < plan.arena_bytes) {
+      return InvalidArgument("external arena has " + std::to_string(options.external_arena.size()) +
+                             " bytes, the model needs " + std::to_string(plan.arena_bytes));
+    }
+    if (reinterpret_cast<uintptr_t>(options.external_arena.data()) % kTensorAlignment != 0) {
+      return InvalidArgument("external arena must be 64-byte aligned");
+    }
+    impl->arena = options.external_arena.data();
+  } else {
+    const size_t bytes = AlignUp(std::max<size_t>(plan.arena_bytes, 1), kTensorAlignment);
+    impl->owned_arena.reset(static_cast<std::byte*>(std::aligned_alloc(kTensorAlignment, bytes)));
+    if (!impl->owned_arena) {
+      return ResourceExhausted("cannot allocate a " + std::to_string(bytes) + "-byte arena")
+          .WithPrefix(prefix);
+    }
+    impl->arena = impl->owned_arena.get();
+  }
+
+  // Setup: bind a view for every value, then per-node input/output views.
+  impl->value_views.resize(num_values);
+  for (size_t v = 0; v < num_values; ++v) {
+    const Value& value = g.values[v];
+    void* data = nullptr;
+    if (value.is_constant()) {
+      data = const_cast<void*>(value.constant->raw());
+    } else if (request_of_value[v] >= 0) {
+      data = impl->arena + plan.offsets[request_of_value[v]];
+    } else {
+      continue;
+    }
+    ASSIGN_OR_RETURN(impl->value_views[v], TensorView::Make(types[v].dtype, types[v].dims, data));
+  }
+  for (int n = 0; n < end_step; ++n) {
+    NodeExec& e = impl->execs[n];
+    const Node& node = g.nodes[n];
+    e.in_begin = static_cast<int>(impl->io_views.size());
+    e.in_count = static_cast<int>(node.inputs.size());
+    for (int v : node.inputs) impl->io_views.push_back(v >= 0 ? impl->value_views[v] : TensorView{});
+    e.out_begin = static_cast<int>(impl->io_views.size());
+    e.out_count = static_cast<int>(node.outputs.size());
+    for (int v : node.outputs) impl->io_views.push_back(v >= 0 ? impl->value_views[v] : TensorView{});
+    if (request_of_scratch[n] >= 0) e.scratch_offset = plan.offsets[request_of_scratch[n]];
+  }
+
+  if (options.num_threads > 1) {
+    impl->pool = pthreadpool_create(static_cast<size_t>(options.num_threads));
+  }
+  impl->profiling = options.enable_profiling;
+  impl->profile.resize(g.nodes.size());
+  return std::unique_ptr<Session>(new Session(std::move(impl)));
+}
+
+int Session::num_inputs() const { return static_cast<int>(impl_->graph.inputs.size()); }
+int Session::num_outputs() const { return static_cast<int>(impl_->graph.outputs.size()); }
+const std::string& Session::input_name(int i) const {
+  return impl_->graph.values[impl_->graph.inputs[i]].name;
+}
+const std::string& Session::output_name(int i) const {
+  return impl_->graph.values[impl_->graph.outputs[i]].name;
+}
+int Session::FindInput(std::string_view name) const {
+  for (int i = 0; i < num_inputs(); ++i) {
+    if (input_name(i) == name) return i;
+  }
+  return -1;
+}
+int Session::FindOutput(std::string_view name) const {
+  for (int i = 0; i < num_outputs(); ++i) {
+    if (output_name(i) == name) return i;
+  }
+  return -1;
+}
+TensorView Session::input(int i) const { return impl_->value_views[impl_->graph.inputs[i]]; }
+TensorView Session::output(int i) const { return impl_->value_views[impl_->graph.outputs[i]]; }
+
+Status Session::SetInput(int i, const TensorView& view) {
+  if (i < 0 || i >= num_inputs()) {
+    return InvalidArgument("input index " + std::to_string(i) + " is out of range (model has " +
+                           std::to_string(num_inputs()) + " inputs)");
+  }
+  const TensorView& dst = impl_->value_views[impl_->graph.inputs[i]];
+  if (view.dtype != dst.dtype) {
+    return InvalidArgument("input '" + input_name(i) + "' expects " +
+                           std::string(DTypeName(dst.dtype)) + ", got " +
+                           std::string(DTypeName(view.dtype)));
+  }
+  if (!std::equal(view.shape().begin(), view.shape().end(), dst.shape().begin(),
+                  dst.shape().end())) {
+    return InvalidArgument("input '" + input_name(i) + "' expects shape " +
+                           DimsToString(dst.shape()) + ", got " + DimsToString(view.shape()));
+  }
+  if (dst.bytes() > 0) std::memmove(dst.raw, view.raw, dst.bytes());
+  return Status::Ok();
+}
+
+Status Session::Run() {
+  Impl& s = *impl_;
+  const size_t n_nodes = s.graph.nodes.size();
+  for (size_t n = 0; n < n_nodes; ++n) {
+    NodeExec& e = s.execs[n];
+    InvokeContext ctx{s.graph.nodes[n],
+                      e.state.get(),
+                      std::span<const TensorView>(s.io_views.data() + e.in_begin, e.in_count),
+                      std::span<TensorView>(s.io_views.data() + e.out_begin, e.out_count),
+                      e.scratch_bytes ? s.arena + e.scratch_offset : nullptr,
+                      e.scratch_bytes,
+                      s.pool};
+    if (s.profiling) {
+      const auto t0 = std::chrono::steady_clock::now();
+      RETURN_IF_ERROR(e.kernel->invoke(ctx));
+      const auto t1 = std::chrono::steady_clock::now();
+      s.profile[n].total_ms += std::chrono::duration<double, std::milli>(t1 - t0).count();
+      ++s.profile[n].runs;
+    } else {
+      RETURN_IF_ERROR(e.kernel->invoke(ctx));
+    }
+  }
+  return Status::Ok();
+}
+
+const Graph& Session::optimized_graph() const { return impl_->graph; }
+const std::vector<std::string>& Session::pass_log() const { return impl_->pass_log; }
+
+std::vector<NodeReport> Session::NodeReports() const {
+  const Graph& g = impl_->graph;
+  std::vector<NodeReport> reports;
+  for (size_t n = 0; n < g.nodes.size(); ++n) {
+    const Node& node = g.nodes[n];
+    NodeReport r;
+    r.name = node.name;
+    r.op_type = node.domain.empty() ? node.op_type : node.domain + "::" + node.op_type;
+    r.kernel = std::string(KernelPathName(impl_->execs[n].kernel->path));
+    for (int v : node.inputs) r.inputs.push_back(v >= 0 ? g.values[v].name : "");
+    for (int v : node.outputs) {
+      r.outputs.push_back(v >= 0 ? g.values[v].name : "");
+      r.output_shapes.push_back(v >= 0 && g.values[v].shape ? StaticDims(*g.values[v].shape)
+                                                            : std::vector<int64_t>{});
+    }
+    r.macs = EstimateMacs(g, node);
+    reports.push_back(std::move(r));
+  }
+  return reports;
+}
+
+size_t Session::arena_bytes() const { return impl_->arena_bytes; }
+
+size_t Session::persistent_bytes() const {
+  size_t total = 0;
+  for (const NodeExec& e : impl_->execs) {
+    if (e.state) total += e.state->persistent_bytes();
+  }
+  return total;
+}
+
+size_t Session::weight_bytes() const {
+  size_t total = 0;
+  for (const Value& v : impl_->graph.values) {
+    if (v.is_constant()) total += v.constant->bytes();
+  }
+  return total;
+}
+
+std::span<const NodeProfile> Session::profile() const { return impl_->profile; }
+void Session::ResetProfile() {
+  std::fill(impl_->profile.begin(), impl_->profile.end(), NodeProfile{});
+}
+
+}  // namespace edgerun

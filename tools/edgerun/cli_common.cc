@@ -1,0 +1,129 @@
+#include "edgerun/cli_common.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstring>
+#include <random>
+
+#include "formats/onnx/onnx_tensor.h"
+#include "io/npy.h"
+
+namespace edgerun::cli {
+
+int ReportError(const Status& status) {
+  std::fprintf(stderr, "edgerun: error: %s\n", status.message().c_str());
+  return status.code() == StatusCode::kInvalidArgument && status.message().rfind("usage:", 0) == 0
+             ? kExitUsage
+             : kExitInputError;
+}
+
+Expected<std::vector<int64_t>> ParseDims(const std::string& text) {
+  std::vector<int64_t> dims;
+  if (text.empty() || text == "scalar") return dims;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t end = text.find_first_of("x,", pos);
+    if (end == std::string::npos) end = text.size();
+    const std::string part = text.substr(pos, end - pos);
+    if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos ||
+        part.size() > 12) {
+      return InvalidArgument("invalid dims '" + text + "': expected numbers joined by 'x', e.g. 1x3x224x224");
+    }
+    dims.push_back(std::stoll(part));
+    pos = end + 1;
+  }
+  return dims;
+}
+
+Status ApplyShapeArgs(const Graph& graph, const std::vector<std::string>& shape_args,
+                      SessionOptions& options) {
+  const std::vector<std::string> symbols = graph.SymbolicDims();
+  for (const std::string& arg : shape_args) {
+    const size_t eq = arg.rfind('=');
+    if (eq == std::string::npos || eq == 0) {
+      return InvalidArgument("--shape '" + arg + "': expected NAME=DIMS, e.g. input=1x3x224x224");
+    }
+    const std::string name = arg.substr(0, eq);
+    ASSIGN_OR_RETURN(std::vector<int64_t> dims, ParseDims(arg.substr(eq + 1)));
+    const int v = graph.FindValue(name);
+    if (v >= 0 && graph.IsGraphInput(v)) {
+      options.input_shapes[name] = dims;
+    } else if (std::find(symbols.begin(), symbols.end(), name) != symbols.end()) {
+      if (dims.size() != 1) {
+        return InvalidArgument("--shape '" + arg + "': '" + name +
+                               "' is a symbolic dim and takes one number");
+      }
+      options.symbol_values[name] = dims[0];
+    } else {
+      std::string known;
+      for (int in : graph.inputs) known += (known.empty() ? "" : ", ") + graph.values[in].name;
+      for (const std::string& s : symbols) known += ", dim '" + s + "'";
+      return InvalidArgument("--shape '" + arg + "': no input or symbolic dim named '" + name +
+                             "' (known: " + known + ")");
+    }
+  }
+  return Status::Ok();
+}
+
+void FillRandom(const TensorView& view, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> real(-1.0f, 1.0f);
+  const int64_t n = view.num_elements();
+  for (int64_t i = 0; i < n; ++i) {
+    const float r = real(rng);
+    const int64_t k = static_cast<int64_t>(rng() % 10);
+    switch (view.dtype) {
+      case DType::kF32: view.data<float>()[i] = r; break;
+      case DType::kF64: view.data<double>()[i] = r; break;
+      case DType::kF16: view.data<uint16_t>()[i] = FloatToHalf(r); break;
+      case DType::kBF16: view.data<uint16_t>()[i] = FloatToBFloat16(r); break;
+      case DType::kBool: view.data<uint8_t>()[i] = static_cast<uint8_t>(k & 1); break;
+      case DType::kI8: case DType::kU8: view.data<uint8_t>()[i] = static_cast<uint8_t>(k); break;
+      case DType::kI16: case DType::kU16: view.data<uint16_t>()[i] = static_cast<uint16_t>(k); break;
+      case DType::kI32: case DType::kU32: view.data<uint32_t>()[i] = static_cast<uint32_t>(k); break;
+      case DType::kI64: case DType::kU64: view.data<uint64_t>()[i] = static_cast<uint64_t>(k); break;
+      case DType::kUndefined: break;
+    }
+  }
+}
+
+Expected<Tensor> ReadTensorFile(const std::string& path) {
+  auto ends_with = [&](const char* suffix) {
+    const size_t n = std::strlen(suffix);
+    return path.size() >= n && path.compare(path.size() - n, n, suffix) == 0;
+  };
+  if (ends_with(".pb")) {
+    ASSIGN_OR_RETURN(auto named, LoadTensorProtoFile(path));
+    return std::move(named.second);
+  }
+  if (ends_with(".npy")) return ReadNpy(path);
+  return InvalidArgument(path + ": unknown input file type (expected .npy or .pb)");
+}
+
+std::string EscapeFileName(const std::string& tensor_name) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (size_t i = 0; i < tensor_name.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(tensor_name[i]);
+    const bool safe = std::isalnum(c) || c == '_' || c == '-' || (c == '.' && i > 0);
+    if (safe) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out.empty() ? std::string("%00") : out;
+}
+
+size_t PeakRssBytes() {
+  struct rusage usage {};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<size_t>(usage.ru_maxrss) * 1024;
+}
+
+}  // namespace edgerun::cli

@@ -1,0 +1,55 @@
+// edgerun: inspect, run and benchmark models with the embedded engine.
+// Conventions follow TFLite's benchmark_model and trtexec; exit codes: 0 ok, 1 model/input
+// error, 2 usage error.
+#include <CLI/CLI.hpp>
+
+#include "edgerun/cli_common.h"
+#include "edgerun/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace edgerun::cli;
+  CLI::App app{"edgerun: run neural networks on edge CPUs from a static arena"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "edgerun 0.1.0");
+
+  InspectArgs inspect;
+  CLI::App* inspect_cmd = app.add_subcommand("inspect", "Report a model's I/O, ops, memory and kernels");
+  inspect_cmd->add_option("model", inspect.model, "Model file (.onnx)")->required();
+  inspect_cmd->add_option("--shape", inspect.shapes, "NAME=DIMS for an input or a symbolic dim, e.g. input=1x3x224x224");
+  inspect_cmd->add_flag("--json", inspect.json, "Machine-readable output");
+  inspect_cmd->add_flag("--graph", inspect.show_graph, "Print the graph before and after the passes");
+
+  RunArgs run;
+  CLI::App* run_cmd = app.add_subcommand("run", "Run a model once and write its outputs as .npy");
+  run_cmd->add_option("model", run.model, "Model file (.onnx)")->required();
+  run_cmd->add_option("--input", run.inputs, "NAME=FILE (.npy or ONNX TensorProto .pb)");
+  run_cmd->add_option("--output-dir", run.output_dir, "Directory for <output name>.npy files")->required();
+  run_cmd->add_option("--shape", run.shapes, "NAME=DIMS for an input or a symbolic dim");
+  run_cmd->add_option("--threads", run.threads, "Threads, including the caller")->check(CLI::Range(1, 256));
+  CLI::Option* seed_opt = run_cmd->add_option("--random-inputs", run.seed, "Fill inputs not given with seeded random data");
+
+  BenchArgs bench;
+  CLI::App* bench_cmd = app.add_subcommand("bench", "Measure load time and latency percentiles");
+  bench_cmd->add_option("model", bench.model, "Model file (.onnx)")->required();
+  bench_cmd->add_option("--shape", bench.shapes, "NAME=DIMS for an input or a symbolic dim");
+  bench_cmd->add_option("--threads", bench.threads, "Threads, including the caller")->check(CLI::Range(1, 256));
+  bench_cmd->add_option("--warmup", bench.warmup, "Untimed runs before measuring")->check(CLI::Range(0, 1000000));
+  bench_cmd->add_option("--iterations", bench.iterations, "Timed runs")->check(CLI::Range(1, 10000000));
+  bench_cmd->add_option("--seed", bench.seed, "Seed for the random inputs");
+  bench_cmd->add_flag("--json", bench.json, "Machine-readable output");
+  bench_cmd->add_flag("--profile", bench.profile, "Per-node and per-op time table");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  if (inspect_cmd->parsed()) return RunInspect(inspect);
+  if (run_cmd->parsed()) {
+    run.random_inputs = seed_opt->count() > 0;
+    return RunRun(run);
+  }
+  if (bench_cmd->parsed()) return RunBench(bench);
+  return kExitUsage;
+}
