@@ -14,10 +14,7 @@
 #include "planner/arena_planner.h"
 #include "runtime/infer_and_fold.h"
 #include "runtime/macs.h"
-#if __has_include("passes/passes.h")
 #include "passes/passes.h"
-#define EDGERUN_HAVE_PASSES 1
-#endif
 
 namespace edgerun {
 
@@ -97,12 +94,10 @@ Expected<std::unique_ptr<Session>> Session::Create(const Model& model,
   }
   RETURN_IF_ERROR(BindInputShapes(g, options).WithPrefix(prefix));
   RETURN_IF_ERROR(InferShapesAndFold(g, /*fold=*/true).WithPrefix(prefix));
-#ifdef EDGERUN_HAVE_PASSES
   if (options.optimize) {
     RETURN_IF_ERROR(RunGraphPasses(g, &impl->pass_log).WithPrefix(prefix));
     RETURN_IF_ERROR(InferShapesAndFold(g, /*fold=*/true).WithPrefix(prefix));
   }
-#endif
 
   const size_t num_values = g.values.size();
   std::vector<TensorType> types(num_values);
