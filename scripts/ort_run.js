@@ -9,6 +9,7 @@
 // Usage:
 //   node scripts/ort_run.js model.onnx out/ x=input.npy [--threads N]
 //   node scripts/ort_run.js model.onnx - input.npy --threads 1 --bench 5 50   (OUT_DIR '-': none)
+//   node scripts/ort_run.js model.onnx out/ input.npy --opt-level disabled   (no graph fusions)
 // onnxruntime-node is taken from $EDGERUN_CACHE/npm/node_modules (default
 // ~/.cache/edgerun), where scripts/fetch_fixtures.sh installs it.
 'use strict';
@@ -133,12 +134,17 @@ function nowMs() {
 }
 
 function parseArgs(argv) {
-  const args = { threads: 1, bench: null, positional: [] };
+  const args = { threads: 1, bench: null, optLevel: 'all', positional: [] };
   for (let i = 0; i < argv.length; ++i) {
     const a = argv[i];
     if (a === '--threads') {
       args.threads = parseInt(argv[++i], 10);
       if (!(args.threads >= 1)) fail('--threads needs a positive integer');
+    } else if (a === '--opt-level') {
+      args.optLevel = argv[++i];
+      if (!['disabled', 'basic', 'extended', 'all'].includes(args.optLevel)) {
+        fail('--opt-level is one of disabled, basic, extended, all');
+      }
     } else if (a === '--bench') {
       const w = parseInt(argv[++i], 10);
       const k = parseInt(argv[++i], 10);
@@ -146,7 +152,7 @@ function parseArgs(argv) {
       args.bench = { warmup: w, iterations: k };
     } else if (a === '-h' || a === '--help') {
       process.stdout.write('usage: node ort_run.js MODEL.onnx OUT_DIR|- [NAME=]input.npy ... ' +
-                           '[--threads N] [--bench W K]\n');
+                           '[--threads N] [--opt-level disabled|basic|extended|all] [--bench W K]\n');
       process.exit(0);
     } else {
       args.positional.push(a);
@@ -166,7 +172,7 @@ async function main() {
     executionProviders: ['cpu'],
     intraOpNumThreads: args.threads,
     interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: args.optLevel,
   });
   const loadMs = nowMs() - t0;
 

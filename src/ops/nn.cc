@@ -283,7 +283,7 @@ Status InferGemm(InferContext& ctx) {
       ok = c[i] == 1 || c[i] == target;
     }
     if (!ok) {
-      return ctx.Invalid("input C " + DimsToString(c) + " cannot broadcast to " +
+      return ctx.Invalid("input C with shape " + DimsToString(c) + " cannot broadcast to " +
                          DimsToString(mn));
     }
   }
@@ -417,7 +417,7 @@ Status InferLayerNorm(InferContext& ctx) {
       ok = d[j] == 1 || d[j] == target;
     }
     if (!ok) {
-      return ctx.Invalid(std::string(i == 1 ? "Scale " : "B ") + DimsToString(d) +
+      return ctx.Invalid(std::string(i == 1 ? "Scale" : "B") + " with shape " + DimsToString(d) +
                          " does not broadcast to the normalized dims " + DimsToString(normalized));
     }
   }

@@ -23,23 +23,25 @@ bool ReduceAxesFromInput(const InferContext& ctx) {
 
 std::string AxesToString(const std::vector<int64_t>& axes) {
   std::string s = "[";
-  for (size_t i = 0; i < axes.size(); ++i) s += (i ? "," : "") + std::to_string(axes[i]);
+  for (size_t i = 0; i < axes.size(); ++i) {
+    if (i > 0) s += ",";
+    s += std::to_string(axes[i]);
+  }
   return s + "]";
 }
 
 Status InferReduce(InferContext& ctx) {
   const TensorType& x = ctx.input(0);
   if (!IsSupportedReduceType(x.dtype)) {
-    return ctx.NotSupported("input dtype " + std::string(DTypeName(x.dtype)) +
-                            " is not supported");
+    return ctx.NotSupported("input dtype " + std::string(DTypeName(x.dtype)) + " is not supported");
   }
   ASSIGN_OR_RETURN(const int64_t keepdims, ctx.node().GetInt("keepdims", 1));
   std::vector<int64_t> axes;
   bool noop = false;
   if (ReduceAxesFromInput(ctx)) {
     if (ctx.node().has_attr("axes")) {
-      return ctx.Invalid("attribute 'axes' is not allowed at opset " +
-                         std::to_string(ctx.opset()) + " (axes is an input)");
+      return ctx.Invalid("attribute 'axes' is not allowed at opset " + std::to_string(ctx.opset()) +
+                         " (axes is an input)");
     }
     ASSIGN_OR_RETURN(const int64_t noop_attr, ctx.node().GetInt("noop_with_empty_axes", 0));
     if (ctx.has_input(1)) {
@@ -92,8 +94,7 @@ Status InferReduce(InferContext& ctx) {
 Status InferArgReduce(InferContext& ctx) {
   const TensorType& x = ctx.input(0);
   if (!IsSupportedReduceType(x.dtype)) {
-    return ctx.NotSupported("input dtype " + std::string(DTypeName(x.dtype)) +
-                            " is not supported");
+    return ctx.NotSupported("input dtype " + std::string(DTypeName(x.dtype)) + " is not supported");
   }
   ASSIGN_OR_RETURN(const int64_t axis_attr, ctx.node().GetInt("axis", 0));
   ASSIGN_OR_RETURN(const int64_t keepdims, ctx.node().GetInt("keepdims", 1));
@@ -130,8 +131,7 @@ Status InferSoftmax(InferContext& ctx) {
 Status InferTopK(InferContext& ctx) {
   const TensorType& x = ctx.input(0);
   if (!IsSupportedReduceType(x.dtype)) {
-    return ctx.NotSupported("input dtype " + std::string(DTypeName(x.dtype)) +
-                            " is not supported");
+    return ctx.NotSupported("input dtype " + std::string(DTypeName(x.dtype)) + " is not supported");
   }
   if (x.rank() == 0) return ctx.Invalid("input must have rank >= 1");
   ASSIGN_OR_RETURN(const int64_t axis_attr, ctx.node().GetInt("axis", -1));
@@ -166,13 +166,11 @@ Status InferTopK(InferContext& ctx) {
 Status InferCumSum(InferContext& ctx) {
   const TensorType& x = ctx.input(0);
   if (!IsSupportedReduceType(x.dtype)) {
-    return ctx.NotSupported("input dtype " + std::string(DTypeName(x.dtype)) +
-                            " is not supported");
+    return ctx.NotSupported("input dtype " + std::string(DTypeName(x.dtype)) + " is not supported");
   }
   if (x.rank() == 0) return ctx.Invalid("input must have rank >= 1");
   const TensorType& a = ctx.input(1);
-  if ((a.dtype != DType::kI32 && a.dtype != DType::kI64) || a.num_elements() != 1 ||
-      a.rank() > 1) {
+  if ((a.dtype != DType::kI32 && a.dtype != DType::kI64) || a.num_elements() != 1 || a.rank() > 1) {
     return ctx.Invalid("axis must be an int32 or int64 scalar, got " +
                        std::string(DTypeName(a.dtype)) + " " + DimsToString(a.dims));
   }

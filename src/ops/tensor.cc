@@ -19,7 +19,10 @@ namespace {
 
 std::string IntsToString(const std::vector<int64_t>& v) {
   std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i > 0) s += ',';
+    s += std::to_string(v[i]);
+  }
   return s + "]";
 }
 
@@ -84,20 +87,34 @@ Expected<std::vector<int>> NormalizeAxes(const InferContext& ctx, const std::vec
 
 Expected<DType> OnnxElemType(const InferContext& ctx, int64_t t) {
   switch (t) {
-    case 1: return DType::kF32;
-    case 2: return DType::kU8;
-    case 3: return DType::kI8;
-    case 4: return DType::kU16;
-    case 5: return DType::kI16;
-    case 6: return DType::kI32;
-    case 7: return DType::kI64;
-    case 9: return DType::kBool;
-    case 10: return DType::kF16;
-    case 11: return DType::kF64;
-    case 12: return DType::kU32;
-    case 13: return DType::kU64;
-    case 16: return DType::kBF16;
-    default: return ctx.NotSupported("ONNX element type " + std::to_string(t) + " is not supported");
+    case 1:
+      return DType::kF32;
+    case 2:
+      return DType::kU8;
+    case 3:
+      return DType::kI8;
+    case 4:
+      return DType::kU16;
+    case 5:
+      return DType::kI16;
+    case 6:
+      return DType::kI32;
+    case 7:
+      return DType::kI64;
+    case 9:
+      return DType::kBool;
+    case 10:
+      return DType::kF16;
+    case 11:
+      return DType::kF64;
+    case 12:
+      return DType::kU32;
+    case 13:
+      return DType::kU64;
+    case 16:
+      return DType::kBF16;
+    default:
+      return ctx.NotSupported("ONNX element type " + std::to_string(t) + " is not supported");
   }
 }
 
@@ -144,8 +161,7 @@ Status InferReshape(InferContext& ctx) {
   const int64_t total = in.num_elements();
   if (infer_at >= 0) {
     if (known == 0 || total % known != 0) {
-      return ctx.Invalid("cannot reshape " + DimsToString(in.dims) + " to " +
-                         IntsToString(shape));
+      return ctx.Invalid("cannot reshape " + DimsToString(in.dims) + " to " + IntsToString(shape));
     }
     shape[infer_at] = total / known;
   } else if (known != total) {
@@ -268,9 +284,8 @@ Status InferSplit(InferContext& ctx) {
   std::vector<int64_t> sizes;
   if (split) {
     if (static_cast<int>(split->size()) != n) {
-      return ctx.Invalid("split " + IntsToString(*split) + " has " +
-                         std::to_string(split->size()) + " entries for " + std::to_string(n) +
-                         " outputs");
+      return ctx.Invalid("split " + IntsToString(*split) + " has " + std::to_string(split->size()) +
+                         " entries for " + std::to_string(n) + " outputs");
     }
     int64_t sum = 0;
     for (int64_t s : *split) {
@@ -279,8 +294,7 @@ Status InferSplit(InferContext& ctx) {
     }
     if (sum != dim) {
       return ctx.Invalid("split " + IntsToString(*split) + " sums to " + std::to_string(sum) +
-                         ", but axis " + std::to_string(axis) + " has size " +
-                         std::to_string(dim));
+                         ", but axis " + std::to_string(axis) + " has size " + std::to_string(dim));
     }
     sizes = *split;
   } else if (node.has_attr("num_outputs")) {
@@ -291,7 +305,8 @@ Status InferSplit(InferContext& ctx) {
     }
     // Opset 18: chunks of ceil(dim / n), the last one smaller.
     const int64_t chunk = (dim + n - 1) / n;
-    for (int i = 0; i < n; ++i) sizes.push_back(std::max<int64_t>(0, std::min(chunk, dim - chunk * i)));
+    for (int i = 0; i < n; ++i)
+      sizes.push_back(std::max<int64_t>(0, std::min(chunk, dim - chunk * i)));
   } else {
     if (dim % n != 0) {
       return ctx.Invalid("axis " + std::to_string(axis) + " of size " + std::to_string(dim) +
@@ -584,7 +599,8 @@ Status InferRange(InferContext& ctx) {
   }
   int64_t n = 0;
   if (IsFloat(t)) {
-    const double start = ctx.constant(0)->ScalarAsDouble(), limit = ctx.constant(1)->ScalarAsDouble(),
+    const double start = ctx.constant(0)->ScalarAsDouble(),
+                 limit = ctx.constant(1)->ScalarAsDouble(),
                  delta = ctx.constant(2)->ScalarAsDouble();
     if (delta == 0) return ctx.Invalid("delta is 0");
     n = static_cast<int64_t>(std::max(0.0, std::ceil((limit - start) / delta)));
@@ -639,7 +655,8 @@ Status InferOneHot(InferContext& ctx) {
 Status InferTrilu(InferContext& ctx) {
   const TensorType& in = ctx.input(0);
   if (in.rank() < 2) return ctx.Invalid("input must have rank >= 2, got " + DimsToString(in.dims));
-  if (ctx.has_input(1) && ctx.input(1).num_elements() != 1) return ctx.Invalid("k must be a scalar");
+  if (ctx.has_input(1) && ctx.input(1).num_elements() != 1)
+    return ctx.Invalid("k must be a scalar");
   ctx.set_output(0, in.dtype, in.dims);
   return Status::Ok();
 }
@@ -756,9 +773,10 @@ Status InferResize(InferContext& ctx) {
     for (int i = 0; i < r; ++i) axes.push_back(i);
   }
   if (!upsample && node.opset >= 11) {
-    ASSIGN_OR_RETURN(std::string ctm, node.GetString("coordinate_transformation_mode", "half_pixel"));
+    ASSIGN_OR_RETURN(std::string ctm,
+                     node.GetString("coordinate_transformation_mode", "half_pixel"));
     static constexpr std::string_view kModes[] = {
-        "half_pixel",         "pytorch_half_pixel", "align_corners",        "asymmetric",
+        "half_pixel",         "pytorch_half_pixel",   "align_corners",       "asymmetric",
         "tf_crop_and_resize", "tf_half_pixel_for_nn", "half_pixel_symmetric"};
     if (std::find(std::begin(kModes), std::end(kModes), ctm) == std::end(kModes)) {
       return ctx.Invalid("unknown coordinate_transformation_mode '" + ctm + "'");
@@ -768,7 +786,8 @@ Status InferResize(InferContext& ctx) {
       return ctx.Invalid("unknown nearest_mode '" + nm + "'");
     }
     if (ctm == "tf_crop_and_resize") {
-      if (!ctx.has_input(1) || ctx.input(1).num_elements() != static_cast<int64_t>(2 * axes.size())) {
+      if (!ctx.has_input(1) ||
+          ctx.input(1).num_elements() != static_cast<int64_t>(2 * axes.size())) {
         return ctx.Invalid("tf_crop_and_resize needs a roi with " +
                            std::to_string(2 * axes.size()) + " entries");
       }
@@ -786,8 +805,8 @@ Status InferResize(InferContext& ctx) {
   const bool has_scales = (upsample && node.opset < 9)
                               ? node.has_attr("scales")
                               : ctx.has_input(scales_in) && ctx.input(scales_in).num_elements() > 0;
-  const bool has_sizes = sizes_in >= 0 && ctx.has_input(sizes_in) &&
-                         ctx.input(sizes_in).num_elements() > 0;
+  const bool has_sizes =
+      sizes_in >= 0 && ctx.has_input(sizes_in) && ctx.input(sizes_in).num_elements() > 0;
   if (has_scales == has_sizes) return ctx.Invalid("exactly one of scales and sizes must be given");
   if (has_scales) {
     std::vector<float> scales;
@@ -814,7 +833,8 @@ Status InferResize(InferContext& ctx) {
     ASSIGN_OR_RETURN(std::string policy, node.GetString("keep_aspect_ratio_policy", "stretch"));
     if (policy == "stretch") {
       for (size_t i = 0; i < axes.size(); ++i) {
-        if (sizes[i] < 0) return ctx.Invalid("sizes " + IntsToString(sizes) + " has a negative dim");
+        if (sizes[i] < 0)
+          return ctx.Invalid("sizes " + IntsToString(sizes) + " has a negative dim");
         out[axes[i]] = sizes[i];
       }
     } else if (policy == "not_larger" || policy == "not_smaller") {

@@ -4,7 +4,8 @@
 // <name>/{model.onnx,input.npy,expected.npy}. A missing fixture is a failure, not a skip, so a
 // CI that forgot to fetch them cannot look green. Each model runs once on the reference path and
 // must reach cosine similarity >= 0.99999 and max |error| <= 1e-4 * max |reference|.
-// Set EDGERUN_MODEL_TEST_THREADS to run sessions with more threads.
+// Set EDGERUN_MODEL_TEST_THREADS to run sessions with more threads, and
+// EDGERUN_MODEL_TEST_DUMP=DIR to write each model's output to DIR/<name>.npy for inspection.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -91,6 +92,11 @@ TEST_P(RealModelTest, MatchesReference) {
   ASSERT_TRUE(run.ok()) << run.ToString();
 
   const TensorView out = s.output(0);
+  if (const char* dump = std::getenv("EDGERUN_MODEL_TEST_DUMP"); dump != nullptr && *dump) {
+    const std::string path = (fs::path(dump) / (name + ".npy")).string();
+    Status w = WriteNpy(path, out);
+    EXPECT_TRUE(w.ok()) << w.ToString();
+  }
   ASSERT_EQ(out.dtype, expected->dtype());
   ASSERT_EQ(std::vector<int64_t>(out.dims, out.dims + out.rank), expected->dims());
 

@@ -29,6 +29,7 @@ using onnx::ValueInfoProto;
 constexpr int kMaxSubgraphDepth = 32;
 // Bounds the size of shapes (and of messages quoting them) taken from corrupt files.
 constexpr int kMaxImportRank = 64;
+constexpr size_t kMaxNodeNameChars = 512;
 
 std::string NormalizeDomain(const std::string& domain) {
   return domain == "ai.onnx" ? std::string() : domain;
@@ -458,7 +459,9 @@ Expected<Graph> GraphImporter::Import(GraphProto* proto) {
   node_names_.reserve(proto->node_size());
   for (int i = 0; i < proto->node_size(); ++i) {
     const NodeProto& np = proto->node(i);
-    node_names_.push_back(np.name().empty() ? fmt::format("{}_{}", np.op_type(), i) : np.name());
+    // Node names only label messages and reports; keep them printable and bounded.
+    node_names_.push_back(Printable(
+        np.name().empty() ? fmt::format("{}_{}", np.op_type(), i) : np.name(), kMaxNodeNameChars));
   }
   RETURN_IF_ERROR(ImportInitializers(proto));
   RETURN_IF_ERROR(ImportInputs());
@@ -470,12 +473,8 @@ Expected<Graph> GraphImporter::Import(GraphProto* proto) {
   return std::move(graph_);
 }
 
-}  // namespace
-
-Expected<Graph> ImportOnnxFromBytes(std::span<const std::byte> bytes,
-                                    const std::string& path_for_messages,
-                                    const std::string& base_dir) {
-  const std::string& path = path_for_messages;
+Expected<Graph> ImportModel(std::span<const std::byte> bytes, const std::string& path,
+                            const std::string& base_dir) {
   if (bytes.empty()) return InvalidModel(fmt::format("{}: file is empty", path));
   if (bytes.size() > kMaxProtoBytes) {
     return ResourceExhausted(fmt::format(
@@ -523,6 +522,17 @@ Expected<Graph> ImportOnnxFromBytes(std::span<const std::byte> bytes,
     g.producer += (g.producer.empty() ? "" : " ") + model.producer_version();
   }
   g.source_format = "onnx";
+  return graph;
+}
+
+}  // namespace
+
+Expected<Graph> ImportOnnxFromBytes(std::span<const std::byte> bytes,
+                                    const std::string& path_for_messages,
+                                    const std::string& base_dir) {
+  auto graph = ImportModel(bytes, path_for_messages, base_dir);
+  // Names in messages come from the file; keep every message one printable line.
+  if (!graph.ok()) return PrintableStatus(graph.status());
   return graph;
 }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <filesystem>
@@ -80,6 +81,28 @@ bool ParseProtoFromBytes(std::span<const std::byte> bytes, google::protobuf::Mes
                                                static_cast<int>(bytes.size()));
   input.SetTotalBytesLimit(INT_MAX);
   return message->ParseFromCodedStream(&input) && input.ConsumedEntireMessage();
+}
+
+std::string Printable(std::string_view s, size_t max_chars) {
+  std::string out;
+  out.reserve(std::min(s.size(), max_chars) + 3);
+  for (unsigned char c : s) {
+    if (out.size() >= max_chars) {
+      out += "...";
+      break;
+    }
+    if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+Status PrintableStatus(const Status& status) {
+  if (status.ok()) return status;
+  return Status(status.code(), Printable(status.message(), 4096));
 }
 
 std::string DirectoryOf(const std::string& path) {

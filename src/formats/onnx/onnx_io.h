@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "edgerun/status.h"
@@ -32,6 +33,12 @@ Expected<std::vector<std::byte>> ReadFileBytes(const std::string& path, size_t m
 
 // Parses `bytes` into `message`. Returns false on malformed or oversized input.
 bool ParseProtoFromBytes(std::span<const std::byte> bytes, google::protobuf::MessageLite* message);
+
+// `s` with control characters escaped as \xNN and cut to about `max_chars`, so that names from
+// untrusted files keep error messages on one readable line.
+std::string Printable(std::string_view s, size_t max_chars);
+// Applies Printable to a whole error message (limit 4096 characters).
+Status PrintableStatus(const Status& status);
 
 // The directory containing `path` ("." for a bare file name); external data is relative to it.
 std::string DirectoryOf(const std::string& path);

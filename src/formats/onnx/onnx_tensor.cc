@@ -344,7 +344,7 @@ Expected<std::pair<std::string, Tensor>> LoadTensorProtoFile(const std::string& 
     return InvalidModel(fmt::format("{}: not a serialized ONNX TensorProto", path));
   }
   auto t = TensorFromProto(proto, DirectoryOf(path));
-  if (!t.ok()) return t.status().WithPrefix(path);
+  if (!t.ok()) return PrintableStatus(t.status().WithPrefix(path));
   return std::pair<std::string, Tensor>(proto.name(), std::move(t).value());
 }
 

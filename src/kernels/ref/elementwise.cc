@@ -8,6 +8,7 @@
 // input) so that same-shape, scalar and row broadcasts all reduce to a few rows with unit or zero
 // inner stride, each run by a tight loop the compiler vectorizes.
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -142,6 +143,41 @@ inline T WrapNeg(T a) {
   return WrapSub(T(0), a);
 }
 
+// e^x for float in a form the compiler vectorizes (glibc's expf is an opaque call): reduce
+// x = n*ln2 + r with |r| <= ln2/2, evaluate a degree-7 Taylor polynomial for e^r (truncation error
+// below float rounding), and scale by 2^n built directly in the exponent bits. Inputs are clamped
+// to [-87, 88] so 2^n stays a normal float. Branch-free, and NaN propagates through r.
+inline float VecExp(float x) {
+  x = std::max(x, -87.0f);  // std::max/min keep NaN in x (first argument)
+  x = std::min(x, 88.0f);
+  constexpr float kRoundShift = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
+  const float shifted = x * 1.44269504088896341f + kRoundShift;
+  const float n = shifted - kRoundShift;
+  // The integer n sits in the low mantissa bits of `shifted`; reading it there avoids a
+  // float-to-int conversion, which would be undefined for NaN.
+  const int32_t ni = std::bit_cast<int32_t>(shifted) - std::bit_cast<int32_t>(kRoundShift);
+  const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;  // ln2 split in two (Cephes)
+  float p = 1.0f / 5040;
+  p = p * r + 1.0f / 720;
+  p = p * r + 1.0f / 120;
+  p = p * r + 1.0f / 24;
+  p = p * r + 1.0f / 6;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  return p * std::bit_cast<float>(static_cast<int32_t>(static_cast<uint32_t>(ni + 127) << 23));
+}
+
+// 1 / (1 + e^-x): vectorizable for float, std::exp for double.
+template <class C>
+inline C SigmoidOf(C x) {
+  if constexpr (std::is_same_v<C, float>) {
+    return 1.0f / (1.0f + VecExp(-x));
+  } else {
+    return C(1) / (C(1) + std::exp(-x));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Unary ops.
 
@@ -180,14 +216,14 @@ EDGERUN_FLOAT_UNARY(AsinhOp, std::asinh(x))
 EDGERUN_FLOAT_UNARY(AcoshOp, std::acosh(x))
 EDGERUN_FLOAT_UNARY(AtanhOp, std::atanh(x))
 EDGERUN_FLOAT_UNARY(ErfOp, std::erf(x))
-EDGERUN_FLOAT_UNARY(SigmoidOp, C(1) / (C(1) + std::exp(-x)))
+EDGERUN_FLOAT_UNARY(SigmoidOp, SigmoidOf(x))
 EDGERUN_FLOAT_UNARY(TanhOp, std::tanh(x))
 // log(1 + e^x) without overflow for large x.
 EDGERUN_FLOAT_UNARY(SoftplusOp, std::max(x, C(0)) + std::log1p(std::exp(-std::abs(x))))
 EDGERUN_FLOAT_UNARY(SoftsignOp, x / (C(1) + std::abs(x)))
 EDGERUN_FLOAT_UNARY(MishOp, x* std::tanh(std::max(x, C(0)) + std::log1p(std::exp(-std::abs(x)))))
 EDGERUN_FLOAT_UNARY(HardSwishOp, x* std::max(C(0), std::min(C(1), x / C(6) + C(0.5))))
-EDGERUN_FLOAT_UNARY(SiLUOp, x / (C(1) + std::exp(-x)))
+EDGERUN_FLOAT_UNARY(SiLUOp, x* SigmoidOf(x))
 #undef EDGERUN_FLOAT_UNARY
 
 struct AbsOp {

@@ -129,10 +129,17 @@ Status InvokeDequantize(InvokeContext& ctx) {
   const TensorView* zp = OptionalInput(ctx, 2);
   float* y = ctx.outputs[0].data<float>();
   switch (x.dtype) {
-    case DType::kU8: RunDequantize(s, x.data<const uint8_t>(), scale, zp, y); break;
-    case DType::kI8: RunDequantize(s, x.data<const int8_t>(), scale, zp, y); break;
-    case DType::kI32: RunDequantize(s, x.data<const int32_t>(), scale, zp, y); break;
-    default: return ctx.Fail("unsupported input dtype " + std::string(DTypeName(x.dtype)));
+    case DType::kU8:
+      RunDequantize(s, x.data<const uint8_t>(), scale, zp, y);
+      break;
+    case DType::kI8:
+      RunDequantize(s, x.data<const int8_t>(), scale, zp, y);
+      break;
+    case DType::kI32:
+      RunDequantize(s, x.data<const int32_t>(), scale, zp, y);
+      break;
+    default:
+      return ctx.Fail("unsupported input dtype " + std::string(DTypeName(x.dtype)));
   }
   return Status::Ok();
 }
@@ -140,8 +147,8 @@ Status InvokeDequantize(InvokeContext& ctx) {
 constexpr KernelDef kRefQuantizeKernels[] = {
     {"QuantizeLinear", KernelPath::kReference, DTypeSet{DType::kF32, DType::kI32}, nullptr,
      PrepareQuant, InvokeQuantize},
-    {"DequantizeLinear", KernelPath::kReference,
-     DTypeSet{DType::kU8, DType::kI8, DType::kI32}, nullptr, PrepareQuant, InvokeDequantize},
+    {"DequantizeLinear", KernelPath::kReference, DTypeSet{DType::kU8, DType::kI8, DType::kI32},
+     nullptr, PrepareQuant, InvokeDequantize},
 };
 
 }  // namespace

@@ -60,9 +60,9 @@ constexpr bool kIsFloatElem = std::is_floating_point_v<typename Elem<T>::V>;
 
 // Accumulator: double for floats, 64-bit integers of the same signedness otherwise.
 template <typename T>
-using AccType = std::conditional_t<kIsFloatElem<T>, double,
-                                   std::conditional_t<std::is_signed_v<typename Elem<T>::V>,
-                                                      int64_t, uint64_t>>;
+using AccType = std::conditional_t<
+    kIsFloatElem<T>, double,
+    std::conditional_t<std::is_signed_v<typename Elem<T>::V>, int64_t, uint64_t>>;
 
 // Converts an accumulator to an element; integers saturate (and NaN becomes 0) so that e.g.
 // log(0) on an integer reduction is defined.
@@ -81,22 +81,55 @@ T StoreAcc(A a) {
   }
 }
 
+// Integer sums and products wrap around (two's complement) rather than overflow, which would be
+// undefined behaviour for signed types.
+template <typename A>
+A Add(A a, A b) {
+  if constexpr (std::is_integral_v<A>) {
+    using U = std::make_unsigned_t<A>;
+    return static_cast<A>(static_cast<U>(a) + static_cast<U>(b));
+  } else {
+    return a + b;
+  }
+}
+template <typename A>
+A Mul(A a, A b) {
+  if constexpr (std::is_integral_v<A>) {
+    using U = std::make_unsigned_t<A>;
+    return static_cast<A>(static_cast<U>(a) * static_cast<U>(b));
+  } else {
+    return a * b;
+  }
+}
+
 // Calls fn(TypeTag<T>{}) for every dtype these kernels handle (all numeric types but bool).
 template <typename Fn>
 Status DispatchReduceType(DType dtype, Fn&& fn, const Node& node) {
   switch (dtype) {
-    case DType::kF32: return fn(TypeTag<float>{});
-    case DType::kF64: return fn(TypeTag<double>{});
-    case DType::kF16: return fn(TypeTag<F16>{});
-    case DType::kBF16: return fn(TypeTag<BF16>{});
-    case DType::kI8: return fn(TypeTag<int8_t>{});
-    case DType::kU8: return fn(TypeTag<uint8_t>{});
-    case DType::kI16: return fn(TypeTag<int16_t>{});
-    case DType::kU16: return fn(TypeTag<uint16_t>{});
-    case DType::kI32: return fn(TypeTag<int32_t>{});
-    case DType::kU32: return fn(TypeTag<uint32_t>{});
-    case DType::kI64: return fn(TypeTag<int64_t>{});
-    case DType::kU64: return fn(TypeTag<uint64_t>{});
+    case DType::kF32:
+      return fn(TypeTag<float>{});
+    case DType::kF64:
+      return fn(TypeTag<double>{});
+    case DType::kF16:
+      return fn(TypeTag<F16>{});
+    case DType::kBF16:
+      return fn(TypeTag<BF16>{});
+    case DType::kI8:
+      return fn(TypeTag<int8_t>{});
+    case DType::kU8:
+      return fn(TypeTag<uint8_t>{});
+    case DType::kI16:
+      return fn(TypeTag<int16_t>{});
+    case DType::kU16:
+      return fn(TypeTag<uint16_t>{});
+    case DType::kI32:
+      return fn(TypeTag<int32_t>{});
+    case DType::kU32:
+      return fn(TypeTag<uint32_t>{});
+    case DType::kI64:
+      return fn(TypeTag<int64_t>{});
+    case DType::kU64:
+      return fn(TypeTag<uint64_t>{});
     default:
       return Unsupported(node.Describe() + ": dtype " + std::string(DTypeName(dtype)) +
                          " is not supported by this kernel");
@@ -107,10 +140,14 @@ Status DispatchReduceType(DType dtype, Fn&& fn, const Node& node) {
 template <typename Fn>
 Status DispatchFloatType(DType dtype, Fn&& fn, const Node& node) {
   switch (dtype) {
-    case DType::kF32: return fn(TypeTag<float>{});
-    case DType::kF64: return fn(TypeTag<double>{});
-    case DType::kF16: return fn(TypeTag<F16>{});
-    case DType::kBF16: return fn(TypeTag<BF16>{});
+    case DType::kF32:
+      return fn(TypeTag<float>{});
+    case DType::kF64:
+      return fn(TypeTag<double>{});
+    case DType::kF16:
+      return fn(TypeTag<F16>{});
+    case DType::kBF16:
+      return fn(TypeTag<BF16>{});
     default:
       return Unsupported(node.Describe() + ": dtype " + std::string(DTypeName(dtype)) +
                          " is not supported by this kernel");
@@ -166,7 +203,16 @@ class BoxWalker {
 // ReduceLogSumExp, ReduceSumSquare.
 
 enum class ReduceOp : uint8_t {
-  kSum, kMean, kMax, kMin, kProd, kL1, kL2, kLogSum, kLogSumExp, kSumSquare
+  kSum,
+  kMean,
+  kMax,
+  kMin,
+  kProd,
+  kL1,
+  kL2,
+  kLogSum,
+  kLogSumExp,
+  kSumSquare
 };
 
 struct ReduceOpName {
@@ -174,11 +220,16 @@ struct ReduceOpName {
   ReduceOp op;
 };
 constexpr ReduceOpName kReduceOpNames[] = {
-    {"ReduceSum", ReduceOp::kSum},       {"ReduceMean", ReduceOp::kMean},
-    {"ReduceMax", ReduceOp::kMax},       {"ReduceMin", ReduceOp::kMin},
-    {"ReduceProd", ReduceOp::kProd},     {"ReduceL1", ReduceOp::kL1},
-    {"ReduceL2", ReduceOp::kL2},         {"ReduceLogSum", ReduceOp::kLogSum},
-    {"ReduceLogSumExp", ReduceOp::kLogSumExp}, {"ReduceSumSquare", ReduceOp::kSumSquare},
+    {"ReduceSum", ReduceOp::kSum},
+    {"ReduceMean", ReduceOp::kMean},
+    {"ReduceMax", ReduceOp::kMax},
+    {"ReduceMin", ReduceOp::kMin},
+    {"ReduceProd", ReduceOp::kProd},
+    {"ReduceL1", ReduceOp::kL1},
+    {"ReduceL2", ReduceOp::kL2},
+    {"ReduceLogSum", ReduceOp::kLogSum},
+    {"ReduceLogSumExp", ReduceOp::kLogSumExp},
+    {"ReduceSumSquare", ReduceOp::kSumSquare},
 };
 
 struct ReduceState : KernelState {
@@ -274,19 +325,14 @@ void ReduceLoop(const ReduceState& s, const T* in, T* out) {
     BoxWalker iw(s.inner);
     for (int64_t i = 0; i < n; ++i, iw.Next()) {
       const A v = static_cast<A>(E::Load(base[iw.offset()]));
-      if constexpr (kOp == ReduceOp::kSum || kOp == ReduceOp::kMean ||
-                    kOp == ReduceOp::kLogSum) {
-        acc += v;
+      if constexpr (kOp == ReduceOp::kSum || kOp == ReduceOp::kMean || kOp == ReduceOp::kLogSum) {
+        acc = Add(acc, v);
       } else if constexpr (kOp == ReduceOp::kSumSquare || kOp == ReduceOp::kL2) {
-        acc += v * v;
+        acc = Add(acc, Mul(v, v));
       } else if constexpr (kOp == ReduceOp::kL1) {
-        if constexpr (std::is_signed_v<A>) {
-          acc += v < 0 ? -v : v;
-        } else {
-          acc += v;
-        }
+        acc = Add(acc, v < A{0} ? Mul(v, A(-1)) : v);
       } else if constexpr (kOp == ReduceOp::kProd) {
-        acc *= v;
+        acc = Mul(acc, v);
       } else if constexpr (kOp == ReduceOp::kMax) {
         if (v > acc || v != v) acc = acc != acc ? acc : v;  // NaN propagates
       } else if constexpr (kOp == ReduceOp::kMin) {
@@ -315,16 +361,26 @@ void ReduceLoop(const ReduceState& s, const T* in, T* out) {
 template <typename T>
 void RunReduce(const ReduceState& s, const T* in, T* out) {
   switch (s.op) {
-    case ReduceOp::kSum: return ReduceLoop<ReduceOp::kSum>(s, in, out);
-    case ReduceOp::kMean: return ReduceLoop<ReduceOp::kMean>(s, in, out);
-    case ReduceOp::kMax: return ReduceLoop<ReduceOp::kMax>(s, in, out);
-    case ReduceOp::kMin: return ReduceLoop<ReduceOp::kMin>(s, in, out);
-    case ReduceOp::kProd: return ReduceLoop<ReduceOp::kProd>(s, in, out);
-    case ReduceOp::kL1: return ReduceLoop<ReduceOp::kL1>(s, in, out);
-    case ReduceOp::kL2: return ReduceLoop<ReduceOp::kL2>(s, in, out);
-    case ReduceOp::kLogSum: return ReduceLoop<ReduceOp::kLogSum>(s, in, out);
-    case ReduceOp::kLogSumExp: return ReduceLoop<ReduceOp::kLogSumExp>(s, in, out);
-    case ReduceOp::kSumSquare: return ReduceLoop<ReduceOp::kSumSquare>(s, in, out);
+    case ReduceOp::kSum:
+      return ReduceLoop<ReduceOp::kSum>(s, in, out);
+    case ReduceOp::kMean:
+      return ReduceLoop<ReduceOp::kMean>(s, in, out);
+    case ReduceOp::kMax:
+      return ReduceLoop<ReduceOp::kMax>(s, in, out);
+    case ReduceOp::kMin:
+      return ReduceLoop<ReduceOp::kMin>(s, in, out);
+    case ReduceOp::kProd:
+      return ReduceLoop<ReduceOp::kProd>(s, in, out);
+    case ReduceOp::kL1:
+      return ReduceLoop<ReduceOp::kL1>(s, in, out);
+    case ReduceOp::kL2:
+      return ReduceLoop<ReduceOp::kL2>(s, in, out);
+    case ReduceOp::kLogSum:
+      return ReduceLoop<ReduceOp::kLogSum>(s, in, out);
+    case ReduceOp::kLogSumExp:
+      return ReduceLoop<ReduceOp::kLogSumExp>(s, in, out);
+    case ReduceOp::kSumSquare:
+      return ReduceLoop<ReduceOp::kSumSquare>(s, in, out);
   }
 }
 
@@ -336,11 +392,14 @@ Status InvokeReduce(InvokeContext& ctx) {
     if (y.raw != x.raw && x.bytes() > 0) std::memcpy(y.raw, x.raw, x.bytes());
     return Status::Ok();
   }
-  return DispatchReduceType(x.dtype, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    RunReduce<T>(s, x.data<const T>(), y.data<T>());
-    return Status::Ok();
-  }, ctx.node);
+  return DispatchReduceType(
+      x.dtype,
+      [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        RunReduce<T>(s, x.data<const T>(), y.data<T>());
+        return Status::Ok();
+      },
+      ctx.node);
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -360,7 +419,9 @@ AxisSplit SplitAt(std::span<const int64_t> dims, int axis) {
   return s;
 }
 
-int NormalizedAxis(int64_t axis, int rank) { return static_cast<int>(axis < 0 ? axis + rank : axis); }
+int NormalizedAxis(int64_t axis, int rank) {
+  return static_cast<int>(axis < 0 ? axis + rank : axis);
+}
 
 // ArgMax / ArgMin.
 
@@ -409,11 +470,14 @@ Status InvokeArgReduce(InvokeContext& ctx) {
   const auto& s = ctx.state_as<ArgReduceState>();
   const TensorView& x = ctx.inputs[0];
   int64_t* out = ctx.outputs[0].data<int64_t>();
-  return DispatchReduceType(x.dtype, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    RunArgReduce<T>(s, x.data<const T>(), out);
-    return Status::Ok();
-  }, ctx.node);
+  return DispatchReduceType(
+      x.dtype,
+      [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        RunArgReduce<T>(s, x.data<const T>(), out);
+        return Status::Ok();
+      },
+      ctx.node);
 }
 
 // Softmax / LogSoftmax / Hardmax. Before opset 13 the input is coerced to 2-D at `axis` and the
@@ -492,11 +556,14 @@ Status InvokeSoftmax(InvokeContext& ctx) {
   const auto& s = ctx.state_as<SoftmaxState>();
   const TensorView& x = ctx.inputs[0];
   if (s.split.n == 0) return Status::Ok();
-  return DispatchFloatType(x.dtype, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    RunSoftmax<T>(s, x.data<const T>(), ctx.outputs[0].data<T>());
-    return Status::Ok();
-  }, ctx.node);
+  return DispatchFloatType(
+      x.dtype,
+      [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        RunSoftmax<T>(s, x.data<const T>(), ctx.outputs[0].data<T>());
+        return Status::Ok();
+      },
+      ctx.node);
 }
 
 // CumSum. The axis is read at invoke time, so it may also be a runtime input.
@@ -529,9 +596,9 @@ void RunCumSum(const CumSumState& s, const AxisSplit& sp, const T* in, T* out) {
         const A v = static_cast<A>(Elem<T>::Load(in[at]));
         if (s.exclusive) {
           out[at] = StoreAcc<T>(acc);
-          acc += v;
+          acc = Add(acc, v);
         } else {
-          acc += v;
+          acc = Add(acc, v);
           out[at] = StoreAcc<T>(acc);
         }
       }
@@ -543,18 +610,21 @@ Status InvokeCumSum(InvokeContext& ctx) {
   const auto& s = ctx.state_as<CumSumState>();
   const TensorView& x = ctx.inputs[0];
   const TensorView& a = ctx.inputs[1];
-  const int64_t axis = a.dtype == DType::kI32 ? a.data<const int32_t>()[0]
-                                              : a.data<const int64_t>()[0];
+  const int64_t axis =
+      a.dtype == DType::kI32 ? a.data<const int32_t>()[0] : a.data<const int64_t>()[0];
   if (axis < -x.rank || axis >= x.rank) {
     return InvalidArgument(ctx.node.Describe() + ": axis " + std::to_string(axis) +
                            " is out of range for rank " + std::to_string(x.rank));
   }
   const AxisSplit sp = SplitAt(x.shape(), NormalizedAxis(axis, x.rank));
-  return DispatchReduceType(x.dtype, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    RunCumSum<T>(s, sp, x.data<const T>(), ctx.outputs[0].data<T>());
-    return Status::Ok();
-  }, ctx.node);
+  return DispatchReduceType(
+      x.dtype,
+      [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        RunCumSum<T>(s, sp, x.data<const T>(), ctx.outputs[0].data<T>());
+        return Status::Ok();
+      },
+      ctx.node);
 }
 
 constexpr KernelDef kRefReduceKernels[] = {
@@ -566,10 +636,8 @@ constexpr KernelDef kRefReduceKernels[] = {
     {"ReduceL1", KernelPath::kReference, kReduceTypes, nullptr, PrepareReduce, InvokeReduce},
     {"ReduceL2", KernelPath::kReference, kReduceTypes, nullptr, PrepareReduce, InvokeReduce},
     {"ReduceLogSum", KernelPath::kReference, kReduceTypes, nullptr, PrepareReduce, InvokeReduce},
-    {"ReduceLogSumExp", KernelPath::kReference, kReduceTypes, nullptr, PrepareReduce,
-     InvokeReduce},
-    {"ReduceSumSquare", KernelPath::kReference, kReduceTypes, nullptr, PrepareReduce,
-     InvokeReduce},
+    {"ReduceLogSumExp", KernelPath::kReference, kReduceTypes, nullptr, PrepareReduce, InvokeReduce},
+    {"ReduceSumSquare", KernelPath::kReference, kReduceTypes, nullptr, PrepareReduce, InvokeReduce},
     {"ArgMax", KernelPath::kReference, kReduceTypes, nullptr, PrepareArgReduce, InvokeArgReduce},
     {"ArgMin", KernelPath::kReference, kReduceTypes, nullptr, PrepareArgReduce, InvokeArgReduce},
     {"Softmax", KernelPath::kReference, kFloatTypes, nullptr, PrepareSoftmax, InvokeSoftmax},

@@ -68,10 +68,14 @@ double CubicKernel(double x, double a) {
 
 int64_t NearestIndex(double x, Nearest mode, double scale) {
   switch (mode) {
-    case Nearest::kRoundPreferFloor: return static_cast<int64_t>(std::ceil(x - 0.5));
-    case Nearest::kRoundPreferCeil: return static_cast<int64_t>(std::floor(x + 0.5));
-    case Nearest::kFloor: return static_cast<int64_t>(std::floor(x));
-    case Nearest::kCeil: return static_cast<int64_t>(std::ceil(x));
+    case Nearest::kRoundPreferFloor:
+      return static_cast<int64_t>(std::ceil(x - 0.5));
+    case Nearest::kRoundPreferCeil:
+      return static_cast<int64_t>(std::floor(x + 0.5));
+    case Nearest::kFloor:
+      return static_cast<int64_t>(std::floor(x));
+    case Nearest::kCeil:
+      return static_cast<int64_t>(std::ceil(x));
     case Nearest::kSimple:
       return static_cast<int64_t>(scale < 1 ? std::ceil(x) : std::floor(x));
   }
@@ -174,15 +178,18 @@ Status ParseScalesAndRoi(const PrepareContext& ctx, std::vector<double>* scales,
     ASSIGN_OR_RETURN(std::vector<float> s, node.GetFloats("scales", {}));
     for (size_t i = 0; i < axes.size() && i < s.size(); ++i) (*scales)[axes[i]] = s[i];
   } else if (present(scales_in)) {
-    if (constant(scales_in) == nullptr) return ctx.NotSupported("input 'scales' must be a constant");
+    if (constant(scales_in) == nullptr)
+      return ctx.NotSupported("input 'scales' must be a constant");
     const std::vector<float> s = constant(scales_in)->ToFloatVector();
     for (size_t i = 0; i < axes.size() && i < s.size(); ++i) (*scales)[axes[i]] = s[i];
   } else if (sizes_in >= 0 && present(sizes_in)) {
     ASSIGN_OR_RETURN(std::string policy, node.GetString("keep_aspect_ratio_policy", "stretch"));
     if (policy == "stretch") {
-      for (int a : axes) (*scales)[a] = static_cast<double>(out[a]) / static_cast<double>(in.dims[a]);
+      for (int a : axes)
+        (*scales)[a] = static_cast<double>(out[a]) / static_cast<double>(in.dims[a]);
     } else {
-      if (constant(sizes_in) == nullptr) return ctx.NotSupported("input 'sizes' must be a constant");
+      if (constant(sizes_in) == nullptr)
+        return ctx.NotSupported("input 'sizes' must be a constant");
       const std::vector<int64_t> sizes = constant(sizes_in)->ToInt64Vector();
       double scale = policy == "not_larger" ? 1e300 : 0.0;
       for (size_t i = 0; i < axes.size(); ++i) {
@@ -243,7 +250,8 @@ Status PrepareResize(PrepareContext& ctx) {
       auto& taps = per_out[o];
       if (in_len == 0) continue;
       if (params.mode == Mode::kNearest) {
-        taps.push_back({std::clamp<int64_t>(NearestIndex(x, params.nearest, scale), 0, in_len - 1), 1.0});
+        taps.push_back(
+            {std::clamp<int64_t>(NearestIndex(x, params.nearest, scale), 0, in_len - 1), 1.0});
         continue;
       }
       // Antialiasing widens the filter by 1/scale when shrinking.
@@ -336,11 +344,20 @@ Status InvokeResize(InvokeContext& ctx) {
   }
   if (s.pure_gather) {
     switch (DTypeSize(in.dtype)) {
-      case 1: GatherNearest(s, in.data<const uint8_t>(), out.data<uint8_t>(), total); break;
-      case 2: GatherNearest(s, in.data<const uint16_t>(), out.data<uint16_t>(), total); break;
-      case 4: GatherNearest(s, in.data<const uint32_t>(), out.data<uint32_t>(), total); break;
-      case 8: GatherNearest(s, in.data<const uint64_t>(), out.data<uint64_t>(), total); break;
-      default: return ctx.Fail("unsupported element size");
+      case 1:
+        GatherNearest(s, in.data<const uint8_t>(), out.data<uint8_t>(), total);
+        break;
+      case 2:
+        GatherNearest(s, in.data<const uint16_t>(), out.data<uint16_t>(), total);
+        break;
+      case 4:
+        GatherNearest(s, in.data<const uint32_t>(), out.data<uint32_t>(), total);
+        break;
+      case 8:
+        GatherNearest(s, in.data<const uint64_t>(), out.data<uint64_t>(), total);
+        break;
+      default:
+        return ctx.Fail("unsupported element size");
     }
     return Status::Ok();
   }
@@ -399,8 +416,8 @@ Status InvokeResize(InvokeContext& ctx) {
   return Status::Ok();
 }
 
-constexpr DTypeSet kResizeTypes = kFloatTypes | DTypeSet{DType::kI8, DType::kU8, DType::kI32,
-                                                         DType::kI64};
+constexpr DTypeSet kResizeTypes =
+    kFloatTypes | DTypeSet{DType::kI8, DType::kU8, DType::kI32, DType::kI64};
 
 constexpr KernelDef kResizeKernels[] = {
     {"Resize", KernelPath::kReference, kResizeTypes, nullptr, PrepareResize, InvokeResize},

@@ -27,20 +27,34 @@ namespace ref_tensor {
 // Element conversions shared by the tensor kernel files (declared again where used).
 double LoadAsDouble(const void* p, DType t, int64_t i) {
   switch (t) {
-    case DType::kF32: return static_cast<const float*>(p)[i];
-    case DType::kF64: return static_cast<const double*>(p)[i];
-    case DType::kF16: return HalfToFloat(static_cast<const uint16_t*>(p)[i]);
-    case DType::kBF16: return BFloat16ToFloat(static_cast<const uint16_t*>(p)[i]);
-    case DType::kI8: return static_cast<const int8_t*>(p)[i];
-    case DType::kU8: return static_cast<const uint8_t*>(p)[i];
-    case DType::kI16: return static_cast<const int16_t*>(p)[i];
-    case DType::kU16: return static_cast<const uint16_t*>(p)[i];
-    case DType::kI32: return static_cast<const int32_t*>(p)[i];
-    case DType::kU32: return static_cast<const uint32_t*>(p)[i];
-    case DType::kI64: return static_cast<double>(static_cast<const int64_t*>(p)[i]);
-    case DType::kU64: return static_cast<double>(static_cast<const uint64_t*>(p)[i]);
-    case DType::kBool: return static_cast<const uint8_t*>(p)[i] != 0;
-    case DType::kUndefined: return 0;
+    case DType::kF32:
+      return static_cast<const float*>(p)[i];
+    case DType::kF64:
+      return static_cast<const double*>(p)[i];
+    case DType::kF16:
+      return HalfToFloat(static_cast<const uint16_t*>(p)[i]);
+    case DType::kBF16:
+      return BFloat16ToFloat(static_cast<const uint16_t*>(p)[i]);
+    case DType::kI8:
+      return static_cast<const int8_t*>(p)[i];
+    case DType::kU8:
+      return static_cast<const uint8_t*>(p)[i];
+    case DType::kI16:
+      return static_cast<const int16_t*>(p)[i];
+    case DType::kU16:
+      return static_cast<const uint16_t*>(p)[i];
+    case DType::kI32:
+      return static_cast<const int32_t*>(p)[i];
+    case DType::kU32:
+      return static_cast<const uint32_t*>(p)[i];
+    case DType::kI64:
+      return static_cast<double>(static_cast<const int64_t*>(p)[i]);
+    case DType::kU64:
+      return static_cast<double>(static_cast<const uint64_t*>(p)[i]);
+    case DType::kBool:
+      return static_cast<const uint8_t*>(p)[i] != 0;
+    case DType::kUndefined:
+      return 0;
   }
   return 0;
 }
@@ -60,22 +74,47 @@ T SaturateCast(double v) {
 // Integers are truncated toward zero and saturated; callers that need rounding round first.
 void StoreFromDouble(void* p, DType t, int64_t i, double v) {
   switch (t) {
-    case DType::kF32: static_cast<float*>(p)[i] = static_cast<float>(v); return;
-    case DType::kF64: static_cast<double*>(p)[i] = v; return;
-    case DType::kF16: static_cast<uint16_t*>(p)[i] = FloatToHalf(static_cast<float>(v)); return;
+    case DType::kF32:
+      static_cast<float*>(p)[i] = static_cast<float>(v);
+      return;
+    case DType::kF64:
+      static_cast<double*>(p)[i] = v;
+      return;
+    case DType::kF16:
+      static_cast<uint16_t*>(p)[i] = FloatToHalf(static_cast<float>(v));
+      return;
     case DType::kBF16:
       static_cast<uint16_t*>(p)[i] = FloatToBFloat16(static_cast<float>(v));
       return;
-    case DType::kI8: static_cast<int8_t*>(p)[i] = SaturateCast<int8_t>(v); return;
-    case DType::kU8: static_cast<uint8_t*>(p)[i] = SaturateCast<uint8_t>(v); return;
-    case DType::kI16: static_cast<int16_t*>(p)[i] = SaturateCast<int16_t>(v); return;
-    case DType::kU16: static_cast<uint16_t*>(p)[i] = SaturateCast<uint16_t>(v); return;
-    case DType::kI32: static_cast<int32_t*>(p)[i] = SaturateCast<int32_t>(v); return;
-    case DType::kU32: static_cast<uint32_t*>(p)[i] = SaturateCast<uint32_t>(v); return;
-    case DType::kI64: static_cast<int64_t*>(p)[i] = SaturateCast<int64_t>(v); return;
-    case DType::kU64: static_cast<uint64_t*>(p)[i] = SaturateCast<uint64_t>(v); return;
-    case DType::kBool: static_cast<uint8_t*>(p)[i] = v != 0; return;
-    case DType::kUndefined: return;
+    case DType::kI8:
+      static_cast<int8_t*>(p)[i] = SaturateCast<int8_t>(v);
+      return;
+    case DType::kU8:
+      static_cast<uint8_t*>(p)[i] = SaturateCast<uint8_t>(v);
+      return;
+    case DType::kI16:
+      static_cast<int16_t*>(p)[i] = SaturateCast<int16_t>(v);
+      return;
+    case DType::kU16:
+      static_cast<uint16_t*>(p)[i] = SaturateCast<uint16_t>(v);
+      return;
+    case DType::kI32:
+      static_cast<int32_t*>(p)[i] = SaturateCast<int32_t>(v);
+      return;
+    case DType::kU32:
+      static_cast<uint32_t*>(p)[i] = SaturateCast<uint32_t>(v);
+      return;
+    case DType::kI64:
+      static_cast<int64_t*>(p)[i] = SaturateCast<int64_t>(v);
+      return;
+    case DType::kU64:
+      static_cast<uint64_t*>(p)[i] = SaturateCast<uint64_t>(v);
+      return;
+    case DType::kBool:
+      static_cast<uint8_t*>(p)[i] = v != 0;
+      return;
+    case DType::kUndefined:
+      return;
   }
 }
 
@@ -90,10 +129,14 @@ using ref_tensor::StoreFromDouble;
 template <typename Fn>
 Status DispatchBySize(size_t esize, const Node& node, Fn&& fn) {
   switch (esize) {
-    case 1: return fn(TypeTag<uint8_t>{});
-    case 2: return fn(TypeTag<uint16_t>{});
-    case 4: return fn(TypeTag<uint32_t>{});
-    case 8: return fn(TypeTag<uint64_t>{});
+    case 1:
+      return fn(TypeTag<uint8_t>{});
+    case 2:
+      return fn(TypeTag<uint16_t>{});
+    case 4:
+      return fn(TypeTag<uint32_t>{});
+    case 8:
+      return fn(TypeTag<uint64_t>{});
     default:
       return Unsupported(node.Describe() + ": element size " + std::to_string(esize) +
                          " is not supported");
@@ -399,7 +442,8 @@ Status InvokeConcat(InvokeContext& ctx) {
     OuterInner(in, axis, &in_outer, &block);
     const auto* src = static_cast<const std::byte*>(in.raw);
     if (block > 0) {
-      for (int64_t o = 0; o < outer; ++o) std::memcpy(dst + o * out_block + offset, src + o * block, block);
+      for (int64_t o = 0; o < outer; ++o)
+        std::memcpy(dst + o * out_block + offset, src + o * block, block);
     }
     offset += block;
   }
@@ -421,7 +465,8 @@ Status InvokeSplit(InvokeContext& ctx) {
     OuterInner(out, axis, &o_outer, &block);
     auto* dst = static_cast<std::byte*>(out.raw);
     if (block > 0) {
-      for (int64_t o = 0; o < outer; ++o) std::memcpy(dst + o * block, src + o * in_block + offset, block);
+      for (int64_t o = 0; o < outer; ++o)
+        std::memcpy(dst + o * block, src + o * in_block + offset, block);
     }
     offset += block;
   }
@@ -612,15 +657,18 @@ Status InvokeConstantOfShape(InvokeContext& ctx) {
 }
 
 Status InvokeRange(InvokeContext& ctx) {
-  return DispatchNumeric(ctx.inputs[0].dtype, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    const T start = *ctx.inputs[0].data<const T>();
-    const T delta = *ctx.inputs[2].data<const T>();
-    T* out = ctx.outputs[0].data<T>();
-    const int64_t n = ctx.outputs[0].num_elements();
-    for (int64_t i = 0; i < n; ++i) out[i] = static_cast<T>(start + static_cast<T>(i) * delta);
-    return Status::Ok();
-  }, ctx.node);
+  return DispatchNumeric(
+      ctx.inputs[0].dtype,
+      [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        const T start = *ctx.inputs[0].data<const T>();
+        const T delta = *ctx.inputs[2].data<const T>();
+        T* out = ctx.outputs[0].data<T>();
+        const int64_t n = ctx.outputs[0].num_elements();
+        for (int64_t i = 0; i < n; ++i) out[i] = static_cast<T>(start + static_cast<T>(i) * delta);
+        return Status::Ok();
+      },
+      ctx.node);
 }
 
 Status InvokeEyeLike(InvokeContext& ctx) {

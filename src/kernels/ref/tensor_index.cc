@@ -26,9 +26,12 @@ using ref_tensor::StoreFromDouble;
 
 int64_t LoadIndex(const TensorView& t, int64_t i) {
   switch (t.dtype) {
-    case DType::kI64: return t.data<const int64_t>()[i];
-    case DType::kI32: return t.data<const int32_t>()[i];
-    default: return static_cast<int64_t>(LoadAsDouble(t.raw, t.dtype, i));
+    case DType::kI64:
+      return t.data<const int64_t>()[i];
+    case DType::kI32:
+      return t.data<const int32_t>()[i];
+    default:
+      return static_cast<int64_t>(LoadAsDouble(t.raw, t.dtype, i));
   }
 }
 
@@ -105,7 +108,8 @@ Status ForEachElementIndex(const InvokeContext& ctx, const TensorView& data, con
   int64_t base = 0;  // data offset of coord with the axis coordinate left out
   for (int64_t i = 0; i < n; ++i) {
     int64_t j = LoadIndex(idx, i);
-    if (!ResolveIndex(&j, data.dims[axis])) return IndexError(ctx, LoadIndex(idx, i), data.dims[axis]);
+    if (!ResolveIndex(&j, data.dims[axis]))
+      return IndexError(ctx, LoadIndex(idx, i), data.dims[axis]);
     fn(i, base + j * ds[axis]);
     for (int d = r - 1; d >= 0; --d) {
       if (d != axis) base += ds[d];
@@ -120,10 +124,14 @@ Status ForEachElementIndex(const InvokeContext& ctx, const TensorView& data, con
 template <typename Fn>
 Status DispatchBySize(size_t esize, const Node& node, Fn&& fn) {
   switch (esize) {
-    case 1: return fn(TypeTag<uint8_t>{});
-    case 2: return fn(TypeTag<uint16_t>{});
-    case 4: return fn(TypeTag<uint32_t>{});
-    case 8: return fn(TypeTag<uint64_t>{});
+    case 1:
+      return fn(TypeTag<uint8_t>{});
+    case 2:
+      return fn(TypeTag<uint16_t>{});
+    case 4:
+      return fn(TypeTag<uint32_t>{});
+    case 8:
+      return fn(TypeTag<uint64_t>{});
     default:
       return Unsupported(node.Describe() + ": element size " + std::to_string(esize) +
                          " is not supported");
@@ -173,11 +181,16 @@ Status PrepareScatter(PrepareContext& ctx) {
 template <typename T>
 T Combine(Reduction r, T a, T b) {
   switch (r) {
-    case Reduction::kNone: return b;
-    case Reduction::kAdd: return static_cast<T>(a + b);
-    case Reduction::kMul: return static_cast<T>(a * b);
-    case Reduction::kMax: return std::max(a, b);
-    case Reduction::kMin: return std::min(a, b);
+    case Reduction::kNone:
+      return b;
+    case Reduction::kAdd:
+      return static_cast<T>(a + b);
+    case Reduction::kMul:
+      return static_cast<T>(a * b);
+    case Reduction::kMax:
+      return std::max(a, b);
+    case Reduction::kMin:
+      return std::min(a, b);
   }
   return b;
 }
@@ -201,12 +214,15 @@ Status WithCombiner(const InvokeContext& ctx, Reduction red, DType dtype, void* 
       StoreFromDouble(out, dtype, d, Combine(red, a, b));
     });
   }
-  return DispatchNumeric(dtype, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    T* o = static_cast<T*>(out);
-    const T* u = static_cast<const T*>(upd);
-    return fn([&](int64_t d, int64_t s) { o[d] = Combine(red, o[d], u[s]); });
-  }, ctx.node);
+  return DispatchNumeric(
+      dtype,
+      [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        T* o = static_cast<T*>(out);
+        const T* u = static_cast<const T*>(upd);
+        return fn([&](int64_t d, int64_t s) { o[d] = Combine(red, o[d], u[s]); });
+      },
+      ctx.node);
 }
 
 void CopyInput0(InvokeContext& ctx) {
@@ -220,7 +236,8 @@ Status InvokeScatterElements(InvokeContext& ctx) {
   CopyInput0(ctx);
   TensorView& out = ctx.outputs[0];
   return WithCombiner(ctx, s.reduction, out.dtype, out.raw, ctx.inputs[2].raw, [&](auto apply) {
-    return ForEachElementIndex(ctx, out, ctx.inputs[1], s.axis, apply);
+    return ForEachElementIndex(ctx, out, ctx.inputs[1], s.axis,
+                               [&](int64_t i, int64_t off) { apply(off, i); });
   });
 }
 
@@ -279,7 +296,7 @@ Status InvokeGatherND(InvokeContext& ctx) {
   auto* dst = static_cast<std::byte*>(ctx.outputs[0].raw);
   const int64_t tuples = g.batches * g.per_batch;
   for (int64_t t = 0; t < tuples; ++t) {
-    int64_t off;
+    int64_t off = 0;
     RETURN_IF_ERROR(TupleOffset(ctx, data, idx, g, b, t, &off));
     std::memcpy(dst + t * g.slice * es, src + off * es, g.slice * es);
   }
@@ -295,7 +312,7 @@ Status InvokeScatterND(InvokeContext& ctx) {
   const int64_t tuples = g.batches * g.per_batch;
   return WithCombiner(ctx, s.reduction, out.dtype, out.raw, ctx.inputs[2].raw, [&](auto apply) {
     for (int64_t t = 0; t < tuples; ++t) {
-      int64_t off;
+      int64_t off = 0;
       RETURN_IF_ERROR(TupleOffset(ctx, out, idx, g, 0, t, &off));
       for (int64_t e = 0; e < g.slice; ++e) apply(off + e, t * g.slice + e);
     }

@@ -88,11 +88,14 @@ Status InvokeTopK(InvokeContext& ctx) {
   auto* order = static_cast<int64_t*>(ctx.scratch);
   int64_t* indices = ctx.outputs.size() > 1 ? ctx.outputs[1].data<int64_t>() : nullptr;
   if (indices == nullptr) return ctx.Fail("indices output is not bound");
-  return DispatchNumeric(x.dtype, [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    RunTopK<T>(s, x.data<const T>(), ctx.outputs[0].data<T>(), indices, order);
-    return Status::Ok();
-  }, ctx.node);
+  return DispatchNumeric(
+      x.dtype,
+      [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        RunTopK<T>(s, x.data<const T>(), ctx.outputs[0].data<T>(), indices, order);
+        return Status::Ok();
+      },
+      ctx.node);
 }
 
 constexpr DTypeSet kTopKTypes = DTypeSet{DType::kF32, DType::kF64} | kIntTypes;

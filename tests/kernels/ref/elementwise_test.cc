@@ -34,7 +34,7 @@ Node MakeNode(const std::string& op, int opset, int num_inputs, int num_outputs 
   return n;
 }
 
-std::vector<Tensor> Run(const Node& node, const std::vector<const Tensor*>& inputs) {
+std::vector<Tensor> Eval(const Node& node, const std::vector<const Tensor*>& inputs) {
   Expected<std::vector<Tensor>> out = EvaluateNode(node, inputs);
   EXPECT_TRUE(out.ok()) << out.status().ToString();
   return out.ok() ? std::move(out).value() : std::vector<Tensor>{};
@@ -60,7 +60,7 @@ std::vector<int64_t> BroadcastShape(const std::vector<int64_t>& a, const std::ve
   for (size_t i = 0; i < r; ++i) {
     const int64_t da = i + a.size() < r ? 1 : a[i + a.size() - r];
     const int64_t db = i + b.size() < r ? 1 : b[i + b.size() - r];
-    out[i] = std::max(da, db);
+    out[i] = da == 1 ? db : da;  // inputs here are always compatible
   }
   return out;
 }
@@ -177,7 +177,7 @@ TEST(ElementwiseKernelTest, FloatUnaryOpsMatchStdMath) {
       node.domain = c.domain;
       for (const auto& [name, value] : c.attrs) node.attrs[name] = value;
       const Tensor x = RandomTensor(dtype, {3, 5, 7}, seed++, c.lo, c.hi);
-      std::vector<Tensor> out = Run(node, {&x});
+      std::vector<Tensor> out = Eval(node, {&x});
       ASSERT_EQ(out.size(), 1u) << c.op;
       ASSERT_EQ(out[0].dtype(), dtype) << c.op;
       ASSERT_EQ(out[0].dims(), x.dims()) << c.op;
@@ -192,7 +192,7 @@ TEST(ElementwiseKernelTest, FloatUnaryOpsMatchStdMath) {
 
 TEST(ElementwiseKernelTest, RoundIsHalfToEven) {
   const Tensor x = TensorFromDoubles(DType::kF32, {6}, {0.5, 1.5, 2.5, -0.5, -1.5, 2.4999});
-  std::vector<Tensor> out = Run(MakeNode("Round", 11, 1), {&x});
+  std::vector<Tensor> out = Eval(MakeNode("Round", 11, 1), {&x});
   ASSERT_EQ(out.size(), 1u);
   const double want[] = {0, 2, 2, -0.0, -2, 2};
   for (int i = 0; i < 6; ++i) EXPECT_EQ(ElementAt(out[0], i), want[i]) << i;
@@ -213,7 +213,7 @@ TEST(ElementwiseKernelTest, IntegerUnaryOps) {
   for (const Case& c : cases) {
     for (DType dtype : {DType::kI8, DType::kI16, DType::kI32, DType::kI64}) {
       const Tensor x = RandomTensor(dtype, {4, 9}, seed++, -100, 100);
-      std::vector<Tensor> out = Run(MakeNode(c.op, 14, 1), {&x});
+      std::vector<Tensor> out = Eval(MakeNode(c.op, 14, 1), {&x});
       ASSERT_EQ(out.size(), 1u);
       ASSERT_EQ(out[0].dtype(), dtype);
       for (int64_t i = 0; i < x.num_elements(); ++i) {
@@ -223,8 +223,8 @@ TEST(ElementwiseKernelTest, IntegerUnaryOps) {
   }
   // Abs and Sign on unsigned types.
   const Tensor u = RandomTensor(DType::kU16, {10}, 7, 0, 60000);
-  std::vector<Tensor> abs = Run(MakeNode("Abs", 13, 1), {&u});
-  std::vector<Tensor> sign = Run(MakeNode("Sign", 13, 1), {&u});
+  std::vector<Tensor> abs = Eval(MakeNode("Abs", 13, 1), {&u});
+  std::vector<Tensor> sign = Eval(MakeNode("Sign", 13, 1), {&u});
   ASSERT_EQ(abs.size(), 1u);
   ASSERT_EQ(sign.size(), 1u);
   for (int64_t i = 0; i < 10; ++i) {
@@ -235,8 +235,8 @@ TEST(ElementwiseKernelTest, IntegerUnaryOps) {
 
 TEST(ElementwiseKernelTest, IntegerNegAndAbsWrapAtMinimum) {
   const Tensor x = TensorFromDoubles(DType::kI8, {2}, {-128, 127});
-  std::vector<Tensor> neg = Run(MakeNode("Neg", 13, 1), {&x});
-  std::vector<Tensor> abs = Run(MakeNode("Abs", 13, 1), {&x});
+  std::vector<Tensor> neg = Eval(MakeNode("Neg", 13, 1), {&x});
+  std::vector<Tensor> abs = Eval(MakeNode("Abs", 13, 1), {&x});
   ASSERT_EQ(neg.size(), 1u);
   ASSERT_EQ(abs.size(), 1u);
   EXPECT_EQ(ElementAt(neg[0], 0), -128);  // two's complement wrap, no UB
@@ -249,11 +249,11 @@ TEST(ElementwiseKernelTest, PredicatesAndNot) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   for (DType dtype : {DType::kF32, DType::kF64, DType::kF16}) {
     const Tensor x = TensorFromDoubles(dtype, {5}, {1.0, -inf, inf, nan, -2.0});
-    std::vector<Tensor> isnan = Run(MakeNode("IsNaN", 13, 1), {&x});
-    std::vector<Tensor> isinf = Run(MakeNode("IsInf", 10, 1), {&x});
+    std::vector<Tensor> isnan = Eval(MakeNode("IsNaN", 13, 1), {&x});
+    std::vector<Tensor> isinf = Eval(MakeNode("IsInf", 10, 1), {&x});
     Node pos_only = MakeNode("IsInf", 10, 1);
     pos_only.attrs["detect_negative"] = Attribute::Int(0);
-    std::vector<Tensor> ispos = Run(pos_only, {&x});
+    std::vector<Tensor> ispos = Eval(pos_only, {&x});
     ASSERT_EQ(isnan.size(), 1u);
     ASSERT_EQ(isinf.size(), 1u);
     ASSERT_EQ(ispos.size(), 1u);
@@ -268,7 +268,7 @@ TEST(ElementwiseKernelTest, PredicatesAndNot) {
     }
   }
   const Tensor b = RandomTensor(DType::kBool, {3, 4}, 3);
-  std::vector<Tensor> n = Run(MakeNode("Not", 1, 1), {&b});
+  std::vector<Tensor> n = Eval(MakeNode("Not", 1, 1), {&b});
   ASSERT_EQ(n.size(), 1u);
   for (int64_t i = 0; i < 12; ++i) EXPECT_EQ(ElementAt(n[0], i), 1 - ElementAt(b, i));
 }
@@ -289,7 +289,7 @@ const std::vector<ShapePair>& BroadcastShapes() {
       {{2, 3, 4}, {3, 1}},             // column
       {{1, 3, 1}, {2, 1, 4}},          // both broadcast
       {{5, 1}, {1, 6}},                // outer product
-      {{2, 1, 3, 1, 2}, {4, 1, 2}},    // mixed, rank 5
+      {{2, 1, 3, 1, 2}, {4, 1, 1, 2}}, // mixed, rank 5
       {{2, 3, 5, 7}, {1, 3, 1, 1}},    // per-channel (NCHW bias)
       {{1}, {1}},                      // single element
       {{3, 0, 2}, {1, 2}},             // empty output
@@ -320,7 +320,7 @@ TEST(ElementwiseKernelTest, ArithmeticBroadcastsOverDtypes) {
         const double lo = is_unsigned ? 0 : c.lo, hi = c.hi;
         const Tensor a = RandomTensor(dtype, s.a, seed++, lo, hi);
         Tensor b = RandomTensor(dtype, s.b, seed++, c.positive_b ? 1 : lo, hi);
-        std::vector<Tensor> out = Run(MakeNode(c.op, 14, 2), {&a, &b});
+        std::vector<Tensor> out = Eval(MakeNode(c.op, 14, 2), {&a, &b});
         ASSERT_EQ(out.size(), 1u);
         const std::vector<int64_t> dims = BroadcastShape(s.a, s.b);
         ASSERT_EQ(out[0].dims(), dims) << c.op;
@@ -348,13 +348,13 @@ TEST(ElementwiseKernelTest, ArithmeticBroadcastsOverDtypes) {
 TEST(ElementwiseKernelTest, IntegerDivAndModSemantics) {
   const Tensor a = TensorFromDoubles(DType::kI32, {6}, {-4, 7, 5, 4, -7, 8});
   const Tensor b = TensorFromDoubles(DType::kI32, {6}, {2, -3, 8, -2, 3, 5});
-  std::vector<Tensor> div = Run(MakeNode("Div", 14, 2), {&a, &b});
+  std::vector<Tensor> div = Eval(MakeNode("Div", 14, 2), {&a, &b});
   ASSERT_EQ(div.size(), 1u);
   const double want_div[] = {-2, -2, 0, -2, -2, 1};
   Node fmod = MakeNode("Mod", 13, 2);
   fmod.attrs["fmod"] = Attribute::Int(1);
-  std::vector<Tensor> mod = Run(MakeNode("Mod", 13, 2), {&a, &b});
-  std::vector<Tensor> cmod = Run(fmod, {&a, &b});
+  std::vector<Tensor> mod = Eval(MakeNode("Mod", 13, 2), {&a, &b});
+  std::vector<Tensor> cmod = Eval(fmod, {&a, &b});
   ASSERT_EQ(mod.size(), 1u);
   ASSERT_EQ(cmod.size(), 1u);
   const double want_mod[] = {0, -2, 5, 0, 2, 3}, want_fmod[] = {0, 1, 5, 0, -1, 3};
@@ -365,7 +365,7 @@ TEST(ElementwiseKernelTest, IntegerDivAndModSemantics) {
   }
   // Division by zero is defined as 0 rather than trapping.
   const Tensor zero = TensorFromDoubles(DType::kI32, {}, {0});
-  std::vector<Tensor> by_zero = Run(MakeNode("Div", 14, 2), {&a, &zero});
+  std::vector<Tensor> by_zero = Eval(MakeNode("Div", 14, 2), {&a, &zero});
   ASSERT_EQ(by_zero.size(), 1u);
   for (int i = 0; i < 6; ++i) EXPECT_EQ(ElementAt(by_zero[0], i), 0);
 }
@@ -376,8 +376,8 @@ TEST(ElementwiseKernelTest, FloatModMatchesFmodAndFloorMod) {
     const Tensor b = RandomTensor(dtype, {5}, 12, 0.5, 3);
     Node fmod = MakeNode("Mod", 13, 2);
     fmod.attrs["fmod"] = Attribute::Int(1);
-    std::vector<Tensor> out = Run(fmod, {&a, &b});
-    std::vector<Tensor> floor_mod = Run(MakeNode("Mod", 13, 2), {&a, &b});
+    std::vector<Tensor> out = Eval(fmod, {&a, &b});
+    std::vector<Tensor> floor_mod = Eval(MakeNode("Mod", 13, 2), {&a, &b});
     ASSERT_EQ(out.size(), 1u);
     ASSERT_EQ(floor_mod.size(), 1u);
     for (int64_t i = 0; i < 20; ++i) {
@@ -413,7 +413,7 @@ TEST(ElementwiseKernelTest, ComparisonsAndLogic) {
         // Small integer ranges so that Equal is sometimes true.
         const Tensor a = RandomTensor(dtype, s.a, seed++, 0, 3);
         const Tensor b = RandomTensor(dtype, s.b, seed++, 0, 3);
-        std::vector<Tensor> out = Run(MakeNode(c.op, 16, 2), {&a, &b});
+        std::vector<Tensor> out = Eval(MakeNode(c.op, 16, 2), {&a, &b});
         ASSERT_EQ(out.size(), 1u);
         ASSERT_EQ(out[0].dtype(), DType::kBool);
         const std::vector<int64_t> dims = BroadcastShape(s.a, s.b);
@@ -435,7 +435,7 @@ TEST(ElementwiseKernelTest, ComparisonsAndLogic) {
     for (const ShapePair& s : BroadcastShapes()) {
       const Tensor a = RandomTensor(DType::kBool, s.a, seed++);
       const Tensor b = RandomTensor(DType::kBool, s.b, seed++);
-      std::vector<Tensor> out = Run(MakeNode(c.op, 7, 2), {&a, &b});
+      std::vector<Tensor> out = Eval(MakeNode(c.op, 7, 2), {&a, &b});
       ASSERT_EQ(out.size(), 1u);
       const std::vector<int64_t> dims = BroadcastShape(s.a, s.b);
       for (int64_t i = 0; i < out[0].num_elements(); ++i) {
@@ -460,7 +460,7 @@ TEST(ElementwiseKernelTest, PowWithMixedTypes) {
   for (const Case& c : cases) {
     const Tensor a = RandomTensor(c.base, {3, 4}, seed++, 1, 5);
     const Tensor b = RandomTensor(c.exponent, {4}, seed++, 0, 4);
-    std::vector<Tensor> out = Run(MakeNode("Pow", 15, 2), {&a, &b});
+    std::vector<Tensor> out = Eval(MakeNode("Pow", 15, 2), {&a, &b});
     ASSERT_EQ(out.size(), 1u);
     ASSERT_EQ(out[0].dtype(), c.base);
     for (int64_t i = 0; i < 12; ++i) {
@@ -474,7 +474,7 @@ TEST(ElementwiseKernelTest, PowWithMixedTypes) {
   // Exact integer powers beyond double's 53-bit mantissa.
   const Tensor big = TensorFromDoubles(DType::kI64, {1}, {3});
   const Tensor e = TensorFromDoubles(DType::kI64, {1}, {39});
-  std::vector<Tensor> out = Run(MakeNode("Pow", 15, 2), {&big, &e});
+  std::vector<Tensor> out = Eval(MakeNode("Pow", 15, 2), {&big, &e});
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].data<int64_t>()[0], 4052555153018976267LL);
 }
@@ -488,7 +488,7 @@ TEST(ElementwiseKernelTest, BitShift) {
     for (std::string dir : {"LEFT", "RIGHT"}) {
       Node node = MakeNode("BitShift", 11, 2);
       node.attrs["direction"] = Attribute::String(dir);
-      std::vector<Tensor> out = Run(node, {&a, &b});
+      std::vector<Tensor> out = Eval(node, {&a, &b});
       ASSERT_EQ(out.size(), 1u);
       for (int64_t i = 0; i < 12; ++i) {
         const uint64_t x = static_cast<uint64_t>(ElementAt(a, i));
@@ -505,7 +505,7 @@ TEST(ElementwiseKernelTest, PReluBroadcastsSlope) {
   for (DType dtype : {DType::kF32, DType::kF64, DType::kI32}) {
     const Tensor x = RandomTensor(dtype, {2, 3, 4, 5}, 8, -10, 10);
     const Tensor slope = RandomTensor(dtype, {3, 1, 1}, 9, 0, 3);
-    std::vector<Tensor> out = Run(MakeNode("PRelu", 16, 2), {&x, &slope});
+    std::vector<Tensor> out = Eval(MakeNode("PRelu", 16, 2), {&x, &slope});
     ASSERT_EQ(out.size(), 1u);
     for (int64_t i = 0; i < x.num_elements(); ++i) {
       const double v = ElementAt(x, i);
@@ -544,7 +544,7 @@ TEST(ElementwiseKernelTest, VariadicOpsFoldWithBroadcast) {
         }
         std::vector<const Tensor*> ptrs;
         for (const Tensor& t : ins) ptrs.push_back(&t);
-        std::vector<Tensor> out = Run(MakeNode(c.op, 13, static_cast<int>(n)), ptrs);
+        std::vector<Tensor> out = Eval(MakeNode(c.op, 13, static_cast<int>(n)), ptrs);
         ASSERT_EQ(out.size(), 1u);
         ASSERT_EQ(out[0].dims(), dims);
         for (int64_t i = 0; i < out[0].num_elements(); ++i) {
@@ -569,7 +569,7 @@ TEST(ElementwiseKernelTest, MaxMinPropagateNaN) {
   const Tensor a = TensorFromDoubles(DType::kF32, {3}, {nan, 1, 2});
   const Tensor b = TensorFromDoubles(DType::kF32, {3}, {0, nan, 3});
   for (std::string op : {"Max", "Min"}) {
-    std::vector<Tensor> out = Run(MakeNode(op, 13, 2), {&a, &b});
+    std::vector<Tensor> out = Eval(MakeNode(op, 13, 2), {&a, &b});
     ASSERT_EQ(out.size(), 1u);
     EXPECT_TRUE(std::isnan(ElementAt(out[0], 0))) << op;
     EXPECT_TRUE(std::isnan(ElementAt(out[0], 1))) << op;
@@ -591,7 +591,7 @@ TEST(ElementwiseKernelTest, WhereBroadcastsThreeInputs) {
       const Tensor c = RandomTensor(DType::kBool, s.c, seed++);
       const Tensor x = RandomTensor(dtype, s.x, seed++, 0, 100);
       const Tensor y = RandomTensor(dtype, s.y, seed++, 0, 100);
-      std::vector<Tensor> out = Run(MakeNode("Where", 16, 3), {&c, &x, &y});
+      std::vector<Tensor> out = Eval(MakeNode("Where", 16, 3), {&c, &x, &y});
       ASSERT_EQ(out.size(), 1u);
       ASSERT_EQ(out[0].dtype(), dtype);
       const std::vector<int64_t> dims = BroadcastShape(BroadcastShape(s.c, s.x), s.y);
@@ -611,7 +611,7 @@ TEST(ElementwiseKernelTest, ClipAttributeAndInputForms) {
   Node old_clip = MakeNode("Clip", 6, 1);
   old_clip.attrs["min"] = Attribute::Float(-2.5f);
   old_clip.attrs["max"] = Attribute::Float(4.0f);
-  std::vector<Tensor> out = Run(old_clip, {&x});
+  std::vector<Tensor> out = Eval(old_clip, {&x});
   ASSERT_EQ(out.size(), 1u);
   for (int64_t i = 0; i < 20; ++i) {
     EXPECT_EQ(ElementAt(out[0], i), std::clamp(ElementAt(x, i), -2.5, 4.0));
@@ -620,21 +620,21 @@ TEST(ElementwiseKernelTest, ClipAttributeAndInputForms) {
   const Tensor lo = TensorFromDoubles(DType::kF32, {}, {-1});
   const Tensor hi = TensorFromDoubles(DType::kF32, {}, {2});
   Node clip = MakeNode("Clip", 13, 3);
-  out = Run(clip, {&x, &lo, &hi});
+  out = Eval(clip, {&x, &lo, &hi});
   ASSERT_EQ(out.size(), 1u);
   for (int64_t i = 0; i < 20; ++i) EXPECT_EQ(ElementAt(out[0], i), std::clamp(ElementAt(x, i), -1.0, 2.0));
   clip.inputs[1] = Node::kNoValue;
-  out = Run(clip, {&x, nullptr, &hi});
+  out = Eval(clip, {&x, nullptr, &hi});
   ASSERT_EQ(out.size(), 1u);
   for (int64_t i = 0; i < 20; ++i) EXPECT_EQ(ElementAt(out[0], i), std::min(ElementAt(x, i), 2.0));
-  out = Run(MakeNode("Clip", 13, 1), {&x});
+  out = Eval(MakeNode("Clip", 13, 1), {&x});
   ASSERT_EQ(out.size(), 1u);
   for (int64_t i = 0; i < 20; ++i) EXPECT_EQ(ElementAt(out[0], i), ElementAt(x, i));
   // Integer clip.
   const Tensor xi = RandomTensor(DType::kI8, {30}, 7, -128, 127);
   const Tensor loi = TensorFromDoubles(DType::kI8, {}, {-20});
   const Tensor hii = TensorFromDoubles(DType::kI8, {}, {50});
-  out = Run(MakeNode("Clip", 13, 3), {&xi, &loi, &hii});
+  out = Eval(MakeNode("Clip", 13, 3), {&xi, &loi, &hii});
   ASSERT_EQ(out.size(), 1u);
   for (int64_t i = 0; i < 30; ++i) {
     EXPECT_EQ(ElementAt(out[0], i), std::clamp(ElementAt(xi, i), -20.0, 50.0));
@@ -652,7 +652,11 @@ double CastReference(double v, DType to) {
     case DType::kI32: return static_cast<int32_t>(static_cast<int64_t>(std::trunc(v)));
     case DType::kI64: return static_cast<double>(static_cast<int64_t>(std::trunc(v)));
     case DType::kU16: return static_cast<uint16_t>(static_cast<int64_t>(std::trunc(v)));
-    default: return v;
+    case DType::kI16: return static_cast<int16_t>(static_cast<int64_t>(std::trunc(v)));
+    case DType::kU32: return static_cast<uint32_t>(static_cast<int64_t>(std::trunc(v)));
+    case DType::kU64: return static_cast<double>(static_cast<uint64_t>(std::trunc(v)));
+    case DType::kF64: return v;
+    default: ADD_FAILURE() << "unhandled dtype"; return v;
   }
 }
 
@@ -688,7 +692,7 @@ TEST(ElementwiseKernelTest, CastBetweenAllTypePairs) {
     for (DType to : types) {
       Node cast = MakeNode("Cast", 13, 1);
       cast.attrs["to"] = Attribute::Int(OnnxCode(to));
-      std::vector<Tensor> out = Run(cast, {&x});
+      std::vector<Tensor> out = Eval(cast, {&x});
       ASSERT_EQ(out.size(), 1u);
       ASSERT_EQ(out[0].dtype(), to);
       for (int64_t i = 0; i < x.num_elements(); ++i) {
@@ -698,7 +702,7 @@ TEST(ElementwiseKernelTest, CastBetweenAllTypePairs) {
       }
       // CastLike takes the target type from its second input.
       const Tensor like = RandomTensor(to, {1}, 1, 0, 1);
-      std::vector<Tensor> out_like = Run(MakeNode("CastLike", 15, 2), {&x, &like});
+      std::vector<Tensor> out_like = Eval(MakeNode("CastLike", 15, 2), {&x, &like});
       ASSERT_EQ(out_like.size(), 1u);
       ASSERT_EQ(out_like[0].dtype(), to);
       EXPECT_EQ(std::memcmp(out_like[0].raw(), out[0].raw(), out[0].bytes()), 0);
@@ -711,7 +715,7 @@ TEST(ElementwiseKernelTest, CastNegativeAndSpecialValues) {
   const Tensor x = TensorFromDoubles(DType::kF32, {5}, {-2.7, 2.7, nan, 1e20, -1e20});
   Node cast = MakeNode("Cast", 13, 1);
   cast.attrs["to"] = Attribute::Int(6);  // int32
-  std::vector<Tensor> out = Run(cast, {&x});
+  std::vector<Tensor> out = Eval(cast, {&x});
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(ElementAt(out[0], 0), -2);  // truncation toward zero
   EXPECT_EQ(ElementAt(out[0], 1), 2);
@@ -719,13 +723,13 @@ TEST(ElementwiseKernelTest, CastNegativeAndSpecialValues) {
   EXPECT_EQ(ElementAt(out[0], 3), std::numeric_limits<int32_t>::max());
   EXPECT_EQ(ElementAt(out[0], 4), std::numeric_limits<int32_t>::min());
   cast.attrs["to"] = Attribute::Int(9);  // bool
-  out = Run(cast, {&x});
+  out = Eval(cast, {&x});
   ASSERT_EQ(out.size(), 1u);
   for (int i = 0; i < 5; ++i) EXPECT_EQ(ElementAt(out[0], i), 1) << i;
   // Integer narrowing wraps.
   const Tensor wide = TensorFromDoubles(DType::kI32, {2}, {300, -1});
   cast.attrs["to"] = Attribute::Int(2);  // uint8
-  out = Run(cast, {&wide});
+  out = Eval(cast, {&wide});
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(ElementAt(out[0], 0), 44);
   EXPECT_EQ(ElementAt(out[0], 1), 255);
@@ -733,13 +737,13 @@ TEST(ElementwiseKernelTest, CastNegativeAndSpecialValues) {
 
 TEST(ElementwiseKernelTest, DropoutIsIdentityWithOnesMask) {
   const Tensor x = RandomTensor(DType::kF32, {3, 4}, 10);
-  std::vector<Tensor> out = Run(MakeNode("Dropout", 13, 1, 2), {&x});
+  std::vector<Tensor> out = Eval(MakeNode("Dropout", 13, 1, 2), {&x});
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(std::memcmp(out[0].raw(), x.raw(), x.bytes()), 0);
   ASSERT_EQ(out[1].dtype(), DType::kBool);
   for (int64_t i = 0; i < 12; ++i) EXPECT_EQ(ElementAt(out[1], i), 1);
   // Opset 7: the mask has the input's type.
-  out = Run(MakeNode("Dropout", 7, 1, 2), {&x});
+  out = Eval(MakeNode("Dropout", 7, 1, 2), {&x});
   ASSERT_EQ(out.size(), 2u);
   ASSERT_EQ(out[1].dtype(), DType::kF32);
   for (int64_t i = 0; i < 12; ++i) EXPECT_EQ(ElementAt(out[1], i), 1.0);
@@ -747,10 +751,12 @@ TEST(ElementwiseKernelTest, DropoutIsIdentityWithOnesMask) {
   const Tensor ratio0 = TensorFromDoubles(DType::kF32, {}, {0});
   const Tensor ratio = TensorFromDoubles(DType::kF32, {}, {0.5});
   const Tensor on = TensorFromDoubles(DType::kBool, {}, {1});
-  out = Run(MakeNode("Dropout", 13, 3), {&x, &ratio0, &on});
+  out = Eval(MakeNode("Dropout", 13, 3), {&x, &ratio0, &on});
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(std::memcmp(out[0].raw(), x.raw(), x.bytes()), 0);
-  Expected<std::vector<Tensor>> training = EvaluateNode(MakeNode("Dropout", 13, 3), {&x, &ratio, &on});
+  const std::vector<const Tensor*> training_inputs = {&x, &ratio, &on};
+  Expected<std::vector<Tensor>> training =
+      EvaluateNode(MakeNode("Dropout", 13, 3), training_inputs);
   ASSERT_FALSE(training.ok());
   EXPECT_EQ(training.status().code(), StatusCode::kUnsupported);
   EXPECT_NE(training.status().message().find("node 'n0' (Dropout)"), std::string::npos);
@@ -809,7 +815,7 @@ void ExpectInPlaceMatches(const Node& node, const std::vector<const Tensor*>& in
   Status s = run.kernel->invoke(ictx);
   ASSERT_TRUE(s.ok()) << s.ToString();
 
-  std::vector<Tensor> expected = Run(node, inputs);
+  std::vector<Tensor> expected = Eval(node, inputs);
   ASSERT_EQ(expected.size(), 1u);
   EXPECT_EQ(std::memcmp(buffer.raw(), expected[0].raw(), buffer.bytes()), 0) << node.op_type;
 }
@@ -869,7 +875,7 @@ TEST(ElementwiseKernelTest, ThreadPoolMatchesSingleThread) {
     ASSERT_NE(pool, nullptr);
     InvokeContext ictx{node, run.state.get(), in_views, out_views, nullptr, 0, pool.get()};
     ASSERT_TRUE(run.kernel->invoke(ictx).ok());
-    std::vector<Tensor> expected = Run(node, {&x});
+    std::vector<Tensor> expected = Eval(node, {&x});
     ASSERT_EQ(expected.size(), 1u);
     EXPECT_EQ(std::memcmp(out.raw(), expected[0].raw(), out.bytes()), 0) << op;
   }
@@ -878,7 +884,8 @@ TEST(ElementwiseKernelTest, ThreadPoolMatchesSingleThread) {
 TEST(ElementwiseKernelTest, UnsupportedDtypeIsAnErrorNamingTheNode) {
   // Sqrt has no integer form; the error names the node instead of reaching a kernel.
   const Tensor x = RandomTensor(DType::kI32, {3}, 1);
-  Expected<std::vector<Tensor>> out = EvaluateNode(MakeNode("Sqrt", 13, 1), {&x});
+  const std::vector<const Tensor*> inputs = {&x};
+  Expected<std::vector<Tensor>> out = EvaluateNode(MakeNode("Sqrt", 13, 1), inputs);
   ASSERT_FALSE(out.ok());
   EXPECT_NE(out.status().message().find("node 'n0' (Sqrt)"), std::string::npos)
       << out.status().message();

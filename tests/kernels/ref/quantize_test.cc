@@ -14,7 +14,7 @@ namespace edgerun {
 namespace {
 
 Expected<Tensor> RunQuant(const std::string& op, int opset, std::vector<const Tensor*> inputs,
-                     std::optional<int64_t> axis = std::nullopt) {
+                          std::optional<int64_t> axis = std::nullopt) {
   Node n;
   n.name = "q";
   n.op_type = op;
@@ -30,8 +30,8 @@ Tensor Scalar(float v) { return Tensor::FromVector(DType::kF32, {}, std::vector<
 
 TEST(RefQuantizeTest, RoundsHalfToEvenAndSaturatesU8) {
   // x / scale = -1, 0.5, 1.5, 2.5, -0.5, 3.49, 1000, -1000.
-  Tensor x = Tensor::FromVector(DType::kF32, {8},
-                                std::vector<float>{-2, 1, 3, 5, -1, 6.98f, 2000, -2000});
+  Tensor x =
+      Tensor::FromVector(DType::kF32, {8}, std::vector<float>{-2, 1, 3, 5, -1, 6.98f, 2000, -2000});
   Tensor scale = Scalar(2);
   Tensor zp = Tensor::FromVector(DType::kU8, {}, std::vector<uint8_t>{10});
   for (int opset : {10, 13}) {
@@ -79,8 +79,8 @@ TEST(RefQuantizeTest, PerAxis) {
   const std::vector<uint8_t> zps = {0, 10, 128};
   Tensor scale = Tensor::FromVector(DType::kF32, {3}, scales);
   Tensor zp = Tensor::FromVector(DType::kU8, {3}, zps);
-  for (std::optional<int64_t> axis : {std::optional<int64_t>{}, std::optional<int64_t>{1},
-                                      std::optional<int64_t>{-2}}) {
+  for (std::optional<int64_t> axis :
+       {std::optional<int64_t>{}, std::optional<int64_t>{1}, std::optional<int64_t>{-2}}) {
     auto y = RunQuant("QuantizeLinear", 13, {&x, &scale, &zp}, axis);
     ASSERT_TRUE(y.ok()) << y.status().ToString();
     auto d = RunQuant("DequantizeLinear", 13, {&*y, &scale, &zp}, axis);

@@ -36,15 +36,33 @@ Tensor MakeTensor(DType dtype, std::vector<int64_t> dims, const std::vector<doub
   Tensor t = Tensor::Create(dtype, std::move(dims)).value();
   for (size_t i = 0; i < v.size(); ++i) {
     switch (dtype) {
-      case DType::kF32: t.mutable_data<float>()[i] = static_cast<float>(v[i]); break;
-      case DType::kF64: t.mutable_data<double>()[i] = v[i]; break;
-      case DType::kF16: t.mutable_data<uint16_t>()[i] = FloatToHalf(static_cast<float>(v[i])); break;
-      case DType::kI32: t.mutable_data<int32_t>()[i] = static_cast<int32_t>(v[i]); break;
-      case DType::kI64: t.mutable_data<int64_t>()[i] = static_cast<int64_t>(v[i]); break;
-      case DType::kU8: t.mutable_data<uint8_t>()[i] = static_cast<uint8_t>(v[i]); break;
-      case DType::kI8: t.mutable_data<int8_t>()[i] = static_cast<int8_t>(v[i]); break;
-      case DType::kU32: t.mutable_data<uint32_t>()[i] = static_cast<uint32_t>(v[i]); break;
-      default: ADD_FAILURE() << "unhandled dtype"; break;
+      case DType::kF32:
+        t.mutable_data<float>()[i] = static_cast<float>(v[i]);
+        break;
+      case DType::kF64:
+        t.mutable_data<double>()[i] = v[i];
+        break;
+      case DType::kF16:
+        t.mutable_data<uint16_t>()[i] = FloatToHalf(static_cast<float>(v[i]));
+        break;
+      case DType::kI32:
+        t.mutable_data<int32_t>()[i] = static_cast<int32_t>(v[i]);
+        break;
+      case DType::kI64:
+        t.mutable_data<int64_t>()[i] = static_cast<int64_t>(v[i]);
+        break;
+      case DType::kU8:
+        t.mutable_data<uint8_t>()[i] = static_cast<uint8_t>(v[i]);
+        break;
+      case DType::kI8:
+        t.mutable_data<int8_t>()[i] = static_cast<int8_t>(v[i]);
+        break;
+      case DType::kU32:
+        t.mutable_data<uint32_t>()[i] = static_cast<uint32_t>(v[i]);
+        break;
+      default:
+        ADD_FAILURE() << "unhandled dtype";
+        break;
     }
   }
   return t;
@@ -120,18 +138,16 @@ bool AxesAreInput(const std::string& op, int opset) {
   return opset >= 18 || (op == "ReduceSum" && opset >= 13);
 }
 
-constexpr const char* kReduceOps[] = {"ReduceSum", "ReduceMean",   "ReduceMax",
-                                      "ReduceMin", "ReduceProd",   "ReduceL1",
-                                      "ReduceL2",  "ReduceLogSum", "ReduceLogSumExp",
-                                      "ReduceSumSquare"};
+constexpr const char* kReduceOps[] = {
+    "ReduceSum", "ReduceMean", "ReduceMax",    "ReduceMin",       "ReduceProd",
+    "ReduceL1",  "ReduceL2",   "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"};
 
 // Runs `op` over `axes` (empty: all) in the opset's form and compares with NaiveReduce.
 void CheckReduce(const std::string& op, int opset, const std::vector<int64_t>& dims,
                  const std::vector<int64_t>& axes, bool keepdims, DType dtype = DType::kF32,
                  double tol = 1e-5) {
   SCOPED_TRACE(op + " opset " + std::to_string(opset) + " dims " + DimsToString(dims) +
-               " keepdims " + std::to_string(keepdims) + " dtype " +
-               std::string(DTypeName(dtype)));
+               " keepdims " + std::to_string(keepdims) + " dtype " + std::string(DTypeName(dtype)));
   const int64_t n = NumElements(dims);
   // Positive values keep ReduceLogSum defined; ReduceProd stays near 1.
   const bool positive = op == "ReduceLogSum" || op == "ReduceProd";
@@ -172,8 +188,8 @@ void CheckReduce(const std::string& op, int opset, const std::vector<int64_t>& d
 }
 
 TEST(RefReduceTest, AllOpsAllAxesF32) {
-  const std::vector<std::vector<int64_t>> axes_sets = {
-      {}, {0}, {1}, {2}, {-1}, {0, 2}, {2, 0}, {1, 2}, {0, 1, 2}};
+  const std::vector<std::vector<int64_t>> axes_sets = {{},     {0},    {1},    {2},      {-1},
+                                                       {0, 2}, {2, 0}, {1, 2}, {0, 1, 2}};
   for (const char* op : kReduceOps) {
     for (const auto& axes : axes_sets) {
       for (bool keepdims : {true, false}) CheckReduce(op, 13, {3, 4, 5}, axes, keepdims);
@@ -216,6 +232,8 @@ TEST(RefReduceTest, DoubleHalfAndIntegerTypes) {
     CheckReduce(op, 13, {3, 4, 5}, {2}, false, DType::kI8, 0);
   }
   CheckReduce("ReduceMax", 13, {3, 4}, {0}, false, DType::kU8, 0);
+  CheckReduce("ReduceMin", 13, {3, 4}, {1}, true, DType::kU32, 0);
+  CheckReduce("ReduceProd", 13, {3, 4}, {1}, true, DType::kU32, 0);
 }
 
 TEST(RefReduceTest, IntegerMeanTruncatesTowardZero) {
@@ -226,6 +244,14 @@ TEST(RefReduceTest, IntegerMeanTruncatesTowardZero) {
   ASSERT_TRUE(out.ok()) << out.status().ToString();
   EXPECT_EQ((*out)[0].data<int32_t>()[0], 1);   // 3/2
   EXPECT_EQ((*out)[0].data<int32_t>()[1], -1);  // -3/2
+}
+
+TEST(RefReduceTest, IntegerSumWrapsAround) {
+  const int64_t big = std::numeric_limits<int64_t>::max();
+  Tensor data = Tensor::FromVector(DType::kI64, {2}, std::vector<int64_t>{big, 2});
+  auto out = EvaluateNode(MakeNode("ReduceSum", 11, 1), std::vector<const Tensor*>{&data});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ((*out)[0].data<int64_t>()[0], std::numeric_limits<int64_t>::min() + 1);
 }
 
 TEST(RefReduceTest, NoopWithEmptyAxesCopiesInput) {
@@ -264,11 +290,10 @@ TEST(RefReduceTest, EmptySetReductions) {
   const struct {
     const char* op;
     float want;
-  } cases[] = {{"ReduceSum", 0.0f},        {"ReduceProd", 1.0f},
-               {"ReduceMax", -INFINITY},   {"ReduceMin", INFINITY},
-               {"ReduceL1", 0.0f},         {"ReduceL2", 0.0f},
-               {"ReduceSumSquare", 0.0f},  {"ReduceLogSum", -INFINITY},
-               {"ReduceLogSumExp", -INFINITY}};
+  } cases[] = {
+      {"ReduceSum", 0.0f},       {"ReduceProd", 1.0f},        {"ReduceMax", -INFINITY},
+      {"ReduceMin", INFINITY},   {"ReduceL1", 0.0f},          {"ReduceL2", 0.0f},
+      {"ReduceSumSquare", 0.0f}, {"ReduceLogSum", -INFINITY}, {"ReduceLogSumExp", -INFINITY}};
   for (const auto& c : cases) {
     Node node = MakeNode(c.op, 18, 2);
     auto out = EvaluateNode(node, std::vector<const Tensor*>{&data, &axes});
@@ -381,9 +406,9 @@ TEST(RefArgReduceTest, DefaultsOpset11) {
 
 // CumSum.
 
-std::vector<double> RunCumSum(const std::vector<double>& x, std::vector<int64_t> dims,
-                              int64_t axis, int exclusive, int reverse,
-                              DType axis_type = DType::kI64, DType dtype = DType::kF64) {
+std::vector<double> RunCumSum(const std::vector<double>& x, std::vector<int64_t> dims, int64_t axis,
+                              int exclusive, int reverse, DType axis_type = DType::kI64,
+                              DType dtype = DType::kF64) {
   Tensor data = MakeTensor(dtype, dims, x);
   Tensor axis_t = MakeTensor(axis_type, {}, {static_cast<double>(axis)});
   Node node = MakeNode("CumSum", 14, 2);

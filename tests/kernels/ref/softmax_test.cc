@@ -24,8 +24,8 @@ Node MakeNode(const std::string& op, int opset) {
 }
 
 // Applies op to each group of `n` elements at stride `inner` (the test's own indexing).
-std::vector<double> NaiveSoftmax(const std::string& op, const std::vector<double>& x,
-                                 int64_t outer, int64_t n, int64_t inner) {
+std::vector<double> NaiveSoftmax(const std::string& op, const std::vector<double>& x, int64_t outer,
+                                 int64_t n, int64_t inner) {
   std::vector<double> y(x.size());
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t i = 0; i < inner; ++i) {
@@ -48,9 +48,8 @@ std::vector<double> NaiveSoftmax(const std::string& op, const std::vector<double
 
 void CheckSoftmax(const std::string& op, int opset, const std::vector<int64_t>& dims,
                   std::optional<int64_t> axis, DType dtype = DType::kF32) {
-  SCOPED_TRACE(op + " opset " + std::to_string(opset) + " dims " + DimsToString(dims) +
-               " axis " + (axis ? std::to_string(*axis) : "default") + " " +
-               std::string(DTypeName(dtype)));
+  SCOPED_TRACE(op + " opset " + std::to_string(opset) + " dims " + DimsToString(dims) + " axis " +
+               (axis ? std::to_string(*axis) : "default") + " " + std::string(DTypeName(dtype)));
   const int64_t count = NumElements(dims);
   std::mt19937 rng(5);
   std::uniform_real_distribution<double> dist(-3, 3);
@@ -90,9 +89,9 @@ void CheckSoftmax(const std::string& op, int opset, const std::vector<int64_t>& 
 
 TEST(RefSoftmaxTest, SingleAxisFromOpset13) {
   for (const char* op : {"Softmax", "LogSoftmax", "Hardmax"}) {
-    for (std::optional<int64_t> axis : {std::optional<int64_t>{}, std::optional<int64_t>{0},
-                                        std::optional<int64_t>{1}, std::optional<int64_t>{2},
-                                        std::optional<int64_t>{-2}}) {
+    for (std::optional<int64_t> axis :
+         {std::optional<int64_t>{}, std::optional<int64_t>{0}, std::optional<int64_t>{1},
+          std::optional<int64_t>{2}, std::optional<int64_t>{-2}}) {
       CheckSoftmax(op, 13, {3, 4, 5}, axis);
       CheckSoftmax(op, 13, {3, 4, 5}, axis, DType::kF64);
     }

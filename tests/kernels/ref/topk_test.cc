@@ -88,10 +88,18 @@ TEST(RefTopKTest, MatchesStableSortWithTies) {
     Tensor data = Tensor::Create(t, dims).value();
     for (int i = 0; i < 72; ++i) {
       switch (t) {
-        case DType::kF32: data.mutable_data<float>()[i] = static_cast<float>(x[i]); break;
-        case DType::kF64: data.mutable_data<double>()[i] = x[i]; break;
-        case DType::kI32: data.mutable_data<int32_t>()[i] = static_cast<int32_t>(x[i]); break;
-        default: data.mutable_data<int64_t>()[i] = static_cast<int64_t>(x[i]); break;
+        case DType::kF32:
+          data.mutable_data<float>()[i] = static_cast<float>(x[i]);
+          break;
+        case DType::kF64:
+          data.mutable_data<double>()[i] = x[i];
+          break;
+        case DType::kI32:
+          data.mutable_data<int32_t>()[i] = static_cast<int32_t>(x[i]);
+          break;
+        default:
+          data.mutable_data<int64_t>()[i] = static_cast<int64_t>(x[i]);
+          break;
       }
     }
     for (int axis : {0, 1, 2, -1}) {
