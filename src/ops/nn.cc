@@ -17,8 +17,12 @@ std::string Str(int64_t v) { return std::to_string(v); }
 
 std::string VecToString(const std::vector<int64_t>& v) {
   std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + Str(v[i]);
-  return s + "]";
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) s += ',';
+    s += Str(v[i]);
+  }
+  s += ']';
+  return s;
 }
 
 Status RequireFloat(const InferContext& ctx, int i, std::string_view what) {

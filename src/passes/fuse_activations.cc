@@ -1,7 +1,9 @@
 // FuseActivations.
+#include <algorithm>
 #include <limits>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "passes/pass_util.h"
@@ -60,6 +62,37 @@ std::optional<ActivationSpec> DescribeActivation(GraphRewriter& rw, const Node& 
   return std::nullopt;
 }
 
+// Relu and Clip as clamping intervals; nullopt for other activations.
+std::optional<std::pair<float, float>> ClampBounds(const ActivationSpec& a) {
+  constexpr float kLowest = std::numeric_limits<float>::lowest();
+  constexpr float kMax = std::numeric_limits<float>::max();
+  if (a.name == "Relu" && a.params.empty()) return std::pair(0.0f, kMax);
+  if (a.name == "Clip" && a.params.size() <= 2) {
+    return std::pair(a.params.size() > 0 ? a.params[0] : kLowest,
+                     a.params.size() > 1 ? a.params[1] : kMax);
+  }
+  return std::nullopt;
+}
+
+// `second` applied after `first` as one activation: two clamps with overlapping intervals clamp
+// to the intersection (exporters write ReLU6 as Relu -> Clip(0, 6)). nullopt otherwise.
+std::optional<ActivationSpec> Compose(const ActivationSpec& first, const ActivationSpec& second) {
+  const auto a = ClampBounds(first), b = ClampBounds(second);
+  if (!a || !b) return std::nullopt;
+  const float lo = std::max(a->first, b->first), hi = std::min(a->second, b->second);
+  if (!(lo <= hi)) return std::nullopt;
+  if (lo == 0 && hi == std::numeric_limits<float>::max()) return ActivationSpec{"Relu", {}};
+  return ActivationSpec{"Clip", {lo, hi}};
+}
+
+// The activation already fused into `p`, if any (nullopt also for malformed attributes).
+std::optional<ActivationSpec> ExistingActivation(const Node& p) {
+  Expected<std::string> name = p.GetString("activation", "");
+  Expected<std::vector<float>> params = p.GetFloats("activation_params", {});
+  if (!name.ok() || !params.ok() || name->empty()) return std::nullopt;
+  return ActivationSpec{*name, *params};
+}
+
 bool IsFusableProducer(const Node& p) {
   if (IsOnnxDomain(p.domain)) {
     return p.op_type == "Conv" || p.op_type == "ConvTranspose" || p.op_type == "Gemm";
@@ -81,12 +114,18 @@ Status FuseActivations(Graph& g, std::vector<std::string>* log) {
     const int p = rw.Producer(y);
     if (p < 0) continue;
     Node& producer = rw.node(p);
-    if (!IsFusableProducer(producer) || producer.has_attr("activation") ||
-        producer.outputs.size() != 1 || producer.outputs[0] != y) {
+    if (!IsFusableProducer(producer) || producer.outputs.size() != 1 ||
+        producer.outputs[0] != y) {
       continue;
     }
     std::optional<ActivationSpec> spec = DescribeActivation(rw, act);
     if (!spec) continue;
+    if (producer.has_attr("activation")) {
+      std::optional<ActivationSpec> existing = ExistingActivation(producer);
+      if (!existing) continue;
+      spec = Compose(*existing, *spec);
+      if (!spec) continue;
+    }
     producer.attrs["activation"] = Attribute::String(spec->name);
     producer.attrs["activation_params"] = Attribute::Floats(spec->params);
     producer.outputs[0] = act.outputs[0];

@@ -42,7 +42,8 @@ Status FoldBatchNormIntoConv(Graph& g, std::vector<std::string>* log);
 // Conv/ConvTranspose/Gemm/FusedMatMul followed by Relu, Clip (constant bounds), LeakyRelu,
 // HardSigmoid, HardSwish, Sigmoid, Tanh or SiLU => "activation"/"activation_params" attributes
 // on the producer, when the producer's output feeds only the activation and is not a graph
-// output, and the producer has no activation yet.
+// output, and the producer has no activation yet (or has a Relu/Clip that composes with a
+// following Relu/Clip into one clamp, e.g. Relu -> Clip(0, 6) => Clip(0, 6)).
 Status FuseActivations(Graph& g, std::vector<std::string>* log);
 
 // x * Sigmoid(x) => com.edgerun SiLU; x * HardSigmoid(x; 1/6, 1/2) => HardSwish; the erf form

@@ -210,6 +210,70 @@ TEST(FuseActivationsTest, NotFusedTwice) {
   ExpectSameResults(before, g);
 }
 
+// Conv -> first -> second, where both are clamps.
+Graph ConvTwoClamps(const std::function<int(Graph&, int in, int out)>& first,
+                    const std::function<int(Graph&, int in, int out)>& second) {
+  return ConvThen([&](Graph& g, int c, int y) {
+    const int r = F32(g, "r", {1, 3, 5, 5});
+    first(g, c, r);
+    second(g, r, y);
+  });
+}
+
+int AddRelu(Graph& g, int in, int out) {
+  g.AddNode("relu", "Relu", {in}, {out});
+  return out;
+}
+
+std::function<int(Graph&, int, int)> AddClip(float lo, float hi, const std::string& name) {
+  return [=](Graph& g, int in, int out) {
+    const int l = g.AddConstant(name + "_lo", Scalar(lo));
+    const int h = g.AddConstant(name + "_hi", Scalar(hi));
+    g.AddNode(name, "Clip", {in, l, h}, {out});
+    return out;
+  };
+}
+
+TEST(FuseActivationsTest, ReluThenClipComposeIntoOneClamp) {
+  {
+    // PyTorch exports ReLU6 as Relu -> Clip(0, 6).
+    Graph g = ConvTwoClamps(AddRelu, AddClip(0, 6, "clip"));
+    const Graph before = g;
+    std::vector<std::string> log;
+    ASSERT_TRUE(FuseActivations(g, &log).ok());
+    ASSERT_EQ(g.nodes.size(), 1u);
+    EXPECT_EQ(g.nodes[0].attr("activation")->s, "Clip");
+    EXPECT_EQ(g.nodes[0].attr("activation_params")->floats, (std::vector<float>{0, 6}));
+    EXPECT_EQ(log, (std::vector<std::string>{"fused Relu 'relu' into Conv 'conv'",
+                                             "fused Clip 'clip' into Conv 'conv'"}));
+    ExpectSameResults(before, g);
+  }
+  {
+    Graph g = ConvTwoClamps(AddClip(-1, 2, "clip"), AddRelu);
+    const Graph before = g;
+    ASSERT_TRUE(FuseActivations(g, nullptr).ok());
+    ASSERT_EQ(g.nodes.size(), 1u);
+    EXPECT_EQ(g.nodes[0].attr("activation_params")->floats, (std::vector<float>{0, 2}));
+    ExpectSameResults(before, g);
+  }
+  {
+    Graph g = ConvTwoClamps(AddClip(-3, 2, "c1"), AddClip(-1, 5, "c2"));
+    const Graph before = g;
+    ASSERT_TRUE(FuseActivations(g, nullptr).ok());
+    ASSERT_EQ(g.nodes.size(), 1u);
+    EXPECT_EQ(g.nodes[0].attr("activation_params")->floats, (std::vector<float>{-1, 2}));
+    ExpectSameResults(before, g);
+  }
+  {
+    // Disjoint intervals: the result is the constant 2, not a clamp to an empty interval.
+    Graph g = ConvTwoClamps(AddClip(0, 1, "c1"), AddClip(2, 3, "c2"));
+    const Graph before = g;
+    ASSERT_TRUE(FuseActivations(g, nullptr).ok());
+    ASSERT_EQ(g.nodes.size(), 2u);
+    ExpectSameResults(before, g);
+  }
+}
+
 TEST(FuseActivationsTest, NotFusedWhenClipBoundIsNotConstant) {
   Graph g = ConvThen([](Graph& g, int c, int y) {
     const int hi = F32(g, "hi", {});

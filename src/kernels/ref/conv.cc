@@ -13,9 +13,10 @@
 namespace edgerun {
 namespace {
 
-// Column tiles hold about this many floats (4 MB), but never fewer than 256 columns, so the
+// Column tiles hold about this many floats (1 MB, to stay in L2), but never fewer than 256
+// columns, so the
 // GEMM sees a wide enough N.
-constexpr int64_t kColBudgetFloats = int64_t{1} << 20;
+constexpr int64_t kColBudgetFloats = int64_t{1} << 18;
 constexpr int64_t kMinColTile = 256;
 
 Expected<std::vector<int64_t>> GetInts(const PrepareContext& ctx, std::string_view name,

@@ -143,13 +143,21 @@ inline T WrapNeg(T a) {
   return WrapSub(T(0), a);
 }
 
+struct UnaryParams {
+  float alpha = 0, beta = 0, gamma = 0;
+  bool flag_a = false, flag_b = false;
+  // VecExp's input range. Data rather than literals: with constant bounds GCC folds the clamped
+  // cases into branches, and a loop with branches is not vectorized.
+  float exp_min = -87.0f, exp_max = 88.0f;
+};
+
 // e^x for float in a form the compiler vectorizes (glibc's expf is an opaque call): reduce
 // x = n*ln2 + r with |r| <= ln2/2, evaluate a degree-7 Taylor polynomial for e^r (truncation error
 // below float rounding), and scale by 2^n built directly in the exponent bits. Inputs are clamped
-// to [-87, 88] so 2^n stays a normal float. Branch-free, and NaN propagates through r.
-inline float VecExp(float x) {
-  x = std::max(x, -87.0f);  // std::max/min keep NaN in x (first argument)
-  x = std::min(x, 88.0f);
+// to [exp_min, exp_max] = [-87, 88] so 2^n stays a normal float; NaN propagates through r.
+inline float VecExp(float x, const UnaryParams& p) {
+  x = std::max(x, p.exp_min);  // std::max/min return their first argument for NaN
+  x = std::min(x, p.exp_max);
   constexpr float kRoundShift = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
   const float shifted = x * 1.44269504088896341f + kRoundShift;
   const float n = shifted - kRoundShift;
@@ -157,22 +165,22 @@ inline float VecExp(float x) {
   // float-to-int conversion, which would be undefined for NaN.
   const int32_t ni = std::bit_cast<int32_t>(shifted) - std::bit_cast<int32_t>(kRoundShift);
   const float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;  // ln2 split in two (Cephes)
-  float p = 1.0f / 5040;
-  p = p * r + 1.0f / 720;
-  p = p * r + 1.0f / 120;
-  p = p * r + 1.0f / 24;
-  p = p * r + 1.0f / 6;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  return p * std::bit_cast<float>(static_cast<int32_t>(static_cast<uint32_t>(ni + 127) << 23));
+  float e = 1.0f / 5040;
+  e = e * r + 1.0f / 720;
+  e = e * r + 1.0f / 120;
+  e = e * r + 1.0f / 24;
+  e = e * r + 1.0f / 6;
+  e = e * r + 0.5f;
+  e = e * r + 1.0f;
+  e = e * r + 1.0f;
+  return e * std::bit_cast<float>(static_cast<int32_t>(static_cast<uint32_t>(ni + 127) << 23));
 }
 
 // 1 / (1 + e^-x): vectorizable for float, std::exp for double.
 template <class C>
-inline C SigmoidOf(C x) {
+inline C SigmoidOf(C x, const UnaryParams& p) {
   if constexpr (std::is_same_v<C, float>) {
-    return 1.0f / (1.0f + VecExp(-x));
+    return 1.0f / (1.0f + VecExp(-x, p));
   } else {
     return C(1) / (C(1) + std::exp(-x));
   }
@@ -181,10 +189,6 @@ inline C SigmoidOf(C x) {
 // ---------------------------------------------------------------------------------------------
 // Unary ops.
 
-struct UnaryParams {
-  float alpha = 0, beta = 0, gamma = 0;
-  bool flag_a = false, flag_b = false;
-};
 using UnaryFn = void (*)(const void* in, void* out, int64_t n, const UnaryParams& p);
 
 // Ops are functors: kTypes (input dtypes), Apply(x, params), and optionally Parse(node, params).
@@ -192,7 +196,7 @@ using UnaryFn = void (*)(const void* in, void* out, int64_t n, const UnaryParams
   struct Name {                                                   \
     static constexpr DTypeSet kTypes = kFloatTypes;               \
     template <class C>                                            \
-    static C Apply(C x, const UnaryParams&) {                     \
+    static C Apply(C x, [[maybe_unused]] const UnaryParams& p) {  \
       return expr;                                                \
     }                                                             \
   };
@@ -216,14 +220,14 @@ EDGERUN_FLOAT_UNARY(AsinhOp, std::asinh(x))
 EDGERUN_FLOAT_UNARY(AcoshOp, std::acosh(x))
 EDGERUN_FLOAT_UNARY(AtanhOp, std::atanh(x))
 EDGERUN_FLOAT_UNARY(ErfOp, std::erf(x))
-EDGERUN_FLOAT_UNARY(SigmoidOp, SigmoidOf(x))
+EDGERUN_FLOAT_UNARY(SigmoidOp, SigmoidOf(x, p))
 EDGERUN_FLOAT_UNARY(TanhOp, std::tanh(x))
 // log(1 + e^x) without overflow for large x.
 EDGERUN_FLOAT_UNARY(SoftplusOp, std::max(x, C(0)) + std::log1p(std::exp(-std::abs(x))))
 EDGERUN_FLOAT_UNARY(SoftsignOp, x / (C(1) + std::abs(x)))
 EDGERUN_FLOAT_UNARY(MishOp, x* std::tanh(std::max(x, C(0)) + std::log1p(std::exp(-std::abs(x)))))
 EDGERUN_FLOAT_UNARY(HardSwishOp, x* std::max(C(0), std::min(C(1), x / C(6) + C(0.5))))
-EDGERUN_FLOAT_UNARY(SiLUOp, x* SigmoidOf(x))
+EDGERUN_FLOAT_UNARY(SiLUOp, x* SigmoidOf(x, p))
 #undef EDGERUN_FLOAT_UNARY
 
 struct AbsOp {

@@ -3,8 +3,8 @@
 //
 // One loop is instantiated per (source, target) pair and picked in prepare. Conversions follow
 // numpy: to bool is `!= 0`, integer narrowing wraps, float to integer truncates toward zero
-// (NaN becomes 0 and out-of-range values saturate, where C++ would be undefined), and f16/bf16
-// round to nearest even.
+// (NaN becomes 0 and out-of-range values saturate, where C++ would be undefined), f16 rounds to
+// nearest even and bf16 truncates (see BFloat16ByTruncation).
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -62,6 +62,16 @@ inline auto Widen(S v) {
   }
 }
 
+// Cast to bf16 keeps the top 16 bits of the float, as the ONNX reference implementation and its
+// conformance data do (Cast leaves the rounding unspecified); NaN stays a quiet NaN even when its
+// payload sits only in the dropped bits.
+inline uint16_t BFloat16ByTruncation(float f) {
+  if (std::isnan(f)) return 0x7fc0;
+  uint32_t bits;
+  std::memcpy(&bits, &f, sizeof(bits));
+  return static_cast<uint16_t>(bits >> 16);
+}
+
 template <class To, class V>
 inline To Convert(V v) {
   if constexpr (std::is_same_v<To, bool>) {
@@ -69,7 +79,7 @@ inline To Convert(V v) {
   } else if constexpr (std::is_same_v<To, F16>) {
     return F16{FloatToHalf(static_cast<float>(v))};
   } else if constexpr (std::is_same_v<To, BF16>) {
-    return BF16{FloatToBFloat16(static_cast<float>(v))};
+    return BF16{BFloat16ByTruncation(static_cast<float>(v))};
   } else if constexpr (std::is_integral_v<To> && std::is_floating_point_v<V>) {
     if (std::isnan(v)) return To(0);
     if (v <= static_cast<V>(std::numeric_limits<To>::lowest())) {

@@ -12,10 +12,11 @@ namespace {
 // for the B row and the A broadcast; wider ISAs simply get more slack.
 constexpr int kMr = 6;
 constexpr int kNr = 8;
-// KC x NR of B (8 KB) stays in L1 while a MC x KC block of A (72 KB) streams from L2.
+// KC x NR of B (8 KB) stays in L1 while a MC x KC block of A (72 KB) streams from L2. The two
+// packing buffers (200 KB) live on the stack of whichever thread runs a task.
 constexpr int64_t kKc = 256;
 constexpr int64_t kMc = 72;
-constexpr int64_t kNc = 256;
+constexpr int64_t kNc = 128;
 
 // acc = Ap(kc x MR panel) * Bp(kc x NR panel); then C[mr x nr] = alpha * acc + beta * C.
 // The full-tile store is separate so the common case has no per-element bounds checks.

@@ -30,8 +30,9 @@ inline void TapRange(const Window3d& w, int axis, int64_t o, int64_t* start, int
   *hi = w.in[axis] - *start <= 0 ? 0 : std::min(w.kernel[axis], (w.in[axis] - *start - 1) / d + 1);
 }
 
-// Calls visit(out_index, flat_input_offsets...) per output element of one plane: first
-// begin(o), then tap(o, input_offset, d, h, w) for each in-bounds tap, then end(o).
+// Walks the output elements of one plane in order. Per element o: begin(o), then
+// tap(input_offset, id, ih, iw) for each window tap inside the input, then
+// end(o, taps_inside, od, oh, ow).
 template <typename Begin, typename Tap, typename End>
 void ForEachWindow(const Window3d& w, Begin begin, Tap tap, End end) {
   int64_t o = 0;

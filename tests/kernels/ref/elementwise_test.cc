@@ -190,6 +190,36 @@ TEST(ElementwiseKernelTest, FloatUnaryOpsMatchStdMath) {
   }
 }
 
+// Sigmoid and SiLU use a vectorizable exp for f32; check it over the whole float range.
+TEST(ElementwiseKernelTest, SigmoidAndSiLUAccurateOverWideRange) {
+  std::vector<double> values;
+  for (int i = -20000; i <= 20000; ++i) values.push_back(i * 0.005);  // [-100, 100]
+  const double inf = std::numeric_limits<double>::infinity();
+  values.insert(values.end(), {inf, -inf, 1e-30, -1e-30, 0.0, 87.5, -87.5, 88.7, -88.7, 1e30});
+  const Tensor x = TensorFromDoubles(DType::kF32, {static_cast<int64_t>(values.size())}, values);
+  Node silu = MakeNode("SiLU", 1, 1);
+  silu.domain = std::string(kEdgerunDomain);
+  std::vector<Tensor> sig = Eval(MakeNode("Sigmoid", 13, 1), {&x});
+  std::vector<Tensor> si = Eval(silu, {&x});
+  ASSERT_EQ(sig.size(), 1u);
+  ASSERT_EQ(si.size(), 1u);
+  for (int64_t i = 0; i < x.num_elements(); ++i) {
+    const double v = ElementAt(x, i);
+    const double want = std::isinf(v) ? (v > 0 ? 1.0 : 0.0) : 1 / (1 + std::exp(-v));
+    // Relative 1e-6, except where the true value is below float's normal range.
+    EXPECT_NEAR(ElementAt(sig[0], i), want, std::max(1e-6 * want, 1e-37)) << "Sigmoid(" << v << ")";
+    if (!std::isinf(v)) {
+      const double want_silu = v * want;
+      EXPECT_NEAR(ElementAt(si[0], i), want_silu, std::max(1e-6 * std::abs(want_silu), 1e-35))
+          << "SiLU(" << v << ")";
+    }
+  }
+  const Tensor nan = TensorFromDoubles(DType::kF32, {1}, {std::nan("")});
+  std::vector<Tensor> sig_nan = Eval(MakeNode("Sigmoid", 13, 1), {&nan});
+  ASSERT_EQ(sig_nan.size(), 1u);
+  EXPECT_TRUE(std::isnan(ElementAt(sig_nan[0], 0)));
+}
+
 TEST(ElementwiseKernelTest, RoundIsHalfToEven) {
   const Tensor x = TensorFromDoubles(DType::kF32, {6}, {0.5, 1.5, 2.5, -0.5, -1.5, 2.4999});
   std::vector<Tensor> out = Eval(MakeNode("Round", 11, 1), {&x});
@@ -646,7 +676,13 @@ double CastReference(double v, DType to) {
     case DType::kBool: return v != 0 ? 1 : 0;
     case DType::kF32: return static_cast<float>(v);
     case DType::kF16: return HalfToFloat(FloatToHalf(static_cast<float>(v)));
-    case DType::kBF16: return BFloat16ToFloat(FloatToBFloat16(static_cast<float>(v)));
+    case DType::kBF16: {
+      // Cast truncates to bf16 (ONNX reference behaviour): keep the top 16 bits.
+      const float f = static_cast<float>(v);
+      uint32_t bits;
+      std::memcpy(&bits, &f, 4);
+      return BFloat16ToFloat(static_cast<uint16_t>(bits >> 16));
+    }
     case DType::kI8: return static_cast<int8_t>(static_cast<int64_t>(std::trunc(v)));
     case DType::kU8: return static_cast<uint8_t>(static_cast<int64_t>(std::trunc(v)));
     case DType::kI32: return static_cast<int32_t>(static_cast<int64_t>(std::trunc(v)));
@@ -726,6 +762,14 @@ TEST(ElementwiseKernelTest, CastNegativeAndSpecialValues) {
   out = Eval(cast, {&x});
   ASSERT_EQ(out.size(), 1u);
   for (int i = 0; i < 5; ++i) EXPECT_EQ(ElementAt(out[0], i), 1) << i;
+  // f32 -> bf16 truncates, as in the ONNX conformance data; NaN stays NaN.
+  const Tensor f = TensorFromDoubles(DType::kF32, {3}, {0.47892547, nan, -1.0 / 3});
+  cast.attrs["to"] = Attribute::Int(16);
+  out = Eval(cast, {&f});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].data<uint16_t>()[0], 16117);
+  EXPECT_TRUE(std::isnan(ElementAt(out[0], 1)));
+  EXPECT_EQ(out[0].data<uint16_t>()[2], 0xbeaa);  // -0x1.5555p-2 truncated (rounding gives 0xbeab)
   // Integer narrowing wraps.
   const Tensor wide = TensorFromDoubles(DType::kI32, {2}, {300, -1});
   cast.attrs["to"] = Attribute::Int(2);  // uint8
