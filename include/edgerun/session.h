@@ -41,6 +41,10 @@ struct SessionOptions {
   std::map<std::string, std::vector<int64_t>, std::less<>> input_shapes;
   // Values for named symbolic dims ("batch" -> 1).
   std::map<std::string, int64_t, std::less<>> symbol_values;
+  // Inputs frozen to a value at creation (like TensorRT shape tensors): they become constants,
+  // so shape-defining inputs (Reshape's shape, Resize's sizes...) can feed static planning.
+  // They are no longer session inputs.
+  std::map<std::string, Tensor, std::less<>> constant_inputs;
   // Value for any symbolic or unknown input dim still unbound; -1 makes them an error.
   int64_t default_dim_value = -1;
   int num_threads = 1;

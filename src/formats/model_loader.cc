@@ -1,6 +1,7 @@
 // LoadModel: reads a model file and dispatches on its content to the matching importer.
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -27,7 +28,7 @@ Expected<Model> LoadModel(const std::string& path) {
   }
   // Anything else must be an ONNX ModelProto; protobuf has no magic number, so the importer's
   // parse (and its "no graph" check) is the detection.
-  ASSIGN_OR_RETURN(Graph graph, ImportOnnxFromBytes(bytes, path, DirectoryOf(path)));
+  ASSIGN_OR_RETURN(Graph graph, ImportOnnxFromBuffer(std::move(bytes), path, DirectoryOf(path)));
   Model model;
   model.path = path;
   model.graph = std::move(graph);

@@ -124,8 +124,8 @@ class HeaderParser {
     return true;
   }
   void SkipSpace() {
-    while (pos_ < text_.size() &&
-           (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' || text_[pos_] == '\r')) {
+    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' ||
+                                   text_[pos_] == '\n' || text_[pos_] == '\r')) {
       ++pos_;
     }
   }
@@ -189,7 +189,9 @@ std::string ShapeLiteral(std::span<const int64_t> dims) {
 }  // namespace
 
 Expected<Tensor> ParseNpy(std::span<const std::byte> bytes, std::string_view source_name) {
-  auto fail = [&](std::string msg) { return InvalidArgument(fmt::format("{}: {}", source_name, msg)); };
+  auto fail = [&](std::string msg) {
+    return InvalidArgument(fmt::format("{}: {}", source_name, msg));
+  };
   if (bytes.size() < kMagicLen + 4 || std::memcmp(bytes.data(), kMagic, kMagicLen) != 0) {
     return fail(bytes.size() < kMagicLen + 4 ? "truncated npy preamble"
                                              : "not an npy file (bad magic)");
@@ -208,10 +210,11 @@ Expected<Tensor> ParseNpy(std::span<const std::byte> bytes, std::string_view sou
     return Status(StatusCode::kUnsupported,
                   fmt::format("{}: unsupported npy format version {}", source_name, major));
   }
-  if (header_len > kMaxHeaderLen) return fail(fmt::format("header length {} is absurd", header_len));
+  if (header_len > kMaxHeaderLen)
+    return fail(fmt::format("header length {} is absurd", header_len));
   if (bytes.size() - header_start < header_len) {
-    return fail(fmt::format("truncated header ({} of {} bytes present)", bytes.size() - header_start,
-                            header_len));
+    return fail(fmt::format("truncated header ({} of {} bytes present)",
+                            bytes.size() - header_start, header_len));
   }
   // v1/v2 headers are latin-1, v3 UTF-8; the fields we accept are ASCII either way.
   std::string_view text(reinterpret_cast<const char*>(bytes.data() + header_start), header_len);
@@ -220,9 +223,9 @@ Expected<Tensor> ParseNpy(std::span<const std::byte> bytes, std::string_view sou
   const Header& h = *parsed;
 
   if (h.fortran_order) {
-    return Status(StatusCode::kUnsupported,
-                  fmt::format("{}: fortran_order arrays are not supported (save with C order)",
-                              source_name));
+    return Status(
+        StatusCode::kUnsupported,
+        fmt::format("{}: fortran_order arrays are not supported (save with C order)", source_name));
   }
   if (h.descr.size() < 2) return fail(fmt::format("bad dtype descr '{}'", h.descr));
   const char order = h.descr[0];
@@ -304,12 +307,12 @@ Expected<std::string> EncodeNpy(const TensorView& t) {
                                    order, code, ShapeLiteral(t.shape()));
   // Pad with spaces so the data starts 64-byte aligned, as numpy does; '\n' ends the header.
   size_t preamble = 10;
-  size_t total = (preamble + header.size() + 1 + kHeaderAlignment - 1) / kHeaderAlignment *
-                 kHeaderAlignment;
+  size_t total =
+      (preamble + header.size() + 1 + kHeaderAlignment - 1) / kHeaderAlignment * kHeaderAlignment;
   if (total - preamble > 0xffff) {
     preamble = 12;
-    total = (preamble + header.size() + 1 + kHeaderAlignment - 1) / kHeaderAlignment *
-            kHeaderAlignment;
+    total =
+        (preamble + header.size() + 1 + kHeaderAlignment - 1) / kHeaderAlignment * kHeaderAlignment;
   }
   header.append(total - preamble - header.size() - 1, ' ');
   header.push_back('\n');
@@ -318,7 +321,8 @@ Expected<std::string> EncodeNpy(const TensorView& t) {
   out.push_back(static_cast<char>(preamble == 10 ? 1 : 2));
   out.push_back('\0');
   const uint32_t len = static_cast<uint32_t>(header.size());
-  for (size_t i = 0; i < preamble - 8; ++i) out.push_back(static_cast<char>((len >> (8 * i)) & 0xff));
+  for (size_t i = 0; i < preamble - 8; ++i)
+    out.push_back(static_cast<char>((len >> (8 * i)) & 0xff));
   out += header;
 
   const size_t payload = static_cast<size_t>(count) * DTypeSize(out_type);

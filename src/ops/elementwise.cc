@@ -25,12 +25,18 @@ enum class Accepts { kFloat, kNumeric, kSignedNumeric, kBool, kUnsigned, kAny };
 
 constexpr DTypeSet SetOf(Accepts a) {
   switch (a) {
-    case Accepts::kFloat: return kFloatTypes;
-    case Accepts::kNumeric: return kNumericTypes;
-    case Accepts::kSignedNumeric: return kSignedNumeric;
-    case Accepts::kBool: return kBoolOnly;
-    case Accepts::kUnsigned: return kUnsignedInts;
-    case Accepts::kAny: return kAnyType;
+    case Accepts::kFloat:
+      return kFloatTypes;
+    case Accepts::kNumeric:
+      return kNumericTypes;
+    case Accepts::kSignedNumeric:
+      return kSignedNumeric;
+    case Accepts::kBool:
+      return kBoolOnly;
+    case Accepts::kUnsigned:
+      return kUnsignedInts;
+    case Accepts::kAny:
+      return kAnyType;
   }
   return {};
 }
@@ -219,20 +225,34 @@ Status InferDropout(InferContext& ctx) {
 // ONNX TensorProto.DataType numbers, as used by Cast's `to` attribute.
 Expected<DType> DTypeFromOnnx(const InferContext& ctx, int64_t code) {
   switch (code) {
-    case 1: return DType::kF32;
-    case 2: return DType::kU8;
-    case 3: return DType::kI8;
-    case 4: return DType::kU16;
-    case 5: return DType::kI16;
-    case 6: return DType::kI32;
-    case 7: return DType::kI64;
-    case 9: return DType::kBool;
-    case 10: return DType::kF16;
-    case 11: return DType::kF64;
-    case 12: return DType::kU32;
-    case 13: return DType::kU64;
-    case 16: return DType::kBF16;
-    case 8: return ctx.NotSupported("casting to string is not supported");
+    case 1:
+      return DType::kF32;
+    case 2:
+      return DType::kU8;
+    case 3:
+      return DType::kI8;
+    case 4:
+      return DType::kU16;
+    case 5:
+      return DType::kI16;
+    case 6:
+      return DType::kI32;
+    case 7:
+      return DType::kI64;
+    case 9:
+      return DType::kBool;
+    case 10:
+      return DType::kF16;
+    case 11:
+      return DType::kF64;
+    case 12:
+      return DType::kU32;
+    case 13:
+      return DType::kU64;
+    case 16:
+      return DType::kBF16;
+    case 8:
+      return ctx.NotSupported("casting to string is not supported");
     default:
       return ctx.NotSupported("cast target type " + std::to_string(code) + " is not supported");
   }

@@ -130,7 +130,8 @@ Status InferConv(InferContext& ctx) {
   const TensorType& wt = ctx.input(1);
   RETURN_IF_ERROR(RequireFloat(ctx, 0, "input X"));
   RETURN_IF_ERROR(RequireSameDType(ctx, 1, "weight W"));
-  if (x.rank() < 3) return ctx.Invalid("input X has shape " + DimsToString(x.dims) + ", need rank >= 3");
+  if (x.rank() < 3)
+    return ctx.Invalid("input X has shape " + DimsToString(x.dims) + ", need rank >= 3");
   if (wt.rank() != x.rank()) {
     return ctx.Invalid("weight W has shape " + DimsToString(wt.dims) + " but input X has rank " +
                        Str(x.rank()));
@@ -139,9 +140,8 @@ Status InferConv(InferContext& ctx) {
   if (group < 1) return ctx.Invalid("group " + Str(group) + " must be >= 1");
   const int64_t c = x.dims[1], m = wt.dims[0];
   if (wt.dims[1] * group != c) {
-    return ctx.Invalid("input X has " + Str(c) + " channels but weight W " +
-                       DimsToString(wt.dims) + " with group " + Str(group) + " expects " +
-                       Str(wt.dims[1] * group));
+    return ctx.Invalid("input X has " + Str(c) + " channels but weight W " + DimsToString(wt.dims) +
+                       " with group " + Str(group) + " expects " + Str(wt.dims[1] * group));
   }
   if (m % group != 0) {
     return ctx.Invalid("weight W has " + Str(m) + " output channels, not divisible by group " +
@@ -167,7 +167,8 @@ Status InferConvTranspose(InferContext& ctx) {
   const TensorType& wt = ctx.input(1);
   RETURN_IF_ERROR(RequireFloat(ctx, 0, "input X"));
   RETURN_IF_ERROR(RequireSameDType(ctx, 1, "weight W"));
-  if (x.rank() < 3) return ctx.Invalid("input X has shape " + DimsToString(x.dims) + ", need rank >= 3");
+  if (x.rank() < 3)
+    return ctx.Invalid("input X has shape " + DimsToString(x.dims) + ", need rank >= 3");
   if (wt.rank() != x.rank()) {
     return ctx.Invalid("weight W has shape " + DimsToString(wt.dims) + " but input X has rank " +
                        Str(x.rank()));
@@ -224,7 +225,8 @@ Status InferPool(InferContext& ctx) {
   const TensorType& x = ctx.input(0);
   const bool is_max = ctx.node().op_type == "MaxPool";
   if (!is_max) RETURN_IF_ERROR(RequireFloat(ctx, 0, "input X"));
-  if (x.rank() < 3) return ctx.Invalid("input X has shape " + DimsToString(x.dims) + ", need rank >= 3");
+  if (x.rank() < 3)
+    return ctx.Invalid("input X has shape " + DimsToString(x.dims) + ", need rank >= 3");
   const int spatial = x.rank() - 2;
   ASSIGN_OR_RETURN(Window w, ParseWindow(ctx, spatial, {}));
   ASSIGN_OR_RETURN(int64_t ceil_mode, ctx.node().GetInt("ceil_mode", 0));
@@ -249,7 +251,8 @@ Status InferPool(InferContext& ctx) {
 Status InferGlobalPool(InferContext& ctx) {
   const TensorType& x = ctx.input(0);
   if (ctx.node().op_type != "GlobalMaxPool") RETURN_IF_ERROR(RequireFloat(ctx, 0, "input X"));
-  if (x.rank() < 3) return ctx.Invalid("input X has shape " + DimsToString(x.dims) + ", need rank >= 3");
+  if (x.rank() < 3)
+    return ctx.Invalid("input X has shape " + DimsToString(x.dims) + ", need rank >= 3");
   std::vector<int64_t> out(x.dims.size(), 1);
   out[0] = x.dims[0];
   out[1] = x.dims[1];
@@ -274,8 +277,9 @@ Status InferGemm(InferContext& ctx) {
   const int64_t kb = tb ? b.dims[1] : b.dims[0];
   const int64_t n = tb ? b.dims[0] : b.dims[1];
   if (k != kb) {
-    return ctx.Invalid("inner dims differ: A " + DimsToString(a.dims) + (ta ? " (transposed)" : "") +
-                       ", B " + DimsToString(b.dims) + (tb ? " (transposed)" : ""));
+    return ctx.Invalid("inner dims differ: A " + DimsToString(a.dims) +
+                       (ta ? " (transposed)" : "") + ", B " + DimsToString(b.dims) +
+                       (tb ? " (transposed)" : ""));
   }
   if (ctx.has_input(2)) {
     RETURN_IF_ERROR(RequireSameDType(ctx, 2, "input C"));
@@ -329,8 +333,8 @@ Status InferFusedMatMul(InferContext& ctx) {
     const int64_t n = out.empty() ? 1 : out.back();
     const TensorType& bias = ctx.input(2);
     if (bias.num_elements() != n && bias.num_elements() != 1) {
-      return ctx.Invalid("bias " + DimsToString(bias.dims) + " does not match the last output dim " +
-                         Str(n));
+      return ctx.Invalid("bias " + DimsToString(bias.dims) +
+                         " does not match the last output dim " + Str(n));
     }
   }
   ctx.set_output(0, ctx.input(0).dtype, std::move(out));
@@ -355,7 +359,8 @@ Status InferEinsum(InferContext& ctx) {
 Status InferBatchNorm(InferContext& ctx) {
   const TensorType& x = ctx.input(0);
   RETURN_IF_ERROR(RequireFloat(ctx, 0, "input X"));
-  if (x.rank() < 2) return ctx.Invalid("input X has shape " + DimsToString(x.dims) + ", need rank >= 2");
+  if (x.rank() < 2)
+    return ctx.Invalid("input X has shape " + DimsToString(x.dims) + ", need rank >= 2");
   ASSIGN_OR_RETURN(int64_t spatial, ctx.node().GetInt("spatial", 1));
   if (spatial == 0) return ctx.NotSupported("non-spatial BatchNormalization (spatial=0)");
   const int64_t c = x.dims[1];
@@ -371,8 +376,9 @@ Status InferBatchNorm(InferContext& ctx) {
   for (int i = 1; i < ctx.num_outputs(); ++i) extra += ctx.node().outputs[i] != Node::kNoValue;
   if (extra > 0) {
     if (ctx.opset() < 14 || !training) {
-      return ctx.NotSupported("training outputs (mean/var) of BatchNormalization are not "
-                              "supported outside training_mode (opset >= 14)");
+      return ctx.NotSupported(
+          "training outputs (mean/var) of BatchNormalization are not "
+          "supported outside training_mode (opset >= 14)");
     }
     if (ctx.num_outputs() > 3) return ctx.Invalid("training mode has at most 3 outputs");
     for (int i = 1; i < ctx.num_outputs(); ++i) ctx.set_output(i, ctx.input(3).dtype, {c});
@@ -384,7 +390,8 @@ Status InferBatchNorm(InferContext& ctx) {
 Status InferInstanceNorm(InferContext& ctx) {
   const TensorType& x = ctx.input(0);
   RETURN_IF_ERROR(RequireFloat(ctx, 0, "input X"));
-  if (x.rank() < 2) return ctx.Invalid("input X has shape " + DimsToString(x.dims) + ", need rank >= 2");
+  if (x.rank() < 2)
+    return ctx.Invalid("input X has shape " + DimsToString(x.dims) + ", need rank >= 2");
   RETURN_IF_ERROR(RequireSameDType(ctx, 1, "scale"));
   RETURN_IF_ERROR(RequireSameDType(ctx, 2, "B"));
   RETURN_IF_ERROR(RequireVector(ctx, 1, x.dims[1], "scale"));
@@ -396,7 +403,8 @@ Status InferInstanceNorm(InferContext& ctx) {
 Status InferLrn(InferContext& ctx) {
   const TensorType& x = ctx.input(0);
   RETURN_IF_ERROR(RequireFloat(ctx, 0, "input X"));
-  if (x.rank() < 2) return ctx.Invalid("input X has shape " + DimsToString(x.dims) + ", need rank >= 2");
+  if (x.rank() < 2)
+    return ctx.Invalid("input X has shape " + DimsToString(x.dims) + ", need rank >= 2");
   if (!ctx.node().has_attr("size")) return ctx.Invalid("missing attribute size");
   ASSIGN_OR_RETURN(int64_t size, ctx.node().GetInt("size", 1));
   if (size < 1) return ctx.Invalid("size " + Str(size) + " must be >= 1");

@@ -70,8 +70,8 @@ int ForwardedInput(GraphRewriter& rw, int n) {
     if (node.has_attr("training_mode")) return -1;
     return SameType(g, in, out) ? in : -1;
   }
-  if (op == "Cast" || op == "CastLike" || op == "Reshape" || op == "Flatten" ||
-      op == "Squeeze" || op == "Unsqueeze" || op == "Expand" || op == "Tile") {
+  if (op == "Cast" || op == "CastLike" || op == "Reshape" || op == "Flatten" || op == "Squeeze" ||
+      op == "Unsqueeze" || op == "Expand" || op == "Tile") {
     return SameType(g, in, out) ? in : -1;
   }
   if (op == "Transpose") return SameType(g, in, out) && IsNoOpTranspose(g, node) ? in : -1;

@@ -42,8 +42,8 @@ bool TryFold(GraphRewriter& rw, int b, std::vector<std::string>* log) {
   if (c < 0) return false;
   Node& conv = rw.node(c);
   const bool transpose = IsOnnxOp(conv, "ConvTranspose");
-  if (!(IsOnnxOp(conv, "Conv") || transpose) || conv.outputs.size() != 1 ||
-      conv.outputs[0] != x || conv.inputs.size() < 2 || conv.has_attr("activation")) {
+  if (!(IsOnnxOp(conv, "Conv") || transpose) || conv.outputs.size() != 1 || conv.outputs[0] != x ||
+      conv.inputs.size() < 2 || conv.has_attr("activation")) {
     return false;
   }
   const TensorType xt = ValueType(g, x);

@@ -114,8 +114,7 @@ Status FuseActivations(Graph& g, std::vector<std::string>* log) {
     const int p = rw.Producer(y);
     if (p < 0) continue;
     Node& producer = rw.node(p);
-    if (!IsFusableProducer(producer) || producer.outputs.size() != 1 ||
-        producer.outputs[0] != y) {
+    if (!IsFusableProducer(producer) || producer.outputs.size() != 1 || producer.outputs[0] != y) {
       continue;
     }
     std::optional<ActivationSpec> spec = DescribeActivation(rw, act);

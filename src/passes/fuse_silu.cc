@@ -255,8 +255,8 @@ bool TryGelu(GraphRewriter& rw, int n, std::vector<std::string>* log) {
   if (!erf && !IsOnnxOp(node, "Tanh")) return false;
   std::vector<int> matched;
   int one_plus = -1;
-  const int x = erf ? MatchGeluErf(rw, n, &matched, &one_plus)
-                    : MatchGeluTanh(rw, n, &matched, &one_plus);
+  const int x =
+      erf ? MatchGeluErf(rw, n, &matched, &one_plus) : MatchGeluTanh(rw, n, &matched, &one_plus);
   if (x < 0) return false;
   const int out = MatchHalfProduct(rw, one_plus, x, &matched);
   if (out < 0 || !SameType(rw.graph(), x, out)) return false;

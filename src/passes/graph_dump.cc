@@ -27,19 +27,24 @@ std::string JoinList(const std::vector<T>& items, Fn&& fmt) {
 
 std::string FormatAttribute(const Attribute& a) {
   switch (a.kind) {
-    case Attribute::Kind::kInt: return std::to_string(a.i);
-    case Attribute::Kind::kFloat: return FormatFloat(a.f);
-    case Attribute::Kind::kString: return a.s;
+    case Attribute::Kind::kInt:
+      return std::to_string(a.i);
+    case Attribute::Kind::kFloat:
+      return FormatFloat(a.f);
+    case Attribute::Kind::kString:
+      return a.s;
     case Attribute::Kind::kInts:
       return "[" + JoinList(a.ints, [](int64_t v) { return std::to_string(v); }) + "]";
-    case Attribute::Kind::kFloats: return "[" + JoinList(a.floats, FormatFloat) + "]";
+    case Attribute::Kind::kFloats:
+      return "[" + JoinList(a.floats, FormatFloat) + "]";
     case Attribute::Kind::kStrings:
       return "[" + JoinList(a.strings, [](const std::string& s) { return s; }) + "]";
     case Attribute::Kind::kTensor:
       return a.tensor ? "tensor(" + std::string(DTypeName(a.tensor->dtype())) + " " +
                             DimsToString(a.tensor->dims()) + ")"
                       : "tensor";
-    case Attribute::Kind::kGraph: return "graph";
+    case Attribute::Kind::kGraph:
+      return "graph";
   }
   return "?";
 }

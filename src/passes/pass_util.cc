@@ -150,8 +150,7 @@ Status ValidateGraph(const Graph& g) {
       if (v == Node::kNoValue) continue;
       if (v < 0 || v >= nv) return Internal(node.Describe() + ": output index out of range");
       if (defined[v]) {
-        return Internal(node.Describe() + ": output '" + g.values[v].name +
-                        "' is already defined");
+        return Internal(node.Describe() + ": output '" + g.values[v].name + "' is already defined");
       }
       const Value& val = g.values[v];
       if (val.dtype == DType::kUndefined || !val.shape || !IsStatic(*val.shape)) {

@@ -78,8 +78,10 @@ ArenaPlan PlanGreedyBySize(std::span<const BufferRequest> requests) {
 
 ArenaPlan PlanArena(std::span<const BufferRequest> requests, PlanStrategy strategy) {
   switch (strategy) {
-    case PlanStrategy::kLinear: return PlanLinear(requests);
-    case PlanStrategy::kGreedyBySize: return PlanGreedyBySize(requests);
+    case PlanStrategy::kLinear:
+      return PlanLinear(requests);
+    case PlanStrategy::kGreedyBySize:
+      return PlanGreedyBySize(requests);
   }
   return PlanGreedyBySize(requests);
 }
@@ -103,8 +105,8 @@ Status CheckPlan(std::span<const BufferRequest> requests, const ArenaPlan& plan)
     }
     if (r.size == 0) continue;
     if (plan.offsets[i] % alignment != 0) {
-      return Internal(id + " at offset " + std::to_string(plan.offsets[i]) +
-                      " is not aligned to " + std::to_string(alignment));
+      return Internal(id + " at offset " + std::to_string(plan.offsets[i]) + " is not aligned to " +
+                      std::to_string(alignment));
     }
     if (plan.offsets[i] > plan.arena_bytes || r.size > plan.arena_bytes - plan.offsets[i]) {
       return Internal(id + " (" + std::to_string(r.size) + " bytes at offset " +

@@ -1,6 +1,7 @@
 #include "runtime/infer_and_fold.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "ops/op_def.h"
 #include "runtime/evaluate_node.h"
@@ -39,6 +40,27 @@ Status CheckDeclared(const Graph& graph, const Node& node, int v, const TensorTy
   return Status::Ok();
 }
 
+// Shape and Size depend only on their input's static dims, so they fold even when the input
+// is computed at run time; this is what collapses exporters' Shape->Gather->Reshape chains.
+Expected<std::optional<Tensor>> FoldShapeOnlyOp(const Node& node, const TensorType& input) {
+  if (node.domain != "" && node.domain != "ai.onnx") return std::optional<Tensor>();
+  if (node.op_type == "Size") {
+    return std::optional<Tensor>(
+        Tensor::FromVector(DType::kI64, {}, std::vector<int64_t>{input.num_elements()}));
+  }
+  if (node.op_type != "Shape") return std::optional<Tensor>();
+  const int64_t rank = input.rank();
+  ASSIGN_OR_RETURN(int64_t start, node.GetInt("start", 0));
+  ASSIGN_OR_RETURN(int64_t end, node.GetInt("end", rank));
+  auto clamp = [&](int64_t i) { return std::clamp<int64_t>(i < 0 ? i + rank : i, 0, rank); };
+  start = clamp(start);
+  end = clamp(end);
+  std::vector<int64_t> dims;
+  for (int64_t i = start; i < end; ++i) dims.push_back(input.dims[i]);
+  const int64_t n = static_cast<int64_t>(dims.size());
+  return std::optional<Tensor>(Tensor::FromVector(DType::kI64, {n}, dims));
+}
+
 }  // namespace
 
 Status BindInputShapes(Graph& graph, const SessionOptions& options) {
@@ -50,6 +72,32 @@ Status BindInputShapes(Graph& graph, const SessionOptions& options) {
       return InvalidArgument("--shape names input '" + name + "', but the model's inputs are: " +
                              known);
     }
+  }
+  for (const auto& [name, tensor] : options.constant_inputs) {
+    const int v = graph.FindValue(name);
+    if (v < 0 || !graph.IsGraphInput(v)) {
+      return InvalidArgument("constant input '" + name + "' is not an input of the model");
+    }
+    Value& value = graph.values[v];
+    if (value.dtype != tensor.dtype()) {
+      return InvalidArgument("constant input '" + name + "' is " +
+                             std::string(DTypeName(tensor.dtype())) + ", the model declares " +
+                             std::string(DTypeName(value.dtype)));
+    }
+    if (value.shape) {
+      bool fits = value.shape->size() == tensor.dims().size();
+      for (size_t i = 0; fits && i < tensor.dims().size(); ++i) {
+        fits = !(*value.shape)[i].is_static() || (*value.shape)[i].value == tensor.dims()[i];
+      }
+      if (!fits) {
+        return InvalidArgument("constant input '" + name + "' has shape " +
+                               DimsToString(tensor.dims()) + ", the model declares " +
+                               ShapeToString(*value.shape));
+      }
+    }
+    value.shape = ShapeFromDims(tensor.dims());
+    value.constant = std::make_shared<const Tensor>(tensor);
+    graph.inputs.erase(std::find(graph.inputs.begin(), graph.inputs.end(), v));
   }
   for (int v : graph.inputs) {
     Value& value = graph.values[v];
@@ -140,6 +188,14 @@ Status InferShapesAndFold(Graph& graph, bool fold) {
       graph.values[v].dtype = out_types[i].dtype;
       graph.values[v].shape = ShapeFromDims(out_types[i].dims);
       out_bytes += static_cast<size_t>(out_types[i].num_elements()) * DTypeSize(out_types[i].dtype);
+    }
+    if (fold && !all_constant && node.outputs.size() == 1 && node.outputs[0] != Node::kNoValue &&
+        !in_types.empty()) {
+      ASSIGN_OR_RETURN(std::optional<Tensor> folded, FoldShapeOnlyOp(node, in_types[0]));
+      if (folded) {
+        graph.values[node.outputs[0]].constant = std::make_shared<const Tensor>(std::move(*folded));
+        continue;
+      }
     }
     if (fold && all_constant && !NeverFold(node) && out_bytes <= kMaxFoldedBytes) {
       ASSIGN_OR_RETURN(std::vector<Tensor> results, EvaluateNode(node, constants));

@@ -7,6 +7,9 @@
 // session creation or the test data report StatusCode::kUnsupported (sequence/map/optional
 // types, string tensors...). Outputs are compared like numpy.allclose(rtol=1e-3, atol=1e-7,
 // equal_nan=True); integer and bool outputs must match exactly; dtype and shape must match.
+// The test data defines input shapes. Inputs that edgerun needs constant at session creation
+// (Reshape's shape, Resize's scales...) are bound as constants from the test data when the
+// session reports them unsupported as runtime inputs (counted in the summary).
 // Usage:
 //   edgerun_conformance --data /usr/include/onnx/backend/test/data --filter test_conv
 //   edgerun_conformance --data DIR --expected tests/conformance/expected_pass.txt
@@ -65,7 +68,7 @@ enum class Outcome : char { kPass = 'P', kFail = 'F', kUnsupported = 'U' };
 
 struct TestResult {
   Outcome outcome = Outcome::kFail;
-  std::string detail;  // one line: why it failed or is unsupported
+  std::string detail;                    // one line: why it failed or is unsupported
   std::vector<std::string> missing_ops;  // for unsupported-op tests, to summarize
 };
 
@@ -90,9 +93,12 @@ std::string OneLine(std::string s) {
 
 std::string_view CanonicalDomain(std::string_view d) { return d == "ai.onnx" ? "" : d; }
 
-bool HasAnyKernel(const Node& node) {
+bool HasReferenceKernel(const Node& node) {
   for (const KernelDef& k : AllKernels()) {
-    if (k.op_type == node.op_type && k.domain == CanonicalDomain(node.domain)) return true;
+    if (k.path == KernelPath::kReference && k.op_type == node.op_type &&
+        k.domain == CanonicalDomain(node.domain)) {
+      return true;
+    }
   }
   return false;
 }
@@ -101,7 +107,7 @@ bool HasAnyKernel(const Node& node) {
 std::vector<std::string> MissingOps(const Graph& g) {
   std::set<std::string> missing;
   for (const Node& n : g.nodes) {
-    if (FindOpDef(n.domain, n.op_type) == nullptr || !HasAnyKernel(n)) {
+    if (FindOpDef(n.domain, n.op_type) == nullptr || !HasReferenceKernel(n)) {
       missing.insert(n.domain.empty() ? n.op_type : n.domain + ":" + n.op_type);
     }
   }
@@ -259,8 +265,8 @@ TestResult RunTest(const fs::path& test_dir) {
 
   std::vector<std::string> missing = MissingOps(model->graph);
   if (!missing.empty()) {
-    TestResult r = NotSupported(fmt::format("ops without OpDef or kernel: {}",
-                                            fmt::join(missing, ", ")));
+    TestResult r =
+        NotSupported(fmt::format("ops without OpDef or kernel: {}", fmt::join(missing, ", ")));
     r.missing_ops = std::move(missing);
     return r;
   }
@@ -359,8 +365,8 @@ TestResult RunTestIsolated(const fs::path& test_dir, int timeout_s) {
   }
   if (timed_out) return Fail(fmt::format("timed out after {} s", timeout_s));
   if (WIFSIGNALED(status)) {
-    return Fail(fmt::format("crashed with signal {} ({})", WTERMSIG(status),
-                            strsignal(WTERMSIG(status))));
+    return Fail(
+        fmt::format("crashed with signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status))));
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     return Fail(fmt::format("test process exited with status {}", WEXITSTATUS(status)));
@@ -478,8 +484,7 @@ int Main(int argc, char** argv) {
   for (const std::string& suite : opts.suites) {
     const fs::path dir = opts.data / suite;
     if (!fs::is_directory(dir, ec)) {
-      std::fprintf(stderr, "edgerun_conformance: suite directory %s does not exist\n",
-                   dir.c_str());
+      std::fprintf(stderr, "edgerun_conformance: suite directory %s does not exist\n", dir.c_str());
       return 2;
     }
     for (const auto& e : fs::directory_iterator(dir, ec)) {
@@ -551,7 +556,8 @@ int Main(int argc, char** argv) {
     for (const auto& [op, n] : missing_op_counts) ops.emplace_back(-n, op);
     std::sort(ops.begin(), ops.end());
     std::string line;
-    for (const auto& [neg, op] : ops) line += fmt::format("{}{} ({})", line.empty() ? "" : ", ", op, -neg);
+    for (const auto& [neg, op] : ops)
+      line += fmt::format("{}{} ({})", line.empty() ? "" : ", ", op, -neg);
     std::printf("missing ops (tests needing them): %s\n", line.c_str());
   }
 
@@ -571,9 +577,10 @@ int Main(int argc, char** argv) {
     std::printf("expected: %d listed tests checked, %d did not pass\n", judged, expected_failures);
   }
 
-  std::printf("conformance: %d passed, %d failed, %d unsupported (%zu tests, %.1f s; %d passed "
-              "with inputs bound as constants)\n",
-              passed, failed, unsupported, tests.size(), total_s, passed_with_constants);
+  std::printf(
+      "conformance: %d passed, %d failed, %d unsupported (%zu tests, %.1f s; %d passed "
+      "with inputs bound as constants)\n",
+      passed, failed, unsupported, tests.size(), total_s, passed_with_constants);
   std::printf("%d passed, %d failed\n", passed, failed);
   return expected_failures > 0 ? 1 : 0;
 }

@@ -77,8 +77,8 @@ extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data), size);
-  auto graph = edgerun::ImportOnnxFromBytes(bytes, "fuzz.onnx",
-                                            g_model_dir != nullptr ? *g_model_dir : "");
+  auto graph =
+      edgerun::ImportOnnxFromBytes(bytes, "fuzz.onnx", g_model_dir != nullptr ? *g_model_dir : "");
   if (graph.ok()) {
     CheckGraph(*graph, 0);
   } else {

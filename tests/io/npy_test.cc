@@ -51,7 +51,8 @@ std::string MakeNpy(std::string header, const std::string& data, int major = 1) 
   out.push_back(static_cast<char>(major));
   out.push_back('\0');
   const uint32_t len = static_cast<uint32_t>(header.size());
-  for (size_t i = 0; i < preamble - 8; ++i) out.push_back(static_cast<char>((len >> (8 * i)) & 0xff));
+  for (size_t i = 0; i < preamble - 8; ++i)
+    out.push_back(static_cast<char>((len >> (8 * i)) & 0xff));
   return out + header + data;
 }
 
@@ -61,16 +62,17 @@ std::string FloatBytes(std::vector<float> v) {
 
 TEST_F(NpyTest, RoundTripsEveryDType) {
   const std::vector<int64_t> dims = {2, 3};
-  const DType types[] = {DType::kF32, DType::kF64, DType::kF16, DType::kI8, DType::kU8,
-                         DType::kI16, DType::kU16, DType::kI32, DType::kU32, DType::kI64,
-                         DType::kU64, DType::kBool};
+  const DType types[] = {DType::kF32, DType::kF64, DType::kF16, DType::kI8,
+                         DType::kU8,  DType::kI16, DType::kU16, DType::kI32,
+                         DType::kU32, DType::kI64, DType::kU64, DType::kBool};
   for (DType t : types) {
     SCOPED_TRACE(std::string(DTypeName(t)));
     Expected<Tensor> src = Tensor::Create(t, dims);
     ASSERT_TRUE(src.ok());
     auto* bytes = static_cast<uint8_t*>(src->mutable_raw());
     for (size_t i = 0; i < src->bytes(); ++i) {
-      bytes[i] = t == DType::kBool ? static_cast<uint8_t>(i % 2) : static_cast<uint8_t>(i * 37 + 11);
+      bytes[i] =
+          t == DType::kBool ? static_cast<uint8_t>(i % 2) : static_cast<uint8_t>(i * 37 + 11);
     }
     const std::string path = Path(std::string(DTypeName(t)) + ".npy");
     ASSERT_TRUE(WriteNpy(path, src->view()).ok());
@@ -84,7 +86,8 @@ TEST_F(NpyTest, RoundTripsEveryDType) {
 }
 
 TEST_F(NpyTest, RoundTripsScalarsAndEmptyTensors) {
-  const std::vector<std::vector<int64_t>> shapes = {{}, {1}, {0}, {3, 0, 2}, {1, 1, 1, 1, 1, 1, 1, 5}};
+  const std::vector<std::vector<int64_t>> shapes = {
+      {}, {1}, {0}, {3, 0, 2}, {1, 1, 1, 1, 1, 1, 1, 5}};
   for (const auto& dims : shapes) {
     SCOPED_TRACE(DimsToString(dims));
     Expected<Tensor> src = Tensor::Create(DType::kF32, dims);
@@ -107,7 +110,8 @@ TEST_F(NpyTest, WritesNumpyCompatibleHeader) {
   Expected<std::string> image = EncodeNpy(t.view());
   ASSERT_TRUE(image.ok());
   EXPECT_EQ(image->substr(0, 8), std::string("\x93NUMPY\x01\x00", 8));
-  const size_t header_len = static_cast<uint8_t>((*image)[8]) | (static_cast<uint8_t>((*image)[9]) << 8);
+  const size_t header_len =
+      static_cast<uint8_t>((*image)[8]) | (static_cast<uint8_t>((*image)[9]) << 8);
   EXPECT_EQ((10 + header_len) % 64, 0u) << "data must start 64-byte aligned";
   const std::string header = image->substr(10, header_len);
   EXPECT_EQ(header.back(), '\n');
@@ -145,9 +149,9 @@ TEST_F(NpyTest, ReadsVersion2And3AndHeaderVariants) {
   const std::string data = FloatBytes({1, 2, 3, 4, 5, 6});
   const std::string headers[] = {
       "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
-      "{'shape': (2, 3), 'fortran_order': False, 'descr': '<f4'}",    // any key order
+      "{'shape': (2, 3), 'fortran_order': False, 'descr': '<f4'}",         // any key order
       "{\"descr\": \"<f4\", \"fortran_order\": False, \"shape\": (2,3)}",  // double quotes
-      "{'descr': '<f4', 'fortran_order': False, 'shape': (2L, 3L), }",  // Python 2 longs
+      "{'descr': '<f4', 'fortran_order': False, 'shape': (2L, 3L), }",     // Python 2 longs
   };
   for (int major : {1, 2, 3}) {
     for (const std::string& h : headers) {
@@ -162,19 +166,22 @@ TEST_F(NpyTest, ReadsVersion2And3AndHeaderVariants) {
 
 TEST_F(NpyTest, ReadsByteOrderFreeAndNativeDescr) {
   Expected<Tensor> u8 = ReadNpy(WriteRaw(
-      "u8.npy", MakeNpy("{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }", "\x01\x02\xff")));
+      "u8.npy",
+      MakeNpy("{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }", "\x01\x02\xff")));
   ASSERT_TRUE(u8.ok()) << u8.status().ToString();
   EXPECT_EQ(u8->dtype(), DType::kU8);
   EXPECT_EQ(u8->data<uint8_t>()[2], 255);
 
-  Expected<Tensor> native = ReadNpy(WriteRaw(
-      "n.npy", MakeNpy("{'descr': '=f4', 'fortran_order': False, 'shape': (1,), }", FloatBytes({7}))));
+  Expected<Tensor> native =
+      ReadNpy(WriteRaw("n.npy", MakeNpy("{'descr': '=f4', 'fortran_order': False, 'shape': (1,), }",
+                                        FloatBytes({7}))));
   ASSERT_TRUE(native.ok()) << native.status().ToString();
   EXPECT_EQ(native->data<float>()[0], 7.0f);
 
   // Bools from foreign writers are normalized to 0/1.
-  Expected<Tensor> b = ReadNpy(WriteRaw(
-      "b.npy", MakeNpy("{'descr': '|b1', 'fortran_order': False, 'shape': (2,), }", std::string("\x00\x05", 2))));
+  Expected<Tensor> b =
+      ReadNpy(WriteRaw("b.npy", MakeNpy("{'descr': '|b1', 'fortran_order': False, 'shape': (2,), }",
+                                        std::string("\x00\x05", 2))));
   ASSERT_TRUE(b.ok()) << b.status().ToString();
   EXPECT_EQ(b->data<uint8_t>()[0], 0);
   EXPECT_EQ(b->data<uint8_t>()[1], 1);
@@ -204,41 +211,62 @@ TEST_F(NpyTest, RejectsCorruptAndUnsupportedFilesWithOneLineErrors) {
       {"data", good.substr(0, good.size() - 1), StatusCode::kInvalidArgument, "truncated data"},
       {"trailing", good + "xy", StatusCode::kInvalidArgument, "unexpected bytes"},
       {"version", v9, StatusCode::kUnsupported, "version 9"},
-      {"fortran", MakeNpy("{'descr': '<f4', 'fortran_order': True, 'shape': (2,), }", FloatBytes({1, 2})),
+      {"fortran",
+       MakeNpy("{'descr': '<f4', 'fortran_order': True, 'shape': (2,), }", FloatBytes({1, 2})),
        StatusCode::kUnsupported, "fortran_order"},
-      {"big_endian", MakeNpy("{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }", FloatBytes({1, 2})),
+      {"big_endian",
+       MakeNpy("{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }", FloatBytes({1, 2})),
        StatusCode::kUnsupported, "big-endian"},
-      {"complex", MakeNpy("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }", FloatBytes({1, 2})),
+      {"complex",
+       MakeNpy("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }", FloatBytes({1, 2})),
        StatusCode::kUnsupported, "dtype '<c8'"},
-      {"string", MakeNpy("{'descr': '<U3', 'fortran_order': False, 'shape': (1,), }", std::string(12, 'a')),
+      {"string",
+       MakeNpy("{'descr': '<U3', 'fortran_order': False, 'shape': (1,), }", std::string(12, 'a')),
        StatusCode::kUnsupported, "dtype"},
-      {"structured", MakeNpy("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }", FloatBytes({1, 2})),
+      {"structured",
+       MakeNpy("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }",
+               FloatBytes({1, 2})),
        StatusCode::kUnsupported, "structured"},
       {"missing_key", MakeNpy("{'descr': '<f4', 'shape': (2,), }", FloatBytes({1, 2})),
        StatusCode::kInvalidArgument, "lacks"},
-      {"extra_key", MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'x': 1}", FloatBytes({1, 2})),
+      {"extra_key",
+       MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'x': 1}",
+               FloatBytes({1, 2})),
        StatusCode::kInvalidArgument, "unexpected key"},
-      {"duplicate_key", MakeNpy("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (2,)}", FloatBytes({1, 2})),
+      {"duplicate_key",
+       MakeNpy("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (2,)}",
+               FloatBytes({1, 2})),
        StatusCode::kInvalidArgument, "duplicate"},
-      {"negative_dim", MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (-2,), }", FloatBytes({1, 2})),
+      {"negative_dim",
+       MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (-2,), }", FloatBytes({1, 2})),
        StatusCode::kInvalidArgument, "non-integer"},
-      {"float_dim", MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (2.0,), }", FloatBytes({1, 2})),
+      {"float_dim",
+       MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (2.0,), }", FloatBytes({1, 2})),
        StatusCode::kInvalidArgument, "shape"},
-      {"not_tuple", MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': [2], }", FloatBytes({1, 2})),
+      {"not_tuple",
+       MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': [2], }", FloatBytes({1, 2})),
        StatusCode::kInvalidArgument, "not a tuple"},
-      {"paren_not_tuple", MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (2), }", FloatBytes({1, 2})),
+      {"paren_not_tuple",
+       MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (2), }", FloatBytes({1, 2})),
        StatusCode::kInvalidArgument, "trailing comma"},
-      {"overflow_dim", MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }", ""),
+      {"overflow_dim",
+       MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }", ""),
        StatusCode::kInvalidArgument, "overflow"},
-      {"absurd_size", MakeNpy("{'descr': '<f8', 'fortran_order': False, 'shape': (4000000000, 4000000000), }", ""),
+      {"absurd_size",
+       MakeNpy("{'descr': '<f8', 'fortran_order': False, 'shape': (4000000000, 4000000000), }", ""),
        StatusCode::kInvalidArgument, "too large"},
-      {"claims_more", MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000,), }", FloatBytes({1})),
+      {"claims_more",
+       MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000,), }",
+               FloatBytes({1})),
        StatusCode::kInvalidArgument, "truncated data"},
-      {"fortran_not_bool", MakeNpy("{'descr': '<f4', 'fortran_order': 0, 'shape': (2,), }", FloatBytes({1, 2})),
+      {"fortran_not_bool",
+       MakeNpy("{'descr': '<f4', 'fortran_order': 0, 'shape': (2,), }", FloatBytes({1, 2})),
        StatusCode::kInvalidArgument, "fortran_order"},
-      {"unterminated", MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,)", FloatBytes({1, 2})),
+      {"unterminated",
+       MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,)", FloatBytes({1, 2})),
        StatusCode::kInvalidArgument, "bad header"},
-      {"garbage_after", MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,)} x", FloatBytes({1, 2})),
+      {"garbage_after",
+       MakeNpy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,)} x", FloatBytes({1, 2})),
        StatusCode::kInvalidArgument, "trailing characters"},
   };
   for (const CorruptCase& c : cases) {
@@ -339,15 +367,27 @@ np.save(f'{d}/np_fortran.npy', np.asfortranarray(np.ones((2, 3), np.float32)))
       const int64_t v = i * 7 - 40;
       double want;
       switch (dtype) {
-        case DType::kI8: want = static_cast<int8_t>(v); break;
-        case DType::kU8: want = static_cast<uint8_t>(v); break;
-        case DType::kU16: want = static_cast<uint16_t>(v); break;
-        case DType::kU32: want = static_cast<uint32_t>(v); break;
-        case DType::kU64: want = static_cast<double>(static_cast<uint64_t>(v)); break;
-        default: want = static_cast<double>(v); break;
+        case DType::kI8:
+          want = static_cast<int8_t>(v);
+          break;
+        case DType::kU8:
+          want = static_cast<uint8_t>(v);
+          break;
+        case DType::kU16:
+          want = static_cast<uint16_t>(v);
+          break;
+        case DType::kU32:
+          want = static_cast<uint32_t>(v);
+          break;
+        case DType::kU64:
+          want = static_cast<double>(static_cast<uint64_t>(v));
+          break;
+        default:
+          want = static_cast<double>(v);
+          break;
       }
-      const double got = dtype == DType::kF16 ? HalfToFloat(t->data<uint16_t>()[i])
-                                              : t->ScalarAsDouble(i);
+      const double got =
+          dtype == DType::kF16 ? HalfToFloat(t->data<uint16_t>()[i]) : t->ScalarAsDouble(i);
       ASSERT_EQ(got, want) << "element " << i;
     }
   }
@@ -374,8 +414,8 @@ np.save(f'{d}/np_fortran.npy', np.asfortranarray(np.ones((2, 3), np.float32)))
 
   // The other direction: numpy loads what edgerun writes.
   Tensor i64 = Tensor::FromVector<int64_t>(DType::kI64, {2, 2}, {1, -2, INT64_MAX, INT64_MIN});
-  Tensor f16 = Tensor::FromVector<uint16_t>(DType::kF16, {3}, {FloatToHalf(1.5f), FloatToHalf(-0.25f),
-                                                              FloatToHalf(65504.0f)});
+  Tensor f16 = Tensor::FromVector<uint16_t>(
+      DType::kF16, {3}, {FloatToHalf(1.5f), FloatToHalf(-0.25f), FloatToHalf(65504.0f)});
   Tensor bools = Tensor::FromVector<uint8_t>(DType::kBool, {2}, {0, 1});
   Tensor scalar = Tensor::FromVector<double>(DType::kF64, {}, {3.25});
   ASSERT_TRUE(WriteNpy(Path("e_i64.npy"), i64.view()).ok());
@@ -387,7 +427,8 @@ np.save(f'{d}/np_fortran.npy', np.asfortranarray(np.ones((2, 3), np.float32)))
 d = sys.argv[1]
 a = np.load(f'{d}/e_i64.npy'); assert a.dtype == np.int64 and a.shape == (2, 2), a
 assert a.tolist() == [[1, -2], [2**63 - 1, -2**63]], a
-h = np.load(f'{d}/e_f16.npy'); assert h.dtype == np.float16 and h.tolist() == [1.5, -0.25, 65504.0], h
+h = np.load(f'{d}/e_f16.npy')
+assert h.dtype == np.float16 and h.tolist() == [1.5, -0.25, 65504.0], h
 b = np.load(f'{d}/e_b1.npy'); assert b.dtype == np.bool_ and b.tolist() == [False, True], b
 s = np.load(f'{d}/e_scalar.npy'); assert s.shape == () and s.dtype == np.float64 and s == 3.25, s
 )";

@@ -29,10 +29,9 @@ constexpr double kMaxRelError = 1e-4;  // of max |reference|
 
 // Every fixture scripts/fetch_fixtures.sh produces.
 const char* const kModels[] = {
-    "mobilenet_v2",      "mobilenet_v3_small", "mobilenet_v3_large", "resnet18",
-    "resnet50",          "efficientnet_b0",    "shufflenet_v2_x1_0", "squeezenet1_1",
-    "densenet121",       "googlenet",          "inception_v3",       "ppocr_det",
-    "ppocr_rec",         "ppocr_cls",
+    "mobilenet_v2",    "mobilenet_v3_small", "mobilenet_v3_large", "resnet18",    "resnet50",
+    "efficientnet_b0", "shufflenet_v2_x1_0", "squeezenet1_1",      "densenet121", "googlenet",
+    "inception_v3",    "ppocr_det",          "ppocr_rec",          "ppocr_cls",
 };
 
 fs::path CacheDir() {
@@ -106,9 +105,10 @@ TEST_P(RealModelTest, MatchesReference) {
   const double max_err = test_util::MaxAbsError(got, want);
   const double ref_max = test_util::MaxAbs(want);
   const double limit = kMaxRelError * ref_max;
-  std::printf("[ model    ] %-20s cos %.9f  maxerr %.3g (limit %.3g, max|ref| %.4g)  "
-              "create %.0f ms  run %.0f ms  threads %d\n",
-              name.c_str(), cosine, max_err, limit, ref_max, create_ms, run_ms, options.num_threads);
+  std::printf(
+      "[ model    ] %-20s cos %.9f  maxerr %.3g (limit %.3g, max|ref| %.4g)  "
+      "create %.0f ms  run %.0f ms  threads %d\n",
+      name.c_str(), cosine, max_err, limit, ref_max, create_ms, run_ms, options.num_threads);
   RecordProperty("cosine", std::to_string(cosine));
   RecordProperty("max_abs_error", std::to_string(max_err));
   RecordProperty("run_ms", std::to_string(run_ms));

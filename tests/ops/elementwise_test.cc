@@ -38,11 +38,13 @@ void ExpectError(const Node& node, const std::vector<TensorType>& inputs,
 TensorType T(DType d, std::vector<int64_t> dims) { return TensorType{d, std::move(dims)}; }
 
 TEST(ElementwiseOpsTest, UnaryKeepsTypeAndShape) {
-  for (std::string op : {"Abs", "Neg", "Sqrt", "Exp", "Log", "Reciprocal", "Floor", "Ceil",
-                         "Round", "Sign", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh",
-                         "Cosh", "Asinh", "Acosh", "Atanh", "Erf", "Relu", "LeakyRelu", "Elu",
-                         "Selu", "Celu", "ThresholdedRelu", "Sigmoid", "HardSigmoid", "HardSwish",
-                         "Tanh", "Softplus", "Softsign", "Mish", "Shrink", "Clip"}) {
+  for (std::string op :
+       {"Abs",     "Neg",         "Sqrt",      "Exp",  "Log",      "Reciprocal", "Floor",
+        "Ceil",    "Round",       "Sign",      "Sin",  "Cos",      "Tan",        "Asin",
+        "Acos",    "Atan",        "Sinh",      "Cosh", "Asinh",    "Acosh",      "Atanh",
+        "Erf",     "Relu",        "LeakyRelu", "Elu",  "Selu",     "Celu",       "ThresholdedRelu",
+        "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Softplus", "Softsign",   "Mish",
+        "Shrink",  "Clip"}) {
     for (DType d : {DType::kF32, DType::kF64, DType::kF16}) {
       auto r = Infer(MakeNode(op, 17, 1), {T(d, {2, 3, 4})});
       ASSERT_TRUE(r.ok()) << op << ": " << r.status().ToString();
@@ -78,10 +80,14 @@ TEST(ElementwiseOpsTest, BinaryBroadcastsNumpyStyle) {
     std::vector<int64_t> a, b, out;
   };
   const std::vector<Case> cases = {
-      {{2, 3, 4}, {2, 3, 4}, {2, 3, 4}}, {{2, 3, 4}, {}, {2, 3, 4}},
-      {{2, 3, 4}, {4}, {2, 3, 4}},       {{1, 3, 1}, {2, 1, 4}, {2, 3, 4}},
-      {{5, 1}, {1, 6}, {5, 6}},          {{3, 0, 2}, {1, 2}, {3, 0, 2}},
-      {{}, {}, {}},                      {{7}, {2, 1, 1}, {2, 1, 7}},
+      {{2, 3, 4}, {2, 3, 4}, {2, 3, 4}},
+      {{2, 3, 4}, {}, {2, 3, 4}},
+      {{2, 3, 4}, {4}, {2, 3, 4}},
+      {{1, 3, 1}, {2, 1, 4}, {2, 3, 4}},
+      {{5, 1}, {1, 6}, {5, 6}},
+      {{3, 0, 2}, {1, 2}, {3, 0, 2}},
+      {{}, {}, {}},
+      {{7}, {2, 1, 1}, {2, 1, 7}},
   };
   for (std::string op : {"Add", "Sub", "Mul", "Div", "Mod", "Pow"}) {
     for (const Case& c : cases) {
@@ -100,8 +106,7 @@ TEST(ElementwiseOpsTest, IncompatibleBroadcastNamesTheNode) {
   add.name = "add_7";
   ExpectError(add, {T(DType::kF32, {2, 3}), T(DType::kF32, {4})}, "cannot broadcast");
   ExpectError(MakeNode("Where", 16, 3),
-              {T(DType::kBool, {2}), T(DType::kF32, {3}), T(DType::kF32, {1})},
-              "cannot broadcast");
+              {T(DType::kBool, {2}), T(DType::kF32, {3}), T(DType::kF32, {1})}, "cannot broadcast");
   ExpectError(MakeNode("Sum", 13, 3),
               {T(DType::kF32, {2, 3}), T(DType::kF32, {3}), T(DType::kF32, {2})},
               "cannot broadcast");
@@ -152,7 +157,8 @@ TEST(ElementwiseOpsTest, ModAndBitShiftAttributes) {
 }
 
 TEST(ElementwiseOpsTest, PReluSlopeMustBroadcastToX) {
-  auto r = Infer(MakeNode("PRelu", 16, 2), {T(DType::kF32, {1, 3, 4, 4}), T(DType::kF32, {3, 1, 1})});
+  auto r =
+      Infer(MakeNode("PRelu", 16, 2), {T(DType::kF32, {1, 3, 4, 4}), T(DType::kF32, {3, 1, 1})});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ((*r)[0], T(DType::kF32, {1, 3, 4, 4}));
   ExpectError(MakeNode("PRelu", 16, 2), {T(DType::kF32, {1, 3}), T(DType::kF32, {2, 3})},
@@ -188,8 +194,7 @@ TEST(ElementwiseOpsTest, WhereBroadcastsThreeWays) {
   ExpectError(MakeNode("Where", 16, 3),
               {T(DType::kF32, {2}), T(DType::kF32, {2}), T(DType::kF32, {2})}, "dtype f32");
   ExpectError(MakeNode("Where", 16, 3),
-              {T(DType::kBool, {2}), T(DType::kF32, {2}), T(DType::kF64, {2})},
-              "different dtypes");
+              {T(DType::kBool, {2}), T(DType::kF32, {2}), T(DType::kF64, {2})}, "different dtypes");
 }
 
 TEST(ElementwiseOpsTest, CastAndCastLike) {
@@ -197,11 +202,11 @@ TEST(ElementwiseOpsTest, CastAndCastLike) {
     int64_t to;
     DType want;
   };
-  for (Case c : {Case{1, DType::kF32}, Case{2, DType::kU8}, Case{3, DType::kI8},
-                 Case{4, DType::kU16}, Case{5, DType::kI16}, Case{6, DType::kI32},
-                 Case{7, DType::kI64}, Case{9, DType::kBool}, Case{10, DType::kF16},
-                 Case{11, DType::kF64}, Case{12, DType::kU32}, Case{13, DType::kU64},
-                 Case{16, DType::kBF16}}) {
+  for (Case c :
+       {Case{1, DType::kF32}, Case{2, DType::kU8}, Case{3, DType::kI8}, Case{4, DType::kU16},
+        Case{5, DType::kI16}, Case{6, DType::kI32}, Case{7, DType::kI64}, Case{9, DType::kBool},
+        Case{10, DType::kF16}, Case{11, DType::kF64}, Case{12, DType::kU32}, Case{13, DType::kU64},
+        Case{16, DType::kBF16}}) {
     Node cast = MakeNode("Cast", 13, 1);
     cast.attrs["to"] = Attribute::Int(c.to);
     auto r = Infer(cast, {T(DType::kF32, {2, 5})});
@@ -228,8 +233,8 @@ TEST(ElementwiseOpsTest, ClipFormsDependOnOpset) {
   auto r = Infer(old_clip, {T(DType::kF32, {1, 8})});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ((*r)[0], T(DType::kF32, {1, 8}));
-  ExpectError(MakeNode("Clip", 6, 3),
-              {T(DType::kF32, {2}), T(DType::kF32, {}), T(DType::kF32, {})}, "attributes");
+  ExpectError(MakeNode("Clip", 6, 3), {T(DType::kF32, {2}), T(DType::kF32, {}), T(DType::kF32, {})},
+              "attributes");
   // Opset 13: optional scalar bounds of the input's type; integer inputs allowed.
   r = Infer(MakeNode("Clip", 13, 3), {T(DType::kI8, {4}), TensorType{}, T(DType::kI8, {})});
   ASSERT_TRUE(r.ok()) << r.status().ToString();

@@ -36,8 +36,8 @@ std::vector<int64_t> OutDims(const Node& node, const std::vector<TensorType>& in
   return r.ok() ? (*r)[i].dims : std::vector<int64_t>{-1};
 }
 
-void ExpectError(const Node& node, const std::vector<TensorType>& inputs,
-                 const std::string& needle, StatusCode code = StatusCode::kInvalidModel) {
+void ExpectError(const Node& node, const std::vector<TensorType>& inputs, const std::string& needle,
+                 StatusCode code = StatusCode::kInvalidModel) {
   auto r = Infer(node, inputs);
   ASSERT_FALSE(r.ok()) << node.op_type << " unexpectedly inferred";
   EXPECT_EQ(r.status().code(), code) << r.status().ToString();
@@ -106,10 +106,8 @@ TEST(NnOpsTest, ConvTransposeOutputSizes) {
   same.attrs["auto_pad"] = Attribute::String("SAME_UPPER");
   same.attrs["strides"] = Attribute::Ints({2, 2});
   same.attrs["group"] = Attribute::Int(2);
-  EXPECT_EQ(OutDims(same, {T({1, 4, 3, 5}), T({4, 3, 3, 3})}),
-            (std::vector<int64_t>{1, 6, 6, 10}));
-  ExpectError(MakeNode("ConvTranspose", 11, 2), {T({1, 4, 3, 3}), T({2, 3, 3, 3})},
-              "4 channels");
+  EXPECT_EQ(OutDims(same, {T({1, 4, 3, 5}), T({4, 3, 3, 3})}), (std::vector<int64_t>{1, 6, 6, 10}));
+  ExpectError(MakeNode("ConvTranspose", 11, 2), {T({1, 4, 3, 3}), T({2, 3, 3, 3})}, "4 channels");
 }
 
 TEST(NnOpsTest, PoolOutputSizes) {
@@ -170,8 +168,7 @@ TEST(NnOpsTest, GemmShapes) {
   n.attrs["transA"] = Attribute::Int(1);
   EXPECT_EQ(OutDims(n, {T({5, 3}), T({5, 4}), T({4})}), (std::vector<int64_t>{3, 4}));
   EXPECT_EQ(OutDims(n, {T({5, 3}), T({5, 4}), T({3, 1})}), (std::vector<int64_t>{3, 4}));
-  EXPECT_EQ(OutDims(MakeNode("Gemm", 13, 2), {T({2, 3}), T({3, 4})}),
-            (std::vector<int64_t>{2, 4}));
+  EXPECT_EQ(OutDims(MakeNode("Gemm", 13, 2), {T({2, 3}), T({3, 4})}), (std::vector<int64_t>{2, 4}));
   ExpectError(n, {T({5, 3}), T({5, 4}), T({3})}, "input C with shape 3 cannot broadcast");
   ExpectError(n, {T({3, 5}), T({5, 4}), T({4})}, "inner dims differ");
   ExpectError(n, {T({5, 3, 1}), T({5, 4}), T({4})}, "must be 2-D");

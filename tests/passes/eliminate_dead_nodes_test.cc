@@ -39,7 +39,7 @@ TEST(EliminateDeadNodesTest, RemovesBranchesThatReachNoOutput) {
   EXPECT_EQ(NodeNames(g), (std::vector<std::string>{"relu", "out"}));
   EXPECT_EQ(log, (std::vector<std::string>{"removed dead node 'dead2' (Neg)",
                                            "removed dead node 'dead1' (Mul)"}));
-  EXPECT_EQ(g.FindValue("w"), -1);   // the constant only the dead node read is dropped
+  EXPECT_EQ(g.FindValue("w"), -1);  // the constant only the dead node read is dropped
   EXPECT_EQ(g.FindValue("d1"), -1);
   ASSERT_EQ(g.outputs.size(), 1u);
   EXPECT_EQ(g.values[g.outputs[0]].name, "y");

@@ -169,8 +169,10 @@ TEST(EliminateIdentityTest, DropoutOnlyWithoutMaskOrTraining) {
   {
     // training_mode = true (opset 12+ input) is random: keep.
     Graph g = ChainThrough("Dropout", {2, 5}, {2, 5});
-    const int ratio = g.AddConstant("ratio", Tensor::FromVector(DType::kF32, {}, std::vector<float>{0.5f}));
-    const int train = g.AddConstant("train", Tensor::FromVector(DType::kBool, {}, std::vector<uint8_t>{1}));
+    const int ratio =
+        g.AddConstant("ratio", Tensor::FromVector(DType::kF32, {}, std::vector<float>{0.5f}));
+    const int train =
+        g.AddConstant("train", Tensor::FromVector(DType::kBool, {}, std::vector<uint8_t>{1}));
     g.nodes[1].inputs = {g.nodes[1].inputs[0], ratio, train};
     ASSERT_TRUE(EliminateIdentity(g, nullptr).ok());
     EXPECT_EQ(g.nodes.size(), 3u);
@@ -182,7 +184,8 @@ TEST(EliminateIdentityTest, ShapePreservingReshapeCastSqueeze) {
     SCOPED_TRACE(op);
     Graph g = ChainThrough(op, {3, 4}, {3, 4});
     Node& mid = g.nodes[1];
-    if (op == "Reshape" || op == "Expand") mid.inputs.push_back(g.AddConstant("shape", I64({3, 4})));
+    if (op == "Reshape" || op == "Expand")
+      mid.inputs.push_back(g.AddConstant("shape", I64({3, 4})));
     if (op == "Cast") mid.attrs["to"] = Attribute::Int(1);  // FLOAT
     if (op == "Flatten") mid.attrs["axis"] = Attribute::Int(1);
     const Graph before = g;
@@ -255,11 +258,11 @@ TEST(EliminateIdentityTest, NeutralArithmetic) {
     bool removed;
   };
   const Case cases[] = {
-      {"Add", 0.f, false, {4}, true},      {"Add", 0.f, true, {}, true},
-      {"Mul", 1.f, true, {1, 4}, true},    {"Div", 1.f, false, {}, true},
-      {"Sub", 0.f, false, {4}, true},      {"Sub", 0.f, true, {4}, false},  // 0 - x
-      {"Div", 1.f, true, {}, false},       // 1 / x
-      {"Mul", 2.f, false, {}, false},      {"Add", 1.f, false, {}, false},
+      {"Add", 0.f, false, {4}, true},        {"Add", 0.f, true, {}, true},
+      {"Mul", 1.f, true, {1, 4}, true},      {"Div", 1.f, false, {}, true},
+      {"Sub", 0.f, false, {4}, true},        {"Sub", 0.f, true, {4}, false},  // 0 - x
+      {"Div", 1.f, true, {}, false},                                          // 1 / x
+      {"Mul", 2.f, false, {}, false},        {"Add", 1.f, false, {}, false},
       {"Mul", 1.f, false, {2, 3, 4}, false},  // broadcasts x to a bigger shape
   };
   for (const Case& c : cases) {

@@ -110,16 +110,19 @@ TEST(FoldBatchNormTest, FoldsMatchesFormula) {
   // 1x1 conv on one pixel: y = s * (w * x + b - mean) + beta, checked against the formula.
   Graph g;
   const int x = F32(g, "x", {1, 1, 1, 1});
-  const int w = g.AddConstant("w", Tensor::FromVector(DType::kF32, {2, 1, 1, 1},
-                                                      std::vector<float>{2.f, -3.f}));
-  const int b = g.AddConstant("b", Tensor::FromVector(DType::kF32, {2}, std::vector<float>{1.f, 0.5f}));
+  const int w = g.AddConstant(
+      "w", Tensor::FromVector(DType::kF32, {2, 1, 1, 1}, std::vector<float>{2.f, -3.f}));
+  const int b =
+      g.AddConstant("b", Tensor::FromVector(DType::kF32, {2}, std::vector<float>{1.f, 0.5f}));
   const int c = F32(g, "c", {1, 2, 1, 1});
   const int y = F32(g, "y", {1, 2, 1, 1});
   g.AddNode("conv", "Conv", {x, w, b}, {c});
-  BnParams p{g.AddConstant("gamma", Tensor::FromVector(DType::kF32, {2}, std::vector<float>{4.f, 1.f})),
-             g.AddConstant("beta", Tensor::FromVector(DType::kF32, {2}, std::vector<float>{0.25f, -1.f})),
-             g.AddConstant("mean", Tensor::FromVector(DType::kF32, {2}, std::vector<float>{3.f, 2.f})),
-             g.AddConstant("var", Tensor::FromVector(DType::kF32, {2}, std::vector<float>{15.999f, 0.999f}))};
+  BnParams p{
+      g.AddConstant("gamma", Tensor::FromVector(DType::kF32, {2}, std::vector<float>{4.f, 1.f})),
+      g.AddConstant("beta", Tensor::FromVector(DType::kF32, {2}, std::vector<float>{0.25f, -1.f})),
+      g.AddConstant("mean", Tensor::FromVector(DType::kF32, {2}, std::vector<float>{3.f, 2.f})),
+      g.AddConstant("var",
+                    Tensor::FromVector(DType::kF32, {2}, std::vector<float>{15.999f, 0.999f}))};
   AddBn(g, c, p, y);
   g.MarkInput(x);
   g.MarkOutput(y);
@@ -171,7 +174,8 @@ TEST(FoldBatchNormTest, GroupedConvTranspose) {
   std::vector<std::string> log;
   ASSERT_TRUE(FoldBatchNormIntoConv(g, &log).ok());
   ASSERT_EQ(g.nodes.size(), 1u);
-  EXPECT_EQ(log, (std::vector<std::string>{"fused BatchNormalization 'bn' into ConvTranspose 'deconv'"}));
+  EXPECT_EQ(
+      log, (std::vector<std::string>{"fused BatchNormalization 'bn' into ConvTranspose 'deconv'"}));
   ExpectSameResults(before, g);
 }
 
@@ -189,8 +193,8 @@ TEST(FoldBatchNormTest, SharedWeightsStayUntouched) {
   const int w_after = g.FindValue("w");
   ASSERT_GE(w_after, 0);
   EXPECT_EQ(g.values[w_after].constant->ToFloatVector(), original);
-  EXPECT_EQ(g.nodes[2].inputs[1], w_after);   // conv2 still reads the original weights
-  EXPECT_NE(g.nodes[0].inputs[1], w_after);   // conv got folded copies
+  EXPECT_EQ(g.nodes[2].inputs[1], w_after);  // conv2 still reads the original weights
+  EXPECT_NE(g.nodes[0].inputs[1], w_after);  // conv got folded copies
   ExpectSameResults(before, g);
 }
 

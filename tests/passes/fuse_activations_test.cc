@@ -126,8 +126,8 @@ TEST(FuseActivationsTest, LeakyReluHardSigmoidAndOthers) {
               {"HardSigmoid", {0.25f, 0.5f}}, "hs");
   for (const std::string op : {"HardSwish", "Sigmoid", "Tanh"}) {
     SCOPED_TRACE(op);
-    ExpectFused(ConvThen([&](Graph& g, int c, int y) { g.AddNode("a", op, {c}, {y}); }),
-                {op, {}}, "a");
+    ExpectFused(ConvThen([&](Graph& g, int c, int y) { g.AddNode("a", op, {c}, {y}); }), {op, {}},
+                "a");
   }
   ExpectFused(ConvThen([](Graph& g, int c, int y) {
                 g.AddNode("silu", "SiLU", {c}, {y}).domain = std::string(kEdgerunDomain);

@@ -42,7 +42,8 @@ Graph MatMulAdd(std::vector<int64_t> a_dims, std::vector<int64_t> b_dims,
   std::vector<int64_t> m_dims = a_dims;
   m_dims.back() = b_dims.back();
   std::vector<int64_t> y_dims = m_dims;
-  if (bias_dims.size() > y_dims.size()) y_dims.insert(y_dims.begin(), bias_dims.size() - y_dims.size(), 1);
+  if (bias_dims.size() > y_dims.size())
+    y_dims.insert(y_dims.begin(), bias_dims.size() - y_dims.size(), 1);
   for (size_t i = 0; i < bias_dims.size(); ++i) {
     int64_t& d = y_dims[y_dims.size() - bias_dims.size() + i];
     d = std::max(d, bias_dims[i]);
@@ -74,8 +75,8 @@ TEST(FuseMatMulBiasTest, BatchedBecomesFusedMatMul) {
   ASSERT_EQ(n.inputs.size(), 3u);
   EXPECT_EQ(g.values[n.inputs[2]].name, "bias");
   EXPECT_EQ(g.values[n.outputs[0]].name, "y");
-  EXPECT_EQ(log, (std::vector<std::string>{
-                     "fused MatMul 'mm' and Add 'add' into FusedMatMul 'mm'"}));
+  EXPECT_EQ(log,
+            (std::vector<std::string>{"fused MatMul 'mm' and Add 'add' into FusedMatMul 'mm'"}));
   EXPECT_TRUE(ValidateGraph(g).ok());
   ExpectSameResults(before, g);
 }
@@ -112,8 +113,8 @@ TEST(FuseMatMulBiasTest, ScalarBiasIsBroadcastToVector) {
 }
 
 TEST(FuseMatMulBiasTest, NotFusedWhenBiasBroadcastsAlongOtherDims) {
-  for (std::vector<int64_t> bias_dims : {std::vector<int64_t>{3, 1}, std::vector<int64_t>{3, 6},
-                                         std::vector<int64_t>{2, 3, 6}}) {
+  for (std::vector<int64_t> bias_dims :
+       {std::vector<int64_t>{3, 1}, std::vector<int64_t>{3, 6}, std::vector<int64_t>{2, 3, 6}}) {
     Graph g = MatMulAdd({3, 4}, {4, 6}, bias_dims);
     std::vector<std::string> log;
     ASSERT_TRUE(FuseMatMulBias(g, &log).ok());

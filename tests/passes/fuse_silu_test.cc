@@ -43,8 +43,8 @@ void ExpectSameResults(const Graph& before, const Graph& after, double rtol, dou
   std::vector<Tensor> inputs;
   for (int v : before.inputs) {
     // Spread to [-4, 4) so the tails of GELU and SiLU are covered.
-    std::vector<float> data = testing::RandomF32(StaticDims(*before.values[v].shape), 300)
-                                  .ToFloatVector();
+    std::vector<float> data =
+        testing::RandomF32(StaticDims(*before.values[v].shape), 300).ToFloatVector();
     for (float& f : data) f *= 4;
     inputs.push_back(Tensor::FromVector(DType::kF32, StaticDims(*before.values[v].shape), data));
   }

@@ -19,8 +19,8 @@ std::vector<std::string> Lines(const std::string& s) {
 TEST(GraphDumpTest, OneLinePerNodeWithShapesAndAttributes) {
   Graph g;
   const int x = g.AddValue("x", DType::kF32, Shape{Dim::Symbolic("N"), Dim(3), Dim(8), Dim(8)});
-  const int w = g.AddConstant("w", Tensor::FromVector(DType::kF32, {4, 3, 1, 1},
-                                                      std::vector<float>(12, 1.f)));
+  const int w = g.AddConstant(
+      "w", Tensor::FromVector(DType::kF32, {4, 3, 1, 1}, std::vector<float>(12, 1.f)));
   const int c = g.AddValue("c", DType::kF32, ShapeFromDims({1, 4, 8, 8}));
   const int y = g.AddValue("y", DType::kF32, ShapeFromDims({1, 4, 8, 8}));
   Node& conv = g.AddNode("conv1", "Conv", {x, w, Node::kNoValue}, {c});

@@ -99,8 +99,8 @@ TEST(RunGraphPassesTest, TinyNetIsFullyFused) {
   const Graph before = g;
   std::vector<std::string> log;
   ASSERT_TRUE(RunGraphPasses(g, &log).ok());
-  EXPECT_EQ(OpTypes(g), (std::vector<std::string>{"Conv", "Conv", "GlobalAveragePool", "Flatten",
-                                                  "Gemm"}))
+  EXPECT_EQ(OpTypes(g),
+            (std::vector<std::string>{"Conv", "Conv", "GlobalAveragePool", "Flatten", "Gemm"}))
       << DumpGraph(g);
   EXPECT_EQ(g.nodes[0].attr("activation")->s, "Relu");
   EXPECT_EQ(g.nodes[1].attr("activation")->s, "SiLU");

@@ -134,8 +134,8 @@ TEST(ArenaPlannerTest, GapBetweenBuffersIsReused) {
 }
 
 TEST(ArenaPlannerTest, AlignmentRespected) {
-  const std::vector<BufferRequest> reqs = {Req(100, 0, 1, 64), Req(10, 0, 1, 128),
-                                           Req(3, 0, 1, 1), Req(7, 0, 1, 16)};
+  const std::vector<BufferRequest> reqs = {Req(100, 0, 1, 64), Req(10, 0, 1, 128), Req(3, 0, 1, 1),
+                                           Req(7, 0, 1, 16)};
   const ArenaPlan greedy = PlanArena(reqs, PlanStrategy::kGreedyBySize);
   ASSERT_TRUE(CheckPlan(reqs, greedy).ok()) << DumpPlan(reqs, greedy);
   // 100@0, then 10 needs a 128 boundary, 7 fits at 112 (16-aligned gap), 3 right after 100.

@@ -181,6 +181,38 @@ TEST(SessionTest, SetInputChecksDtypeAndShape) {
   EXPECT_NE(s2.message().find("expects f32, got i32"), std::string::npos) << s2.message();
 }
 
+TEST(SessionTest, ConstantInputsFreezeShapeTensors) {
+  Model m;
+  m.path = "reshape_by_input";
+  Graph& g = m.graph;
+  g.opset_imports[""] = 14;
+  const int x = g.AddValue("x", DType::kF32, ShapeFromDims({2, 6}));
+  const int shape = g.AddValue("shape", DType::kI64, ShapeFromDims({2}));
+  g.MarkInput(x);
+  g.MarkInput(shape);
+  const int y = g.AddValue("y");
+  g.AddNode("reshape", "Reshape", {x, shape}, {y});
+  g.MarkOutput(y);
+
+  auto dynamic = Session::Create(m, SessionOptions{});
+  ASSERT_FALSE(dynamic.ok());
+  EXPECT_EQ(dynamic.status().code(), StatusCode::kUnsupported) << dynamic.status().ToString();
+
+  SessionOptions options;
+  options.constant_inputs["shape"] = Tensor::FromVector(DType::kI64, {2}, std::vector<int64_t>{3, 4});
+  auto session = Session::Create(m, options);
+  ASSERT_TRUE(session.ok()) << session.status().message();
+  EXPECT_EQ((*session)->num_inputs(), 1);
+  EXPECT_EQ(DimsToString((*session)->output(0).shape()), "3x4");
+
+  SessionOptions wrong;
+  wrong.constant_inputs["shape"] = Tensor::FromVector(DType::kI32, {2}, std::vector<int32_t>{3, 4});
+  auto bad = Session::Create(m, wrong);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("constant input 'shape' is i32"), std::string::npos)
+      << bad.status().message();
+}
+
 TEST(SessionTest, ProfilingCountsEveryNode) {
   Model m = MakeSmallCnn();
   SessionOptions options;

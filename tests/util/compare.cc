@@ -12,20 +12,34 @@ namespace {
 
 double ElementAsDouble(const TensorView& t, int64_t i) {
   switch (t.dtype) {
-    case DType::kF32: return t.data<const float>()[i];
-    case DType::kF64: return t.data<const double>()[i];
-    case DType::kF16: return HalfToFloat(t.data<const uint16_t>()[i]);
-    case DType::kBF16: return BFloat16ToFloat(t.data<const uint16_t>()[i]);
-    case DType::kI8: return t.data<const int8_t>()[i];
-    case DType::kU8: return t.data<const uint8_t>()[i];
-    case DType::kI16: return t.data<const int16_t>()[i];
-    case DType::kU16: return t.data<const uint16_t>()[i];
-    case DType::kI32: return t.data<const int32_t>()[i];
-    case DType::kU32: return t.data<const uint32_t>()[i];
-    case DType::kI64: return static_cast<double>(t.data<const int64_t>()[i]);
-    case DType::kU64: return static_cast<double>(t.data<const uint64_t>()[i]);
-    case DType::kBool: return t.data<const uint8_t>()[i] != 0 ? 1.0 : 0.0;
-    case DType::kUndefined: return 0;
+    case DType::kF32:
+      return t.data<const float>()[i];
+    case DType::kF64:
+      return t.data<const double>()[i];
+    case DType::kF16:
+      return HalfToFloat(t.data<const uint16_t>()[i]);
+    case DType::kBF16:
+      return BFloat16ToFloat(t.data<const uint16_t>()[i]);
+    case DType::kI8:
+      return t.data<const int8_t>()[i];
+    case DType::kU8:
+      return t.data<const uint8_t>()[i];
+    case DType::kI16:
+      return t.data<const int16_t>()[i];
+    case DType::kU16:
+      return t.data<const uint16_t>()[i];
+    case DType::kI32:
+      return t.data<const int32_t>()[i];
+    case DType::kU32:
+      return t.data<const uint32_t>()[i];
+    case DType::kI64:
+      return static_cast<double>(t.data<const int64_t>()[i]);
+    case DType::kU64:
+      return static_cast<double>(t.data<const uint64_t>()[i]);
+    case DType::kBool:
+      return t.data<const uint8_t>()[i] != 0 ? 1.0 : 0.0;
+    case DType::kUndefined:
+      return 0;
   }
   return 0;
 }
@@ -41,9 +55,12 @@ bool ExactEqual(const TensorView& a, const TensorView& b, int64_t i) {
 
 std::string IntElementString(const TensorView& t, int64_t i) {
   switch (t.dtype) {
-    case DType::kI64: return std::to_string(t.data<const int64_t>()[i]);
-    case DType::kU64: return std::to_string(t.data<const uint64_t>()[i]);
-    default: return fmt::format("{}", ElementAsDouble(t, i));
+    case DType::kI64:
+      return std::to_string(t.data<const int64_t>()[i]);
+    case DType::kU64:
+      return std::to_string(t.data<const uint64_t>()[i]);
+    default:
+      return fmt::format("{}", ElementAsDouble(t, i));
   }
 }
 
@@ -104,8 +121,8 @@ CompareResult AllClose(const TensorView& actual, const TensorView& expected, dou
                        double atol) {
   CompareResult r;
   if (actual.dtype != expected.dtype) {
-    r.message = fmt::format("dtype {} != expected {}", DTypeName(actual.dtype),
-                            DTypeName(expected.dtype));
+    r.message =
+        fmt::format("dtype {} != expected {}", DTypeName(actual.dtype), DTypeName(expected.dtype));
     return r;
   }
   if (actual.rank != expected.rank ||
@@ -143,8 +160,8 @@ CompareResult AllClose(const TensorView& actual, const TensorView& expected, dou
       const std::string where =
           fmt::format("[{}] (flat {})", fmt::join(Unflatten(expected.shape(), i), ", "), i);
       if (exact) {
-        first = fmt::format("first at {}: got {}, expected {}", where,
-                            IntElementString(actual, i), IntElementString(expected, i));
+        first = fmt::format("first at {}: got {}, expected {}", where, IntElementString(actual, i),
+                            IntElementString(expected, i));
       } else {
         first = fmt::format("first at {}: got {:.9g}, expected {:.9g} (|diff| {:.3g} > tol {:.3g})",
                             where, a, e, std::fabs(a - e), atol + rtol * std::fabs(e));

@@ -40,7 +40,8 @@ struct CompareResult {
 
 // Compares dtype, shape and values. The message looks like
 //   "dtype f32 != expected f64", "shape 2x3 != expected 3x2" or
-//   "3 of 6 elements differ; first at [0, 2] (flat 2): got 1.5, expected 1.25 (|diff| 0.25 > tol 0.00125)".
+//   "3 of 6 elements differ; first at [0, 2] (flat 2): got 1.5, expected 1.25 (|diff| 0.25 > tol
+//   0.00125)".
 CompareResult AllClose(const TensorView& actual, const TensorView& expected, double rtol,
                        double atol);
 

@@ -157,8 +157,8 @@ OnnxModelBuilder& OnnxModelBuilder::Constant(const std::string& output, const Te
 
 OnnxModelBuilder& OnnxModelBuilder::Node(std::string op_type, std::vector<std::string> inputs,
                                          std::vector<std::string> outputs,
-                                         std::vector<onnx::AttributeProto> attrs,
-                                         std::string name, std::string domain) {
+                                         std::vector<onnx::AttributeProto> attrs, std::string name,
+                                         std::string domain) {
   auto* n = model_.mutable_graph()->add_node();
   n->set_op_type(std::move(op_type));
   n->set_name(std::move(name));
@@ -209,10 +209,10 @@ Expected<std::string> OnnxModelBuilder::WriteToTemp(std::string_view stem) const
   std::error_code ec;
   std::filesystem::path dir = std::filesystem::temp_directory_path(ec);
   if (ec) dir = "/tmp";
-  const std::string path = (dir / ("edgerun_" + std::to_string(::getpid()) + "_" +
-                                   std::to_string(counter.fetch_add(1)) + "_" +
-                                   std::string(stem) + ".onnx"))
-                               .string();
+  const std::string path =
+      (dir / ("edgerun_" + std::to_string(::getpid()) + "_" + std::to_string(counter.fetch_add(1)) +
+              "_" + std::string(stem) + ".onnx"))
+          .string();
   RETURN_IF_ERROR(WriteTo(path));
   return path;
 }

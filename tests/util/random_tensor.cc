@@ -10,20 +10,34 @@ namespace edgerun::testing {
 double ElementAt(const Tensor& t, int64_t i) {
   const void* p = t.raw();
   switch (t.dtype()) {
-    case DType::kF32: return static_cast<const float*>(p)[i];
-    case DType::kF64: return static_cast<const double*>(p)[i];
-    case DType::kF16: return HalfToFloat(static_cast<const uint16_t*>(p)[i]);
-    case DType::kBF16: return BFloat16ToFloat(static_cast<const uint16_t*>(p)[i]);
-    case DType::kI8: return static_cast<const int8_t*>(p)[i];
-    case DType::kU8: return static_cast<const uint8_t*>(p)[i];
-    case DType::kI16: return static_cast<const int16_t*>(p)[i];
-    case DType::kU16: return static_cast<const uint16_t*>(p)[i];
-    case DType::kI32: return static_cast<const int32_t*>(p)[i];
-    case DType::kU32: return static_cast<const uint32_t*>(p)[i];
-    case DType::kI64: return static_cast<double>(static_cast<const int64_t*>(p)[i]);
-    case DType::kU64: return static_cast<double>(static_cast<const uint64_t*>(p)[i]);
-    case DType::kBool: return static_cast<const uint8_t*>(p)[i] != 0 ? 1.0 : 0.0;
-    case DType::kUndefined: break;
+    case DType::kF32:
+      return static_cast<const float*>(p)[i];
+    case DType::kF64:
+      return static_cast<const double*>(p)[i];
+    case DType::kF16:
+      return HalfToFloat(static_cast<const uint16_t*>(p)[i]);
+    case DType::kBF16:
+      return BFloat16ToFloat(static_cast<const uint16_t*>(p)[i]);
+    case DType::kI8:
+      return static_cast<const int8_t*>(p)[i];
+    case DType::kU8:
+      return static_cast<const uint8_t*>(p)[i];
+    case DType::kI16:
+      return static_cast<const int16_t*>(p)[i];
+    case DType::kU16:
+      return static_cast<const uint16_t*>(p)[i];
+    case DType::kI32:
+      return static_cast<const int32_t*>(p)[i];
+    case DType::kU32:
+      return static_cast<const uint32_t*>(p)[i];
+    case DType::kI64:
+      return static_cast<double>(static_cast<const int64_t*>(p)[i]);
+    case DType::kU64:
+      return static_cast<double>(static_cast<const uint64_t*>(p)[i]);
+    case DType::kBool:
+      return static_cast<const uint8_t*>(p)[i] != 0 ? 1.0 : 0.0;
+    case DType::kUndefined:
+      break;
   }
   std::abort();  // a test asked for an element of an empty tensor
 }
@@ -32,22 +46,47 @@ void SetElement(Tensor& t, int64_t i, double v) {
   void* p = t.mutable_raw();
   const double f = std::floor(v);
   switch (t.dtype()) {
-    case DType::kF32: static_cast<float*>(p)[i] = static_cast<float>(v); return;
-    case DType::kF64: static_cast<double*>(p)[i] = v; return;
-    case DType::kF16: static_cast<uint16_t*>(p)[i] = FloatToHalf(static_cast<float>(v)); return;
+    case DType::kF32:
+      static_cast<float*>(p)[i] = static_cast<float>(v);
+      return;
+    case DType::kF64:
+      static_cast<double*>(p)[i] = v;
+      return;
+    case DType::kF16:
+      static_cast<uint16_t*>(p)[i] = FloatToHalf(static_cast<float>(v));
+      return;
     case DType::kBF16:
       static_cast<uint16_t*>(p)[i] = FloatToBFloat16(static_cast<float>(v));
       return;
-    case DType::kI8: static_cast<int8_t*>(p)[i] = static_cast<int8_t>(f); return;
-    case DType::kU8: static_cast<uint8_t*>(p)[i] = static_cast<uint8_t>(f); return;
-    case DType::kI16: static_cast<int16_t*>(p)[i] = static_cast<int16_t>(f); return;
-    case DType::kU16: static_cast<uint16_t*>(p)[i] = static_cast<uint16_t>(f); return;
-    case DType::kI32: static_cast<int32_t*>(p)[i] = static_cast<int32_t>(f); return;
-    case DType::kU32: static_cast<uint32_t*>(p)[i] = static_cast<uint32_t>(f); return;
-    case DType::kI64: static_cast<int64_t*>(p)[i] = static_cast<int64_t>(f); return;
-    case DType::kU64: static_cast<uint64_t*>(p)[i] = static_cast<uint64_t>(f); return;
-    case DType::kBool: static_cast<uint8_t*>(p)[i] = v != 0 ? 1 : 0; return;
-    case DType::kUndefined: break;
+    case DType::kI8:
+      static_cast<int8_t*>(p)[i] = static_cast<int8_t>(f);
+      return;
+    case DType::kU8:
+      static_cast<uint8_t*>(p)[i] = static_cast<uint8_t>(f);
+      return;
+    case DType::kI16:
+      static_cast<int16_t*>(p)[i] = static_cast<int16_t>(f);
+      return;
+    case DType::kU16:
+      static_cast<uint16_t*>(p)[i] = static_cast<uint16_t>(f);
+      return;
+    case DType::kI32:
+      static_cast<int32_t*>(p)[i] = static_cast<int32_t>(f);
+      return;
+    case DType::kU32:
+      static_cast<uint32_t*>(p)[i] = static_cast<uint32_t>(f);
+      return;
+    case DType::kI64:
+      static_cast<int64_t*>(p)[i] = static_cast<int64_t>(f);
+      return;
+    case DType::kU64:
+      static_cast<uint64_t*>(p)[i] = static_cast<uint64_t>(f);
+      return;
+    case DType::kBool:
+      static_cast<uint8_t*>(p)[i] = v != 0 ? 1 : 0;
+      return;
+    case DType::kUndefined:
+      break;
   }
   std::abort();
 }
@@ -71,7 +110,8 @@ Tensor RandomTensor(DType dtype, std::vector<int64_t> dims, uint32_t seed, doubl
   return t;
 }
 
-Tensor TensorFromDoubles(DType dtype, std::vector<int64_t> dims, const std::vector<double>& values) {
+Tensor TensorFromDoubles(DType dtype, std::vector<int64_t> dims,
+                         const std::vector<double>& values) {
   Expected<Tensor> created = Tensor::Create(dtype, std::move(dims));
   if (!created.ok() || created->num_elements() != static_cast<int64_t>(values.size())) {
     std::abort();  // bad test input

@@ -56,9 +56,10 @@ Expected<TypeInfo> ConvertType(const TypeProto& type, const std::string& what) {
   TypeInfo info;
   if (type.value_case() == TypeProto::VALUE_NOT_SET) return info;
   if (type.value_case() != TypeProto::kTensorType) {
-    return Unsupported(fmt::format("{} is not a dense tensor (sequence, map, optional and sparse "
-                                   "values are not supported)",
-                                   what));
+    return Unsupported(
+        fmt::format("{} is not a dense tensor (sequence, map, optional and sparse "
+                    "values are not supported)",
+                    what));
   }
   const auto& tensor_type = type.tensor_type();
   if (tensor_type.elem_type() != onnx::TensorProto::UNDEFINED) {
@@ -69,8 +70,8 @@ Expected<TypeInfo> ConvertType(const TypeProto& type, const std::string& what) {
   if (!tensor_type.has_shape()) return info;
   const auto& dims = tensor_type.shape().dim();
   if (dims.size() > kMaxImportRank) {
-    return Unsupported(fmt::format("{} has rank {}, more than {}", what, dims.size(),
-                                   kMaxImportRank));
+    return Unsupported(
+        fmt::format("{} has rank {}, more than {}", what, dims.size(), kMaxImportRank));
   }
   Shape shape;
   shape.reserve(dims.size());
@@ -180,9 +181,12 @@ std::string GraphImporter::DescribeProtoNode(int i) const {
 
 std::string GraphImporter::DescribeDefinition(const Definition& d) const {
   switch (d.kind) {
-    case Definition::Kind::kInput: return "a graph input";
-    case Definition::Kind::kInitializer: return "an initializer";
-    case Definition::Kind::kNode: return DescribeProtoNode(d.node);
+    case Definition::Kind::kInput:
+      return "a graph input";
+    case Definition::Kind::kInitializer:
+      return "an initializer";
+    case Definition::Kind::kNode:
+      return DescribeProtoNode(d.node);
   }
   return "?";
 }
@@ -222,8 +226,7 @@ Status GraphImporter::ImportInputs() {
     if (in.name().empty()) return InvalidModel(fmt::format("graph input #{} has no name", i));
     auto existing = defs_.find(in.name());
     // IR < 4 lists initializers among the inputs too; they stay constants.
-    if (existing != defs_.end() &&
-        existing->second.kind == Definition::Kind::kInitializer) {
+    if (existing != defs_.end() && existing->second.kind == Definition::Kind::kInitializer) {
       continue;
     }
     const std::string what = fmt::format("graph input '{}'", in.name());
@@ -248,9 +251,9 @@ Expected<Tensor> GraphImporter::ConstantNodeValue(const NodeProto& np,
   if (np.output_size() != 1 || np.output(0).empty()) {
     return InvalidModel(fmt::format("{}: must have exactly one named output", desc));
   }
-  static constexpr std::string_view kValueAttrs[] = {
-      "value",     "value_float",  "value_floats",  "value_int",
-      "value_ints", "value_string", "value_strings", "sparse_value"};
+  static constexpr std::string_view kValueAttrs[] = {"value",         "value_float", "value_floats",
+                                                     "value_int",     "value_ints",  "value_string",
+                                                     "value_strings", "sparse_value"};
   const AttributeProto* value = nullptr;
   int found = 0;
   for (const AttributeProto& a : np.attribute()) {
@@ -328,24 +331,26 @@ Expected<int> GraphImporter::ResolveInput(const std::string& name, const Node& n
     // Graph values cannot refer across graphs, so such bodies are kept as null graphs.
     return Unsupported(fmt::format("{}: reads outer-scope value '{}'", node.Describe(), name));
   }
-  return InvalidModel(fmt::format(
-      "{}: input '{}' is not a graph input, initializer or node output", node.Describe(), name));
+  return InvalidModel(fmt::format("{}: input '{}' is not a graph input, initializer or node output",
+                                  node.Describe(), name));
 }
 
 Expected<Attribute> GraphImporter::ConvertAttribute(AttributeProto* a, const Node& node) const {
   auto where = [&] { return fmt::format("{}: attribute '{}'", node.Describe(), a->name()); };
   const AttributeProto::AttributeType type = EffectiveType(*a);
   switch (type) {
-    case AttributeProto::FLOAT: return Attribute::Float(a->f());
-    case AttributeProto::INT: return Attribute::Int(a->i());
-    case AttributeProto::STRING: return Attribute::String(a->s());
+    case AttributeProto::FLOAT:
+      return Attribute::Float(a->f());
+    case AttributeProto::INT:
+      return Attribute::Int(a->i());
+    case AttributeProto::STRING:
+      return Attribute::String(a->s());
     case AttributeProto::FLOATS:
       return Attribute::Floats(std::vector<float>(a->floats().begin(), a->floats().end()));
     case AttributeProto::INTS:
       return Attribute::Ints(std::vector<int64_t>(a->ints().begin(), a->ints().end()));
     case AttributeProto::STRINGS:
-      return Attribute::Strings(
-          std::vector<std::string>(a->strings().begin(), a->strings().end()));
+      return Attribute::Strings(std::vector<std::string>(a->strings().begin(), a->strings().end()));
     case AttributeProto::TENSOR: {
       auto t = TensorFromProto(a->t(), ctx_.base_dir);
       if (!t.ok()) return t.status().WithPrefix(where());
@@ -382,7 +387,8 @@ Status GraphImporter::ImportNodes() {
     node.name = node_names_[i];
     node.op_type = np->op_type();
     node.domain = NormalizeDomain(np->domain());
-    if (node.op_type.empty()) return InvalidModel(fmt::format("{} has no op_type", node.Describe()));
+    if (node.op_type.empty())
+      return InvalidModel(fmt::format("{} has no op_type", node.Describe()));
     auto opset = ctx_.opsets.find(node.domain);
     if (opset == ctx_.opsets.end()) {
       return InvalidModel(fmt::format("{}: domain '{}' is not in the model's opset_import",
@@ -431,8 +437,7 @@ Status GraphImporter::ImportOutputs() {
         return Unsupported(fmt::format("graph output '{}' is an outer-scope value", out.name()));
       }
       return InvalidModel(fmt::format(
-          "graph output '{}' is not produced by any node, graph input or initializer",
-          out.name()));
+          "graph output '{}' is not produced by any node, graph input or initializer", out.name()));
     }
     const int v = it->second.value;
     ASSIGN_OR_RETURN(TypeInfo info,
@@ -473,8 +478,7 @@ Expected<Graph> GraphImporter::Import(GraphProto* proto) {
   return std::move(graph_);
 }
 
-Expected<Graph> ImportModel(std::span<const std::byte> bytes, const std::string& path,
-                            const std::string& base_dir) {
+Expected<onnx::ModelProto> ParseModel(std::span<const std::byte> bytes, const std::string& path) {
   if (bytes.empty()) return InvalidModel(fmt::format("{}: file is empty", path));
   if (bytes.size() > kMaxProtoBytes) {
     return ResourceExhausted(fmt::format(
@@ -485,6 +489,11 @@ Expected<Graph> ImportModel(std::span<const std::byte> bytes, const std::string&
   if (!ParseProtoFromBytes(bytes, &model)) {
     return InvalidModel(fmt::format("{}: not an ONNX model (protobuf parsing failed)", path));
   }
+  return model;
+}
+
+Expected<Graph> ImportModel(onnx::ModelProto& model, const std::string& path,
+                            const std::string& base_dir) {
   if (!model.has_graph()) {
     return InvalidModel(fmt::format("{}: not an ONNX model (the ModelProto has no graph)", path));
   }
@@ -508,8 +517,8 @@ Expected<Graph> ImportModel(std::span<const std::byte> bytes, const std::string&
     }
     auto [it, inserted] = ctx.opsets.emplace(domain, version);
     if (!inserted && it->second != version) {
-      return InvalidModel(fmt::format("{}: domain '{}' is imported twice, as opset {} and {}",
-                                      path, domain, it->second, version));
+      return InvalidModel(fmt::format("{}: domain '{}' is imported twice, as opset {} and {}", path,
+                                      domain, it->second, version));
     }
   }
   GraphImporter importer(ctx, nullptr, 0);
@@ -530,15 +539,29 @@ Expected<Graph> ImportModel(std::span<const std::byte> bytes, const std::string&
 Expected<Graph> ImportOnnxFromBytes(std::span<const std::byte> bytes,
                                     const std::string& path_for_messages,
                                     const std::string& base_dir) {
-  auto graph = ImportModel(bytes, path_for_messages, base_dir);
+  auto model = ParseModel(bytes, path_for_messages);
+  if (!model.ok()) return PrintableStatus(model.status());
+  auto graph = ImportModel(*model, path_for_messages, base_dir);
   // Names in messages come from the file; keep every message one printable line.
+  if (!graph.ok()) return PrintableStatus(graph.status());
+  return graph;
+}
+
+Expected<Graph> ImportOnnxFromBuffer(std::vector<std::byte> bytes,
+                                     const std::string& path_for_messages,
+                                     const std::string& base_dir) {
+  auto model = ParseModel(bytes, path_for_messages);
+  if (!model.ok()) return PrintableStatus(model.status());
+  // The parsed proto holds its own copy of everything; release the serialized bytes first.
+  std::vector<std::byte>().swap(bytes);
+  auto graph = ImportModel(*model, path_for_messages, base_dir);
   if (!graph.ok()) return PrintableStatus(graph.status());
   return graph;
 }
 
 Expected<Graph> ImportOnnx(const std::string& path) {
   ASSIGN_OR_RETURN(std::vector<std::byte> bytes, ReadFileBytes(path, kMaxProtoBytes));
-  return ImportOnnxFromBytes(bytes, path, DirectoryOf(path));
+  return ImportOnnxFromBuffer(std::move(bytes), path, DirectoryOf(path));
 }
 
 }  // namespace edgerun

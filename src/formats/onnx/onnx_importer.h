@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "edgerun/ir.h"
 #include "edgerun/status.h"
@@ -32,5 +33,11 @@ Expected<Graph> ImportOnnx(const std::string& path);
 Expected<Graph> ImportOnnxFromBytes(std::span<const std::byte> bytes,
                                     const std::string& path_for_messages,
                                     const std::string& base_dir);
+
+// As ImportOnnxFromBytes, but takes the buffer and frees it as soon as it is parsed, which keeps
+// peak memory near one copy of the model while the tensors are decoded.
+Expected<Graph> ImportOnnxFromBuffer(std::vector<std::byte> bytes,
+                                     const std::string& path_for_messages,
+                                     const std::string& base_dir);
 
 }  // namespace edgerun

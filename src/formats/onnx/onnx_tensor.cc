@@ -117,25 +117,46 @@ void CopyConverted(const Field& src, Tensor* t) {
 // carries the 8/16-bit types widened, and fp16/bf16 as their bit patterns in the low 16 bits.
 void DecodeTypedField(const TensorProto& p, Tensor* t) {
   switch (t->dtype()) {
-    case DType::kF32: CopyConverted<float>(p.float_data(), t); break;
-    case DType::kF64: CopyConverted<double>(p.double_data(), t); break;
-    case DType::kI64: CopyConverted<int64_t>(p.int64_data(), t); break;
-    case DType::kU32: CopyConverted<uint32_t>(p.uint64_data(), t); break;
-    case DType::kU64: CopyConverted<uint64_t>(p.uint64_data(), t); break;
-    case DType::kI32: CopyConverted<int32_t>(p.int32_data(), t); break;
-    case DType::kI8: CopyConverted<int8_t>(p.int32_data(), t); break;
-    case DType::kU8: CopyConverted<uint8_t>(p.int32_data(), t); break;
-    case DType::kI16: CopyConverted<int16_t>(p.int32_data(), t); break;
+    case DType::kF32:
+      CopyConverted<float>(p.float_data(), t);
+      break;
+    case DType::kF64:
+      CopyConverted<double>(p.double_data(), t);
+      break;
+    case DType::kI64:
+      CopyConverted<int64_t>(p.int64_data(), t);
+      break;
+    case DType::kU32:
+      CopyConverted<uint32_t>(p.uint64_data(), t);
+      break;
+    case DType::kU64:
+      CopyConverted<uint64_t>(p.uint64_data(), t);
+      break;
+    case DType::kI32:
+      CopyConverted<int32_t>(p.int32_data(), t);
+      break;
+    case DType::kI8:
+      CopyConverted<int8_t>(p.int32_data(), t);
+      break;
+    case DType::kU8:
+      CopyConverted<uint8_t>(p.int32_data(), t);
+      break;
+    case DType::kI16:
+      CopyConverted<int16_t>(p.int32_data(), t);
+      break;
     case DType::kU16:
     case DType::kF16:
-    case DType::kBF16: CopyConverted<uint16_t>(p.int32_data(), t); break;
+    case DType::kBF16:
+      CopyConverted<uint16_t>(p.int32_data(), t);
+      break;
     case DType::kBool: {
       uint8_t* out = t->mutable_data<uint8_t>();
       int64_t i = 0;
       for (int32_t v : p.int32_data()) out[i++] = v != 0 ? 1 : 0;
       break;
     }
-    case DType::kUndefined: break;
+    case DType::kUndefined:
+      break;
   }
 }
 
@@ -157,18 +178,19 @@ Status CheckExternalLocation(const TensorProto& p, const std::string& location) 
     return InvalidModel(fmt::format("{}: external data has no 'location'", Label(p)));
   }
   if (location.find('\0') != std::string::npos) {
-    return InvalidModel(fmt::format("{}: external data location contains a NUL character", Label(p)));
+    return InvalidModel(
+        fmt::format("{}: external data location contains a NUL character", Label(p)));
   }
   std::filesystem::path path(location);
   if (path.is_absolute() || path.has_root_directory() || path.has_root_name()) {
-    return InvalidModel(fmt::format(
-        "{}: external data location '{}' is absolute; it must be relative to the model", Label(p),
-        location));
+    return InvalidModel(
+        fmt::format("{}: external data location '{}' is absolute; it must be relative to the model",
+                    Label(p), location));
   }
   for (const auto& part : path) {
     if (part == "..") {
-      return InvalidModel(fmt::format(
-          "{}: external data location '{}' escapes the model directory", Label(p), location));
+      return InvalidModel(fmt::format("{}: external data location '{}' escapes the model directory",
+                                      Label(p), location));
     }
   }
   return Status::Ok();
@@ -219,8 +241,9 @@ Expected<Tensor> ReadExternalData(const TensorProto& p, DType dtype, const Check
   }
   const auto file_size = static_cast<uint64_t>(st.st_size);
   if (offset > file_size) {
-    return InvalidModel(fmt::format("{}: external data offset {} is past the end of '{}' ({} bytes)",
-                                    Label(p), offset, file, file_size));
+    return InvalidModel(
+        fmt::format("{}: external data offset {} is past the end of '{}' ({} bytes)", Label(p),
+                    offset, file, file_size));
   }
   if (file_size - offset < layout.bytes) {
     return InvalidModel(fmt::format(
@@ -252,46 +275,75 @@ void NormalizeBools(Tensor* t) {
 
 Expected<DType> DTypeFromOnnx(int32_t onnx_type) {
   switch (onnx_type) {
-    case TensorProto::FLOAT: return DType::kF32;
-    case TensorProto::UINT8: return DType::kU8;
-    case TensorProto::INT8: return DType::kI8;
-    case TensorProto::UINT16: return DType::kU16;
-    case TensorProto::INT16: return DType::kI16;
-    case TensorProto::INT32: return DType::kI32;
-    case TensorProto::INT64: return DType::kI64;
-    case TensorProto::BOOL: return DType::kBool;
-    case TensorProto::FLOAT16: return DType::kF16;
-    case TensorProto::DOUBLE: return DType::kF64;
-    case TensorProto::UINT32: return DType::kU32;
-    case TensorProto::UINT64: return DType::kU64;
-    case TensorProto::BFLOAT16: return DType::kBF16;
+    case TensorProto::FLOAT:
+      return DType::kF32;
+    case TensorProto::UINT8:
+      return DType::kU8;
+    case TensorProto::INT8:
+      return DType::kI8;
+    case TensorProto::UINT16:
+      return DType::kU16;
+    case TensorProto::INT16:
+      return DType::kI16;
+    case TensorProto::INT32:
+      return DType::kI32;
+    case TensorProto::INT64:
+      return DType::kI64;
+    case TensorProto::BOOL:
+      return DType::kBool;
+    case TensorProto::FLOAT16:
+      return DType::kF16;
+    case TensorProto::DOUBLE:
+      return DType::kF64;
+    case TensorProto::UINT32:
+      return DType::kU32;
+    case TensorProto::UINT64:
+      return DType::kU64;
+    case TensorProto::BFLOAT16:
+      return DType::kBF16;
     case TensorProto::STRING:
     case TensorProto::COMPLEX64:
     case TensorProto::COMPLEX128:
       return Unsupported(
           fmt::format("element type {} is not supported", OnnxDataTypeName(onnx_type)));
-    case TensorProto::UNDEFINED: return InvalidModel("element type is UNDEFINED");
-    default: break;
+    case TensorProto::UNDEFINED:
+      return InvalidModel("element type is UNDEFINED");
+    default:
+      break;
   }
   return Unsupported(fmt::format("unknown element type {}", onnx_type));
 }
 
 int32_t OnnxFromDType(DType t) {
   switch (t) {
-    case DType::kF32: return TensorProto::FLOAT;
-    case DType::kF16: return TensorProto::FLOAT16;
-    case DType::kBF16: return TensorProto::BFLOAT16;
-    case DType::kF64: return TensorProto::DOUBLE;
-    case DType::kI8: return TensorProto::INT8;
-    case DType::kU8: return TensorProto::UINT8;
-    case DType::kI16: return TensorProto::INT16;
-    case DType::kU16: return TensorProto::UINT16;
-    case DType::kI32: return TensorProto::INT32;
-    case DType::kU32: return TensorProto::UINT32;
-    case DType::kI64: return TensorProto::INT64;
-    case DType::kU64: return TensorProto::UINT64;
-    case DType::kBool: return TensorProto::BOOL;
-    case DType::kUndefined: break;
+    case DType::kF32:
+      return TensorProto::FLOAT;
+    case DType::kF16:
+      return TensorProto::FLOAT16;
+    case DType::kBF16:
+      return TensorProto::BFLOAT16;
+    case DType::kF64:
+      return TensorProto::DOUBLE;
+    case DType::kI8:
+      return TensorProto::INT8;
+    case DType::kU8:
+      return TensorProto::UINT8;
+    case DType::kI16:
+      return TensorProto::INT16;
+    case DType::kU16:
+      return TensorProto::UINT16;
+    case DType::kI32:
+      return TensorProto::INT32;
+    case DType::kU32:
+      return TensorProto::UINT32;
+    case DType::kI64:
+      return TensorProto::INT64;
+    case DType::kU64:
+      return TensorProto::UINT64;
+    case DType::kBool:
+      return TensorProto::BOOL;
+    case DType::kUndefined:
+      break;
   }
   return TensorProto::UNDEFINED;
 }
@@ -317,9 +369,9 @@ Expected<Tensor> TensorFromProto(const TensorProto& proto, const std::string& ba
   if (proto.has_raw_data()) {
     const std::string& raw = proto.raw_data();
     if (raw.size() != layout.bytes) {
-      return InvalidModel(fmt::format(
-          "{}: raw_data has {} bytes, but {} [{}] needs {} bytes", Label(proto), raw.size(),
-          DTypeName(*dtype), fmt::join(layout.dims, ", "), layout.bytes));
+      return InvalidModel(fmt::format("{}: raw_data has {} bytes, but {} [{}] needs {} bytes",
+                                      Label(proto), raw.size(), DTypeName(*dtype),
+                                      fmt::join(layout.dims, ", "), layout.bytes));
     }
     ASSIGN_OR_RETURN(Tensor t, Tensor::FromBytes(*dtype, layout.dims, raw.data(), raw.size()));
     NormalizeBools(&t);

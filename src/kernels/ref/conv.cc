@@ -14,13 +14,12 @@ namespace edgerun {
 namespace {
 
 // Column tiles hold about this many floats (1 MB, to stay in L2), but never fewer than 256
-// columns, so the
-// GEMM sees a wide enough N.
+// columns, so the GEMM sees a wide enough N.
 constexpr int64_t kColBudgetFloats = int64_t{1} << 18;
 constexpr int64_t kMinColTile = 256;
 
-Expected<std::vector<int64_t>> GetInts(const PrepareContext& ctx, std::string_view name,
-                                       size_t n, int64_t def) {
+Expected<std::vector<int64_t>> GetInts(const PrepareContext& ctx, std::string_view name, size_t n,
+                                       int64_t def) {
   ASSIGN_OR_RETURN(std::vector<int64_t> v, ctx.node.GetInts(name, std::vector<int64_t>(n, def)));
   if (v.size() != n) {
     return ctx.Invalid(std::string(name) + " has " + std::to_string(v.size()) +
@@ -112,8 +111,9 @@ void Im2col(const Window3d& w, int64_t channels, const float* x, int64_t col0, i
           const int64_t x_off = kw * w.dilation[2] - w.pad[2];
           // ow in [lo, hi) reads inside the input row.
           const int64_t lo = x_off >= 0 ? 0 : (-x_off + w.stride[2] - 1) / w.stride[2];
-          const int64_t hi =
-              w.in[2] - x_off <= 0 ? 0 : std::min(w.out[2], (w.in[2] - x_off - 1) / w.stride[2] + 1);
+          const int64_t hi = w.in[2] - x_off <= 0
+                                 ? 0
+                                 : std::min(w.out[2], (w.in[2] - x_off - 1) / w.stride[2] + 1);
           int64_t j = 0;
           int64_t pos = col0;
           while (j < cols) {
@@ -199,9 +199,8 @@ void DepthwiseTask(void* context, size_t plane) {
   const int64_t m = p % s.out_channels;
   const int64_t n = p / s.out_channels;
   const int64_t c = m / s.mg;  // one input channel per group
-  DepthwisePlane(s.w, a.x + (n * s.in_channels + c) * s.w.in_size(),
-                 a.wt + m * s.w.kernel_size(), a.bias != nullptr ? a.bias[m] : 0.0f, s.act,
-                 a.y + p * s.w.out_size());
+  DepthwisePlane(s.w, a.x + (n * s.in_channels + c) * s.w.in_size(), a.wt + m * s.w.kernel_size(),
+                 a.bias != nullptr ? a.bias[m] : 0.0f, s.act, a.y + p * s.w.out_size());
 }
 
 }  // namespace
@@ -356,8 +355,8 @@ Status PrepareConvTranspose(PrepareContext& ctx) {
                              {wt.begin() + 2, wt.end()}, &s->w, &pads));
   ASSIGN_OR_RETURN(std::string auto_pad, ctx.node.GetString("auto_pad", "NOTSET"));
   ASSIGN_OR_RETURN(std::vector<int64_t> out_pad, GetInts(ctx, "output_padding", n, 0));
-  const bool derive = ctx.node.has_attr("output_shape") || auto_pad == "SAME_UPPER" ||
-                      auto_pad == "SAME_LOWER";
+  const bool derive =
+      ctx.node.has_attr("output_shape") || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
   const size_t off = kMaxSpatial - n;
   for (size_t i = 0; i < n; ++i) {
     Window3d& w = s->w;
@@ -408,8 +407,8 @@ Status InvokeConvTranspose(InvokeContext& ctx) {
       for (int64_t c0 = 0; c0 < in_size; c0 += s.col_tile) {
         const int64_t cols = std::min(s.col_tile, in_size - c0);
         // col[rows, cols] = W_g^T [rows, cg] * X_g[cg, c0:c0+cols]
-        Sgemm(true, false, s.rows, cols, s.cg, 1.0f, wg, s.rows, xg + c0, in_size, 0.0f, col,
-              cols, ctx.threadpool);
+        Sgemm(true, false, s.rows, cols, s.cg, 1.0f, wg, s.rows, xg + c0, in_size, 0.0f, col, cols,
+              ctx.threadpool);
         Col2im(w, s.mg, col, c0, cols, yg);
       }
       for (int64_t m = 0; m < s.mg; ++m) s.act.ApplyInPlace(yg + m * out_size, out_size);

@@ -64,17 +64,17 @@ Expected<EinsumSpec> ParseEinsum(const Node& node, std::string_view equation,
   std::vector<Term> terms;
   for (size_t start = 0;;) {
     const size_t comma = lhs.find(',', start);
-    ASSIGN_OR_RETURN(Term t, ParseTerm(node, std::string_view(lhs).substr(
-                                                 start, comma == std::string::npos
-                                                            ? std::string::npos
-                                                            : comma - start)));
+    ASSIGN_OR_RETURN(Term t,
+                     ParseTerm(node, std::string_view(lhs).substr(start, comma == std::string::npos
+                                                                             ? std::string::npos
+                                                                             : comma - start)));
     terms.push_back(std::move(t));
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
   if (terms.size() != operands.size()) {
-    return InvalidModel(node.Describe() + ": einsum equation '" + std::string(equation) +
-                        "' has " + std::to_string(terms.size()) + " operand terms but the node has " +
+    return InvalidModel(node.Describe() + ": einsum equation '" + std::string(equation) + "' has " +
+                        std::to_string(terms.size()) + " operand terms but the node has " +
                         std::to_string(operands.size()) + " inputs");
   }
 
@@ -180,8 +180,8 @@ constexpr int kMaxEinsumOperands = 8;
 struct EinsumState : KernelState {
   int num_operands = 0;
   int num_out_levels = 0;
-  std::vector<int64_t> dims;                  // per loop level
-  std::vector<int64_t> strides;               // [level * num_operands + k]
+  std::vector<int64_t> dims;     // per loop level
+  std::vector<int64_t> strides;  // [level * num_operands + k]
   int64_t out_count = 0;
   int64_t sum_count = 0;
 };

@@ -47,19 +47,32 @@ struct BF16 {
 
 template <class S>
 constexpr DType kDTypeOf = DType::kUndefined;
-template <> constexpr DType kDTypeOf<float> = DType::kF32;
-template <> constexpr DType kDTypeOf<double> = DType::kF64;
-template <> constexpr DType kDTypeOf<F16> = DType::kF16;
-template <> constexpr DType kDTypeOf<BF16> = DType::kBF16;
-template <> constexpr DType kDTypeOf<int8_t> = DType::kI8;
-template <> constexpr DType kDTypeOf<uint8_t> = DType::kU8;
-template <> constexpr DType kDTypeOf<int16_t> = DType::kI16;
-template <> constexpr DType kDTypeOf<uint16_t> = DType::kU16;
-template <> constexpr DType kDTypeOf<int32_t> = DType::kI32;
-template <> constexpr DType kDTypeOf<uint32_t> = DType::kU32;
-template <> constexpr DType kDTypeOf<int64_t> = DType::kI64;
-template <> constexpr DType kDTypeOf<uint64_t> = DType::kU64;
-template <> constexpr DType kDTypeOf<bool> = DType::kBool;
+template <>
+constexpr DType kDTypeOf<float> = DType::kF32;
+template <>
+constexpr DType kDTypeOf<double> = DType::kF64;
+template <>
+constexpr DType kDTypeOf<F16> = DType::kF16;
+template <>
+constexpr DType kDTypeOf<BF16> = DType::kBF16;
+template <>
+constexpr DType kDTypeOf<int8_t> = DType::kI8;
+template <>
+constexpr DType kDTypeOf<uint8_t> = DType::kU8;
+template <>
+constexpr DType kDTypeOf<int16_t> = DType::kI16;
+template <>
+constexpr DType kDTypeOf<uint16_t> = DType::kU16;
+template <>
+constexpr DType kDTypeOf<int32_t> = DType::kI32;
+template <>
+constexpr DType kDTypeOf<uint32_t> = DType::kU32;
+template <>
+constexpr DType kDTypeOf<int64_t> = DType::kI64;
+template <>
+constexpr DType kDTypeOf<uint64_t> = DType::kU64;
+template <>
+constexpr DType kDTypeOf<bool> = DType::kBool;
 
 template <class S>
 constexpr bool kIsHalf = std::is_same_v<S, F16> || std::is_same_v<S, BF16>;
@@ -92,20 +105,34 @@ inline S Store(C v) {
 template <class F>
 auto VisitStorage(DType t, F&& f) {
   switch (t) {
-    case DType::kF32: return f(TypeTag<float>{});
-    case DType::kF64: return f(TypeTag<double>{});
-    case DType::kF16: return f(TypeTag<F16>{});
-    case DType::kBF16: return f(TypeTag<BF16>{});
-    case DType::kI8: return f(TypeTag<int8_t>{});
-    case DType::kU8: return f(TypeTag<uint8_t>{});
-    case DType::kI16: return f(TypeTag<int16_t>{});
-    case DType::kU16: return f(TypeTag<uint16_t>{});
-    case DType::kI32: return f(TypeTag<int32_t>{});
-    case DType::kU32: return f(TypeTag<uint32_t>{});
-    case DType::kI64: return f(TypeTag<int64_t>{});
-    case DType::kU64: return f(TypeTag<uint64_t>{});
-    case DType::kBool: return f(TypeTag<bool>{});
-    case DType::kUndefined: break;
+    case DType::kF32:
+      return f(TypeTag<float>{});
+    case DType::kF64:
+      return f(TypeTag<double>{});
+    case DType::kF16:
+      return f(TypeTag<F16>{});
+    case DType::kBF16:
+      return f(TypeTag<BF16>{});
+    case DType::kI8:
+      return f(TypeTag<int8_t>{});
+    case DType::kU8:
+      return f(TypeTag<uint8_t>{});
+    case DType::kI16:
+      return f(TypeTag<int16_t>{});
+    case DType::kU16:
+      return f(TypeTag<uint16_t>{});
+    case DType::kI32:
+      return f(TypeTag<int32_t>{});
+    case DType::kU32:
+      return f(TypeTag<uint32_t>{});
+    case DType::kI64:
+      return f(TypeTag<int64_t>{});
+    case DType::kU64:
+      return f(TypeTag<uint64_t>{});
+    case DType::kBool:
+      return f(TypeTag<bool>{});
+    case DType::kUndefined:
+      break;
   }
   return f(TypeTag<void>{});
 }
@@ -192,13 +219,13 @@ inline C SigmoidOf(C x, const UnaryParams& p) {
 using UnaryFn = void (*)(const void* in, void* out, int64_t n, const UnaryParams& p);
 
 // Ops are functors: kTypes (input dtypes), Apply(x, params), and optionally Parse(node, params).
-#define EDGERUN_FLOAT_UNARY(Name, expr)                           \
-  struct Name {                                                   \
-    static constexpr DTypeSet kTypes = kFloatTypes;               \
-    template <class C>                                            \
-    static C Apply(C x, [[maybe_unused]] const UnaryParams& p) {  \
-      return expr;                                                \
-    }                                                             \
+#define EDGERUN_FLOAT_UNARY(Name, expr)                          \
+  struct Name {                                                  \
+    static constexpr DTypeSet kTypes = kFloatTypes;              \
+    template <class C>                                           \
+    static C Apply(C x, [[maybe_unused]] const UnaryParams& p) { \
+      return expr;                                               \
+    }                                                            \
   };
 
 EDGERUN_FLOAT_UNARY(SqrtOp, std::sqrt(x))
@@ -821,7 +848,8 @@ Status PrepareBinary(PrepareContext& ctx) {
 Status PrepareMod(PrepareContext& ctx) {
   ASSIGN_OR_RETURN(int64_t fmod, ctx.node.GetInt("fmod", 0));
   const DType t = ctx.inputs[0].dtype;
-  return FinishBinaryPrepare(ctx, fmod != 0 ? PickBinary<TruncModOp>(t) : PickBinary<FloorModOp>(t));
+  return FinishBinaryPrepare(ctx,
+                             fmod != 0 ? PickBinary<TruncModOp>(t) : PickBinary<FloorModOp>(t));
 }
 
 Status PrepareBitShift(PrepareContext& ctx) {
@@ -843,33 +871,55 @@ Status InvokeBinary(InvokeContext& ctx) {
 // double, except integer^integer, which uses exact repeated squaring.
 double LoadAsDouble(const void* p, int64_t i, DType t) {
   switch (t) {
-    case DType::kF32: return static_cast<const float*>(p)[i];
-    case DType::kF64: return static_cast<const double*>(p)[i];
-    case DType::kF16: return HalfToFloat(static_cast<const uint16_t*>(p)[i]);
-    case DType::kBF16: return BFloat16ToFloat(static_cast<const uint16_t*>(p)[i]);
-    case DType::kI8: return static_cast<const int8_t*>(p)[i];
-    case DType::kU8: return static_cast<const uint8_t*>(p)[i];
-    case DType::kI16: return static_cast<const int16_t*>(p)[i];
-    case DType::kU16: return static_cast<const uint16_t*>(p)[i];
-    case DType::kI32: return static_cast<const int32_t*>(p)[i];
-    case DType::kU32: return static_cast<const uint32_t*>(p)[i];
-    case DType::kI64: return static_cast<double>(static_cast<const int64_t*>(p)[i]);
-    case DType::kU64: return static_cast<double>(static_cast<const uint64_t*>(p)[i]);
-    default: return 0;
+    case DType::kF32:
+      return static_cast<const float*>(p)[i];
+    case DType::kF64:
+      return static_cast<const double*>(p)[i];
+    case DType::kF16:
+      return HalfToFloat(static_cast<const uint16_t*>(p)[i]);
+    case DType::kBF16:
+      return BFloat16ToFloat(static_cast<const uint16_t*>(p)[i]);
+    case DType::kI8:
+      return static_cast<const int8_t*>(p)[i];
+    case DType::kU8:
+      return static_cast<const uint8_t*>(p)[i];
+    case DType::kI16:
+      return static_cast<const int16_t*>(p)[i];
+    case DType::kU16:
+      return static_cast<const uint16_t*>(p)[i];
+    case DType::kI32:
+      return static_cast<const int32_t*>(p)[i];
+    case DType::kU32:
+      return static_cast<const uint32_t*>(p)[i];
+    case DType::kI64:
+      return static_cast<double>(static_cast<const int64_t*>(p)[i]);
+    case DType::kU64:
+      return static_cast<double>(static_cast<const uint64_t*>(p)[i]);
+    default:
+      return 0;
   }
 }
 
 int64_t LoadAsInt(const void* p, int64_t i, DType t) {
   switch (t) {
-    case DType::kI8: return static_cast<const int8_t*>(p)[i];
-    case DType::kU8: return static_cast<const uint8_t*>(p)[i];
-    case DType::kI16: return static_cast<const int16_t*>(p)[i];
-    case DType::kU16: return static_cast<const uint16_t*>(p)[i];
-    case DType::kI32: return static_cast<const int32_t*>(p)[i];
-    case DType::kU32: return static_cast<const uint32_t*>(p)[i];
-    case DType::kI64: return static_cast<const int64_t*>(p)[i];
-    case DType::kU64: return static_cast<int64_t>(static_cast<const uint64_t*>(p)[i]);
-    default: return 0;
+    case DType::kI8:
+      return static_cast<const int8_t*>(p)[i];
+    case DType::kU8:
+      return static_cast<const uint8_t*>(p)[i];
+    case DType::kI16:
+      return static_cast<const int16_t*>(p)[i];
+    case DType::kU16:
+      return static_cast<const uint16_t*>(p)[i];
+    case DType::kI32:
+      return static_cast<const int32_t*>(p)[i];
+    case DType::kU32:
+      return static_cast<const uint32_t*>(p)[i];
+    case DType::kI64:
+      return static_cast<const int64_t*>(p)[i];
+    case DType::kU64:
+      return static_cast<int64_t>(static_cast<const uint64_t*>(p)[i]);
+    default:
+      return 0;
   }
 }
 
@@ -901,35 +951,75 @@ int64_t IntPow(int64_t base, int64_t exp) {
 
 void StoreFromDouble(void* p, int64_t i, DType t, double v) {
   switch (t) {
-    case DType::kF32: static_cast<float*>(p)[i] = static_cast<float>(v); break;
-    case DType::kF64: static_cast<double*>(p)[i] = v; break;
-    case DType::kF16: static_cast<uint16_t*>(p)[i] = FloatToHalf(static_cast<float>(v)); break;
+    case DType::kF32:
+      static_cast<float*>(p)[i] = static_cast<float>(v);
+      break;
+    case DType::kF64:
+      static_cast<double*>(p)[i] = v;
+      break;
+    case DType::kF16:
+      static_cast<uint16_t*>(p)[i] = FloatToHalf(static_cast<float>(v));
+      break;
     case DType::kBF16:
       static_cast<uint16_t*>(p)[i] = FloatToBFloat16(static_cast<float>(v));
       break;
-    case DType::kI8: static_cast<int8_t*>(p)[i] = SaturateToInt<int8_t>(v); break;
-    case DType::kU8: static_cast<uint8_t*>(p)[i] = SaturateToInt<uint8_t>(v); break;
-    case DType::kI16: static_cast<int16_t*>(p)[i] = SaturateToInt<int16_t>(v); break;
-    case DType::kU16: static_cast<uint16_t*>(p)[i] = SaturateToInt<uint16_t>(v); break;
-    case DType::kI32: static_cast<int32_t*>(p)[i] = SaturateToInt<int32_t>(v); break;
-    case DType::kU32: static_cast<uint32_t*>(p)[i] = SaturateToInt<uint32_t>(v); break;
-    case DType::kI64: static_cast<int64_t*>(p)[i] = SaturateToInt<int64_t>(v); break;
-    case DType::kU64: static_cast<uint64_t*>(p)[i] = SaturateToInt<uint64_t>(v); break;
-    default: break;
+    case DType::kI8:
+      static_cast<int8_t*>(p)[i] = SaturateToInt<int8_t>(v);
+      break;
+    case DType::kU8:
+      static_cast<uint8_t*>(p)[i] = SaturateToInt<uint8_t>(v);
+      break;
+    case DType::kI16:
+      static_cast<int16_t*>(p)[i] = SaturateToInt<int16_t>(v);
+      break;
+    case DType::kU16:
+      static_cast<uint16_t*>(p)[i] = SaturateToInt<uint16_t>(v);
+      break;
+    case DType::kI32:
+      static_cast<int32_t*>(p)[i] = SaturateToInt<int32_t>(v);
+      break;
+    case DType::kU32:
+      static_cast<uint32_t*>(p)[i] = SaturateToInt<uint32_t>(v);
+      break;
+    case DType::kI64:
+      static_cast<int64_t*>(p)[i] = SaturateToInt<int64_t>(v);
+      break;
+    case DType::kU64:
+      static_cast<uint64_t*>(p)[i] = SaturateToInt<uint64_t>(v);
+      break;
+    default:
+      break;
   }
 }
 
 void StoreFromInt(void* p, int64_t i, DType t, int64_t v) {
   switch (t) {
-    case DType::kI8: static_cast<int8_t*>(p)[i] = static_cast<int8_t>(v); break;
-    case DType::kU8: static_cast<uint8_t*>(p)[i] = static_cast<uint8_t>(v); break;
-    case DType::kI16: static_cast<int16_t*>(p)[i] = static_cast<int16_t>(v); break;
-    case DType::kU16: static_cast<uint16_t*>(p)[i] = static_cast<uint16_t>(v); break;
-    case DType::kI32: static_cast<int32_t*>(p)[i] = static_cast<int32_t>(v); break;
-    case DType::kU32: static_cast<uint32_t*>(p)[i] = static_cast<uint32_t>(v); break;
-    case DType::kI64: static_cast<int64_t*>(p)[i] = v; break;
-    case DType::kU64: static_cast<uint64_t*>(p)[i] = static_cast<uint64_t>(v); break;
-    default: break;
+    case DType::kI8:
+      static_cast<int8_t*>(p)[i] = static_cast<int8_t>(v);
+      break;
+    case DType::kU8:
+      static_cast<uint8_t*>(p)[i] = static_cast<uint8_t>(v);
+      break;
+    case DType::kI16:
+      static_cast<int16_t*>(p)[i] = static_cast<int16_t>(v);
+      break;
+    case DType::kU16:
+      static_cast<uint16_t*>(p)[i] = static_cast<uint16_t>(v);
+      break;
+    case DType::kI32:
+      static_cast<int32_t*>(p)[i] = static_cast<int32_t>(v);
+      break;
+    case DType::kU32:
+      static_cast<uint32_t*>(p)[i] = static_cast<uint32_t>(v);
+      break;
+    case DType::kI64:
+      static_cast<int64_t*>(p)[i] = v;
+      break;
+    case DType::kU64:
+      static_cast<uint64_t*>(p)[i] = static_cast<uint64_t>(v);
+      break;
+    default:
+      break;
   }
 }
 
@@ -945,9 +1035,9 @@ void PowGeneric(const TensorView& av, const TensorView& bv, const TensorView& ov
         StoreFromInt(ov.raw, out_off + i, ov.dtype,
                      IntPow(LoadAsInt(av.raw, ia, av.dtype), LoadAsInt(bv.raw, ib, bv.dtype)));
       } else {
-        StoreFromDouble(ov.raw, out_off + i, ov.dtype,
-                        std::pow(LoadAsDouble(av.raw, ia, av.dtype),
-                                 LoadAsDouble(bv.raw, ib, bv.dtype)));
+        StoreFromDouble(
+            ov.raw, out_off + i, ov.dtype,
+            std::pow(LoadAsDouble(av.raw, ia, av.dtype), LoadAsDouble(bv.raw, ib, bv.dtype)));
       }
     }
   });
@@ -1078,11 +1168,20 @@ void WhereLoop(const TensorView& cv, const TensorView& xv, const TensorView& yv,
 Status InvokeWhere(InvokeContext& ctx) {
   const TensorView& out = ctx.outputs[0];
   switch (DTypeSize(out.dtype)) {
-    case 1: WhereLoop<uint8_t>(ctx.inputs[0], ctx.inputs[1], ctx.inputs[2], out); break;
-    case 2: WhereLoop<uint16_t>(ctx.inputs[0], ctx.inputs[1], ctx.inputs[2], out); break;
-    case 4: WhereLoop<uint32_t>(ctx.inputs[0], ctx.inputs[1], ctx.inputs[2], out); break;
-    case 8: WhereLoop<uint64_t>(ctx.inputs[0], ctx.inputs[1], ctx.inputs[2], out); break;
-    default: return ctx.Fail("unexpected element size");
+    case 1:
+      WhereLoop<uint8_t>(ctx.inputs[0], ctx.inputs[1], ctx.inputs[2], out);
+      break;
+    case 2:
+      WhereLoop<uint16_t>(ctx.inputs[0], ctx.inputs[1], ctx.inputs[2], out);
+      break;
+    case 4:
+      WhereLoop<uint32_t>(ctx.inputs[0], ctx.inputs[1], ctx.inputs[2], out);
+      break;
+    case 8:
+      WhereLoop<uint64_t>(ctx.inputs[0], ctx.inputs[1], ctx.inputs[2], out);
+      break;
+    default:
+      return ctx.Fail("unexpected element size");
   }
   return Status::Ok();
 }
@@ -1120,10 +1219,17 @@ Status ClipTyped(InvokeContext& ctx, const ClipState& s) {
   const S* x = static_cast<const S*>(ctx.inputs[0].raw);
   S* y = static_cast<S*>(ctx.outputs[0].raw);
   const int64_t count = ctx.outputs[0].num_elements();
+  if (hi < lo) {
+    // numpy's clip gives hi everywhere; handled apart because GCC may rewrite the clamp below
+    // as max(min(x, hi), lo), which is only equivalent when lo <= hi.
+    for (int64_t i = 0; i < count; ++i) y[i] = Store<S>(hi);
+    return Status::Ok();
+  }
   for (int64_t i = 0; i < count; ++i) {
-    // min(max(x, lo), hi) written so that NaN passes through, as in numpy's clip.
+    // min(max(x, lo), hi) as numpy's clip: NaN passes through.
     const C v = Load(x[i]);
-    y[i] = Store<S>(v < lo ? lo : (v > hi ? hi : v));
+    const C at_least_lo = v < lo ? lo : v;
+    y[i] = Store<S>(at_least_lo > hi ? hi : at_least_lo);
   }
   return Status::Ok();
 }
@@ -1160,13 +1266,12 @@ Status InvokeClip(InvokeContext& ctx) {
 Status InvokeDropout(InvokeContext& ctx) {
   const TensorView& x = ctx.inputs[0];
   const int n_in = static_cast<int>(ctx.inputs.size());
-  const bool training = n_in > 2 && ctx.inputs[2].raw != nullptr &&
-                        *static_cast<const bool*>(ctx.inputs[2].raw);
+  const bool training =
+      n_in > 2 && ctx.inputs[2].raw != nullptr && *static_cast<const bool*>(ctx.inputs[2].raw);
   if (training) {
-    const double ratio =
-        n_in > 1 && ctx.inputs[1].raw != nullptr ? LoadAsDouble(ctx.inputs[1].raw, 0,
-                                                                ctx.inputs[1].dtype)
-                                                 : 0.5;
+    const double ratio = n_in > 1 && ctx.inputs[1].raw != nullptr
+                             ? LoadAsDouble(ctx.inputs[1].raw, 0, ctx.inputs[1].dtype)
+                             : 0.5;
     if (ratio != 0) {
       return Unsupported(ctx.node.Describe() +
                          ": training-mode dropout (random masking) is not supported");
@@ -1192,8 +1297,7 @@ Status InvokeDropout(InvokeContext& ctx) {
 constexpr KernelPath kRef = KernelPath::kReference;
 
 template <class Op>
-constexpr KernelDef Unary(std::string_view op, bool in_place = true,
-                          std::string_view domain = "") {
+constexpr KernelDef Unary(std::string_view op, bool in_place = true, std::string_view domain = "") {
   return KernelDef{op, kRef, Op::kTypes, nullptr, PrepareUnary<Op>, InvokeUnary, domain, in_place};
 }
 template <class Op>

@@ -32,20 +32,34 @@ struct BF16 {
 template <class F>
 auto VisitCastType(DType t, F&& f) {
   switch (t) {
-    case DType::kF32: return f(TypeTag<float>{});
-    case DType::kF64: return f(TypeTag<double>{});
-    case DType::kF16: return f(TypeTag<F16>{});
-    case DType::kBF16: return f(TypeTag<BF16>{});
-    case DType::kI8: return f(TypeTag<int8_t>{});
-    case DType::kU8: return f(TypeTag<uint8_t>{});
-    case DType::kI16: return f(TypeTag<int16_t>{});
-    case DType::kU16: return f(TypeTag<uint16_t>{});
-    case DType::kI32: return f(TypeTag<int32_t>{});
-    case DType::kU32: return f(TypeTag<uint32_t>{});
-    case DType::kI64: return f(TypeTag<int64_t>{});
-    case DType::kU64: return f(TypeTag<uint64_t>{});
-    case DType::kBool: return f(TypeTag<bool>{});
-    case DType::kUndefined: break;
+    case DType::kF32:
+      return f(TypeTag<float>{});
+    case DType::kF64:
+      return f(TypeTag<double>{});
+    case DType::kF16:
+      return f(TypeTag<F16>{});
+    case DType::kBF16:
+      return f(TypeTag<BF16>{});
+    case DType::kI8:
+      return f(TypeTag<int8_t>{});
+    case DType::kU8:
+      return f(TypeTag<uint8_t>{});
+    case DType::kI16:
+      return f(TypeTag<int16_t>{});
+    case DType::kU16:
+      return f(TypeTag<uint16_t>{});
+    case DType::kI32:
+      return f(TypeTag<int32_t>{});
+    case DType::kU32:
+      return f(TypeTag<uint32_t>{});
+    case DType::kI64:
+      return f(TypeTag<int64_t>{});
+    case DType::kU64:
+      return f(TypeTag<uint64_t>{});
+    case DType::kBool:
+      return f(TypeTag<bool>{});
+    case DType::kUndefined:
+      break;
   }
   return f(TypeTag<void>{});
 }
@@ -145,8 +159,7 @@ Status PrepareCast(PrepareContext& ctx) {
 Status InvokeCast(InvokeContext& ctx) {
   const auto& s = ctx.state_as<CastState>();
   const TensorView& out = ctx.outputs[0];
-  s.fn(ctx.inputs[0].raw, out.raw,
-       s.copy ? static_cast<int64_t>(out.bytes()) : out.num_elements());
+  s.fn(ctx.inputs[0].raw, out.raw, s.copy ? static_cast<int64_t>(out.bytes()) : out.num_elements());
   return Status::Ok();
 }
 

@@ -67,8 +67,10 @@ Status RunBatchNorm(const InvokeContext& ctx, const BatchNormState& s) {
         }
       }
       const double bv = count > 0 ? sq / count : 0.0;
-      if (running_mean != nullptr) running_mean[c] = static_cast<T>(m * s.momentum + bm * (1 - s.momentum));
-      if (running_var != nullptr) running_var[c] = static_cast<T>(v * s.momentum + bv * (1 - s.momentum));
+      if (running_mean != nullptr)
+        running_mean[c] = static_cast<T>(m * s.momentum + bm * (1 - s.momentum));
+      if (running_var != nullptr)
+        running_var[c] = static_cast<T>(v * s.momentum + bv * (1 - s.momentum));
       m = bm;
       v = bv;
     }
@@ -145,8 +147,8 @@ Status RunLrn(const InvokeContext& ctx, const LrnState& s) {
           const double v = static_cast<double>(xn[cc * s.spatial + i]);
           sq += v * v;
         }
-        const double denom = std::pow(static_cast<double>(s.bias) + scale * sq,
-                                      static_cast<double>(s.beta));
+        const double denom =
+            std::pow(static_cast<double>(s.bias) + scale * sq, static_cast<double>(s.beta));
         yn[c * s.spatial + i] = static_cast<T>(static_cast<double>(xn[c * s.spatial + i]) / denom);
       }
     }
@@ -185,8 +187,10 @@ Status RunLayerNorm(const InvokeContext& ctx, const LayerNormState& s) {
   const T* scale = ctx.inputs[1].data<T>();
   const T* bias = s.has_bias ? ctx.inputs[2].data<T>() : nullptr;
   T* y = ctx.outputs[0].data<T>();
-  const TensorView* mean_out = ctx.outputs.size() > 1 && ctx.outputs[1].raw ? &ctx.outputs[1] : nullptr;
-  const TensorView* inv_out = ctx.outputs.size() > 2 && ctx.outputs[2].raw ? &ctx.outputs[2] : nullptr;
+  const TensorView* mean_out =
+      ctx.outputs.size() > 1 && ctx.outputs[1].raw ? &ctx.outputs[1] : nullptr;
+  const TensorView* inv_out =
+      ctx.outputs.size() > 2 && ctx.outputs[2].raw ? &ctx.outputs[2] : nullptr;
   auto store = [](const TensorView* v, int64_t i, double value) {
     if (v == nullptr) return;
     if (v->dtype == DType::kF64) {

@@ -169,8 +169,8 @@ Status PreparePool(PrepareContext& ctx) {
     const Window3d& w = s->w;
     if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
       const int64_t span = (w.kernel[j] - 1) * w.dilation[j] + 1;
-      s->pad_end[j] = std::max<int64_t>(0, (w.out[j] - 1) * w.stride[j] + span - w.in[j]) -
-                      w.pad[j];
+      s->pad_end[j] =
+          std::max<int64_t>(0, (w.out[j] - 1) * w.stride[j] + span - w.in[j]) - w.pad[j];
     } else if (auto_pad != "VALID" && pads.size() == 2 * n) {
       s->pad_end[j] = pads[n + i];
     }
@@ -289,7 +289,9 @@ Status PrepareGlobalPool(PrepareContext& ctx) {
   return Status::Ok();
 }
 
-Status InvokeGlobalAveragePool(InvokeContext& ctx) { return InvokeGlobal(ctx, GlobalKind::kAverage); }
+Status InvokeGlobalAveragePool(InvokeContext& ctx) {
+  return InvokeGlobal(ctx, GlobalKind::kAverage);
+}
 Status InvokeGlobalMaxPool(InvokeContext& ctx) { return InvokeGlobal(ctx, GlobalKind::kMax); }
 Status InvokeGlobalLpPool(InvokeContext& ctx) { return InvokeGlobal(ctx, GlobalKind::kLp); }
 

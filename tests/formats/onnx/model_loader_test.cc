@@ -28,7 +28,8 @@ class ModelLoaderTest : public ::testing::Test {
   }
   std::string Write(const std::string& name, const std::string& bytes) {
     const std::string p = (fs::path(dir_) / name).string();
-    std::ofstream(p, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    std::ofstream(p, std::ios::binary)
+        .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     return p;
   }
   std::string dir_;

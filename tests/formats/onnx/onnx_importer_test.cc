@@ -43,7 +43,8 @@ void ExpectError(const Expected<Graph>& g, StatusCode code, std::vector<std::str
   const std::string& msg = g.status().message();
   EXPECT_EQ(msg.rfind(std::string(kPath) + ": ", 0), 0u) << msg;
   EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-  for (const auto& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' in: " << msg;
+  for (const auto& p : parts)
+    EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' in: " << msg;
 }
 
 const Node* FindNode(const Graph& g, std::string_view name) {
@@ -120,12 +121,14 @@ TEST(OnnxImporterTest, ImportsGraphStructure) {
 
 TEST(OnnxImporterTest, ConvertsEveryAttributeKind) {
   OnnxModelBuilder b;
-  b.Opset(13).Input("x", DType::kF32, {2}).Node(
-      "Custom", {"x"}, {"y"},
-      {AttrInt("i", -7), AttrFloat("f", 0.25f), AttrString("s", "abc"), AttrInts("is", {1, 2, 3}),
-       AttrFloats("fs", {1.5f, 2.5f}), AttrStrings("ss", {"a", "b"}),
-       AttrTensor("t", Tensor::FromVector<int64_t>(DType::kI64, {2}, {5, 6}))},
-      "custom", "com.example");
+  b.Opset(13)
+      .Input("x", DType::kF32, {2})
+      .Node(
+          "Custom", {"x"}, {"y"},
+          {AttrInt("i", -7), AttrFloat("f", 0.25f), AttrString("s", "abc"),
+           AttrInts("is", {1, 2, 3}), AttrFloats("fs", {1.5f, 2.5f}), AttrStrings("ss", {"a", "b"}),
+           AttrTensor("t", Tensor::FromVector<int64_t>(DType::kI64, {2}, {5, 6}))},
+          "custom", "com.example");
   b.Opset(1, "com.example").Output("y");
   auto g = Import(b);
   ASSERT_TRUE(g.ok()) << g.status().message();
@@ -294,8 +297,8 @@ TEST(OnnxImporterTest, OpsetRange) {
   {
     OnnxModelBuilder b = ReluModel();
     b.Node("Foo", {"y"}, {"z"}, {}, "foo", "com.unknown").Output("z");
-    ExpectError(Import(b), StatusCode::kInvalidModel, {"node 'foo' (com.unknown::Foo)",
-                                                       "domain 'com.unknown'"});
+    ExpectError(Import(b), StatusCode::kInvalidModel,
+                {"node 'foo' (com.unknown::Foo)", "domain 'com.unknown'"});
   }
   {
     OnnxModelBuilder b = ReluModel();
@@ -362,7 +365,10 @@ TEST(OnnxImporterTest, OptionalInputsAndOutputs) {
 
 TEST(OnnxImporterTest, UndefinedInputNamesTheNodeAndValue) {
   OnnxModelBuilder b;
-  b.Opset(13).Input("x", DType::kF32, {2}).Node("Add", {"x", "ghost"}, {"y"}, {}, "add0").Output("y");
+  b.Opset(13)
+      .Input("x", DType::kF32, {2})
+      .Node("Add", {"x", "ghost"}, {"y"}, {}, "add0")
+      .Output("y");
   ExpectError(Import(b), StatusCode::kInvalidModel, {"node 'add0' (Add)", "'ghost'"});
 }
 
@@ -431,15 +437,22 @@ TEST(OnnxImporterTest, GraphLevelErrors) {
   {
     OnnxModelBuilder b;
     b.Opset(13).Input("x", DType::kF32, {2, 5}).Node("Relu", {"x"}, {"y"}).Output("y");
-    b.proto().mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()
-        ->mutable_shape()->mutable_dim(1)->set_dim_value(-5);
+    b.proto()
+        .mutable_graph()
+        ->mutable_input(0)
+        ->mutable_type()
+        ->mutable_tensor_type()
+        ->mutable_shape()
+        ->mutable_dim(1)
+        ->set_dim_value(-5);
     ExpectError(Import(b), StatusCode::kInvalidModel, {"graph input 'x'", "negative dim -5"});
   }
   {
     OnnxModelBuilder b = ReluModel();
     *b.last_node().add_attribute() = AttrInt("alpha", 1);
     *b.last_node().add_attribute() = AttrInt("alpha", 2);
-    ExpectError(Import(b), StatusCode::kInvalidModel, {"node 'relu' (Relu)", "'alpha' appears twice"});
+    ExpectError(Import(b), StatusCode::kInvalidModel,
+                {"node 'relu' (Relu)", "'alpha' appears twice"});
   }
   {
     OnnxModelBuilder b = ReluModel();
@@ -518,7 +531,8 @@ class TempDir {
   const std::string& path() const { return path_; }
   std::string Write(const std::string& name, const std::string& bytes) const {
     const std::string p = (fs::path(path_) / name).string();
-    std::ofstream(p, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    std::ofstream(p, std::ios::binary)
+        .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     return p;
   }
 
@@ -637,7 +651,8 @@ TEST(OnnxImporterTest, CorruptBodyFailsTheModel) {
 TEST(OnnxImporterTest, RejectsNonModels) {
   ExpectError(ImportOnnxFromBytes({}, kPath, ""), StatusCode::kInvalidModel, {"file is empty"});
 
-  const std::string png("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10\x08\x06\0\0\0", 33);
+  static constexpr char kPng[] = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10\x08\x06\0\0\0";
+  const std::string png(kPng, sizeof(kPng) - 1);
   ExpectError(ImportOnnxFromBytes(AsBytes(png), kPath, ""), StatusCode::kInvalidModel,
               {"not an ONNX model"});
   const std::string text = "graph {\n  node { op_type: \"Relu\" }\n}\n";
@@ -690,6 +705,17 @@ TEST(OnnxImporterTest, RandomBytesAndBitFlipsNeverCrash) {
       EXPECT_EQ(g.status().message().rfind("model.onnx: ", 0), 0u);
     }
   }
+}
+
+TEST(OnnxImporterTest, BufferImportMatchesBytesImport) {
+  const std::string bytes = ReluModel().Serialize();
+  std::vector<std::byte> buffer(AsBytes(bytes).begin(), AsBytes(bytes).end());
+  auto g = ImportOnnxFromBuffer(std::move(buffer), kPath, "");
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  ASSERT_EQ(g->nodes.size(), 1u);
+  EXPECT_EQ(g->nodes[0].op_type, "Relu");
+  EXPECT_EQ(g->nodes[0].opset, 13);
+  ExpectError(ImportOnnxFromBuffer({}, kPath, ""), StatusCode::kInvalidModel, {"file is empty"});
 }
 
 TEST(OnnxImporterTest, ImportOnnxNamesMissingFile) {

@@ -34,7 +34,8 @@ class TempDir {
   const std::string& path() const { return path_; }
   std::string Write(const std::string& name, const std::string& bytes) const {
     const std::string p = (fs::path(path_) / name).string();
-    std::ofstream(p, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    std::ofstream(p, std::ios::binary)
+        .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     return p;
   }
 
@@ -62,9 +63,9 @@ TensorProto MakeProto(const std::string& name, int32_t type, std::vector<int64_t
 }
 
 TEST(OnnxTensorTest, DTypeMappingRoundTrips) {
-  for (DType t : {DType::kF32, DType::kF16, DType::kBF16, DType::kF64, DType::kI8, DType::kU8,
-                  DType::kI16, DType::kU16, DType::kI32, DType::kU32, DType::kI64, DType::kU64,
-                  DType::kBool}) {
+  for (DType t :
+       {DType::kF32, DType::kF16, DType::kBF16, DType::kF64, DType::kI8, DType::kU8, DType::kI16,
+        DType::kU16, DType::kI32, DType::kU32, DType::kI64, DType::kU64, DType::kBool}) {
     auto back = DTypeFromOnnx(OnnxFromDType(t));
     ASSERT_TRUE(back.ok()) << DTypeName(t);
     EXPECT_EQ(*back, t);

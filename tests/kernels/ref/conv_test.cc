@@ -2,15 +2,20 @@
 // double precision: random shapes with odd sizes, groups, depthwise (with multiplier), strides,
 // dilations, asymmetric pads, auto_pad, batch > 1, 1-D/2-D/3-D, 1x1 fast path, fused activations.
 #include <gtest/gtest.h>
+#include <pthreadpool.h>
 
 #include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "kernels/ref/conv.h"
 #include "runtime/evaluate_node.h"
 #include "util/compare.h"
 #include "util/random_tensor.h"
+
+// Case tables below list only the leading fields that differ from the defaults.
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 namespace edgerun {
 namespace {
@@ -88,8 +93,8 @@ void SetWindowAttrs(Node& node, const ConvCase& c) {
 }
 
 void CheckConv(const ConvCase& c, uint32_t seed) {
-  SCOPED_TRACE("x=" + DimsToString(c.x) + " k=" + DimsToString(c.kernel) + " group=" +
-               std::to_string(c.group) + " m=" + std::to_string(c.m));
+  SCOPED_TRACE("x=" + DimsToString(c.x) + " k=" + DimsToString(c.kernel) +
+               " group=" + std::to_string(c.group) + " m=" + std::to_string(c.m));
   const int64_t cg = c.x[1] / c.group, mg = c.m / c.group;
   std::vector<int64_t> wdims = {c.m, cg};
   wdims.insert(wdims.end(), c.kernel.begin(), c.kernel.end());
@@ -134,8 +139,8 @@ void CheckConv(const ConvCase& c, uint32_t seed) {
                         i2 >= g.in[2]) {
                       continue;
                     }
-                    const double xv =
-                        xp[(n * c.x[1] + grp * cg + ci) * in_size + (i0 * g.in[1] + i1) * g.in[2] + i2];
+                    const double xv = xp[(n * c.x[1] + grp * cg + ci) * in_size +
+                                         (i0 * g.in[1] + i1) * g.in[2] + i2];
                     const double wv = wp[(m * cg + ci) * ks + (k0 * g.k[1] + k1) * g.k[2] + k2];
                     acc += xv * wv;
                   }
@@ -143,7 +148,8 @@ void CheckConv(const ConvCase& c, uint32_t seed) {
           }
     }
   }
-  Tensor expected = Tensor::FromVector(DType::kF32, ydims, std::vector<float>(want.begin(), want.end()));
+  Tensor expected =
+      Tensor::FromVector(DType::kF32, ydims, std::vector<float>(want.begin(), want.end()));
   auto r = test_util::AllClose((*out)[0].view(), expected.view(), 1e-4, 1e-5);
   EXPECT_TRUE(r.ok) << r.message;
 }
@@ -154,10 +160,10 @@ TEST(RefConvTest, MatchesNaive2d) {
       {{2, 4, 11, 6}, 6, {3, 2}, 1, {2, 1}, {1, 1}, {1, 0, 2, 1}},
       {{1, 6, 10, 10}, 4, {3, 3}, 2, {1, 1}, {2, 2}, {2, 2, 2, 2}},
       {{2, 8, 9, 13}, 8, {5, 3}, 4, {2, 3}, {1, 2}, {0, 3, 1, 0}, false},
-      {{1, 16, 5, 5}, 32, {1, 1}},                         // 1x1 direct GEMM
-      {{3, 5, 4, 7}, 7, {1, 1}, 1, {}, {}, {}, false},     // 1x1, batch 3, no bias
-      {{1, 3, 6, 6}, 2, {1, 1}, 1, {2, 2}},                // 1x1 strided -> im2col
-      {{1, 2, 3, 3}, 3, {5, 5}, 1, {}, {}, {2, 2, 2, 2}},  // kernel larger than input
+      {{1, 16, 5, 5}, 32, {1, 1}},                                 // 1x1 direct GEMM
+      {{3, 5, 4, 7}, 7, {1, 1}, 1, {}, {}, {}, false},             // 1x1, batch 3, no bias
+      {{1, 3, 6, 6}, 2, {1, 1}, 1, {2, 2}},                        // 1x1 strided -> im2col
+      {{1, 2, 3, 3}, 3, {5, 5}, 1, {}, {}, {2, 2, 2, 2}},          // kernel larger than input
       {{1, 70, 20, 21}, 33, {3, 3}, 1, {1, 1}, {}, {1, 1, 1, 1}},  // deep K, several col tiles
   };
   uint32_t seed = 10;
@@ -190,9 +196,12 @@ TEST(RefConvTest, MatchesNaive1dAnd3d) {
 TEST(RefConvTest, AppliesFusedActivations) {
   ConvCase base{{1, 4, 8, 8}, 6, {3, 3}, 1, {}, {}, {1, 1, 1, 1}};
   uint32_t seed = 130;
-  for (auto [act, params] : std::vector<std::pair<std::string, std::vector<float>>>{
-           {"Relu", {}}, {"Clip", {-0.5f, 0.5f}}, {"LeakyRelu", {0.1f}}, {"Sigmoid", {}},
-           {"HardSwish", {}}}) {
+  for (auto [act, params] :
+       std::vector<std::pair<std::string, std::vector<float>>>{{"Relu", {}},
+                                                               {"Clip", {-0.5f, 0.5f}},
+                                                               {"LeakyRelu", {0.1f}},
+                                                               {"Sigmoid", {}},
+                                                               {"HardSwish", {}}}) {
     ConvCase c = base;
     c.activation = act;
     c.activation_params = params;
@@ -349,6 +358,50 @@ TEST(RefConvTransposeTest, OutputShapeDerivesPads) {
   EXPECT_EQ((*ra)[0].dims(), (std::vector<int64_t>{1, 2, 10, 8}));
   auto r = test_util::AllClose((*ra)[0].view(), (*rb)[0].view(), 0, 0);
   EXPECT_TRUE(r.ok) << r.message;
+}
+
+// Runs Conv through the kernel entry points with an explicit threadpool (EvaluateNode and the
+// tests above pass none), so the parallel GEMM tiles and parallel depthwise planes are covered.
+Expected<Tensor> RunConvWithPool(const Node& node, const Tensor& x, const Tensor& w,
+                                 pthreadpool_t pool) {
+  const std::vector<TensorType> in_types = {{x.dtype(), x.dims()}, {w.dtype(), w.dims()}};
+  const std::vector<const Tensor*> constants = {nullptr, &w};
+  ASSIGN_OR_RETURN(std::vector<TensorType> out_types, InferNode(node, in_types, constants));
+  PrepareContext pctx{node, in_types, constants, out_types};
+  RETURN_IF_ERROR(PrepareConv(pctx));
+  ASSIGN_OR_RETURN(Tensor y, Tensor::Create(out_types[0].dtype, out_types[0].dims));
+  std::vector<float> scratch(pctx.scratch_bytes / sizeof(float) + 1);
+  const TensorView ins[] = {x.view(), w.view()};
+  TensorView outs[] = {y.view()};
+  InvokeContext ictx{node, pctx.state.get(), ins, outs, scratch.data(), pctx.scratch_bytes, pool};
+  RETURN_IF_ERROR(InvokeConv(ictx));
+  return y;
+}
+
+TEST(RefConvTest, ThreadpoolMatchesSingleThread) {
+  pthreadpool_t pool = pthreadpool_create(2);
+  ASSERT_NE(pool, nullptr);
+  Tensor x = RandomTensor(DType::kF32, {2, 24, 45, 37}, 30);
+  struct Variant {
+    std::vector<int64_t> w;
+    int64_t group;
+  };
+  for (const Variant& v :
+       {Variant{{40, 24, 3, 3}, 1}, Variant{{48, 1, 3, 3}, 24}, Variant{{16, 24, 1, 1}, 1}}) {
+    Tensor w = RandomTensor(DType::kF32, v.w, 31);
+    Node node = MakeNode("Conv", 2);
+    node.attrs["group"] = Attribute::Int(v.group);
+    if (v.w[2] == 3) node.attrs["pads"] = Attribute::Ints({1, 1, 1, 1});
+    auto one = RunConvWithPool(node, x, w, nullptr);
+    auto two = RunConvWithPool(node, x, w, pool);
+    auto ref = Eval(node, {&x, &w});
+    ASSERT_TRUE(one.ok() && two.ok() && ref.ok()) << DimsToString(v.w);
+    auto r = test_util::AllClose(two->view(), one->view(), 1e-5, 1e-6);
+    EXPECT_TRUE(r.ok) << DimsToString(v.w) << ": " << r.message;
+    r = test_util::AllClose(one->view(), (*ref)[0].view(), 0, 0);
+    EXPECT_TRUE(r.ok) << DimsToString(v.w) << ": " << r.message;
+  }
+  pthreadpool_destroy(pool);
 }
 
 }  // namespace

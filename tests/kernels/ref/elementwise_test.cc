@@ -42,7 +42,8 @@ std::vector<Tensor> Eval(const Node& node, const std::vector<const Tensor*>& inp
 
 // Flat offset into an input of shape `in` for output coordinate of flat index i (numpy rules),
 // computed independently of the kernels' collapsed iteration.
-int64_t BroadcastOffset(int64_t i, const std::vector<int64_t>& out, const std::vector<int64_t>& in) {
+int64_t BroadcastOffset(int64_t i, const std::vector<int64_t>& out,
+                        const std::vector<int64_t>& in) {
   std::vector<int64_t> coord(out.size());
   for (int d = static_cast<int>(out.size()) - 1; d >= 0; --d) {
     coord[d] = i % out[d];
@@ -69,11 +70,20 @@ std::vector<int64_t> BroadcastShape(const std::vector<int64_t>& a, const std::ve
 double Tol(DType dtype, double expected) {
   double rel = 0;
   switch (dtype) {
-    case DType::kF32: rel = 2e-6; break;
-    case DType::kF64: rel = 1e-13; break;
-    case DType::kF16: rel = 2e-3; break;
-    case DType::kBF16: rel = 1.6e-2; break;
-    default: return 0;  // integers and bool are exact
+    case DType::kF32:
+      rel = 2e-6;
+      break;
+    case DType::kF64:
+      rel = 1e-13;
+      break;
+    case DType::kF16:
+      rel = 2e-3;
+      break;
+    case DType::kBF16:
+      rel = 1.6e-2;
+      break;
+    default:
+      return 0;  // integers and bool are exact
   }
   return rel * std::max(1.0, std::abs(expected));
 }
@@ -131,9 +141,15 @@ std::vector<UnaryCase> FloatUnaryCases() {
       {"Relu", [](double x) { return x > 0 ? x : 0; }, -5, 5},
       // Attributes are floats, so references use the float-rounded defaults (0.01f, 0.2f).
       {"LeakyRelu", [](double x) { return x >= 0 ? x : double{0.01f} * x; }, -5, 5},
-      {"LeakyRelu", [](double x) { return x >= 0 ? x : 0.25 * x; }, -5, 5,
+      {"LeakyRelu",
+       [](double x) { return x >= 0 ? x : 0.25 * x; },
+       -5,
+       5,
        {{"alpha", Attribute::Float(0.25f)}}},
-      {"Elu", [](double x) { return x >= 0 ? x : 2.0 * (std::exp(x) - 1); }, -5, 5,
+      {"Elu",
+       [](double x) { return x >= 0 ? x : 2.0 * (std::exp(x) - 1); },
+       -5,
+       5,
        {{"alpha", Attribute::Float(2.0f)}}},
       {"Selu",
        [](double x) {
@@ -143,12 +159,16 @@ std::vector<UnaryCase> FloatUnaryCases() {
        -5, 5},
       {"Celu",
        [](double x) { return std::max(0.0, x) + std::min(0.0, 1.5 * (std::exp(x / 1.5) - 1)); },
-       -5, 5, {{"alpha", Attribute::Float(1.5f)}}},
+       -5,
+       5,
+       {{"alpha", Attribute::Float(1.5f)}}},
       {"ThresholdedRelu", [](double x) { return x > 1.0 ? x : 0; }, -5, 5},
       {"Sigmoid", Sigmoid, -8, 8},
-      {"HardSigmoid", [](double x) { return std::clamp(double{0.2f} * x + 0.5, 0.0, 1.0); }, -5,
-       5},
-      {"HardSigmoid", [](double x) { return std::clamp(0.5 * x + 0.25, 0.0, 1.0); }, -5, 5,
+      {"HardSigmoid", [](double x) { return std::clamp(double{0.2f} * x + 0.5, 0.0, 1.0); }, -5, 5},
+      {"HardSigmoid",
+       [](double x) { return std::clamp(0.5 * x + 0.25, 0.0, 1.0); },
+       -5,
+       5,
        {{"alpha", Attribute::Float(0.5f)}, {"beta", Attribute::Float(0.25f)}}},
       {"HardSwish", [](double x) { return x * std::clamp(x / 6 + 0.5, 0.0, 1.0); }, -5, 5},
       {"Tanh", [](double x) { return std::tanh(x); }, -4, 4},
@@ -156,16 +176,26 @@ std::vector<UnaryCase> FloatUnaryCases() {
       {"Softsign", [](double x) { return x / (1 + std::abs(x)); }, -5, 5},
       {"Mish", [](double x) { return x * std::tanh(Softplus(x)); }, -6, 6},
       {"Shrink", [](double x) { return x < -0.5 ? x : (x > 0.5 ? x : 0); }, -2, 2},
-      {"Shrink", [](double x) { return x < -1.5 ? x + 0.5 : (x > 1.5 ? x - 0.5 : 0); }, -3, 3,
+      {"Shrink",
+       [](double x) { return x < -1.5 ? x + 0.5 : (x > 1.5 ? x - 0.5 : 0); },
+       -3,
+       3,
        {{"bias", Attribute::Float(0.5f)}, {"lambd", Attribute::Float(1.5f)}}},
       {"SiLU", [](double x) { return x * Sigmoid(x); }, -8, 8, {}, std::string(kEdgerunDomain)},
-      {"Gelu", [](double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); }, -5, 5, {},
+      {"Gelu",
+       [](double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); },
+       -5,
+       5,
+       {},
        std::string(kEdgerunDomain)},
       {"Gelu",
        [](double x) {
          return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
        },
-       -5, 5, {{"approximate", Attribute::String("tanh")}}, std::string(kEdgerunDomain)},
+       -5,
+       5,
+       {{"approximate", Attribute::String("tanh")}},
+       std::string(kEdgerunDomain)},
   };
 }
 
@@ -312,17 +342,17 @@ struct ShapePair {
 
 const std::vector<ShapePair>& BroadcastShapes() {
   static const std::vector<ShapePair> shapes = {
-      {{2, 3, 4}, {2, 3, 4}},          // same shape
-      {{2, 3, 4}, {}},                 // scalar
-      {{}, {2, 3, 4}},                 // scalar on the left
-      {{2, 3, 4}, {4}},                // row
-      {{2, 3, 4}, {3, 1}},             // column
-      {{1, 3, 1}, {2, 1, 4}},          // both broadcast
-      {{5, 1}, {1, 6}},                // outer product
-      {{2, 1, 3, 1, 2}, {4, 1, 1, 2}}, // mixed, rank 5
-      {{2, 3, 5, 7}, {1, 3, 1, 1}},    // per-channel (NCHW bias)
-      {{1}, {1}},                      // single element
-      {{3, 0, 2}, {1, 2}},             // empty output
+      {{2, 3, 4}, {2, 3, 4}},           // same shape
+      {{2, 3, 4}, {}},                  // scalar
+      {{}, {2, 3, 4}},                  // scalar on the left
+      {{2, 3, 4}, {4}},                 // row
+      {{2, 3, 4}, {3, 1}},              // column
+      {{1, 3, 1}, {2, 1, 4}},           // both broadcast
+      {{5, 1}, {1, 6}},                 // outer product
+      {{2, 1, 3, 1, 2}, {4, 1, 1, 2}},  // mixed, rank 5
+      {{2, 3, 5, 7}, {1, 3, 1, 1}},     // per-channel (NCHW bias)
+      {{1}, {1}},                       // single element
+      {{3, 0, 2}, {1, 2}},              // empty output
   };
   return shapes;
 }
@@ -343,8 +373,8 @@ TEST(ElementwiseKernelTest, ArithmeticBroadcastsOverDtypes) {
   };
   uint32_t seed = 1000;
   for (const BinaryCase& c : cases) {
-    for (DType dtype : {DType::kF32, DType::kF64, DType::kF16, DType::kI32, DType::kI64,
-                        DType::kI8, DType::kU8}) {
+    for (DType dtype : {DType::kF32, DType::kF64, DType::kF16, DType::kI32, DType::kI64, DType::kI8,
+                        DType::kU8}) {
       for (const ShapePair& s : BroadcastShapes()) {
         const bool is_unsigned = dtype == DType::kU8;
         const double lo = is_unsigned ? 0 : c.lo, hi = c.hi;
@@ -367,8 +397,8 @@ TEST(ElementwiseKernelTest, ArithmeticBroadcastsOverDtypes) {
             want = HalfToFloat(FloatToHalf(static_cast<float>(want)));
           }
           ExpectNear(dtype, ElementAt(out[0], i), want,
-                     c.op + " " + std::string(DTypeName(dtype)) + " " + DimsToString(s.a) +
-                         " vs " + DimsToString(s.b) + " at " + std::to_string(i));
+                     c.op + " " + std::string(DTypeName(dtype)) + " " + DimsToString(s.a) + " vs " +
+                         DimsToString(s.b) + " at " + std::to_string(i));
         }
       }
     }
@@ -481,11 +511,10 @@ TEST(ElementwiseKernelTest, PowWithMixedTypes) {
   struct Case {
     DType base, exponent;
   };
-  const std::vector<Case> cases = {{DType::kF32, DType::kF32}, {DType::kF64, DType::kF64},
-                                   {DType::kF32, DType::kI32}, {DType::kF32, DType::kI64},
-                                   {DType::kF32, DType::kU64}, {DType::kI32, DType::kF32},
-                                   {DType::kI64, DType::kI64}, {DType::kI32, DType::kI32},
-                                   {DType::kF16, DType::kF32}};
+  const std::vector<Case> cases = {
+      {DType::kF32, DType::kF32}, {DType::kF64, DType::kF64}, {DType::kF32, DType::kI32},
+      {DType::kF32, DType::kI64}, {DType::kF32, DType::kU64}, {DType::kI32, DType::kF32},
+      {DType::kI64, DType::kI64}, {DType::kI32, DType::kI32}, {DType::kF16, DType::kF32}};
   uint32_t seed = 3000;
   for (const Case& c : cases) {
     const Tensor a = RandomTensor(c.base, {3, 4}, seed++, 1, 5);
@@ -513,8 +542,8 @@ TEST(ElementwiseKernelTest, BitShift) {
   for (DType dtype : {DType::kU8, DType::kU16, DType::kU32, DType::kU64}) {
     const int bits = static_cast<int>(DTypeSize(dtype)) * 8;
     const Tensor a = RandomTensor(dtype, {2, 6}, 5, 0, 200);
-    const Tensor b = TensorFromDoubles(dtype, {6}, {0, 1, 3, 7, static_cast<double>(bits - 1),
-                                                    static_cast<double>(bits)});
+    const Tensor b = TensorFromDoubles(
+        dtype, {6}, {0, 1, 3, 7, static_cast<double>(bits - 1), static_cast<double>(bits)});
     for (std::string dir : {"LEFT", "RIGHT"}) {
       Node node = MakeNode("BitShift", 11, 2);
       node.attrs["direction"] = Attribute::String(dir);
@@ -611,10 +640,8 @@ TEST(ElementwiseKernelTest, WhereBroadcastsThreeInputs) {
   struct Case {
     std::vector<int64_t> c, x, y;
   };
-  const std::vector<Case> cases = {{{2, 3}, {2, 3}, {2, 3}},
-                                   {{3}, {2, 3}, {}},
-                                   {{2, 1}, {1, 3}, {2, 3}},
-                                   {{1}, {4}, {2, 1}}};
+  const std::vector<Case> cases = {
+      {{2, 3}, {2, 3}, {2, 3}}, {{3}, {2, 3}, {}}, {{2, 1}, {1, 3}, {2, 3}}, {{1}, {4}, {2, 1}}};
   uint32_t seed = 5000;
   for (const Case& s : cases) {
     for (DType dtype : {DType::kF32, DType::kI64, DType::kU8, DType::kF16, DType::kBool}) {
@@ -652,7 +679,8 @@ TEST(ElementwiseKernelTest, ClipAttributeAndInputForms) {
   Node clip = MakeNode("Clip", 13, 3);
   out = Eval(clip, {&x, &lo, &hi});
   ASSERT_EQ(out.size(), 1u);
-  for (int64_t i = 0; i < 20; ++i) EXPECT_EQ(ElementAt(out[0], i), std::clamp(ElementAt(x, i), -1.0, 2.0));
+  for (int64_t i = 0; i < 20; ++i)
+    EXPECT_EQ(ElementAt(out[0], i), std::clamp(ElementAt(x, i), -1.0, 2.0));
   clip.inputs[1] = Node::kNoValue;
   out = Eval(clip, {&x, nullptr, &hi});
   ASSERT_EQ(out.size(), 1u);
@@ -660,6 +688,10 @@ TEST(ElementwiseKernelTest, ClipAttributeAndInputForms) {
   out = Eval(MakeNode("Clip", 13, 1), {&x});
   ASSERT_EQ(out.size(), 1u);
   for (int64_t i = 0; i < 20; ++i) EXPECT_EQ(ElementAt(out[0], i), ElementAt(x, i));
+  // min > max: everything becomes max, as with numpy.clip (the ONNX reference).
+  out = Eval(MakeNode("Clip", 13, 3), {&x, &hi, &lo});
+  ASSERT_EQ(out.size(), 1u);
+  for (int64_t i = 0; i < 20; ++i) EXPECT_EQ(ElementAt(out[0], i), -1.0);
   // Integer clip.
   const Tensor xi = RandomTensor(DType::kI8, {30}, 7, -128, 127);
   const Tensor loi = TensorFromDoubles(DType::kI8, {}, {-20});
@@ -673,9 +705,12 @@ TEST(ElementwiseKernelTest, ClipAttributeAndInputForms) {
 
 double CastReference(double v, DType to) {
   switch (to) {
-    case DType::kBool: return v != 0 ? 1 : 0;
-    case DType::kF32: return static_cast<float>(v);
-    case DType::kF16: return HalfToFloat(FloatToHalf(static_cast<float>(v)));
+    case DType::kBool:
+      return v != 0 ? 1 : 0;
+    case DType::kF32:
+      return static_cast<float>(v);
+    case DType::kF16:
+      return HalfToFloat(FloatToHalf(static_cast<float>(v)));
     case DType::kBF16: {
       // Cast truncates to bf16 (ONNX reference behaviour): keep the top 16 bits.
       const float f = static_cast<float>(v);
@@ -683,43 +718,67 @@ double CastReference(double v, DType to) {
       std::memcpy(&bits, &f, 4);
       return BFloat16ToFloat(static_cast<uint16_t>(bits >> 16));
     }
-    case DType::kI8: return static_cast<int8_t>(static_cast<int64_t>(std::trunc(v)));
-    case DType::kU8: return static_cast<uint8_t>(static_cast<int64_t>(std::trunc(v)));
-    case DType::kI32: return static_cast<int32_t>(static_cast<int64_t>(std::trunc(v)));
-    case DType::kI64: return static_cast<double>(static_cast<int64_t>(std::trunc(v)));
-    case DType::kU16: return static_cast<uint16_t>(static_cast<int64_t>(std::trunc(v)));
-    case DType::kI16: return static_cast<int16_t>(static_cast<int64_t>(std::trunc(v)));
-    case DType::kU32: return static_cast<uint32_t>(static_cast<int64_t>(std::trunc(v)));
-    case DType::kU64: return static_cast<double>(static_cast<uint64_t>(std::trunc(v)));
-    case DType::kF64: return v;
-    default: ADD_FAILURE() << "unhandled dtype"; return v;
+    case DType::kI8:
+      return static_cast<int8_t>(static_cast<int64_t>(std::trunc(v)));
+    case DType::kU8:
+      return static_cast<uint8_t>(static_cast<int64_t>(std::trunc(v)));
+    case DType::kI32:
+      return static_cast<int32_t>(static_cast<int64_t>(std::trunc(v)));
+    case DType::kI64:
+      return static_cast<double>(static_cast<int64_t>(std::trunc(v)));
+    case DType::kU16:
+      return static_cast<uint16_t>(static_cast<int64_t>(std::trunc(v)));
+    case DType::kI16:
+      return static_cast<int16_t>(static_cast<int64_t>(std::trunc(v)));
+    case DType::kU32:
+      return static_cast<uint32_t>(static_cast<int64_t>(std::trunc(v)));
+    case DType::kU64:
+      return static_cast<double>(static_cast<uint64_t>(std::trunc(v)));
+    case DType::kF64:
+      return v;
+    default:
+      ADD_FAILURE() << "unhandled dtype";
+      return v;
   }
 }
 
 int OnnxCode(DType t) {
   switch (t) {
-    case DType::kF32: return 1;
-    case DType::kU8: return 2;
-    case DType::kI8: return 3;
-    case DType::kU16: return 4;
-    case DType::kI16: return 5;
-    case DType::kI32: return 6;
-    case DType::kI64: return 7;
-    case DType::kBool: return 9;
-    case DType::kF16: return 10;
-    case DType::kF64: return 11;
-    case DType::kU32: return 12;
-    case DType::kU64: return 13;
-    case DType::kBF16: return 16;
-    default: return 0;
+    case DType::kF32:
+      return 1;
+    case DType::kU8:
+      return 2;
+    case DType::kI8:
+      return 3;
+    case DType::kU16:
+      return 4;
+    case DType::kI16:
+      return 5;
+    case DType::kI32:
+      return 6;
+    case DType::kI64:
+      return 7;
+    case DType::kBool:
+      return 9;
+    case DType::kF16:
+      return 10;
+    case DType::kF64:
+      return 11;
+    case DType::kU32:
+      return 12;
+    case DType::kU64:
+      return 13;
+    case DType::kBF16:
+      return 16;
+    default:
+      return 0;
   }
 }
 
 TEST(ElementwiseKernelTest, CastBetweenAllTypePairs) {
-  const std::vector<DType> types = {DType::kF32, DType::kF64, DType::kF16, DType::kBF16,
-                                    DType::kI8,  DType::kU8,  DType::kI16, DType::kU16,
-                                    DType::kI32, DType::kU32, DType::kI64, DType::kU64,
-                                    DType::kBool};
+  const std::vector<DType> types = {
+      DType::kF32, DType::kF64, DType::kF16, DType::kBF16, DType::kI8,  DType::kU8,  DType::kI16,
+      DType::kU16, DType::kI32, DType::kU32, DType::kI64,  DType::kU64, DType::kBool};
   uint32_t seed = 6000;
   for (DType from : types) {
     // Values representable in every target (0..100), so the only differences are the
@@ -848,9 +907,9 @@ void ExpectInPlaceMatches(const Node& node, const std::vector<const Tensor*>& in
   ASSERT_EQ(out_types[0].dtype, inputs[0]->dtype());
   ASSERT_EQ(out_types[0].dims, inputs[0]->dims());
 
-  Tensor buffer = Tensor::FromBytes(inputs[0]->dtype(), inputs[0]->dims(), inputs[0]->raw(),
-                                    inputs[0]->bytes())
-                      .value();
+  Tensor buffer =
+      Tensor::FromBytes(inputs[0]->dtype(), inputs[0]->dims(), inputs[0]->raw(), inputs[0]->bytes())
+          .value();
   std::vector<TensorView> in_views;
   for (const Tensor* t : inputs) in_views.push_back(t->view());
   in_views[0] = buffer.view();
@@ -899,7 +958,8 @@ TEST(ElementwiseKernelTest, InPlaceExecution) {
   ExpectInPlaceMatches(clip, {&x});
   const Tensor xi = RandomTensor(DType::kI32, {4, 8, 3}, 25, -50, 50);
   const Tensor bi = RandomTensor(DType::kI32, {8, 3}, 26, 1, 9);
-  for (std::string op : {"Add", "Mul", "Div"}) ExpectInPlaceMatches(MakeNode(op, 14, 2), {&xi, &bi});
+  for (std::string op : {"Add", "Mul", "Div"})
+    ExpectInPlaceMatches(MakeNode(op, 14, 2), {&xi, &bi});
   Node mod = MakeNode("Mod", 13, 2);
   ExpectInPlaceMatches(mod, {&xi, &bi});
 }

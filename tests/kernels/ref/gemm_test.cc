@@ -52,11 +52,11 @@ void CheckCase(const Case& c, pthreadpool_t pool, uint32_t seed) {
 }
 
 const Case kCases[] = {
-    {false, false, 1, 1, 1, 1.0f, 0.0f},     {false, false, 7, 9, 5, 1.0f, 0.0f},
-    {true, false, 13, 17, 300, 0.5f, 1.0f},  {false, true, 73, 31, 257, 1.0f, 0.25f},
-    {true, true, 6, 8, 256, -2.0f, 0.0f},    {false, false, 150, 300, 70, 1.0f, 0.0f},
+    {false, false, 1, 1, 1, 1.0f, 0.0f},      {false, false, 7, 9, 5, 1.0f, 0.0f},
+    {true, false, 13, 17, 300, 0.5f, 1.0f},   {false, true, 73, 31, 257, 1.0f, 0.25f},
+    {true, true, 6, 8, 256, -2.0f, 0.0f},     {false, false, 150, 300, 70, 1.0f, 0.0f},
     {false, false, 72, 256, 512, 1.0f, 1.0f}, {true, true, 97, 263, 129, 1.5f, -0.5f},
-    {false, false, 1, 500, 600, 1.0f, 0.0f}, {false, true, 300, 1, 33, 1.0f, 0.0f},
+    {false, false, 1, 500, 600, 1.0f, 0.0f},  {false, true, 300, 1, 33, 1.0f, 0.0f},
 };
 
 TEST(SgemmTest, MatchesNaiveSingleThreaded) {

@@ -11,9 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "kernels/ref/ref_util.h"
 #include "runtime/evaluate_node.h"
 #include "util/compare.h"
 #include "util/random_tensor.h"
+
+// Case tables below list only the leading fields that differ from the defaults.
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 namespace edgerun {
 namespace {
@@ -59,7 +63,8 @@ struct PoolCase {
 std::vector<double> NaivePool2d(const Tensor& x, const PoolCase& c, const std::string& mode,
                                 std::vector<int64_t>* dims, std::vector<double>* indices) {
   const int64_t n = c.x[0], ch = c.x[1], h = c.x[2], w = c.x[3];
-  const int64_t s0 = c.strides.empty() ? 1 : c.strides[0], s1 = c.strides.empty() ? 1 : c.strides[1];
+  const int64_t s0 = c.strides.empty() ? 1 : c.strides[0],
+                s1 = c.strides.empty() ? 1 : c.strides[1];
   const int64_t d0 = c.dilations.empty() ? 1 : c.dilations[0];
   const int64_t d1 = c.dilations.empty() ? 1 : c.dilations[1];
   const int64_t pt = c.pads.empty() ? 0 : c.pads[0], pl = c.pads.empty() ? 0 : c.pads[1];
@@ -266,10 +271,12 @@ std::vector<double> NaiveMatMul(const Tensor& a, const Tensor& b, std::vector<in
 
 TEST(RefMatMulTest, BroadcastingAndVectorsMatchNaive) {
   const std::vector<std::pair<std::vector<int64_t>, std::vector<int64_t>>> shapes = {
-      {{3, 4}, {4, 5}},          {{2, 3, 4}, {4, 5}},       {{2, 3, 4}, {2, 4, 5}},
-      {{1, 3, 4}, {2, 4, 5}},    {{2, 1, 3, 4}, {3, 4, 2}}, {{4}, {4, 5}},
-      {{2, 3, 4}, {4}},          {{7}, {7}},                {{5}, {3, 5, 2}},
-      {{1, 9, 70}, {1, 70, 33}}, {{130, 300}, {300, 17}},
+      {{3, 4}, {4, 5}},          {{2, 3, 4}, {4, 5}},
+      {{2, 3, 4}, {2, 4, 5}},    {{1, 3, 4}, {2, 4, 5}},
+      {{2, 1, 3, 4}, {3, 4, 2}}, {{4}, {4, 5}},
+      {{2, 3, 4}, {4}},          {{7}, {7}},
+      {{5}, {3, 5, 2}},          {{1, 9, 70}, {1, 70, 33}},
+      {{130, 300}, {300, 17}},
   };
   uint32_t seed = 1;
   for (DType dt : {DType::kF32, DType::kF64, DType::kI32, DType::kI64}) {
@@ -294,16 +301,18 @@ TEST(RefGemmTest, AttributesAndBiasBroadcastMatchNaive) {
     std::vector<int64_t> c;  // empty: no C
   };
   const GemmCase cases[] = {
-      {3, 4, 5, 0, 0, 1.0f, 1.0f, {3, 4}},  {3, 4, 5, 1, 0, 0.5f, 2.0f, {4}},
-      {7, 2, 9, 0, 1, 1.0f, 1.0f, {}},      {6, 5, 3, 1, 1, -1.0f, 0.5f, {1}},
-      {4, 6, 8, 0, 0, 1.0f, 0.0f, {4, 6}},  {5, 3, 2, 0, 1, 2.0f, 1.0f, {5, 1}},
-      {2, 3, 4, 0, 0, 1.0f, 3.0f, {}},      {33, 65, 129, 1, 0, 1.0f, 1.0f, {1, 65}},
+      {3, 4, 5, 0, 0, 1.0f, 1.0f, {3, 4}}, {3, 4, 5, 1, 0, 0.5f, 2.0f, {4}},
+      {7, 2, 9, 0, 1, 1.0f, 1.0f, {}},     {6, 5, 3, 1, 1, -1.0f, 0.5f, {1}},
+      {4, 6, 8, 0, 0, 1.0f, 0.0f, {4, 6}}, {5, 3, 2, 0, 1, 2.0f, 1.0f, {5, 1}},
+      {2, 3, 4, 0, 0, 1.0f, 3.0f, {}},     {33, 65, 129, 1, 0, 1.0f, 1.0f, {1, 65}},
   };
   uint32_t seed = 7;
   for (DType dt : {DType::kF32, DType::kF64}) {
     for (const GemmCase& g : cases) {
-      Tensor a = RandomTensor(dt, g.ta ? std::vector<int64_t>{g.k, g.m} : std::vector<int64_t>{g.m, g.k}, seed++);
-      Tensor b = RandomTensor(dt, g.tb ? std::vector<int64_t>{g.n, g.k} : std::vector<int64_t>{g.k, g.n}, seed++);
+      Tensor a = RandomTensor(
+          dt, g.ta ? std::vector<int64_t>{g.k, g.m} : std::vector<int64_t>{g.m, g.k}, seed++);
+      Tensor b = RandomTensor(
+          dt, g.tb ? std::vector<int64_t>{g.n, g.k} : std::vector<int64_t>{g.k, g.n}, seed++);
       Tensor c = RandomTensor(dt, g.c, seed++);
       Node node = MakeNode("Gemm", 13, g.c.empty() ? 2 : 3);
       node.attrs["transA"] = Attribute::Int(g.ta);
@@ -475,7 +484,8 @@ TEST(RefNormTest, BatchNormInferenceAndTraining) {
   for (int64_t i = 0; i < x.num_elements(); ++i) {
     const int64_t c = (i / 20) % 3;
     want.push_back((ElementAt(x, i) - ElementAt(mean, c)) / std::sqrt(ElementAt(var, c) + 1e-3) *
-                       ElementAt(scale, c) + ElementAt(bias, c));
+                       ElementAt(scale, c) +
+                   ElementAt(bias, c));
   }
   ExpectClose(out[0], DType::kF32, x.dims(), want);
 
@@ -517,7 +527,8 @@ TEST(RefNormTest, InstanceNormMatchesNaive) {
     for (int i = 0; i < 7; ++i) var += std::pow(ElementAt(x, p * 7 + i) - mean, 2) / 7;
     for (int i = 0; i < 7; ++i) {
       want.push_back((ElementAt(x, p * 7 + i) - mean) / std::sqrt(var + 1e-5) *
-                         ElementAt(scale, p % 3) + ElementAt(bias, p % 3));
+                         ElementAt(scale, p % 3) +
+                     ElementAt(bias, p % 3));
     }
   }
   ExpectClose(out[0], DType::kF64, x.dims(), want, 1e-12, 1e-12);
@@ -607,6 +618,54 @@ TEST(RefNormTest, MeanVarianceNormalizationMatchesNaive) {
     }
     ExpectClose(out[0], DType::kF32, x.dims(), want, 1e-4, 1e-5);
   }
+}
+
+// ---- Fused activation attributes ----
+
+TEST(FusedActivationTest, ParsesNamesParamsAndDefaults) {
+  Node n = MakeNode("Conv", 13, 2);
+  auto none = FusedActivation::FromNode(n);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->kind, FusedActivation::Kind::kNone);
+  EXPECT_EQ(none->Apply(-3.0f), -3.0f);
+
+  n.attrs["activation"] = Attribute::String("Clip");
+  n.attrs["activation_params"] = Attribute::Floats({0.0f, 6.0f});
+  auto clip = FusedActivation::FromNode(n);
+  ASSERT_TRUE(clip.ok());
+  EXPECT_EQ(clip->kind, FusedActivation::Kind::kClip);
+  EXPECT_EQ(clip->Apply(7.5f), 6.0f);
+  EXPECT_EQ(clip->Apply(-1.0f), 0.0f);
+
+  n.attrs["activation"] = Attribute::String("LeakyRelu");
+  n.attrs.erase("activation_params");
+  auto leaky = FusedActivation::FromNode(n);
+  ASSERT_TRUE(leaky.ok());
+  EXPECT_FLOAT_EQ(leaky->Apply(-2.0f), -0.02f);  // ONNX default alpha 0.01
+
+  n.attrs["activation"] = Attribute::String("HardSigmoid");
+  auto hs = FusedActivation::FromNode(n);
+  ASSERT_TRUE(hs.ok());
+  EXPECT_FLOAT_EQ(hs->Apply(1.0f), 0.7f);  // defaults alpha 0.2, beta 0.5
+
+  n.attrs["activation"] = Attribute::String("Relu");
+  n.attrs["activation_params"] = Attribute::Floats({1.0f});
+  auto bad = FusedActivation::FromNode(n);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidModel);
+  EXPECT_NE(bad.status().message().find("node 'nn0' (Conv)"), std::string::npos);
+
+  n.attrs.erase("activation_params");
+  n.attrs["activation"] = Attribute::String("Gelu");
+  auto unknown = FusedActivation::FromNode(n);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().code(), StatusCode::kInvalidModel);
+  EXPECT_NE(unknown.status().message().find("node 'nn0' (Conv): unknown fused activation 'Gelu'"),
+            std::string::npos)
+      << unknown.status().message();
+
+  n.attrs["activation"] = Attribute::Int(3);
+  EXPECT_FALSE(FusedActivation::FromNode(n).ok());
 }
 
 }  // namespace
