@@ -169,9 +169,7 @@ TestResult RunWithBinding(const Model& loaded, const std::vector<NamedTensor>& i
     if (k < num_runtime) {
       options.input_shapes[input_names[k]] = inputs[k].tensor.dims();
     } else {
-      v.dtype = inputs[k].tensor.dtype();
-      v.constant = std::make_shared<const Tensor>(inputs[k].tensor);
-      g.inputs.erase(std::find(g.inputs.begin(), g.inputs.end(), vi));
+      options.constant_inputs[input_names[k]] = inputs[k].tensor;
     }
   }
 

@@ -285,8 +285,10 @@ Status PrepareResize(PrepareContext& ctx) {
     for (auto& taps : per_out) {
       // Merge taps that clamped onto the same input index, then drop zero weights.
       std::vector<std::pair<int64_t, double>> merged;
-      for (auto [j, wt] : taps) {
-        auto it = std::find_if(merged.begin(), merged.end(), [&](auto& m) { return m.first == j; });
+      for (const auto& tap : taps) {
+        const int64_t j = tap.first;
+        const double wt = tap.second;
+        auto it = std::find_if(merged.begin(), merged.end(), [j](auto& m) { return m.first == j; });
         if (it != merged.end()) {
           it->second += wt;
         } else {
