@@ -25,7 +25,6 @@
 
 namespace edgerun {
 
-std::span<const KernelDef> RefElementwiseCastKernels();  // kernels/ref/elementwise_cast.cc
 
 namespace {
 
@@ -1378,16 +1377,6 @@ constexpr KernelDef kKernels[] = {
 
 }  // namespace
 
-std::span<const KernelDef> RefElementwiseKernels() {
-  // Built on first use (not at static-initialization time) from this file's table and the
-  // Cast/CastLike kernels of elementwise_cast.cc.
-  static const std::vector<KernelDef> all = [] {
-    std::vector<KernelDef> v(std::begin(kKernels), std::end(kKernels));
-    const auto cast = RefElementwiseCastKernels();
-    v.insert(v.end(), cast.begin(), cast.end());
-    return v;
-  }();
-  return all;
-}
+std::span<const KernelDef> RefElementwiseKernels() { return kKernels; }
 
 }  // namespace edgerun

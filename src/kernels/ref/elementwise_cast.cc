@@ -18,7 +18,6 @@
 
 namespace edgerun {
 
-std::span<const KernelDef> RefElementwiseCastKernels();
 
 namespace {
 

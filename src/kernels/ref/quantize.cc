@@ -14,7 +14,6 @@
 
 namespace edgerun {
 
-std::span<const KernelDef> RefQuantizeKernels();
 
 namespace {
 

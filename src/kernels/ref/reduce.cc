@@ -22,8 +22,6 @@
 namespace edgerun {
 
 // Tables of the other reduce-family files, concatenated by RefReduceKernels() below.
-std::span<const KernelDef> RefTopKKernels();      // kernels/ref/topk.cc
-std::span<const KernelDef> RefQuantizeKernels();  // kernels/ref/quantize.cc
 
 namespace {
 
@@ -648,17 +646,6 @@ constexpr KernelDef kRefReduceKernels[] = {
 
 }  // namespace
 
-std::span<const KernelDef> RefReduceKernels() {
-  // Built on first use (not at static-initialization time) from this file's and the sibling
-  // files' tables.
-  static const std::vector<KernelDef> all = [] {
-    std::vector<KernelDef> v(std::begin(kRefReduceKernels), std::end(kRefReduceKernels));
-    for (auto family : {RefTopKKernels(), RefQuantizeKernels()}) {
-      v.insert(v.end(), family.begin(), family.end());
-    }
-    return v;
-  }();
-  return all;
-}
+std::span<const KernelDef> RefReduceKernels() { return kRefReduceKernels; }
 
 }  // namespace edgerun

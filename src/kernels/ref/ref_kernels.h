@@ -1,4 +1,5 @@
-// Reference kernel families: portable C++, every op, the oracle for all faster paths.
+// Reference kernel tables: portable C++, every op, the oracle for all faster paths.
+// One function per source file; kernel_table.cc lists them all explicitly.
 #pragma once
 
 #include <span>
@@ -7,9 +8,14 @@
 
 namespace edgerun {
 
-std::span<const KernelDef> RefElementwiseKernels();  // kernels/ref/elementwise.cc
-std::span<const KernelDef> RefNnKernels();           // kernels/ref/nn.cc (conv.cc, pool.cc...)
-std::span<const KernelDef> RefTensorKernels();       // kernels/ref/tensor.cc
-std::span<const KernelDef> RefReduceKernels();       // kernels/ref/reduce.cc
+std::span<const KernelDef> RefElementwiseKernels();      // ref/elementwise.cc: math, logic
+std::span<const KernelDef> RefElementwiseCastKernels();  // ref/elementwise_cast.cc: Cast
+std::span<const KernelDef> RefNnKernels();               // ref/nn.cc: conv, pool, gemm, norms
+std::span<const KernelDef> RefTensorKernels();           // ref/tensor.cc: shape and copy ops
+std::span<const KernelDef> RefTensorIndexKernels();      // ref/tensor_index.cc: gather/scatter
+std::span<const KernelDef> RefResizeKernels();           // ref/resize.cc: Resize, Upsample
+std::span<const KernelDef> RefReduceKernels();           // ref/reduce.cc: reductions, softmax
+std::span<const KernelDef> RefTopKKernels();             // ref/topk.cc
+std::span<const KernelDef> RefQuantizeKernels();         // ref/quantize.cc: Q/DQ
 
 }  // namespace edgerun

@@ -19,8 +19,6 @@
 namespace edgerun {
 
 // Defined in tensor_index.cc and resize.cc.
-std::span<const KernelDef> RefTensorIndexKernels();
-std::span<const KernelDef> RefResizeKernels();
 
 namespace ref_tensor {
 
@@ -738,15 +736,6 @@ constexpr KernelDef kTensorKernels[] = {
 
 }  // namespace
 
-std::span<const KernelDef> RefTensorKernels() {
-  static const std::vector<KernelDef> table = [] {
-    std::vector<KernelDef> all(std::begin(kTensorKernels), std::end(kTensorKernels));
-    for (auto family : {RefTensorIndexKernels(), RefResizeKernels()}) {
-      all.insert(all.end(), family.begin(), family.end());
-    }
-    return all;
-  }();
-  return table;
-}
+std::span<const KernelDef> RefTensorKernels() { return kTensorKernels; }
 
 }  // namespace edgerun

@@ -15,7 +15,6 @@
 
 namespace edgerun {
 
-std::span<const KernelDef> RefTopKKernels();
 
 namespace {
 
