@@ -86,6 +86,13 @@ inline constexpr DTypeSet kIntTypes{DType::kI8,  DType::kU8,  DType::kI16, DType
                                     DType::kI32, DType::kU32, DType::kI64, DType::kU64};
 inline constexpr DTypeSet kNumericTypes = kFloatTypes | kIntTypes;
 
+// Element i of a buffer of dtype t, converted to double (bool -> 0/1). For slow generic paths:
+// shape data, mixed-type ops and tests.
+double LoadElementAsDouble(const void* data, DType t, int64_t i);
+// Stores v as element i: floats round to nearest, integers truncate toward zero and saturate
+// (NaN -> 0), bool is v != 0.
+void StoreElementFromDouble(void* data, DType t, int64_t i, double v);
+
 // IEEE binary16 <-> binary32, round to nearest even; NaN and Inf preserved.
 float HalfToFloat(uint16_t h);
 uint16_t FloatToHalf(float f);

@@ -1,5 +1,7 @@
 #include "edgerun/dtype.h"
 
+#include <cmath>
+#include <limits>
 #include <string>
 
 namespace edgerun {
@@ -45,6 +47,59 @@ Expected<DType> ParseDType(std::string_view name) {
     if (a.name == name) return a.type;
   }
   return InvalidArgument("unknown dtype '" + std::string(name) + "'");
+}
+
+double LoadElementAsDouble(const void* p, DType t, int64_t i) {
+  switch (t) {
+    case DType::kF32: return static_cast<const float*>(p)[i];
+    case DType::kF64: return static_cast<const double*>(p)[i];
+    case DType::kF16: return HalfToFloat(static_cast<const uint16_t*>(p)[i]);
+    case DType::kBF16: return BFloat16ToFloat(static_cast<const uint16_t*>(p)[i]);
+    case DType::kI8: return static_cast<const int8_t*>(p)[i];
+    case DType::kU8: return static_cast<const uint8_t*>(p)[i];
+    case DType::kI16: return static_cast<const int16_t*>(p)[i];
+    case DType::kU16: return static_cast<const uint16_t*>(p)[i];
+    case DType::kI32: return static_cast<const int32_t*>(p)[i];
+    case DType::kU32: return static_cast<const uint32_t*>(p)[i];
+    case DType::kI64: return static_cast<double>(static_cast<const int64_t*>(p)[i]);
+    case DType::kU64: return static_cast<double>(static_cast<const uint64_t*>(p)[i]);
+    case DType::kBool: return static_cast<const uint8_t*>(p)[i] != 0 ? 1.0 : 0.0;
+    case DType::kUndefined: return 0;
+  }
+  return 0;
+}
+
+namespace {
+template <typename T>
+T SaturateCast(double v) {
+  if (std::isnan(v)) return T{0};
+  constexpr double lo = static_cast<double>(std::numeric_limits<T>::lowest());
+  constexpr double hi = static_cast<double>(std::numeric_limits<T>::max());
+  if (v <= lo) return std::numeric_limits<T>::lowest();
+  if (v >= hi) return std::numeric_limits<T>::max();
+  return static_cast<T>(v);
+}
+}  // namespace
+
+void StoreElementFromDouble(void* p, DType t, int64_t i, double v) {
+  switch (t) {
+    case DType::kF32: static_cast<float*>(p)[i] = static_cast<float>(v); return;
+    case DType::kF64: static_cast<double*>(p)[i] = v; return;
+    case DType::kF16: static_cast<uint16_t*>(p)[i] = FloatToHalf(static_cast<float>(v)); return;
+    case DType::kBF16:
+      static_cast<uint16_t*>(p)[i] = FloatToBFloat16(static_cast<float>(v));
+      return;
+    case DType::kI8: static_cast<int8_t*>(p)[i] = SaturateCast<int8_t>(v); return;
+    case DType::kU8: static_cast<uint8_t*>(p)[i] = SaturateCast<uint8_t>(v); return;
+    case DType::kI16: static_cast<int16_t*>(p)[i] = SaturateCast<int16_t>(v); return;
+    case DType::kU16: static_cast<uint16_t*>(p)[i] = SaturateCast<uint16_t>(v); return;
+    case DType::kI32: static_cast<int32_t*>(p)[i] = SaturateCast<int32_t>(v); return;
+    case DType::kU32: static_cast<uint32_t*>(p)[i] = SaturateCast<uint32_t>(v); return;
+    case DType::kI64: static_cast<int64_t*>(p)[i] = SaturateCast<int64_t>(v); return;
+    case DType::kU64: static_cast<uint64_t*>(p)[i] = SaturateCast<uint64_t>(v); return;
+    case DType::kBool: static_cast<uint8_t*>(p)[i] = v != 0; return;
+    case DType::kUndefined: return;
+  }
 }
 
 float HalfToFloat(uint16_t h) {

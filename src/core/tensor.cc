@@ -98,26 +98,7 @@ TensorView Tensor::view() const {
   return v;
 }
 
-double Tensor::ScalarAsDouble(int64_t i) const {
-  const void* p = data_;
-  switch (dtype_) {
-    case DType::kF32: return static_cast<const float*>(p)[i];
-    case DType::kF64: return static_cast<const double*>(p)[i];
-    case DType::kF16: return HalfToFloat(static_cast<const uint16_t*>(p)[i]);
-    case DType::kBF16: return BFloat16ToFloat(static_cast<const uint16_t*>(p)[i]);
-    case DType::kI8: return static_cast<const int8_t*>(p)[i];
-    case DType::kU8: return static_cast<const uint8_t*>(p)[i];
-    case DType::kI16: return static_cast<const int16_t*>(p)[i];
-    case DType::kU16: return static_cast<const uint16_t*>(p)[i];
-    case DType::kI32: return static_cast<const int32_t*>(p)[i];
-    case DType::kU32: return static_cast<const uint32_t*>(p)[i];
-    case DType::kI64: return static_cast<double>(static_cast<const int64_t*>(p)[i]);
-    case DType::kU64: return static_cast<double>(static_cast<const uint64_t*>(p)[i]);
-    case DType::kBool: return static_cast<const uint8_t*>(p)[i] ? 1.0 : 0.0;
-    case DType::kUndefined: return 0;
-  }
-  return 0;
-}
+double Tensor::ScalarAsDouble(int64_t i) const { return LoadElementAsDouble(data_, dtype_, i); }
 
 int64_t Tensor::ScalarAsInt(int64_t i) const {
   switch (dtype_) {

@@ -868,36 +868,7 @@ Status InvokeBinary(InvokeContext& ctx) {
 
 // Pow with a base and exponent of different types (or integer ones): computed per element in
 // double, except integer^integer, which uses exact repeated squaring.
-double LoadAsDouble(const void* p, int64_t i, DType t) {
-  switch (t) {
-    case DType::kF32:
-      return static_cast<const float*>(p)[i];
-    case DType::kF64:
-      return static_cast<const double*>(p)[i];
-    case DType::kF16:
-      return HalfToFloat(static_cast<const uint16_t*>(p)[i]);
-    case DType::kBF16:
-      return BFloat16ToFloat(static_cast<const uint16_t*>(p)[i]);
-    case DType::kI8:
-      return static_cast<const int8_t*>(p)[i];
-    case DType::kU8:
-      return static_cast<const uint8_t*>(p)[i];
-    case DType::kI16:
-      return static_cast<const int16_t*>(p)[i];
-    case DType::kU16:
-      return static_cast<const uint16_t*>(p)[i];
-    case DType::kI32:
-      return static_cast<const int32_t*>(p)[i];
-    case DType::kU32:
-      return static_cast<const uint32_t*>(p)[i];
-    case DType::kI64:
-      return static_cast<double>(static_cast<const int64_t*>(p)[i]);
-    case DType::kU64:
-      return static_cast<double>(static_cast<const uint64_t*>(p)[i]);
-    default:
-      return 0;
-  }
-}
+double LoadAsDouble(const void* p, int64_t i, DType t) { return LoadElementAsDouble(p, t, i); }
 
 int64_t LoadAsInt(const void* p, int64_t i, DType t) {
   switch (t) {
@@ -922,17 +893,6 @@ int64_t LoadAsInt(const void* p, int64_t i, DType t) {
   }
 }
 
-// Float to integer without UB: NaN gives 0, out-of-range values saturate.
-template <class I>
-I SaturateToInt(double v) {
-  if (std::isnan(v)) return 0;
-  if (v <= static_cast<double>(std::numeric_limits<I>::lowest())) {
-    return std::numeric_limits<I>::lowest();
-  }
-  if (v >= static_cast<double>(std::numeric_limits<I>::max())) return std::numeric_limits<I>::max();
-  return static_cast<I>(v);
-}
-
 int64_t IntPow(int64_t base, int64_t exp) {
   if (exp < 0) {
     // Only |base| == 1 has an integer result; numpy raises, ONNX leaves it open.
@@ -949,46 +909,7 @@ int64_t IntPow(int64_t base, int64_t exp) {
 }
 
 void StoreFromDouble(void* p, int64_t i, DType t, double v) {
-  switch (t) {
-    case DType::kF32:
-      static_cast<float*>(p)[i] = static_cast<float>(v);
-      break;
-    case DType::kF64:
-      static_cast<double*>(p)[i] = v;
-      break;
-    case DType::kF16:
-      static_cast<uint16_t*>(p)[i] = FloatToHalf(static_cast<float>(v));
-      break;
-    case DType::kBF16:
-      static_cast<uint16_t*>(p)[i] = FloatToBFloat16(static_cast<float>(v));
-      break;
-    case DType::kI8:
-      static_cast<int8_t*>(p)[i] = SaturateToInt<int8_t>(v);
-      break;
-    case DType::kU8:
-      static_cast<uint8_t*>(p)[i] = SaturateToInt<uint8_t>(v);
-      break;
-    case DType::kI16:
-      static_cast<int16_t*>(p)[i] = SaturateToInt<int16_t>(v);
-      break;
-    case DType::kU16:
-      static_cast<uint16_t*>(p)[i] = SaturateToInt<uint16_t>(v);
-      break;
-    case DType::kI32:
-      static_cast<int32_t*>(p)[i] = SaturateToInt<int32_t>(v);
-      break;
-    case DType::kU32:
-      static_cast<uint32_t*>(p)[i] = SaturateToInt<uint32_t>(v);
-      break;
-    case DType::kI64:
-      static_cast<int64_t*>(p)[i] = SaturateToInt<int64_t>(v);
-      break;
-    case DType::kU64:
-      static_cast<uint64_t*>(p)[i] = SaturateToInt<uint64_t>(v);
-      break;
-    default:
-      break;
-  }
+  StoreElementFromDouble(p, t, i, v);
 }
 
 void StoreFromInt(void* p, int64_t i, DType t, int64_t v) {

@@ -18,15 +18,9 @@
 #include "kernels/ref/ref_util.h"
 
 namespace edgerun {
-namespace ref_tensor {
-double LoadAsDouble(const void* p, DType t, int64_t i);  // defined in tensor.cc
-void StoreFromDouble(void* p, DType t, int64_t i, double v);
-}  // namespace ref_tensor
 
 namespace {
 
-using ref_tensor::LoadAsDouble;
-using ref_tensor::StoreFromDouble;
 
 enum class Mode : uint8_t { kNearest, kLinear, kCubic };
 enum class Nearest : uint8_t { kRoundPreferFloor, kRoundPreferCeil, kFloor, kCeil, kSimple };
@@ -405,11 +399,11 @@ Status InvokeResize(InvokeContext& ctx) {
           off += offs[d][k];
           w *= ws[d][k];
         }
-        if (w != 0) acc += w * LoadAsDouble(in.raw, in.dtype, off);
+        if (w != 0) acc += w * LoadElementAsDouble(in.raw, in.dtype, off);
       }
       if (round) acc = std::nearbyint(acc);
     }
-    StoreFromDouble(out.raw, out.dtype, i, acc);
+    StoreElementFromDouble(out.raw, out.dtype, i, acc);
     for (int d = r - 1; d >= 0; --d) {
       if (++coord[d] < s.out_dims[d]) break;
       coord[d] = 0;

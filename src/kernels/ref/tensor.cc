@@ -20,108 +20,9 @@ namespace edgerun {
 
 // Defined in tensor_index.cc and resize.cc.
 
-namespace ref_tensor {
-
-// Element conversions shared by the tensor kernel files (declared again where used).
-double LoadAsDouble(const void* p, DType t, int64_t i) {
-  switch (t) {
-    case DType::kF32:
-      return static_cast<const float*>(p)[i];
-    case DType::kF64:
-      return static_cast<const double*>(p)[i];
-    case DType::kF16:
-      return HalfToFloat(static_cast<const uint16_t*>(p)[i]);
-    case DType::kBF16:
-      return BFloat16ToFloat(static_cast<const uint16_t*>(p)[i]);
-    case DType::kI8:
-      return static_cast<const int8_t*>(p)[i];
-    case DType::kU8:
-      return static_cast<const uint8_t*>(p)[i];
-    case DType::kI16:
-      return static_cast<const int16_t*>(p)[i];
-    case DType::kU16:
-      return static_cast<const uint16_t*>(p)[i];
-    case DType::kI32:
-      return static_cast<const int32_t*>(p)[i];
-    case DType::kU32:
-      return static_cast<const uint32_t*>(p)[i];
-    case DType::kI64:
-      return static_cast<double>(static_cast<const int64_t*>(p)[i]);
-    case DType::kU64:
-      return static_cast<double>(static_cast<const uint64_t*>(p)[i]);
-    case DType::kBool:
-      return static_cast<const uint8_t*>(p)[i] != 0;
-    case DType::kUndefined:
-      return 0;
-  }
-  return 0;
-}
-
-namespace {
-template <typename T>
-T SaturateCast(double v) {
-  if (!(v == v)) return T{0};
-  constexpr double lo = static_cast<double>(std::numeric_limits<T>::lowest());
-  constexpr double hi = static_cast<double>(std::numeric_limits<T>::max());
-  if (v <= lo) return std::numeric_limits<T>::lowest();
-  if (v >= hi) return std::numeric_limits<T>::max();
-  return static_cast<T>(v);
-}
-}  // namespace
-
-// Integers are truncated toward zero and saturated; callers that need rounding round first.
-void StoreFromDouble(void* p, DType t, int64_t i, double v) {
-  switch (t) {
-    case DType::kF32:
-      static_cast<float*>(p)[i] = static_cast<float>(v);
-      return;
-    case DType::kF64:
-      static_cast<double*>(p)[i] = v;
-      return;
-    case DType::kF16:
-      static_cast<uint16_t*>(p)[i] = FloatToHalf(static_cast<float>(v));
-      return;
-    case DType::kBF16:
-      static_cast<uint16_t*>(p)[i] = FloatToBFloat16(static_cast<float>(v));
-      return;
-    case DType::kI8:
-      static_cast<int8_t*>(p)[i] = SaturateCast<int8_t>(v);
-      return;
-    case DType::kU8:
-      static_cast<uint8_t*>(p)[i] = SaturateCast<uint8_t>(v);
-      return;
-    case DType::kI16:
-      static_cast<int16_t*>(p)[i] = SaturateCast<int16_t>(v);
-      return;
-    case DType::kU16:
-      static_cast<uint16_t*>(p)[i] = SaturateCast<uint16_t>(v);
-      return;
-    case DType::kI32:
-      static_cast<int32_t*>(p)[i] = SaturateCast<int32_t>(v);
-      return;
-    case DType::kU32:
-      static_cast<uint32_t*>(p)[i] = SaturateCast<uint32_t>(v);
-      return;
-    case DType::kI64:
-      static_cast<int64_t*>(p)[i] = SaturateCast<int64_t>(v);
-      return;
-    case DType::kU64:
-      static_cast<uint64_t*>(p)[i] = SaturateCast<uint64_t>(v);
-      return;
-    case DType::kBool:
-      static_cast<uint8_t*>(p)[i] = v != 0;
-      return;
-    case DType::kUndefined:
-      return;
-  }
-}
-
-}  // namespace ref_tensor
 
 namespace {
 
-using ref_tensor::LoadAsDouble;
-using ref_tensor::StoreFromDouble;
 
 // Calls fn(TypeTag<U>) with an unsigned integer type of the element size.
 template <typename Fn>
@@ -497,7 +398,7 @@ Status PreparePad(PrepareContext& ctx) {
   if (node.opset < 11) {
     ASSIGN_OR_RETURN(pads, node.GetInts(node.has_attr("paddings") ? "paddings" : "pads", {}));
     ASSIGN_OR_RETURN(float v, node.GetFloat("value", 0.0f));
-    StoreFromDouble(state->value, in.dtype, 0, v);
+    StoreElementFromDouble(state->value, in.dtype, 0, v);
   } else {
     if (ctx.constants.size() < 2 || ctx.constants[1] == nullptr) {
       return ctx.NotSupported("input 'pads' must be a constant");
@@ -676,7 +577,7 @@ Status InvokeEyeLike(InvokeContext& ctx) {
   const int64_t rows = out.dims[0], cols = out.dims[1];
   for (int64_t i = 0; i < rows; ++i) {
     const int64_t j = i + k;
-    if (j >= 0 && j < cols) StoreFromDouble(out.raw, out.dtype, i * cols + j, 1.0);
+    if (j >= 0 && j < cols) StoreElementFromDouble(out.raw, out.dtype, i * cols + j, 1.0);
   }
   return Status::Ok();
 }
@@ -687,7 +588,7 @@ Status InvokeTrilu(InvokeContext& ctx) {
   const bool upper = ctx.state_as<IntAttrState>().value != 0;
   int64_t k = 0;
   if (ctx.inputs.size() > 1 && ctx.inputs[1].raw != nullptr) {
-    k = static_cast<int64_t>(LoadAsDouble(ctx.inputs[1].raw, ctx.inputs[1].dtype, 0));
+    k = static_cast<int64_t>(LoadElementAsDouble(ctx.inputs[1].raw, ctx.inputs[1].dtype, 0));
   }
   const int64_t rows = in.dims[in.rank - 2], cols = in.dims[in.rank - 1];
   const int64_t mats = rows * cols == 0 ? 0 : in.num_elements() / (rows * cols);

@@ -14,15 +14,9 @@
 #include "kernels/ref/ref_util.h"
 
 namespace edgerun {
-namespace ref_tensor {
-double LoadAsDouble(const void* p, DType t, int64_t i);  // defined in tensor.cc
-void StoreFromDouble(void* p, DType t, int64_t i, double v);
-}  // namespace ref_tensor
 
 namespace {
 
-using ref_tensor::LoadAsDouble;
-using ref_tensor::StoreFromDouble;
 
 int64_t LoadIndex(const TensorView& t, int64_t i) {
   switch (t.dtype) {
@@ -31,7 +25,7 @@ int64_t LoadIndex(const TensorView& t, int64_t i) {
     case DType::kI32:
       return t.data<const int32_t>()[i];
     default:
-      return static_cast<int64_t>(LoadAsDouble(t.raw, t.dtype, i));
+      return static_cast<int64_t>(LoadElementAsDouble(t.raw, t.dtype, i));
   }
 }
 
@@ -209,9 +203,9 @@ Status WithCombiner(const InvokeContext& ctx, Reduction red, DType dtype, void* 
       });
     }
     return fn([&](int64_t d, int64_t s) {
-      const float a = static_cast<float>(LoadAsDouble(out, dtype, d));
-      const float b = static_cast<float>(LoadAsDouble(upd, dtype, s));
-      StoreFromDouble(out, dtype, d, Combine(red, a, b));
+      const float a = static_cast<float>(LoadElementAsDouble(out, dtype, d));
+      const float b = static_cast<float>(LoadElementAsDouble(upd, dtype, s));
+      StoreElementFromDouble(out, dtype, d, Combine(red, a, b));
     });
   }
   return DispatchNumeric(
@@ -341,7 +335,7 @@ Status InvokeOneHot(InvokeContext& ctx) {
     std::fill(o, o + out.num_elements(), off);
     for (int64_t i = 0; i < n; ++i) {
       // Float indices are truncated, as ONNX converts them to integers.
-      int64_t v = static_cast<int64_t>(LoadAsDouble(idx.raw, idx.dtype, i));
+      int64_t v = static_cast<int64_t>(LoadElementAsDouble(idx.raw, idx.dtype, i));
       if (v < 0) v += depth;
       if (v < 0 || v >= depth) continue;  // out-of-range indices give an all-`off` row
       const int64_t outer = i / inner, in = i % inner;
@@ -362,7 +356,7 @@ Status InvokeNonZero(InvokeContext& ctx) {
   int64_t coord[kMaxRank] = {};
   int64_t k = 0;
   for (int64_t i = 0; i < n; ++i) {
-    if (LoadAsDouble(in.raw, in.dtype, i) != 0) {
+    if (LoadElementAsDouble(in.raw, in.dtype, i) != 0) {
       if (k == nnz) return ctx.Fail("input has more non-zeros than planned at session creation");
       for (int d = 0; d < in.rank; ++d) o[d * nnz + k] = coord[d];
       ++k;
@@ -405,7 +399,7 @@ Status InvokeCompress(InvokeContext& ctx) {
   }
   const int64_t n = std::min(cond.num_elements(), dim);
   int64_t selected = 0;
-  for (int64_t j = 0; j < n; ++j) selected += LoadAsDouble(cond.raw, cond.dtype, j) != 0;
+  for (int64_t j = 0; j < n; ++j) selected += LoadElementAsDouble(cond.raw, cond.dtype, j) != 0;
   if (selected * outer * inner != out.num_elements()) {
     return ctx.Fail("condition selects a different count than planned at session creation");
   }
@@ -414,7 +408,7 @@ Status InvokeCompress(InvokeContext& ctx) {
   auto* dst = static_cast<std::byte*>(out.raw);
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t j = 0; j < n; ++j) {
-      if (LoadAsDouble(cond.raw, cond.dtype, j) == 0) continue;
+      if (LoadElementAsDouble(cond.raw, cond.dtype, j) == 0) continue;
       std::memcpy(dst, src + (o * dim + j) * block, block);
       dst += block;
     }
