@@ -24,7 +24,7 @@ Expected<Model> LoadModel(const std::string& path) {
   ASSIGN_OR_RETURN(std::vector<std::byte> bytes, ReadFileBytes(path, kMaxProtoBytes));
   if (bytes.empty()) return InvalidModel(fmt::format("{}: file is empty", path));
   if (IsTfliteFlatbuffer(bytes)) {
-    return Unsupported(fmt::format("{}: TFLite import is not implemented yet", path));
+    return Unsupported(fmt::format("{}: this is a TFLite model; edgerun reads only ONNX today (the TFLite importer is planned)", path));
   }
   // Anything else must be an ONNX ModelProto; protobuf has no magic number, so the importer's
   // parse (and its "no graph" check) is the detection.

@@ -85,7 +85,7 @@ TEST_F(ModelLoaderTest, DetectsTflite) {
   auto m = LoadModel(path);
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(m.status().code(), StatusCode::kUnsupported);
-  EXPECT_EQ(m.status().message(), path + ": TFLite import is not implemented yet");
+  EXPECT_EQ(m.status().message(), path + ": this is a TFLite model; edgerun reads only ONNX today (the TFLite importer is planned)");
 }
 
 TEST_F(ModelLoaderTest, RejectsOtherFiles) {
