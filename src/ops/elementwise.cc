@@ -222,48 +222,12 @@ Status InferDropout(InferContext& ctx) {
   return Status::Ok();
 }
 
-// ONNX TensorProto.DataType numbers, as used by Cast's `to` attribute.
-Expected<DType> DTypeFromOnnx(const InferContext& ctx, int64_t code) {
-  switch (code) {
-    case 1:
-      return DType::kF32;
-    case 2:
-      return DType::kU8;
-    case 3:
-      return DType::kI8;
-    case 4:
-      return DType::kU16;
-    case 5:
-      return DType::kI16;
-    case 6:
-      return DType::kI32;
-    case 7:
-      return DType::kI64;
-    case 9:
-      return DType::kBool;
-    case 10:
-      return DType::kF16;
-    case 11:
-      return DType::kF64;
-    case 12:
-      return DType::kU32;
-    case 13:
-      return DType::kU64;
-    case 16:
-      return DType::kBF16;
-    case 8:
-      return ctx.NotSupported("casting to string is not supported");
-    default:
-      return ctx.NotSupported("cast target type " + std::to_string(code) + " is not supported");
-  }
-}
-
 Status InferCast(InferContext& ctx) {
   RETURN_IF_ERROR(CheckInputDType(ctx, 0, kAnyType));
   const Attribute* to = ctx.node().attr("to");
   if (to == nullptr) return ctx.Invalid("attribute 'to' is missing");
   ASSIGN_OR_RETURN(int64_t code, ctx.node().GetInt("to", 0));
-  ASSIGN_OR_RETURN(DType out, DTypeFromOnnx(ctx, code));
+  ASSIGN_OR_RETURN(DType out, DTypeFromOnnxCode(ctx, code));
   ctx.set_output(0, out, ctx.input(0).dims);
   return Status::Ok();
 }

@@ -97,6 +97,9 @@ const OpDef* FindOpDef(std::string_view domain, std::string_view op_type);
 Expected<std::vector<int64_t>> BroadcastDims(const InferContext& ctx,
                                              std::span<const int64_t> a,
                                              std::span<const int64_t> b);
+// Maps an ONNX TensorProto element-type code (Cast's `to`, EyeLike's `dtype`...) to a DType;
+// string, complex and unknown codes are Unsupported errors naming the node.
+Expected<DType> DTypeFromOnnxCode(const InferContext& ctx, int64_t code);
 // Normalizes a possibly negative axis into [0, rank); error when out of range.
 Expected<int> NormalizeAxis(const InferContext& ctx, int64_t axis, int rank);
 

@@ -59,6 +59,27 @@ Expected<std::vector<int64_t>> BroadcastDims(const InferContext& ctx, std::span<
   return out;
 }
 
+Expected<DType> DTypeFromOnnxCode(const InferContext& ctx, int64_t code) {
+  switch (code) {
+    case 1: return DType::kF32;
+    case 2: return DType::kU8;
+    case 3: return DType::kI8;
+    case 4: return DType::kU16;
+    case 5: return DType::kI16;
+    case 6: return DType::kI32;
+    case 7: return DType::kI64;
+    case 9: return DType::kBool;
+    case 10: return DType::kF16;
+    case 11: return DType::kF64;
+    case 12: return DType::kU32;
+    case 13: return DType::kU64;
+    case 16: return DType::kBF16;
+    case 8: return ctx.NotSupported("string tensors are not supported");
+    default:
+      return ctx.NotSupported("ONNX element type " + std::to_string(code) + " is not supported");
+  }
+}
+
 Expected<int> NormalizeAxis(const InferContext& ctx, int64_t axis, int rank) {
   if (axis < -rank || axis >= std::max(rank, 1)) {
     return ctx.Invalid("axis " + std::to_string(axis) + " is out of range for rank " +

@@ -85,39 +85,6 @@ Expected<std::vector<int>> NormalizeAxes(const InferContext& ctx, const std::vec
   return out;
 }
 
-Expected<DType> OnnxElemType(const InferContext& ctx, int64_t t) {
-  switch (t) {
-    case 1:
-      return DType::kF32;
-    case 2:
-      return DType::kU8;
-    case 3:
-      return DType::kI8;
-    case 4:
-      return DType::kU16;
-    case 5:
-      return DType::kI16;
-    case 6:
-      return DType::kI32;
-    case 7:
-      return DType::kI64;
-    case 9:
-      return DType::kBool;
-    case 10:
-      return DType::kF16;
-    case 11:
-      return DType::kF64;
-    case 12:
-      return DType::kU32;
-    case 13:
-      return DType::kU64;
-    case 16:
-      return DType::kBF16;
-    default:
-      return ctx.NotSupported("ONNX element type " + std::to_string(t) + " is not supported");
-  }
-}
-
 Status RequireIndexType(const InferContext& ctx, int i, std::string_view role) {
   const DType t = ctx.input(i).dtype;
   if (t != DType::kI32 && t != DType::kI64) {
@@ -622,7 +589,7 @@ Status InferEyeLike(InferContext& ctx) {
   DType t = in.dtype;
   if (ctx.node().has_attr("dtype")) {
     ASSIGN_OR_RETURN(int64_t code, ctx.node().GetInt("dtype", 1));
-    ASSIGN_OR_RETURN(t, OnnxElemType(ctx, code));
+    ASSIGN_OR_RETURN(t, DTypeFromOnnxCode(ctx, code));
   }
   ctx.set_output(0, t, in.dims);
   return Status::Ok();
