@@ -7,19 +7,12 @@
 #include <vector>
 
 #include "runtime/evaluate_node.h"
+#include "util/graph_builders.h"
 
 namespace edgerun {
 namespace {
 
-Node MakeNode(const std::string& op, int opset, int num_inputs, int num_outputs = 1) {
-  Node n;
-  n.name = "n0";
-  n.op_type = op;
-  n.opset = opset;
-  for (int i = 0; i < num_inputs; ++i) n.inputs.push_back(i);
-  for (int i = 0; i < num_outputs; ++i) n.outputs.push_back(num_inputs + i);
-  return n;
-}
+using testing::MakeNode;
 
 TensorType T(std::vector<int64_t> dims, DType d = DType::kF32) {
   return TensorType{d, std::move(dims)};

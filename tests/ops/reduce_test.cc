@@ -5,20 +5,13 @@
 #include <vector>
 
 #include "ops/op_def.h"
+#include "util/graph_builders.h"
 #include "runtime/evaluate_node.h"
 
 namespace edgerun {
 namespace {
 
-Node MakeNode(const std::string& op, int opset, int num_inputs, int num_outputs = 1) {
-  Node n;
-  n.name = "n0";
-  n.op_type = op;
-  n.opset = opset;
-  for (int i = 0; i < num_inputs; ++i) n.inputs.push_back(i);
-  for (int i = 0; i < num_outputs; ++i) n.outputs.push_back(num_inputs + i);
-  return n;
-}
+using testing::MakeNode;
 
 Tensor I64(std::vector<int64_t> dims, const std::vector<int64_t>& v) {
   return Tensor::FromVector(DType::kI64, std::move(dims), v);

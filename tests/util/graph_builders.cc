@@ -4,6 +4,17 @@
 
 namespace edgerun::testing {
 
+Node MakeNode(const std::string& op, int opset, int num_inputs, int num_outputs,
+              const std::string& name) {
+  Node n;
+  n.name = name;
+  n.op_type = op;
+  n.opset = opset;
+  for (int i = 0; i < num_inputs; ++i) n.inputs.push_back(i);
+  for (int i = 0; i < num_outputs; ++i) n.outputs.push_back(num_inputs + i);
+  return n;
+}
+
 Tensor RandomF32(std::vector<int64_t> dims, uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);

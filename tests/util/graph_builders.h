@@ -6,11 +6,17 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "edgerun/session.h"
 
 namespace edgerun::testing {
+
+// A node with inputs 0..num_inputs-1 and the outputs after them, for single-node tests
+// (EvaluateNode only looks at the ids' positions).
+Node MakeNode(const std::string& op, int opset, int num_inputs, int num_outputs = 1,
+              const std::string& name = "n0");
 
 // Deterministic pseudo-random f32 tensor in [-1, 1).
 Tensor RandomF32(std::vector<int64_t> dims, uint32_t seed);

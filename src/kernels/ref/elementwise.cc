@@ -37,12 +37,6 @@ inline constexpr DTypeSet kAnyType = kNumericTypes | kBoolOnly;
 // ---------------------------------------------------------------------------------------------
 // Storage types: how elements sit in memory, and the type arithmetic happens in.
 
-struct F16 {
-  uint16_t bits;
-};
-struct BF16 {
-  uint16_t bits;
-};
 
 template <class S>
 constexpr DType kDTypeOf = DType::kUndefined;
@@ -100,41 +94,6 @@ inline S Store(C v) {
   }
 }
 
-// Calls f(TypeTag<S>{}) with the storage type of `t`; f(TypeTag<void>{}) for kUndefined.
-template <class F>
-auto VisitStorage(DType t, F&& f) {
-  switch (t) {
-    case DType::kF32:
-      return f(TypeTag<float>{});
-    case DType::kF64:
-      return f(TypeTag<double>{});
-    case DType::kF16:
-      return f(TypeTag<F16>{});
-    case DType::kBF16:
-      return f(TypeTag<BF16>{});
-    case DType::kI8:
-      return f(TypeTag<int8_t>{});
-    case DType::kU8:
-      return f(TypeTag<uint8_t>{});
-    case DType::kI16:
-      return f(TypeTag<int16_t>{});
-    case DType::kU16:
-      return f(TypeTag<uint16_t>{});
-    case DType::kI32:
-      return f(TypeTag<int32_t>{});
-    case DType::kU32:
-      return f(TypeTag<uint32_t>{});
-    case DType::kI64:
-      return f(TypeTag<int64_t>{});
-    case DType::kU64:
-      return f(TypeTag<uint64_t>{});
-    case DType::kBool:
-      return f(TypeTag<bool>{});
-    case DType::kUndefined:
-      break;
-  }
-  return f(TypeTag<void>{});
-}
 
 // Integer arithmetic wraps (two's complement) instead of overflowing, which is UB in C++.
 template <class T>
@@ -454,7 +413,7 @@ void UnaryLoop(const void* in, void* out, int64_t n, const UnaryParams& params) 
 
 template <class Op>
 UnaryFn PickUnary(DType t) {
-  return VisitStorage(t, [](auto tag) -> UnaryFn {
+  return VisitStorageType(t, [](auto tag) -> UnaryFn {
     using S = typename decltype(tag)::type;
     if constexpr (std::is_void_v<S>) {
       return nullptr;
@@ -815,7 +774,7 @@ void BinaryLoop(const TensorView& av, const TensorView& bv, const TensorView& ov
 
 template <class Op>
 BinaryFn PickBinary(DType t) {
-  return VisitStorage(t, [](auto tag) -> BinaryFn {
+  return VisitStorageType(t, [](auto tag) -> BinaryFn {
     using S = typename decltype(tag)::type;
     if constexpr (std::is_void_v<S>) {
       return nullptr;
@@ -993,7 +952,7 @@ void ScaleLoop(void* data, int64_t n, double factor, bool divide) {
 }
 
 ScaleFn PickScale(DType t) {
-  return VisitStorage(t, [](auto tag) -> ScaleFn {
+  return VisitStorageType(t, [](auto tag) -> ScaleFn {
     using S = typename decltype(tag)::type;
     if constexpr (std::is_void_v<S> || std::is_same_v<S, bool>) {
       return nullptr;
@@ -1156,7 +1115,7 @@ Status ClipTyped(InvokeContext& ctx, const ClipState& s) {
 
 Status PrepareClip(PrepareContext& ctx) {
   auto state = std::make_unique<ClipState>();
-  state->fn = VisitStorage(ctx.inputs[0].dtype, [](auto tag) -> ClipFn {
+  state->fn = VisitStorageType(ctx.inputs[0].dtype, [](auto tag) -> ClipFn {
     using S = typename decltype(tag)::type;
     if constexpr (std::is_void_v<S> || std::is_same_v<S, bool>) {
       return nullptr;

@@ -21,47 +21,7 @@ namespace edgerun {
 
 namespace {
 
-struct F16 {
-  uint16_t bits;
-};
-struct BF16 {
-  uint16_t bits;
-};
 
-template <class F>
-auto VisitCastType(DType t, F&& f) {
-  switch (t) {
-    case DType::kF32:
-      return f(TypeTag<float>{});
-    case DType::kF64:
-      return f(TypeTag<double>{});
-    case DType::kF16:
-      return f(TypeTag<F16>{});
-    case DType::kBF16:
-      return f(TypeTag<BF16>{});
-    case DType::kI8:
-      return f(TypeTag<int8_t>{});
-    case DType::kU8:
-      return f(TypeTag<uint8_t>{});
-    case DType::kI16:
-      return f(TypeTag<int16_t>{});
-    case DType::kU16:
-      return f(TypeTag<uint16_t>{});
-    case DType::kI32:
-      return f(TypeTag<int32_t>{});
-    case DType::kU32:
-      return f(TypeTag<uint32_t>{});
-    case DType::kI64:
-      return f(TypeTag<int64_t>{});
-    case DType::kU64:
-      return f(TypeTag<uint64_t>{});
-    case DType::kBool:
-      return f(TypeTag<bool>{});
-    case DType::kUndefined:
-      break;
-  }
-  return f(TypeTag<void>{});
-}
 
 // Source element -> an arithmetic value (half types widen to float).
 template <class S>
@@ -120,12 +80,12 @@ void CopyLoop(const void* in, void* out, int64_t n) {
 }
 
 CastFn PickCast(DType from, DType to) {
-  return VisitCastType(from, [to](auto from_tag) -> CastFn {
+  return VisitStorageType(from, [to](auto from_tag) -> CastFn {
     using From = typename decltype(from_tag)::type;
     if constexpr (std::is_void_v<From>) {
       return nullptr;
     } else {
-      return VisitCastType(to, [](auto to_tag) -> CastFn {
+      return VisitStorageType(to, [](auto to_tag) -> CastFn {
         using To = typename decltype(to_tag)::type;
         if constexpr (std::is_void_v<To>) {
           return nullptr;

@@ -48,6 +48,53 @@ Status DispatchNumeric(DType dtype, Fn&& fn, const Node& node) {
   }
 }
 
+// Calls fn(TypeTag<U>{}) with the unsigned integer type of an element size, for kernels that
+// only move bytes (gather, transpose, concat...) and so serve every dtype of that size.
+template <typename Fn>
+Status DispatchBySize(size_t element_size, const Node& node, Fn&& fn) {
+  switch (element_size) {
+    case 1: return fn(TypeTag<uint8_t>{});
+    case 2: return fn(TypeTag<uint16_t>{});
+    case 4: return fn(TypeTag<uint32_t>{});
+    case 8: return fn(TypeTag<uint64_t>{});
+    default:
+      return Unsupported(node.Describe() + ": element size " + std::to_string(element_size) +
+                         " is not supported");
+  }
+}
+
+// Storage types for half-precision elements, so typed loops can tell them from uint16_t.
+struct F16 {
+  uint16_t bits;
+};
+struct BF16 {
+  uint16_t bits;
+};
+
+// Calls f(TypeTag<S>{}) with the storage type of `t` (F16/BF16 for the half types), or
+// f(TypeTag<void>{}) for kUndefined. Unlike DispatchNumeric, f may return any type (e.g. a
+// function pointer chosen in prepare).
+template <class F>
+auto VisitStorageType(DType t, F&& f) {
+  switch (t) {
+    case DType::kF32: return f(TypeTag<float>{});
+    case DType::kF64: return f(TypeTag<double>{});
+    case DType::kF16: return f(TypeTag<F16>{});
+    case DType::kBF16: return f(TypeTag<BF16>{});
+    case DType::kI8: return f(TypeTag<int8_t>{});
+    case DType::kU8: return f(TypeTag<uint8_t>{});
+    case DType::kI16: return f(TypeTag<int16_t>{});
+    case DType::kU16: return f(TypeTag<uint16_t>{});
+    case DType::kI32: return f(TypeTag<int32_t>{});
+    case DType::kU32: return f(TypeTag<uint32_t>{});
+    case DType::kI64: return f(TypeTag<int64_t>{});
+    case DType::kU64: return f(TypeTag<uint64_t>{});
+    case DType::kBool: return f(TypeTag<bool>{});
+    case DType::kUndefined: break;
+  }
+  return f(TypeTag<void>{});
+}
+
 // Maps a flat output index to the flat offsets of each broadcast input. Built in prepare or on
 // the stack (no heap): all arrays are fixed size.
 class BroadcastIndexer {

@@ -24,24 +24,6 @@ namespace edgerun {
 namespace {
 
 
-// Calls fn(TypeTag<U>) with an unsigned integer type of the element size.
-template <typename Fn>
-Status DispatchBySize(size_t esize, const Node& node, Fn&& fn) {
-  switch (esize) {
-    case 1:
-      return fn(TypeTag<uint8_t>{});
-    case 2:
-      return fn(TypeTag<uint16_t>{});
-    case 4:
-      return fn(TypeTag<uint32_t>{});
-    case 8:
-      return fn(TypeTag<uint64_t>{});
-    default:
-      return Unsupported(node.Describe() + ": element size " + std::to_string(esize) +
-                         " is not supported");
-  }
-}
-
 std::vector<int64_t> RowMajorStrides(std::span<const int64_t> dims) {
   std::vector<int64_t> s(dims.size(), 1);
   for (int d = static_cast<int>(dims.size()) - 2; d >= 0; --d) s[d] = s[d + 1] * dims[d + 1];

@@ -115,23 +115,6 @@ Status ForEachElementIndex(const InvokeContext& ctx, const TensorView& data, con
   return Status::Ok();
 }
 
-template <typename Fn>
-Status DispatchBySize(size_t esize, const Node& node, Fn&& fn) {
-  switch (esize) {
-    case 1:
-      return fn(TypeTag<uint8_t>{});
-    case 2:
-      return fn(TypeTag<uint16_t>{});
-    case 4:
-      return fn(TypeTag<uint32_t>{});
-    case 8:
-      return fn(TypeTag<uint64_t>{});
-    default:
-      return Unsupported(node.Describe() + ": element size " + std::to_string(esize) +
-                         " is not supported");
-  }
-}
-
 Status InvokeGatherElements(InvokeContext& ctx) {
   const TensorView& data = ctx.inputs[0];
   const TensorView& idx = ctx.inputs[1];

@@ -15,6 +15,7 @@
 
 #include "kernels/kernel.h"
 #include "runtime/evaluate_node.h"
+#include "util/graph_builders.h"
 #include "util/random_tensor.h"
 
 namespace edgerun {
@@ -24,15 +25,7 @@ using testing::ElementAt;
 using testing::RandomTensor;
 using testing::TensorFromDoubles;
 
-Node MakeNode(const std::string& op, int opset, int num_inputs, int num_outputs = 1) {
-  Node n;
-  n.name = "n0";
-  n.op_type = op;
-  n.opset = opset;
-  for (int i = 0; i < num_inputs; ++i) n.inputs.push_back(i);
-  for (int i = 0; i < num_outputs; ++i) n.outputs.push_back(num_inputs + i);
-  return n;
-}
+using testing::MakeNode;
 
 std::vector<Tensor> Eval(const Node& node, const std::vector<const Tensor*>& inputs) {
   Expected<std::vector<Tensor>> out = EvaluateNode(node, inputs);

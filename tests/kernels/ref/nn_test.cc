@@ -13,6 +13,7 @@
 
 #include "kernels/ref/ref_util.h"
 #include "runtime/evaluate_node.h"
+#include "util/graph_builders.h"
 #include "util/compare.h"
 #include "util/random_tensor.h"
 
@@ -27,13 +28,7 @@ using testing::RandomTensor;
 using testing::TensorFromDoubles;
 
 Node MakeNode(const std::string& op, int opset, int num_inputs, int num_outputs = 1) {
-  Node n;
-  n.name = "nn0";
-  n.op_type = op;
-  n.opset = opset;
-  for (int i = 0; i < num_inputs; ++i) n.inputs.push_back(i);
-  for (int i = 0; i < num_outputs; ++i) n.outputs.push_back(num_inputs + i);
-  return n;
+  return testing::MakeNode(op, opset, num_inputs, num_outputs, "nn0");
 }
 
 std::vector<Tensor> RunNode(const Node& node, std::vector<const Tensor*> inputs) {
