@@ -28,6 +28,10 @@
 namespace edgerun {
 
 inline constexpr std::string_view kEdgerunDomain = "com.edgerun";
+// NHWC versions of ONNX ops (same op_type and attributes): input 0 and output 0 are NHWC, other
+// inputs (weights, scales) keep their ONNX layout. Conv also takes an optional input 3, a residual
+// added before the fused activation. Produced by the layout pass, never by importers.
+inline constexpr std::string_view kNhwcDomain = "com.edgerun.nhwc";
 
 // One dimension: a static size, or a named symbol ("batch") or anonymous unknown (value -1).
 struct Dim {

@@ -47,7 +47,18 @@ struct SessionOptions {
   std::map<std::string, Tensor, std::less<>> constant_inputs;
   // Value for any symbolic or unknown input dim still unbound; -1 makes them an error.
   int64_t default_dim_value = -1;
+  // Threads for one inference, the calling thread included.
   int num_threads = 1;
+  // Pin the worker threads (and the calling thread) to cores 0..num_threads-1.
+  bool pin_threads = false;
+  // Kernel paths in preference order; empty: DefaultPathOrder() for this CPU (oneDNN, XNNPACK,
+  // reference on x86-64). {kReference} runs the portable oracle kernels only.
+  std::vector<KernelPath> kernel_paths;
+  // Tactic selection: time every candidate kernel per node at creation and keep the fastest.
+  // The choice is cached in tune_cache_dir (keyed by model hash, shapes, threads, CPU and library
+  // versions), so the next creation reads it instead of timing.
+  bool tune = false;
+  std::string tune_cache_dir;  // empty: $EDGERUN_CACHE/tune or ~/.cache/edgerun/tune
   bool optimize = true;  // graph passes (constant folding always runs: it is shape inference)
   // Optional caller-owned arena. Must be at least arena_bytes() and 64-byte aligned.
   std::span<std::byte> external_arena;

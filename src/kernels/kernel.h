@@ -51,12 +51,32 @@ struct PrepareContext {
   // Filled by prepare:
   size_t scratch_bytes = 0;
   std::unique_ptr<KernelState> state;
+  pthreadpool_t threadpool = nullptr;  // the session's pool (null with one thread)
 
   Status Invalid(std::string_view msg) const {
     return InvalidModel(node.Describe() + ": " + std::string(msg));
   }
   Status NotSupported(std::string_view msg) const {
     return Unsupported(node.Describe() + ": " + std::string(msg));
+  }
+};
+
+// Setup runs once after the arena is bound; the views' pointers stay valid for the session's life.
+struct SetupContext {
+  const Node& node;
+  KernelState* state = nullptr;
+  std::span<const TensorView> inputs;
+  std::span<TensorView> outputs;
+  void* scratch = nullptr;
+  size_t scratch_bytes = 0;
+  pthreadpool_t threadpool = nullptr;
+
+  template <typename S>
+  S& state_as() const {
+    return *static_cast<S*>(state);
+  }
+  Status Fail(std::string_view msg) const {
+    return Internal(node.Describe() + ": " + std::string(msg));
   }
 };
 
@@ -80,6 +100,7 @@ struct InvokeContext {
 
 using SupportsFn = bool (*)(const SupportContext&);
 using PrepareFn = Status (*)(PrepareContext&);
+using SetupFn = Status (*)(SetupContext&);
 using InvokeFn = Status (*)(InvokeContext&);
 
 struct KernelDef {
@@ -90,11 +111,14 @@ struct KernelDef {
   PrepareFn prepare;    // nullptr: no state, no scratch
   InvokeFn invoke;
   std::string_view domain = "";
-  // Output 0 may share input 0's buffer (elementwise ops); the runtime decides when it is legal.
+  // Output 0 may share the buffer of input `in_place_input` (elementwise ops; the residual input
+  // of a conv with a fused add); the runtime decides when it is legal.
   bool may_run_in_place = false;
   // Output 0 is a pure reinterpretation of input 0 (Reshape, Squeeze...): the runtime may alias
   // them, and invoke then sees equal pointers and must do nothing.
   bool output_aliases_input = false;
+  SetupFn setup = nullptr;  // nullptr: nothing to bind ahead
+  int in_place_input = 0;
 };
 
 // Every kernel, all paths. The runtime filters by op, dtype and path preference.

@@ -1,7 +1,10 @@
 // The kernel table: every path's kernel list concatenated, and kernel selection.
 #include <vector>
 
+#include "kernels/backend.h"
+#include "kernels/onednn/onednn_kernels.h"
 #include "kernels/ref/ref_kernels.h"
+#include "kernels/xnnpack/xnnpack_kernels.h"
 
 namespace edgerun {
 namespace {
@@ -13,7 +16,9 @@ const std::vector<KernelDef>& Table() {
     std::vector<KernelDef> all;
     for (auto family : {RefElementwiseKernels(), RefElementwiseCastKernels(), RefNnKernels(),
                         RefTensorKernels(), RefTensorIndexKernels(), RefResizeKernels(),
-                        RefReduceKernels(), RefTopKKernels(), RefQuantizeKernels()}) {
+                        RefReduceKernels(), RefTopKKernels(), RefQuantizeKernels(),
+                        RefQLinearKernels(), RefNhwcKernels(), XnnpackKernels(),
+                        OnednnKernels()}) {
       all.insert(all.end(), family.begin(), family.end());
     }
     return all;
@@ -21,7 +26,36 @@ const std::vector<KernelDef>& Table() {
   return table;
 }
 
+const std::vector<BackendDef>& Backends() {
+  static const std::vector<BackendDef> backends = {OnednnBackend(), XnnpackBackend(), RefBackend()};
+  return backends;
+}
+
 }  // namespace
+
+std::span<const BackendDef> AllBackends() { return Backends(); }
+
+const BackendDef* FindBackend(KernelPath path) {
+  for (const BackendDef& b : Backends()) {
+    if (b.path == path) return &b;
+  }
+  return nullptr;
+}
+
+std::vector<KernelPath> DefaultPathOrder() {
+#if defined(__x86_64__) || defined(_M_X64)
+  const KernelPath preference[] = {KernelPath::kOnednn, KernelPath::kXnnpack};
+#else
+  const KernelPath preference[] = {KernelPath::kXnnpack, KernelPath::kOnednn};
+#endif
+  std::vector<KernelPath> order;
+  for (KernelPath p : preference) {
+    const BackendDef* b = FindBackend(p);
+    if (b != nullptr && b->available()) order.push_back(p);
+  }
+  order.push_back(KernelPath::kReference);
+  return order;
+}
 
 std::span<const KernelDef> AllKernels() { return Table(); }
 

@@ -11,5 +11,7 @@ std::span<const OpDef> ElementwiseOpDefs();  // ops/elementwise.cc: math, activa
 std::span<const OpDef> NnOpDefs();           // ops/nn.cc: conv, pooling, gemm, norms
 std::span<const OpDef> TensorOpDefs();       // ops/tensor.cc: shape ops, gather, resize, pad
 std::span<const OpDef> ReduceOpDefs();       // ops/reduce.cc: reductions, softmax, topk, quant
+std::span<const OpDef> QLinearOpDefs();      // ops/qlinear.cc: QLinearConv, QLinearMatMul...
+std::span<const OpDef> NhwcOpDefs();         // ops/nhwc.cc: kNhwcDomain versions of NCHW ops
 
 }  // namespace edgerun

@@ -12,7 +12,8 @@ std::string_view CanonicalDomain(std::string_view d) { return d == "ai.onnx" ? "
 struct OpTable {
   std::vector<OpDef> defs;
   OpTable() {
-    for (auto family : {ElementwiseOpDefs(), NnOpDefs(), TensorOpDefs(), ReduceOpDefs()}) {
+    for (auto family : {ElementwiseOpDefs(), NnOpDefs(), TensorOpDefs(), ReduceOpDefs(),
+                        QLinearOpDefs(), NhwcOpDefs()}) {
       defs.insert(defs.end(), family.begin(), family.end());
     }
     std::sort(defs.begin(), defs.end(), [](const OpDef& a, const OpDef& b) {

@@ -17,5 +17,8 @@ std::span<const KernelDef> RefResizeKernels();           // ref/resize.cc: Resiz
 std::span<const KernelDef> RefReduceKernels();           // ref/reduce.cc: reductions, softmax
 std::span<const KernelDef> RefTopKKernels();             // ref/topk.cc
 std::span<const KernelDef> RefQuantizeKernels();         // ref/quantize.cc: Q/DQ
+std::span<const KernelDef> RefQLinearKernels();          // ref/qlinear.cc: int8 conv/matmul
+// ref/nhwc.cc: the NHWC-domain ops (kNhwcDomain) run through the NCHW kernels with transposes.
+std::span<const KernelDef> RefNhwcKernels();
 
 }  // namespace edgerun

@@ -1,0 +1,45 @@
+// Kernel backends (the paths of the kernel table) as the runtime sees them: whether a path can
+// run on this machine, its library version (part of the tuning-cache key), and how it threads.
+//
+// Each backend folder (kernels/ref, kernels/xnnpack, kernels/onednn) defines one BackendDef
+// function; kernel_table.cc lists them explicitly, in the default preference order for the CPU.
+// Usage:
+//   for (const BackendDef& b : AllBackends()) if (b.available()) ...
+#pragma once
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "edgerun/session.h"
+#include "edgerun/status.h"
+
+namespace edgerun {
+
+struct BackendDef {
+  KernelPath path;
+  // False when the library cannot run here (e.g. missing ISA); its kernels are then never used.
+  bool (*available)();
+  // "XNNPACK 2022-02-16", "oneDNN 2.6.3"; goes into the tuning-cache key.
+  std::string (*version)();
+  // Called once per session before kernels are prepared: the backend's own thread pool (oneDNN
+  // uses OpenMP) gets `num_threads` threads, the calling thread included, and pins them to cores
+  // 0..n-1 when `pin` is set. nullptr: the backend uses the session's pthreadpool.
+  Status (*configure_threads)(int num_threads, bool pin);
+  // Called by the calling thread before each run, for thread-local settings (OpenMP's team size
+  // is per calling thread). nullptr: nothing to do. Must not allocate.
+  void (*before_run)(int num_threads);
+};
+
+BackendDef RefBackend();      // kernels/ref/ref_backend.cc
+BackendDef XnnpackBackend();  // kernels/xnnpack/xnnpack_backend.cc
+BackendDef OnednnBackend();   // kernels/onednn/onednn_backend.cc
+
+// Every compiled-in backend.
+std::span<const BackendDef> AllBackends();
+const BackendDef* FindBackend(KernelPath path);
+// The default path preference for this CPU: on x86-64 oneDNN, then XNNPACK, then reference; on
+// ARM XNNPACK first. Only available backends are listed. Reference is always last.
+std::vector<KernelPath> DefaultPathOrder();
+
+}  // namespace edgerun
