@@ -61,7 +61,7 @@ Expected<std::vector<TensorType>> InferNode(const Node& node, std::span<const Te
 }
 
 Expected<std::vector<Tensor>> EvaluateNode(const Node& node, std::span<const Tensor* const> inputs,
-                                           KernelPath path) {
+                                           KernelPath path, pthreadpool_t threadpool) {
   std::vector<TensorType> in_types(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (inputs[i] != nullptr) in_types[i] = TensorType{inputs[i]->dtype(), inputs[i]->dims()};
@@ -78,6 +78,7 @@ Expected<std::vector<Tensor>> EvaluateNode(const Node& node, std::span<const Ten
                                                               : in_types[0].dtype)));
   }
   PrepareContext pctx{node, in_types, inputs, out_types};
+  pctx.threadpool = threadpool;
   if (kernel->prepare != nullptr) RETURN_IF_ERROR(kernel->prepare(pctx));
 
   std::vector<Tensor> outputs(out_types.size());
@@ -98,8 +99,13 @@ Expected<std::vector<Tensor>> EvaluateNode(const Node& node, std::span<const Ten
     scratch.reset(static_cast<std::byte*>(std::aligned_alloc(kTensorAlignment, rounded)));
     if (!scratch) return ResourceExhausted(node.Describe() + ": cannot allocate scratch");
   }
+  if (kernel->setup != nullptr) {
+    SetupContext setup{node,     pctx.state.get(),   in_views, out_views, scratch.get(),
+                       pctx.scratch_bytes, threadpool};
+    RETURN_IF_ERROR(kernel->setup(setup));
+  }
   InvokeContext ictx{node, pctx.state.get(), in_views, out_views, scratch.get(),
-                     pctx.scratch_bytes, nullptr};
+                     pctx.scratch_bytes, threadpool};
   RETURN_IF_ERROR(kernel->invoke(ictx));
   return outputs;
 }

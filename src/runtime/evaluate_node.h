@@ -25,7 +25,10 @@ Expected<std::vector<TensorType>> InferNode(const Node& node, std::span<const Te
                                             std::span<const Tensor* const> constants);
 
 // `inputs[i]` nullptr means an omitted optional input. Output count follows node.outputs.
+// Every input is visible to the kernel as a constant (weights get packed as in a session).
+// Runs prepare -> setup -> invoke on `path` only; `threadpool` may be null.
 Expected<std::vector<Tensor>> EvaluateNode(const Node& node, std::span<const Tensor* const> inputs,
-                                           KernelPath path = KernelPath::kReference);
+                                           KernelPath path = KernelPath::kReference,
+                                           pthreadpool_t threadpool = nullptr);
 
 }  // namespace edgerun
