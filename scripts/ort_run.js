@@ -4,12 +4,19 @@
 // Inputs and outputs are .npy files (v1-v3 headers read, v1 written; little-endian, C order).
 // Outputs land in OUT_DIR/<output name>.npy with the name sanitized to [A-Za-z0-9_.-].
 // --bench W K additionally runs W warm-up and K timed inferences and prints one JSON object
-// with load / first-inference / median / p90 / p99 latency, for comparing against edgerun.
+// for comparing against `edgerun bench --json`, with the same protocol: session creation
+// (load_ms), one first inference (first_inference_ms), W untimed runs, K timed runs, and
+// nearest-rank percentiles in latency_ms {min, mean, p50, p90, p99, max}. It also reports
+// require_ms (loading the native addon, not part of load_ms), load_to_first_result_ms
+// (load_ms + first_inference_ms; reading the .npy input between them is not counted) and
+// peak_rss_bytes (the process's high-water mark, node's own included). --baseline-rss prints
+// the peak RSS of node running this script without onnxruntime, to subtract from it.
 //
 // Usage:
 //   node scripts/ort_run.js model.onnx out/ x=input.npy [--threads N]
 //   node scripts/ort_run.js model.onnx - input.npy --threads 1 --bench 5 50   (OUT_DIR '-': none)
 //   node scripts/ort_run.js model.onnx out/ input.npy --opt-level disabled   (no graph fusions)
+//   node scripts/ort_run.js --baseline-rss                                   (node alone)
 // onnxruntime-node is taken from $EDGERUN_CACHE/npm/node_modules (default
 // ~/.cache/edgerun), where scripts/fetch_fixtures.sh installs it.
 'use strict';
@@ -133,8 +140,18 @@ function nowMs() {
   return Number(process.hrtime.bigint()) / 1e6;
 }
 
+// The process's peak resident set so far; Linux reports maxRSS in KiB.
+function peakRssBytes() {
+  return process.resourceUsage().maxRSS * 1024;
+}
+
+// The onnxruntime-node version actually loaded (it may come from the cache or from NODE_PATH).
+function ortVersion(ort) {
+  return ort.env && ort.env.versions ? ort.env.versions.node : undefined;
+}
+
 function parseArgs(argv) {
-  const args = { threads: 1, bench: null, optLevel: 'all', positional: [] };
+  const args = { threads: 1, bench: null, optLevel: 'all', baselineRss: false, positional: [] };
   for (let i = 0; i < argv.length; ++i) {
     const a = argv[i];
     if (a === '--threads') {
@@ -150,22 +167,33 @@ function parseArgs(argv) {
       const k = parseInt(argv[++i], 10);
       if (!(w >= 0) || !(k >= 1)) fail('--bench needs W >= 0 and K >= 1');
       args.bench = { warmup: w, iterations: k };
+    } else if (a === '--baseline-rss') {
+      args.baselineRss = true;
     } else if (a === '-h' || a === '--help') {
       process.stdout.write('usage: node ort_run.js MODEL.onnx OUT_DIR|- [NAME=]input.npy ... ' +
-                           '[--threads N] [--opt-level disabled|basic|extended|all] [--bench W K]\n');
+                           '[--threads N] [--opt-level disabled|basic|extended|all] [--bench W K]\n' +
+                           '       node ort_run.js --baseline-rss\n');
       process.exit(0);
     } else {
       args.positional.push(a);
     }
   }
+  if (args.baselineRss) return args;
   if (args.positional.length < 2) fail('usage: ort_run.js MODEL.onnx OUT_DIR|- [NAME=]input.npy ... [--threads N] [--bench W K]');
   return args;
 }
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
+  if (args.baselineRss) {
+    process.stdout.write(JSON.stringify({ runtime: 'node', node_version: process.version,
+                                          peak_rss_bytes: peakRssBytes() }) + '\n');
+    return;
+  }
   const [modelPath, outDir, ...inputSpecs] = args.positional;
+  const tRequire = nowMs();
   const ort = loadOrt();
+  const requireMs = nowMs() - tRequire;
 
   const t0 = nowMs();
   const session = await ort.InferenceSession.create(modelPath, {
@@ -224,21 +252,24 @@ async function main() {
     }
     const sorted = [...times].sort((a, b) => a - b);
     const round = (v) => Math.round(v * 1000) / 1000;
+    const mean = times.reduce((a, b) => a + b, 0) / times.length;
     const stats = {
       runtime: 'onnxruntime-node',
-      version: ort.env.versions ? ort.env.versions.node : undefined,
+      version: ortVersion(ort),
       model: modelPath,
       threads: args.threads,
       warmup: args.bench.warmup,
       iterations: args.bench.iterations,
+      require_ms: round(requireMs),
       load_ms: round(loadMs),
       first_inference_ms: round(firstMs),
-      median_ms: round(percentile(sorted, 50)),
-      p90_ms: round(percentile(sorted, 90)),
-      p99_ms: round(percentile(sorted, 99)),
-      mean_ms: round(times.reduce((a, b) => a + b, 0) / times.length),
-      min_ms: round(sorted[0]),
-      max_ms: round(sorted[sorted.length - 1]),
+      load_to_first_result_ms: round(loadMs + firstMs),
+      latency_ms: {
+        min: round(sorted[0]), mean: round(mean), p50: round(percentile(sorted, 50)),
+        p90: round(percentile(sorted, 90)), p99: round(percentile(sorted, 99)),
+        max: round(sorted[sorted.length - 1]),
+      },
+      peak_rss_bytes: peakRssBytes(),
     };
     process.stdout.write(JSON.stringify(stats) + '\n');
   }

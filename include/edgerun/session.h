@@ -71,6 +71,7 @@ struct NodeReport {
   std::string name;
   std::string op_type;
   std::string kernel;  // "ref", "xnnpack", ...
+  std::string layout;  // "NHWC" for nodes the layout pass converted, else empty
   std::vector<std::string> inputs, outputs;
   std::vector<std::vector<int64_t>> output_shapes;
   int64_t macs = 0;

@@ -97,6 +97,7 @@ bool IsFusableProducer(const Node& p) {
   if (IsOnnxDomain(p.domain)) {
     return p.op_type == "Conv" || p.op_type == "ConvTranspose" || p.op_type == "Gemm";
   }
+  if (p.domain == kNhwcDomain) return p.op_type == "Conv" || p.op_type == "ConvTranspose";
   return p.domain == kEdgerunDomain && p.op_type == "FusedMatMul";
 }
 

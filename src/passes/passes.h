@@ -55,4 +55,23 @@ Status FuseSiLU(Graph& g, std::vector<std::string>* log);
 // FusedMatMul(A, B, bias), or Gemm(A, B, bias) when A and B are both 2-D.
 Status FuseMatMulBias(Graph& g, std::vector<std::string>* log);
 
+// Pad (constant mode, zero value, constant pads on the spatial axes only) -> Conv => the Conv
+// with the pads added to its own (the Conv kernels pad for free).
+Status FoldPadIntoConv(Graph& g, std::vector<std::string>* log);
+
+// Channels-last layout for fast kernels: Conv, ConvTranspose, QLinearConv and the pools become
+// their kNhwcDomain versions; elementwise ops, Concat, Resize, Pad, Slice, Split and Softmax
+// follow NHWC inputs; Transposes (or free Reshapes) appear only where a consumer needs the
+// model's layout, including before graph outputs. Run once, after RunGraphPasses.
+Status ConvertToNhwc(Graph& g, std::vector<std::string>* log);
+
+// NHWC Conv (no activation yet) -> Add(conv output, z) with z of the same shape => the Conv with
+// z as its residual input 3, so backends add it in the conv's epilogue (oneDNN's sum post-op).
+// FuseActivations then merges a following Relu: y = act(conv(x) + b + z).
+Status FuseConvResidual(Graph& g, std::vector<std::string>* log);
+
+// The passes that need fast kernels: ConvertToNhwc, then FuseConvResidual and FuseActivations
+// until nothing changes.
+Status RunLayoutPasses(Graph& graph, std::vector<std::string>* log);
+
 }  // namespace edgerun

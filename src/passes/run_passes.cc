@@ -13,8 +13,9 @@ Status RunGraphPasses(Graph& graph, std::vector<std::string>* log) {
   // before activation fusion, since they create the producers and activations it merges
   // (Conv -> Sigmoid -> Mul becomes Conv -> SiLU, then Conv with activation SiLU).
   static constexpr PassFn kPipeline[] = {EliminateIdentity,     EliminateDeadNodes,
-                                         FoldBatchNormIntoConv, FuseSiLU,
-                                         FuseMatMulBias,        FuseActivations};
+                                         FoldBatchNormIntoConv, FoldPadIntoConv,
+                                         FuseSiLU,              FuseMatMulBias,
+                                         FuseActivations};
   // Every change removes at least one node, so this terminates; the cap is a safety net.
   constexpr int kMaxRounds = 16;
   for (int round = 0; round < kMaxRounds; ++round) {
@@ -24,6 +25,23 @@ Status RunGraphPasses(Graph& graph, std::vector<std::string>* log) {
     if (changes.empty()) break;
   }
   return ValidateGraph(graph).WithPrefix("after graph passes");
+}
+
+}  // namespace edgerun
+
+namespace edgerun {
+
+Status RunLayoutPasses(Graph& graph, std::vector<std::string>* log) {
+  RETURN_IF_ERROR(ConvertToNhwc(graph, log));
+  for (int round = 0; round < 4; ++round) {
+    std::vector<std::string> changes;
+    RETURN_IF_ERROR(FuseConvResidual(graph, &changes));
+    RETURN_IF_ERROR(FuseActivations(graph, &changes));
+    RETURN_IF_ERROR(EliminateIdentity(graph, &changes));
+    if (log != nullptr) log->insert(log->end(), changes.begin(), changes.end());
+    if (changes.empty()) break;
+  }
+  return ValidateGraph(graph).WithPrefix("after the layout passes");
 }
 
 }  // namespace edgerun

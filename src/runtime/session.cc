@@ -4,12 +4,17 @@
 
 #include <pthreadpool.h>
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <cstdlib>
 #include <numeric>
 
+#include "kernels/backend.h"
 #include "kernels/kernel.h"
 #include "planner/arena_planner.h"
 #include "runtime/infer_and_fold.h"
@@ -52,6 +57,37 @@ struct AliasGroups {
   void Join(int keep, int other) { parent[Find(other)] = Find(keep); }
 };
 
+// Pins each pool thread (and the calling thread) to its own core: every thread takes one item
+// and waits until all have, so no thread can take two.
+struct PinTask {
+  std::atomic<int> arrived{0};
+  std::atomic<int> failed{0};
+  int n = 1;
+};
+void PinOne(void* ctx, size_t i) {
+  auto* t = static_cast<PinTask*>(ctx);
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(static_cast<int>(i) % CPU_SETSIZE, &set);
+  if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) != 0) t->failed.fetch_add(1);
+  t->arrived.fetch_add(1);
+  while (t->arrived.load() < t->n) {
+  }
+}
+Status PinPoolThreads(pthreadpool_t pool, int n) {
+  PinTask task;
+  task.n = n;
+  if (pool == nullptr) {
+    PinOne(&task, 0);
+  } else {
+    pthreadpool_parallelize_1d(pool, PinOne, &task, static_cast<size_t>(n), 0);
+  }
+  if (task.failed.load() > 0) {
+    return InvalidArgument("cannot pin threads to cores 0.." + std::to_string(n - 1));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 struct Session::Impl {
@@ -67,6 +103,8 @@ struct Session::Impl {
   bool profiling = false;
   std::vector<NodeProfile> profile;
   std::vector<std::string> pass_log;
+  int num_threads = 1;
+  std::vector<void (*)(int)> before_run;  // backend hooks used by this session's kernels
 
   ~Impl() {
     if (pool != nullptr) pthreadpool_destroy(pool);
@@ -92,11 +130,47 @@ Expected<std::unique_ptr<Session>> Session::Create(const Model& model,
     for (size_t i = 0; i < unknown.size(); ++i) msg += (i ? ", " : "") + unknown[i]->Describe();
     return Unsupported(msg).WithPrefix(prefix);
   }
+  // Kernel paths: the caller's order (unavailable backends dropped) or this CPU's default.
+  std::vector<KernelPath> path_order;
+  if (options.kernel_paths.empty()) {
+    path_order = DefaultPathOrder();
+  } else {
+    for (KernelPath p : options.kernel_paths) {
+      const BackendDef* b = FindBackend(p);
+      if (b != nullptr && b->available() &&
+          std::find(path_order.begin(), path_order.end(), p) == path_order.end()) {
+        path_order.push_back(p);
+      }
+    }
+    if (path_order.empty()) {
+      return InvalidArgument("none of the requested kernel paths is available on this machine");
+    }
+  }
+  const bool fast_paths = std::any_of(path_order.begin(), path_order.end(),
+                                      [](KernelPath p) { return p != KernelPath::kReference; });
+  impl->num_threads = std::max(1, options.num_threads);
+  if (impl->num_threads > 1) {
+    impl->pool = pthreadpool_create(static_cast<size_t>(impl->num_threads));
+    if (impl->pool == nullptr) return ResourceExhausted("cannot create the thread pool");
+  }
+  if (options.pin_threads) RETURN_IF_ERROR(PinPoolThreads(impl->pool, impl->num_threads));
+  for (KernelPath p : path_order) {
+    const BackendDef* b = FindBackend(p);
+    if (b->configure_threads != nullptr) {
+      RETURN_IF_ERROR(b->configure_threads(impl->num_threads, options.pin_threads)
+                          .WithPrefix(std::string(KernelPathName(p))));
+    }
+  }
+
   RETURN_IF_ERROR(BindInputShapes(g, options).WithPrefix(prefix));
   RETURN_IF_ERROR(InferShapesAndFold(g, /*fold=*/true).WithPrefix(prefix));
   if (options.optimize) {
     RETURN_IF_ERROR(RunGraphPasses(g, &impl->pass_log).WithPrefix(prefix));
     RETURN_IF_ERROR(InferShapesAndFold(g, /*fold=*/true).WithPrefix(prefix));
+    if (fast_paths) {
+      RETURN_IF_ERROR(RunLayoutPasses(g, &impl->pass_log).WithPrefix(prefix));
+      RETURN_IF_ERROR(InferShapesAndFold(g, /*fold=*/true).WithPrefix(prefix));
+    }
   }
 
   const size_t num_values = g.values.size();
@@ -106,7 +180,6 @@ Expected<std::unique_ptr<Session>> Session::Create(const Model& model,
   }
 
   // Select and prepare a kernel for every node.
-  const KernelPath path_order[] = {KernelPath::kReference};
   std::string missing;
   int num_missing = 0;
   impl->execs.resize(g.nodes.size());
@@ -130,7 +203,8 @@ Expected<std::unique_ptr<Session>> Session::Create(const Model& model,
                  std::string(DTypeName(in_types.empty() ? DType::kUndefined : in_types[0].dtype));
       continue;
     }
-    PrepareContext pctx{node, in_types, constants, out_types, std::max(1, options.num_threads)};
+    PrepareContext pctx{node, in_types, constants, out_types, impl->num_threads};
+    pctx.threadpool = impl->pool;
     if (kernel->prepare != nullptr) RETURN_IF_ERROR(kernel->prepare(pctx).WithPrefix(prefix));
     impl->execs[n].kernel = kernel;
     impl->execs[n].state = std::move(pctx.state);
@@ -177,8 +251,10 @@ Expected<std::unique_ptr<Session>> Session::Create(const Model& model,
   for (int n = 0; n < end_step; ++n) {
     const Node& node = g.nodes[n];
     const KernelDef* k = impl->execs[n].kernel;
-    if (node.inputs.empty() || node.outputs.empty()) continue;
-    const int in = node.inputs[0], out = node.outputs[0];
+    if (static_cast<int>(node.inputs.size()) <= k->in_place_input || node.outputs.empty()) {
+      continue;
+    }
+    const int in = node.inputs[k->in_place_input], out = node.outputs[0];
     if (in < 0 || out < 0 || g.values[in].is_constant() || g.values[out].is_constant()) continue;
     const int gi = groups.Find(in);
     bool share = false;
@@ -273,8 +349,26 @@ Expected<std::unique_ptr<Session>> Session::Create(const Model& model,
     if (request_of_scratch[n] >= 0) e.scratch_offset = plan.offsets[request_of_scratch[n]];
   }
 
-  if (options.num_threads > 1) {
-    impl->pool = pthreadpool_create(static_cast<size_t>(options.num_threads));
+  // Setup: kernels that bind pointers ahead (XNNPACK operators, oneDNN memories) do it now.
+  for (int n = 0; n < end_step; ++n) {
+    NodeExec& e = impl->execs[n];
+    if (e.kernel->setup == nullptr) continue;
+    SetupContext sctx{g.nodes[n],
+                      e.state.get(),
+                      std::span<const TensorView>(impl->io_views.data() + e.in_begin, e.in_count),
+                      std::span<TensorView>(impl->io_views.data() + e.out_begin, e.out_count),
+                      e.scratch_bytes ? impl->arena + e.scratch_offset : nullptr,
+                      e.scratch_bytes,
+                      impl->pool};
+    RETURN_IF_ERROR(e.kernel->setup(sctx).WithPrefix(prefix));
+  }
+  for (const NodeExec& e : impl->execs) {
+    const BackendDef* b = FindBackend(e.kernel->path);
+    if (b != nullptr && b->before_run != nullptr &&
+        std::find(impl->before_run.begin(), impl->before_run.end(), b->before_run) ==
+            impl->before_run.end()) {
+      impl->before_run.push_back(b->before_run);
+    }
   }
   impl->profiling = options.enable_profiling;
   impl->profile.resize(g.nodes.size());
@@ -326,6 +420,7 @@ Status Session::SetInput(int i, const TensorView& view) {
 
 Status Session::Run() {
   Impl& s = *impl_;
+  for (auto hook : s.before_run) hook(s.num_threads);
   const size_t n_nodes = s.graph.nodes.size();
   for (size_t n = 0; n < n_nodes; ++n) {
     NodeExec& e = s.execs[n];
@@ -359,7 +454,11 @@ std::vector<NodeReport> Session::NodeReports() const {
     const Node& node = g.nodes[n];
     NodeReport r;
     r.name = node.name;
-    r.op_type = node.domain.empty() ? node.op_type : node.domain + "::" + node.op_type;
+    // NHWC ops keep their ONNX name: the layout is reported separately.
+    r.op_type = node.domain.empty() || node.domain == kNhwcDomain
+                    ? node.op_type
+                    : node.domain + "::" + node.op_type;
+    r.layout = node.domain == kNhwcDomain ? "NHWC" : "";
     r.kernel = std::string(KernelPathName(impl_->execs[n].kernel->path));
     for (int v : node.inputs) r.inputs.push_back(v >= 0 ? g.values[v].name : "");
     for (int v : node.outputs) {

@@ -1,5 +1,11 @@
 // oneDNN kernel table: primitives created (and weights reordered) in prepare, executed with
-// user-provided scratchpads so a run never allocates. Threads with OpenMP (the Debian build).
+// user-provided scratchpads so a run never asks oneDNN for memory. Threads with OpenMP (the
+// Debian build); onednn_backend.cc sizes the team per session and per run.
+//
+// Each family file (onednn_conv.cc, onednn_pool.cc, ...) returns its own table; OnednnKernels()
+// concatenates them for kernel_table.cc.
+// Usage:
+//   for (const KernelDef& k : OnednnKernels()) ...
 #pragma once
 
 #include <span>
@@ -9,5 +15,11 @@
 namespace edgerun {
 
 std::span<const KernelDef> OnednnKernels();
+
+// The families, one per file.
+std::span<const KernelDef> OnednnConvKernels();    // NHWC Conv, ConvTranspose (f32)
+std::span<const KernelDef> OnednnPoolKernels();    // NHWC MaxPool, AveragePool, Global*Pool
+std::span<const KernelDef> OnednnMatMulKernels();  // MatMul, Gemm, FusedMatMul (f32)
+std::span<const KernelDef> OnednnQConvKernels();   // NHWC QLinearConv (u8/s8)
 
 }  // namespace edgerun

@@ -1,8 +1,22 @@
-// Placeholder until the XNNPACK kernels land: an empty table.
+// The XNNPACK kernel table: every family's kernels, concatenated once.
 #include "kernels/xnnpack/xnnpack_kernels.h"
+
+#include <vector>
+
+#include "kernels/xnnpack/xnnpack_util.h"
 
 namespace edgerun {
 
-std::span<const KernelDef> XnnpackKernels() { return {}; }
+std::span<const KernelDef> XnnpackKernels() {
+  static const std::vector<KernelDef> table = [] {
+    std::vector<KernelDef> all;
+    for (auto family : {XnnpackConvKernels(), XnnpackPoolKernels(), XnnpackMatMulKernels(),
+                        XnnpackElementwiseKernels(), XnnpackTensorKernels()}) {
+      all.insert(all.end(), family.begin(), family.end());
+    }
+    return all;
+  }();
+  return table;
+}
 
 }  // namespace edgerun

@@ -1,0 +1,267 @@
+// NHWC Conv and ConvTranspose (f32) on oneDNN's convolution and deconvolution primitives.
+//
+// Activations stay NHWC (format tag nhwc) so no reorder runs per inference; the weights, constant,
+// are reordered once into whatever blocked format the primitive picked. Bias is bound straight
+// from the node's input. The residual input Z of an NHWC Conv becomes a sum post-op: the
+// primitive accumulates into the output buffer, which is Z's own buffer when the runtime let the
+// node run in place, and otherwise holds a copy of Z made just before executing. The fused
+// activation follows as eltwise post-ops.
+#include <oneapi/dnnl/dnnl.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "kernels/onednn/onednn_kernels.h"
+#include "kernels/onednn/onednn_util.h"
+#include "kernels/ref/conv.h"
+
+namespace edgerun {
+namespace {
+
+using onednn::ArgSource;
+using onednn::PrimitiveDesc;
+using onednn::PrimitiveRunner;
+
+constexpr int kResidualInput = 3;
+
+// The oneDNN view of one 2-D NHWC conv or deconv node.
+struct ConvGeometry {
+  int64_t batch = 0, in_channels = 0, out_channels = 0, group = 1;
+  int64_t in[2] = {0, 0}, out[2] = {0, 0}, kernel[2] = {0, 0};
+  dnnl_dims_t strides = {1, 1};
+  dnnl_dims_t dilates = {0, 0};  // oneDNN counts dilation from 0
+  dnnl_dims_t pad_l = {0, 0}, pad_r = {0, 0};
+};
+
+bool IsF32(const TensorType& t) { return t.dtype == DType::kF32; }
+bool Present(std::span<const TensorType> inputs, size_t i) {
+  return inputs.size() > i && inputs[i].dtype != DType::kUndefined;
+}
+
+Expected<ConvGeometry> ConvGeometryOf(const PrepareContext& ctx) {
+  const auto& x = ctx.inputs[0].dims;   // N, H, W, C
+  const auto& wt = ctx.inputs[1].dims;  // M, C/g, kH, kW
+  const auto& y = ctx.outputs[0].dims;  // N, OH, OW, M
+  ConvGeometry g;
+  Window3d w;
+  const int64_t in_spatial[] = {x[1], x[2]};
+  const int64_t out_spatial[] = {y[1], y[2]};
+  const int64_t kernel[] = {wt[2], wt[3]};
+  RETURN_IF_ERROR(ResolveWindow(ctx, in_spatial, out_spatial, kernel, &w));
+  ASSIGN_OR_RETURN(g.group, ctx.node.GetInt("group", 1));
+  g.batch = x[0];
+  g.in_channels = x[3];
+  g.out_channels = wt[0];
+  for (int i = 0; i < 2; ++i) {
+    const int j = i + 1;  // Window3d keeps 2-D windows in slots 1 and 2
+    g.in[i] = w.in[j];
+    g.out[i] = w.out[j];
+    g.kernel[i] = w.kernel[j];
+    g.strides[i] = w.stride[j];
+    g.dilates[i] = w.dilation[j] - 1;
+    g.pad_l[i] = w.pad[j];
+    const int64_t span = (w.kernel[j] - 1) * w.dilation[j] + 1;
+    g.pad_r[i] = (w.out[j] - 1) * w.stride[j] + span - w.in[j] - w.pad[j];
+  }
+  return g;
+}
+
+// ONNX ConvTranspose geometry, as the reference kernel resolves it: explicit pads crop the
+// output; with output_shape or SAME padding the pads follow from the requested size.
+Expected<ConvGeometry> DeconvGeometryOf(const PrepareContext& ctx) {
+  const auto& x = ctx.inputs[0].dims;   // N, H, W, C
+  const auto& wt = ctx.inputs[1].dims;  // C, M/g, kH, kW
+  const auto& y = ctx.outputs[0].dims;  // N, OH, OW, M
+  ConvGeometry g;
+  ASSIGN_OR_RETURN(g.group, ctx.node.GetInt("group", 1));
+  ASSIGN_OR_RETURN(std::vector<int64_t> strides, ctx.node.GetInts("strides", {1, 1}));
+  ASSIGN_OR_RETURN(std::vector<int64_t> dilations, ctx.node.GetInts("dilations", {1, 1}));
+  ASSIGN_OR_RETURN(std::vector<int64_t> pads, ctx.node.GetInts("pads", {0, 0, 0, 0}));
+  ASSIGN_OR_RETURN(std::vector<int64_t> out_pad, ctx.node.GetInts("output_padding", {0, 0}));
+  ASSIGN_OR_RETURN(std::string auto_pad, ctx.node.GetString("auto_pad", "NOTSET"));
+  if (strides.size() != 2 || dilations.size() != 2 || pads.size() != 4 || out_pad.size() != 2) {
+    return ctx.NotSupported("ConvTranspose attributes do not describe a 2-D window");
+  }
+  const bool derive =
+      ctx.node.has_attr("output_shape") || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
+  g.batch = x[0];
+  g.in_channels = x[3];
+  g.out_channels = wt[1] * g.group;
+  for (int i = 0; i < 2; ++i) {
+    g.in[i] = x[1 + i];
+    g.out[i] = y[1 + i];
+    g.kernel[i] = wt[2 + i];
+    g.strides[i] = strides[i];
+    g.dilates[i] = dilations[i] - 1;
+    const int64_t span = (g.kernel[i] - 1) * dilations[i] + 1;
+    int64_t pad;
+    if (derive) {
+      const int64_t total = strides[i] * (g.in[i] - 1) + out_pad[i] + span - g.out[i];
+      pad = total <= 0 ? 0 : (auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2);
+    } else {
+      pad = auto_pad == "VALID" ? 0 : pads[i];
+    }
+    g.pad_l[i] = pad;
+    g.pad_r[i] = (g.in[i] - 1) * strides[i] + span - g.out[i] - pad;
+  }
+  return g;
+}
+
+struct ConvDescs {
+  dnnl_memory_desc_t src, weights_any, weights_user, bias, dst;
+};
+
+Expected<ConvDescs> MakeConvDescs(const PrepareContext& ctx, const ConvGeometry& g, bool deconv) {
+  const Node& node = ctx.node;
+  ConvDescs d;
+  const int64_t src_dims[] = {g.batch, g.in_channels, g.in[0], g.in[1]};
+  const int64_t dst_dims[] = {g.batch, g.out_channels, g.out[0], g.out[1]};
+  ASSIGN_OR_RETURN(d.src, onednn::MakeDesc(src_dims, dnnl_f32, dnnl_nhwc, node));
+  ASSIGN_OR_RETURN(d.dst, onednn::MakeDesc(dst_dims, dnnl_f32, dnnl_nhwc, node));
+  const int64_t oc = g.out_channels / g.group, ic = g.in_channels / g.group;
+  // ONNX Conv weights are [M, C/g, kH, kW] (goihw with g outermost); ConvTranspose weights are
+  // [C, M/g, kH, kW] (giohw).
+  if (g.group == 1) {
+    const int64_t dims[] = {g.out_channels, g.in_channels, g.kernel[0], g.kernel[1]};
+    ASSIGN_OR_RETURN(d.weights_any, onednn::MakeDesc(dims, dnnl_f32, dnnl_format_tag_any, node));
+    ASSIGN_OR_RETURN(d.weights_user,
+                     onednn::MakeDesc(dims, dnnl_f32, deconv ? dnnl_iohw : dnnl_oihw, node));
+  } else {
+    const int64_t dims[] = {g.group, oc, ic, g.kernel[0], g.kernel[1]};
+    ASSIGN_OR_RETURN(d.weights_any, onednn::MakeDesc(dims, dnnl_f32, dnnl_format_tag_any, node));
+    ASSIGN_OR_RETURN(d.weights_user,
+                     onednn::MakeDesc(dims, dnnl_f32, deconv ? dnnl_giohw : dnnl_goihw, node));
+  }
+  const int64_t bias_dims[] = {g.out_channels};
+  ASSIGN_OR_RETURN(d.bias, onednn::MakeDesc(bias_dims, dnnl_f32, dnnl_x, node));
+  return d;
+}
+
+// Builds the primitive descriptor; Unsupported when oneDNN has no implementation for it.
+Expected<PrimitiveDesc> CreatePd(const PrepareContext& ctx, const ConvGeometry& g,
+                                 const ConvDescs& d, bool deconv, bool has_bias, bool residual) {
+  ASSIGN_OR_RETURN(FusedActivation act, FusedActivation::FromNode(ctx.node));
+  ASSIGN_OR_RETURN(onednn::Attr attr, onednn::MakeAttr(ctx.node, residual, act));
+  const dnnl_memory_desc_t* bias = has_bias ? &d.bias : nullptr;
+  PrimitiveDesc pd;
+  dnnl_status_t s;
+  if (deconv) {
+    dnnl_deconvolution_desc_t desc;
+    s = dnnl_dilated_deconvolution_forward_desc_init(
+        &desc, dnnl_forward_inference, dnnl_deconvolution_direct, &d.src, &d.weights_any, bias,
+        &d.dst, g.strides, g.dilates, g.pad_l, g.pad_r);
+    if (s == dnnl_success) {
+      s = dnnl_primitive_desc_create(pd.out(), &desc, attr.get(), onednn::CpuEngine(), nullptr);
+    }
+  } else {
+    dnnl_convolution_desc_t desc;
+    s = dnnl_dilated_convolution_forward_desc_init(
+        &desc, dnnl_forward_inference, dnnl_convolution_direct, &d.src, &d.weights_any, bias,
+        &d.dst, g.strides, g.dilates, g.pad_l, g.pad_r);
+    if (s == dnnl_success) {
+      s = dnnl_primitive_desc_create(pd.out(), &desc, attr.get(), onednn::CpuEngine(), nullptr);
+    }
+  }
+  RETURN_IF_ERROR(onednn::FromDnnl(s, ctx.node, deconv ? "deconvolution" : "convolution"));
+  return pd;
+}
+
+struct ConvState : KernelState {
+  PrimitiveRunner runner;
+  bool residual = false;
+  size_t persistent_bytes() const override { return runner.owned_bytes(); }
+};
+
+// Shared by Conv and ConvTranspose: f32 NHWC input, constant 4-D weights, optional bias of any
+// provenance, and a primitive oneDNN can build.
+bool SupportsConvLike(const SupportContext& ctx, bool deconv) {
+  if (onednn::CpuEngine() == nullptr) return false;
+  const auto& in = ctx.inputs;
+  if (in.size() < 2 || !IsF32(in[0]) || !IsF32(in[1]) || in[0].dims.size() != 4 ||
+      in[1].dims.size() != 4 || ctx.constants.size() < 2 || ctx.constants[1] == nullptr) {
+    return false;
+  }
+  if (ctx.outputs.empty() || ctx.outputs[0].dims.size() != 4) return false;
+  if (NumElements(in[0].dims) == 0 || NumElements(ctx.outputs[0].dims) == 0) return false;
+  const bool has_bias = Present(in, 2);
+  if (has_bias && !IsF32(in[2])) return false;
+  const bool residual = !deconv && Present(in, kResidualInput);
+  if (residual && (!IsF32(in[kResidualInput]) || in[kResidualInput].dims != ctx.outputs[0].dims)) {
+    return false;
+  }
+  PrepareContext pctx{ctx.node, ctx.inputs, ctx.constants, ctx.outputs, 1, 0, {}, nullptr};
+  Expected<ConvGeometry> g = deconv ? DeconvGeometryOf(pctx) : ConvGeometryOf(pctx);
+  if (!g.ok()) return false;
+  Expected<ConvDescs> d = MakeConvDescs(pctx, *g, deconv);
+  if (!d.ok()) return false;
+  return CreatePd(pctx, *g, *d, deconv, has_bias, residual).ok();
+}
+
+Status PrepareConvLike(PrepareContext& ctx, bool deconv) {
+  auto s = std::make_unique<ConvState>();
+  const bool has_bias = Present(ctx.inputs, 2);
+  s->residual = !deconv && Present(ctx.inputs, kResidualInput);
+  ASSIGN_OR_RETURN(ConvGeometry g, deconv ? DeconvGeometryOf(ctx) : ConvGeometryOf(ctx));
+  ASSIGN_OR_RETURN(ConvDescs d, MakeConvDescs(ctx, g, deconv));
+  ASSIGN_OR_RETURN(PrimitiveDesc pd, CreatePd(ctx, g, d, deconv, has_bias, s->residual));
+  if (ctx.constants.size() < 2 || ctx.constants[1] == nullptr) {
+    return ctx.NotSupported("oneDNN conv needs constant weights");
+  }
+  RETURN_IF_ERROR(s->runner.Init(pd.get(), ctx.node));
+  const dnnl_memory_desc_t* weights = dnnl_primitive_desc_query_md(pd.get(), dnnl_query_weights_md, 0);
+  ASSIGN_OR_RETURN(onednn::AlignedBuffer packed,
+                   onednn::ReorderConstant(ctx.constants[1]->raw(), d.weights_user, *weights,
+                                           ctx.node));
+  RETURN_IF_ERROR(s->runner.AddOwnedArg(DNNL_ARG_WEIGHTS, *weights, std::move(packed), ctx.node));
+  RETURN_IF_ERROR(s->runner.AddArg(DNNL_ARG_SRC, d.src, ArgSource::kInput, 0, ctx.node));
+  if (has_bias) {
+    RETURN_IF_ERROR(s->runner.AddArg(DNNL_ARG_BIAS, d.bias, ArgSource::kInput, 2, ctx.node));
+  }
+  RETURN_IF_ERROR(s->runner.AddArg(DNNL_ARG_DST, d.dst, ArgSource::kOutput, 0, ctx.node));
+  ctx.scratch_bytes = s->runner.scratch_bytes();
+  ctx.state = std::move(s);
+  return Status::Ok();
+}
+
+bool SupportsNhwcConv(const SupportContext& ctx) { return SupportsConvLike(ctx, false); }
+bool SupportsNhwcConvTranspose(const SupportContext& ctx) { return SupportsConvLike(ctx, true); }
+Status PrepareNhwcConv(PrepareContext& ctx) { return PrepareConvLike(ctx, false); }
+Status PrepareNhwcConvTranspose(PrepareContext& ctx) { return PrepareConvLike(ctx, true); }
+
+Status SetupConvLike(SetupContext& ctx) {
+  // The primitive reads the input while writing the output: they must not share a buffer.
+  if (ctx.inputs[0].raw != nullptr && ctx.inputs[0].raw == ctx.outputs[0].raw) {
+    return ctx.Fail("oneDNN conv cannot run in place on its input 0");
+  }
+  return ctx.state_as<ConvState>().runner.Bind(ctx);
+}
+
+Status InvokeConvLike(InvokeContext& ctx) {
+  const auto& s = ctx.state_as<ConvState>();
+  if (s.residual) {
+    const TensorView& z = ctx.inputs[kResidualInput];
+    TensorView& y = ctx.outputs[0];
+    // The sum post-op accumulates into the output: start from Z unless it already is there.
+    if (z.raw != y.raw) std::memcpy(y.raw, z.raw, y.bytes());
+  }
+  return s.runner.Execute(ctx);
+}
+
+constexpr DTypeSet kF32{DType::kF32};
+
+}  // namespace
+
+std::span<const KernelDef> OnednnConvKernels() {
+  static constexpr KernelDef kKernels[] = {
+      {"Conv", KernelPath::kOnednn, kF32, SupportsNhwcConv, PrepareNhwcConv, InvokeConvLike,
+       kNhwcDomain, /*may_run_in_place=*/true, /*output_aliases_input=*/false, SetupConvLike,
+       /*in_place_input=*/kResidualInput},
+      {"ConvTranspose", KernelPath::kOnednn, kF32, SupportsNhwcConvTranspose,
+       PrepareNhwcConvTranspose, InvokeConvLike, kNhwcDomain, false, false, SetupConvLike},
+  };
+  return kKernels;
+}
+
+}  // namespace edgerun

@@ -1,0 +1,7 @@
+#include "kernels/onednn/onednn_kernels.h"
+
+namespace edgerun {
+
+std::span<const KernelDef> OnednnMatMulKernels() { return {}; }
+
+}  // namespace edgerun

@@ -1,0 +1,271 @@
+#include "kernels/onednn/onednn_util.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+namespace edgerun::onednn {
+
+namespace {
+
+struct EngineAndStream {
+  dnnl_engine_t engine = nullptr;
+  dnnl_stream_t stream = nullptr;
+};
+
+// Never destroyed: primitives of sessions that outlive static destruction may still reference
+// the engine.
+const EngineAndStream& Globals() {
+  static const EngineAndStream globals = [] {
+    EngineAndStream g;
+    if (dnnl_engine_create(&g.engine, dnnl_cpu, 0) != dnnl_success) {
+      g.engine = nullptr;
+      return g;
+    }
+    if (dnnl_stream_create(&g.stream, g.engine, dnnl_stream_default_flags) != dnnl_success) {
+      g.stream = nullptr;
+    }
+    return g;
+  }();
+  return globals;
+}
+
+std::string_view DnnlStatusName(dnnl_status_t s) {
+  switch (s) {
+    case dnnl_success: return "success";
+    case dnnl_out_of_memory: return "out of memory";
+    case dnnl_invalid_arguments: return "invalid arguments";
+    case dnnl_unimplemented: return "unimplemented";
+    case dnnl_iterator_ends: return "iterator ends";
+    case dnnl_runtime_error: return "runtime error";
+    case dnnl_not_required: return "not required";
+  }
+  return "unknown status";
+}
+
+}  // namespace
+
+dnnl_engine_t CpuEngine() { return Globals().engine; }
+dnnl_stream_t CpuStream() { return Globals().stream; }
+
+Status FromDnnl(dnnl_status_t s, const Node& node, std::string_view what) {
+  if (s == dnnl_success) return Status::Ok();
+  std::string msg = node.Describe() + ": oneDNN " + std::string(what) + " failed (" +
+                    std::string(DnnlStatusName(s)) + ")";
+  if (s == dnnl_unimplemented) return Unsupported(std::move(msg));
+  if (s == dnnl_out_of_memory) return ResourceExhausted(std::move(msg));
+  return Internal(std::move(msg));
+}
+
+Expected<AlignedBuffer> AlignedBuffer::Allocate(size_t bytes, const Node& node) {
+  AlignedBuffer b;
+  const size_t rounded = (std::max<size_t>(bytes, 1) + kTensorAlignment - 1) / kTensorAlignment *
+                         kTensorAlignment;
+  b.data.reset(std::aligned_alloc(kTensorAlignment, rounded));
+  if (b.data == nullptr) {
+    return ResourceExhausted(node.Describe() + ": cannot allocate " + std::to_string(bytes) +
+                             " bytes for packed oneDNN weights");
+  }
+  b.bytes = bytes;
+  return b;
+}
+
+bool ToDnnlType(DType t, dnnl_data_type_t* out) {
+  switch (t) {
+    case DType::kF32: *out = dnnl_f32; return true;
+    case DType::kI8: *out = dnnl_s8; return true;
+    case DType::kU8: *out = dnnl_u8; return true;
+    case DType::kI32: *out = dnnl_s32; return true;
+    default: return false;
+  }
+}
+
+Expected<dnnl_memory_desc_t> MakeDesc(std::span<const int64_t> dims, dnnl_data_type_t type,
+                                      dnnl_format_tag_t tag, const Node& node) {
+  dnnl_memory_desc_t md;
+  dnnl_dims_t d;
+  if (dims.size() > static_cast<size_t>(DNNL_MAX_NDIMS)) {
+    return Unsupported(node.Describe() + ": rank " + std::to_string(dims.size()) +
+                       " is above oneDNN's limit");
+  }
+  for (size_t i = 0; i < dims.size(); ++i) d[i] = dims[i];
+  RETURN_IF_ERROR(FromDnnl(
+      dnnl_memory_desc_init_by_tag(&md, static_cast<int>(dims.size()), d, type, tag), node,
+      "memory descriptor"));
+  return md;
+}
+
+Expected<dnnl_memory_desc_t> MakeStridedDesc(std::span<const int64_t> dims,
+                                             std::span<const int64_t> strides,
+                                             dnnl_data_type_t type, const Node& node) {
+  dnnl_memory_desc_t md;
+  dnnl_dims_t d, s;
+  if (dims.size() > static_cast<size_t>(DNNL_MAX_NDIMS) || strides.size() != dims.size()) {
+    return Unsupported(node.Describe() + ": rank " + std::to_string(dims.size()) +
+                       " is above oneDNN's limit");
+  }
+  for (size_t i = 0; i < dims.size(); ++i) {
+    d[i] = dims[i];
+    s[i] = strides[i];
+  }
+  RETURN_IF_ERROR(FromDnnl(
+      dnnl_memory_desc_init_by_strides(&md, static_cast<int>(dims.size()), d, type, s), node,
+      "strided memory descriptor"));
+  return md;
+}
+
+bool AppendActivation(dnnl_post_ops_t post_ops, const FusedActivation& act) {
+  using Kind = FusedActivation::Kind;
+  auto eltwise = [&](dnnl_alg_kind_t alg, float alpha, float beta) {
+    return dnnl_post_ops_append_eltwise(post_ops, 1.0f, alg, alpha, beta) == dnnl_success;
+  };
+  switch (act.kind) {
+    case Kind::kNone: return true;
+    case Kind::kRelu: return eltwise(dnnl_eltwise_relu, 0.0f, 0.0f);
+    case Kind::kLeakyRelu: return eltwise(dnnl_eltwise_relu, act.a, 0.0f);
+    // oneDNN's clip returns the lower bound when min > max; ONNX (and the reference) the upper.
+    case Kind::kClip: return act.a <= act.b && eltwise(dnnl_eltwise_clip, act.a, act.b);
+    // 2.6 has no hardsigmoid: alpha * x + beta, then clamp to [0, 1].
+    case Kind::kHardSigmoid:
+      return eltwise(dnnl_eltwise_linear, act.a, act.b) && eltwise(dnnl_eltwise_clip, 0.0f, 1.0f);
+    case Kind::kHardSwish: return eltwise(dnnl_eltwise_hardswish, 0.0f, 0.0f);
+    case Kind::kSigmoid: return eltwise(dnnl_eltwise_logistic, 0.0f, 0.0f);
+    case Kind::kSiLU: return eltwise(dnnl_eltwise_swish, 1.0f, 0.0f);
+    case Kind::kTanh: return eltwise(dnnl_eltwise_tanh, 0.0f, 0.0f);
+  }
+  return false;
+}
+
+Expected<Attr> MakeAttr(const Node& node, bool residual_sum, const FusedActivation& act) {
+  Attr attr;
+  RETURN_IF_ERROR(FromDnnl(dnnl_primitive_attr_create(attr.out()), node, "attribute creation"));
+  RETURN_IF_ERROR(FromDnnl(dnnl_primitive_attr_set_scratchpad_mode(attr.get(),
+                                                                   dnnl_scratchpad_mode_user),
+                           node, "scratchpad mode"));
+  if (residual_sum || act.kind != FusedActivation::Kind::kNone) {
+    PostOps post_ops;
+    RETURN_IF_ERROR(FromDnnl(dnnl_post_ops_create(post_ops.out()), node, "post-op creation"));
+    if (residual_sum) {
+      RETURN_IF_ERROR(
+          FromDnnl(dnnl_post_ops_append_sum(post_ops.get(), 1.0f), node, "residual sum post-op"));
+    }
+    if (!AppendActivation(post_ops.get(), act)) {
+      return Unsupported(node.Describe() + ": fused activation has no oneDNN post-op");
+    }
+    RETURN_IF_ERROR(FromDnnl(dnnl_primitive_attr_set_post_ops(attr.get(), post_ops.get()), node,
+                             "post-ops"));
+  }
+  return attr;
+}
+
+Expected<AlignedBuffer> ReorderConstant(const void* data, const dnnl_memory_desc_t& from,
+                                        const dnnl_memory_desc_t& to, const Node& node) {
+  dnnl_engine_t engine = CpuEngine();
+  if (engine == nullptr) return Internal(node.Describe() + ": no oneDNN CPU engine");
+  ASSIGN_OR_RETURN(AlignedBuffer out, AlignedBuffer::Allocate(dnnl_memory_desc_get_size(&to), node));
+  PrimitiveDesc pd;
+  RETURN_IF_ERROR(FromDnnl(dnnl_reorder_primitive_desc_create(pd.out(), &from, engine, &to, engine,
+                                                              nullptr),
+                           node, "weight reorder"));
+  Primitive reorder;
+  RETURN_IF_ERROR(FromDnnl(dnnl_primitive_create(reorder.out(), pd.get()), node, "weight reorder"));
+  Memory src, dst;
+  // The reorder only reads `data`; the C API takes a non-const handle.
+  RETURN_IF_ERROR(FromDnnl(dnnl_memory_create(src.out(), &from, engine, const_cast<void*>(data)),
+                           node, "weight memory"));
+  RETURN_IF_ERROR(
+      FromDnnl(dnnl_memory_create(dst.out(), &to, engine, out.data.get()), node, "weight memory"));
+  const dnnl_exec_arg_t args[] = {{DNNL_ARG_FROM, src.get()}, {DNNL_ARG_TO, dst.get()}};
+  RETURN_IF_ERROR(FromDnnl(dnnl_primitive_execute(reorder.get(), CpuStream(), 2, args), node,
+                           "weight reorder"));
+  RETURN_IF_ERROR(FromDnnl(dnnl_stream_wait(CpuStream()), node, "weight reorder"));
+  return out;
+}
+
+// ---- PrimitiveRunner ----
+
+Status PrimitiveRunner::Init(const_dnnl_primitive_desc_t pd, const Node& node) {
+  if (CpuEngine() == nullptr || CpuStream() == nullptr) {
+    return Internal(node.Describe() + ": no oneDNN CPU engine");
+  }
+  RETURN_IF_ERROR(FromDnnl(dnnl_primitive_create(primitive_.out(), pd), node, "primitive creation"));
+  RETURN_IF_ERROR(FromDnnl(dnnl_primitive_get_primitive_desc(primitive_.get(), &pd_), node,
+                           "primitive descriptor query"));
+  const dnnl_memory_desc_t* scratch = dnnl_primitive_desc_query_md(pd_, dnnl_query_scratchpad_md, 0);
+  scratch_bytes_ = scratch != nullptr ? dnnl_memory_desc_get_size(scratch) : 0;
+  if (scratch_bytes_ > 0) {
+    RETURN_IF_ERROR(AddArg(DNNL_ARG_SCRATCHPAD, *scratch, ArgSource::kScratch, 0, node));
+  }
+  return Status::Ok();
+}
+
+Status PrimitiveRunner::AddArg(int arg, const dnnl_memory_desc_t& md, ArgSource source, int index,
+                               const Node& node) {
+  if (num_args_ == kMaxArgs) return Internal(node.Describe() + ": too many oneDNN arguments");
+  Memory& m = memories_[num_args_];
+  RETURN_IF_ERROR(FromDnnl(dnnl_memory_create(m.out(), &md, CpuEngine(), DNNL_MEMORY_NONE), node,
+                           "memory creation"));
+  sources_[num_args_] = {source, index};
+  args_[num_args_] = {arg, m.get()};
+  ++num_args_;
+  return Status::Ok();
+}
+
+Status PrimitiveRunner::AddOwnedArg(int arg, const dnnl_memory_desc_t& md, AlignedBuffer buffer,
+                                    const Node& node) {
+  RETURN_IF_ERROR(AddArg(arg, md, ArgSource::kOwned, 0, node));
+  RETURN_IF_ERROR(FromDnnl(dnnl_memory_set_data_handle(memories_[num_args_ - 1].get(),
+                                                       buffer.data.get()),
+                           node, "memory binding"));
+  owned_.push_back(std::move(buffer));
+  return Status::Ok();
+}
+
+size_t PrimitiveRunner::owned_bytes() const {
+  size_t total = 0;
+  for (const AlignedBuffer& b : owned_) total += b.bytes;
+  return total;
+}
+
+const char* PrimitiveRunner::impl_name() const {
+  const char* name = "";
+  if (pd_ == nullptr ||
+      dnnl_primitive_desc_query(pd_, dnnl_query_impl_info_str, 0, &name) != dnnl_success) {
+    return "";
+  }
+  return name;
+}
+
+template <typename Ctx>
+Status PrimitiveRunner::BindFrom(const Ctx& ctx) const {
+  for (int i = 0; i < num_args_; ++i) {
+    void* want = nullptr;
+    switch (sources_[i].kind) {
+      case ArgSource::kOwned: continue;
+      case ArgSource::kInput: want = ctx.inputs[sources_[i].index].raw; break;
+      case ArgSource::kOutput: want = ctx.outputs[sources_[i].index].raw; break;
+      case ArgSource::kScratch: want = ctx.scratch; break;
+    }
+    void* have = nullptr;
+    dnnl_memory_t m = memories_[i].get();
+    if (dnnl_memory_get_data_handle(m, &have) != dnnl_success || have != want) {
+      if (want == nullptr || dnnl_memory_set_data_handle(m, want) != dnnl_success) {
+        return ctx.Fail("cannot bind a oneDNN argument to its buffer");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status PrimitiveRunner::Bind(const SetupContext& ctx) const { return BindFrom(ctx); }
+
+Status PrimitiveRunner::Execute(const InvokeContext& ctx) const {
+  RETURN_IF_ERROR(BindFrom(ctx));
+  if (dnnl_primitive_execute(primitive_.get(), CpuStream(), num_args_, args_) != dnnl_success ||
+      dnnl_stream_wait(CpuStream()) != dnnl_success) {
+    return ctx.Fail("oneDNN primitive execution failed");
+  }
+  return Status::Ok();
+}
+
+}  // namespace edgerun::onednn

@@ -1,0 +1,161 @@
+// Shared plumbing of the oneDNN kernels: the CPU engine and stream, owning handles for the C
+// API's objects, status conversion, fused activations as post-ops, one-time reorders of constant
+// weights, and PrimitiveRunner, which binds a primitive's arguments to the session's buffers.
+//
+// A kernel builds its primitive descriptor in prepare (supports() builds it too, so a node is
+// only claimed when oneDNN has an implementation), reorders constant weights once into the
+// format the primitive chose (owned here, reported as persistent bytes), and declares where each
+// execute argument lives: a node input, a node output, the node's scratch (oneDNN's user-mode
+// scratchpad, planned in the arena), or an owned buffer. Setup binds the final pointers; invoke
+// executes. The C API is used throughout because the C++ API throws.
+// Usage:
+//   PrimitiveRunner r;
+//   RETURN_IF_ERROR(r.Init(pd.get(), ctx.node));  // creates the primitive, sizes the scratchpad
+//   RETURN_IF_ERROR(r.AddArg(DNNL_ARG_SRC, src_md, ArgSource::kInput, 0, ctx.node));
+//   ctx.scratch_bytes = r.scratch_bytes();
+//   setup: RETURN_IF_ERROR(r.Bind(setup_ctx));   invoke: return r.Execute(invoke_ctx);
+#pragma once
+
+#include <oneapi/dnnl/dnnl.h>
+
+#include <cstddef>
+#include <cstdlib>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "kernels/kernel.h"
+#include "kernels/ref/ref_util.h"
+
+namespace edgerun::onednn {
+
+// The process-wide CPU engine and its stream, created on first use; nullptr if oneDNN cannot
+// create them. With the OpenMP runtime a stream executes synchronously on the calling thread's
+// OpenMP team, so one stream serves every session.
+dnnl_engine_t CpuEngine();
+dnnl_stream_t CpuStream();
+
+// Ok for dnnl_success; otherwise Unsupported (dnnl_unimplemented) or Internal naming the node
+// and the call that failed.
+Status FromDnnl(dnnl_status_t s, const Node& node, std::string_view what);
+
+// Moves ownership of one C API handle; destroys it at scope exit.
+template <typename T, dnnl_status_t (*Destroy)(T)>
+class Owned {
+ public:
+  Owned() = default;
+  explicit Owned(T h) : h_(h) {}
+  Owned(Owned&& o) noexcept : h_(std::exchange(o.h_, nullptr)) {}
+  Owned& operator=(Owned&& o) noexcept {
+    reset(std::exchange(o.h_, nullptr));
+    return *this;
+  }
+  Owned(const Owned&) = delete;
+  Owned& operator=(const Owned&) = delete;
+  ~Owned() { reset(); }
+
+  T get() const { return h_; }
+  // For C calls that create the object into a T*.
+  T* out() {
+    reset();
+    return &h_;
+  }
+  void reset(T h = nullptr) {
+    if (h_ != nullptr) Destroy(h_);
+    h_ = h;
+  }
+
+ private:
+  T h_ = nullptr;
+};
+using PrimitiveDesc = Owned<dnnl_primitive_desc_t, dnnl_primitive_desc_destroy>;
+using Primitive = Owned<dnnl_primitive_t, dnnl_primitive_destroy>;
+using Memory = Owned<dnnl_memory_t, dnnl_memory_destroy>;
+using Attr = Owned<dnnl_primitive_attr_t, dnnl_primitive_attr_destroy>;
+using PostOps = Owned<dnnl_post_ops_t, dnnl_post_ops_destroy>;
+
+// A 64-byte aligned heap buffer (packed weights, prescaled biases).
+struct AlignedBuffer {
+  struct Free {
+    void operator()(void* p) const { std::free(p); }
+  };
+  std::unique_ptr<void, Free> data;
+  size_t bytes = 0;
+
+  static Expected<AlignedBuffer> Allocate(size_t bytes, const Node& node);
+};
+
+// f32, s8, u8, s32; false for anything else.
+bool ToDnnlType(DType t, dnnl_data_type_t* out);
+
+// A plain descriptor for `dims` with format `tag` (dnnl_format_tag_any lets the primitive pick).
+Expected<dnnl_memory_desc_t> MakeDesc(std::span<const int64_t> dims, dnnl_data_type_t type,
+                                      dnnl_format_tag_t tag, const Node& node);
+// A descriptor with explicit element strides (transposed Gemm operands, broadcast batches).
+Expected<dnnl_memory_desc_t> MakeStridedDesc(std::span<const int64_t> dims,
+                                             std::span<const int64_t> strides,
+                                             dnnl_data_type_t type, const Node& node);
+
+// Appends the post-ops computing `act` (after whatever is already in `post_ops`). False when
+// oneDNN 2.6 has no exact equivalent, e.g. Clip with min > max.
+bool AppendActivation(dnnl_post_ops_t post_ops, const FusedActivation& act);
+
+// Attributes every kernel uses: user-mode scratchpad (the arena holds it), then an optional
+// residual accumulation (post-op sum: dst = op(...) + dst), then the fused activation.
+// Fails with Unsupported when the activation has no oneDNN form.
+Expected<Attr> MakeAttr(const Node& node, bool residual_sum, const FusedActivation& act);
+
+// Reorders constant data laid out as `from` into a new buffer laid out as `to`, once, at prepare
+// time (packing weights into the primitive's blocked format).
+Expected<AlignedBuffer> ReorderConstant(const void* data, const dnnl_memory_desc_t& from,
+                                        const dnnl_memory_desc_t& to, const Node& node);
+
+enum class ArgSource : uint8_t { kInput, kOutput, kScratch, kOwned };
+
+// One primitive with its execute arguments. Memory objects are created in prepare (without a
+// buffer for run-time arguments); Bind points them at the session's buffers, so Execute only
+// runs the primitive. Execute re-points an argument whose buffer moved (cheap, no allocation),
+// so a caller that skips setup still gets correct results.
+class PrimitiveRunner {
+ public:
+  static constexpr int kMaxArgs = 8;
+
+  // Creates the primitive and, when the primitive needs one, the scratchpad argument (its
+  // size becomes the node's scratch request). `pd` must use dnnl_scratchpad_mode_user.
+  Status Init(const_dnnl_primitive_desc_t pd, const Node& node);
+  // A run-time argument: node input/output `index`, or the scratch (index ignored).
+  Status AddArg(int arg, const dnnl_memory_desc_t& md, ArgSource source, int index,
+                const Node& node);
+  // An argument whose buffer the runner owns (reordered weights, prescaled bias).
+  Status AddOwnedArg(int arg, const dnnl_memory_desc_t& md, AlignedBuffer buffer,
+                     const Node& node);
+
+  size_t scratch_bytes() const { return scratch_bytes_; }
+  size_t owned_bytes() const;
+  // Implementation name, e.g. "brgconv:avx512_core" (for tests and profiling).
+  const char* impl_name() const;
+
+  Status Bind(const SetupContext& ctx) const;
+  Status Execute(const InvokeContext& ctx) const;
+
+ private:
+  struct Source {
+    ArgSource kind = ArgSource::kOwned;
+    int index = 0;
+  };
+  template <typename Ctx>
+  Status BindFrom(const Ctx& ctx) const;
+
+  Primitive primitive_;
+  const_dnnl_primitive_desc_t pd_ = nullptr;  // owned by primitive_
+  Memory memories_[kMaxArgs];
+  Source sources_[kMaxArgs];
+  dnnl_exec_arg_t args_[kMaxArgs] = {};
+  int num_args_ = 0;
+  size_t scratch_bytes_ = 0;
+  std::vector<AlignedBuffer> owned_;
+};
+
+}  // namespace edgerun::onednn

@@ -1,0 +1,257 @@
+#include "kernels/xnnpack/xnnpack_util.h"
+
+#include <pthreadpool.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+namespace edgerun {
+
+std::string_view XnnStatusName(xnn_status status) {
+  switch (status) {
+    case xnn_status_success: return "success";
+    case xnn_status_uninitialized: return "XNNPACK is not initialized";
+    case xnn_status_invalid_parameter: return "invalid parameter";
+    case xnn_status_invalid_state: return "invalid state";
+    case xnn_status_unsupported_parameter: return "unsupported parameter";
+    case xnn_status_unsupported_hardware: return "unsupported hardware";
+    case xnn_status_out_of_memory: return "out of memory";
+  }
+  return "unknown status";
+}
+
+XnnState::~XnnState() {
+  for (xnn_operator_t op : ops) xnn_delete_operator(op);
+}
+
+Expected<int> XnnState::Adopt(const PrepareContext& ctx, xnn_status status, xnn_operator_t op,
+                              std::string_view what) {
+  if (status != xnn_status_success) {
+    return ctx.NotSupported("XNNPACK could not create the " + std::string(what) + " operator (" +
+                            std::string(XnnStatusName(status)) + ")");
+  }
+  ops.push_back(op);
+  return static_cast<int>(ops.size()) - 1;
+}
+
+Status SetupFailed(const SetupContext& ctx, xnn_status status, std::string_view what) {
+  return ctx.Fail("XNNPACK could not set up the " + std::string(what) + " operator (" +
+                  std::string(XnnStatusName(status)) + ")");
+}
+
+Status InvokeXnnOps(InvokeContext& ctx) {
+  const auto& s = ctx.state_as<XnnState>();
+  for (xnn_operator_t op : s.ops) {
+    const xnn_status st = xnn_run_operator(op, ctx.threadpool);
+    if (st != xnn_status_success) {
+      return ctx.Fail("XNNPACK operator failed to run (" + std::string(XnnStatusName(st)) + ")");
+    }
+  }
+  return Status::Ok();
+}
+
+// ---- Fused activations ----
+
+namespace {
+
+// Valid producer clamps: XNNPACK rejects empty or NaN ranges.
+bool ValidClamp(float lo, float hi) { return !std::isnan(lo) && !std::isnan(hi) && lo < hi; }
+
+}  // namespace
+
+bool XnnActivationSupported(const Node& node) {
+  Expected<FusedActivation> act = FusedActivation::FromNode(node);
+  if (!act.ok()) return false;
+  using Kind = FusedActivation::Kind;
+  switch (act->kind) {
+    case Kind::kNone:
+    case Kind::kRelu:
+    case Kind::kHardSwish:
+    case Kind::kSigmoid:
+    case Kind::kSiLU:
+      return true;
+    case Kind::kClip:
+      return ValidClamp(act->a, act->b);
+    case Kind::kLeakyRelu:
+      return std::isfinite(act->a);
+    case Kind::kHardSigmoid:
+      return std::isfinite(act->a) && std::isfinite(act->b);
+    case Kind::kTanh:
+      return false;
+  }
+  return false;
+}
+
+Status ParseActivation(const PrepareContext& ctx, XnnActivation& a) {
+  ASSIGN_OR_RETURN(a.act, FusedActivation::FromNode(ctx.node));
+  using Kind = FusedActivation::Kind;
+  if (a.act.kind == Kind::kRelu) {
+    a.output_min = 0.0f;
+  } else if (a.act.kind == Kind::kClip) {
+    if (!ValidClamp(a.act.a, a.act.b)) return ctx.NotSupported("fused Clip with min >= max");
+    a.output_min = a.act.a;
+    a.output_max = a.act.b;
+  } else if (a.act.kind == Kind::kTanh) {
+    return ctx.NotSupported("fused Tanh has no XNNPACK operator");
+  }
+  return Status::Ok();
+}
+
+Status CreateActivationOps(const PrepareContext& ctx, XnnState& s, XnnActivation& a) {
+  using Kind = FusedActivation::Kind;
+  const int first = static_cast<int>(s.ops.size());
+  xnn_operator_t op = nullptr;
+  switch (a.act.kind) {
+    case Kind::kNone:
+    case Kind::kRelu:
+    case Kind::kClip:
+      break;
+    case Kind::kLeakyRelu: {
+      const xnn_status st = xnn_create_leaky_relu_nc_f32(1, 1, 1, a.act.a, 0, &op);
+      RETURN_IF_ERROR(s.Adopt(ctx, st, op, "leaky relu").status());
+      break;
+    }
+    case Kind::kHardSwish: {
+      const xnn_status st = xnn_create_hardswish_nc_f32(1, 1, 1, 0, &op);
+      RETURN_IF_ERROR(s.Adopt(ctx, st, op, "hardswish").status());
+      break;
+    }
+    case Kind::kSigmoid: {
+      const xnn_status st = xnn_create_sigmoid_nc_f32(1, 1, 1, 0, &op);
+      RETURN_IF_ERROR(s.Adopt(ctx, st, op, "sigmoid").status());
+      break;
+    }
+    case Kind::kSiLU: {
+      xnn_status st = xnn_create_sigmoid_nc_f32(1, 1, 1, 0, &op);
+      RETURN_IF_ERROR(s.Adopt(ctx, st, op, "sigmoid").status());
+      st = xnn_create_multiply_nd_f32(kNoMin, kNoMax, 0, &op);
+      RETURN_IF_ERROR(s.Adopt(ctx, st, op, "multiply").status());
+      break;
+    }
+    case Kind::kHardSigmoid: {
+      // max(0, min(1, alpha * x + beta)): a multiply, then an add that clamps to [0, 1]; the
+      // two roundings are the reference's.
+      a.alpha = a.act.a;
+      a.beta = a.act.b;
+      xnn_status st = xnn_create_multiply_nd_f32(kNoMin, kNoMax, 0, &op);
+      RETURN_IF_ERROR(s.Adopt(ctx, st, op, "multiply").status());
+      st = xnn_create_add_nd_f32(0.0f, 1.0f, 0, &op);
+      RETURN_IF_ERROR(s.Adopt(ctx, st, op, "add").status());
+      break;
+    }
+    case Kind::kTanh:
+      return ctx.NotSupported("fused Tanh has no XNNPACK operator");
+  }
+  if (static_cast<int>(s.ops.size()) > first) a.first_op = first;
+  return Status::Ok();
+}
+
+Status SetupActivation(const SetupContext& ctx, XnnState& s, const XnnActivation& a, float* data,
+                       size_t num_elements, float* scratch) {
+  if (a.first_op < 0) return Status::Ok();
+  using Kind = FusedActivation::Kind;
+  xnn_operator_t* ops = s.ops.data() + a.first_op;
+  const size_t shape[1] = {num_elements};
+  const size_t one[1] = {1};
+  xnn_status st = xnn_status_success;
+  switch (a.act.kind) {
+    case Kind::kLeakyRelu:
+      st = xnn_setup_leaky_relu_nc_f32(ops[0], num_elements, data, data, ctx.threadpool);
+      break;
+    case Kind::kHardSwish:
+      st = xnn_setup_hardswish_nc_f32(ops[0], num_elements, data, data, ctx.threadpool);
+      break;
+    case Kind::kSigmoid:
+      st = xnn_setup_sigmoid_nc_f32(ops[0], num_elements, data, data, ctx.threadpool);
+      break;
+    case Kind::kSiLU:
+      if (scratch == nullptr) return ctx.Fail("SiLU needs scratch");
+      st = xnn_setup_sigmoid_nc_f32(ops[0], num_elements, data, scratch, ctx.threadpool);
+      if (st == xnn_status_success) {
+        st = xnn_setup_multiply_nd_f32(ops[1], 1, shape, 1, shape, data, scratch, data,
+                                       ctx.threadpool);
+      }
+      break;
+    case Kind::kHardSigmoid:
+      st = xnn_setup_multiply_nd_f32(ops[0], 1, shape, 1, one, data, &a.alpha, data,
+                                     ctx.threadpool);
+      if (st == xnn_status_success) {
+        st = xnn_setup_add_nd_f32(ops[1], 1, shape, 1, one, data, &a.beta, data, ctx.threadpool);
+      }
+      break;
+    default:
+      break;
+  }
+  if (st != xnn_status_success) return SetupFailed(ctx, st, "fused activation");
+  return Status::Ok();
+}
+
+// ---- Window geometry ----
+
+namespace {
+
+bool GetInts(const Node& node, std::string_view name, size_t n, int64_t def,
+             std::vector<int64_t>* out) {
+  Expected<std::vector<int64_t>> v = node.GetInts(name, std::vector<int64_t>(n, def));
+  if (!v.ok() || v->size() != n) return false;
+  *out = std::move(v).value();
+  return true;
+}
+
+// Leading pad and XNNPACK's trailing pad for one axis; false when out cannot be produced.
+bool ResolveAxis(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t dilation,
+                 int64_t lead, uint32_t* xnn_lead, uint32_t* xnn_trail) {
+  const int64_t span = (kernel - 1) * dilation + 1;
+  // XNNPACK: out = (in + lead + trail - span) / stride + 1 (floor). Take the smallest trail.
+  const int64_t trail = std::max<int64_t>(0, (out - 1) * stride + span - in - lead);
+  if (lead < 0 || (in + lead + trail - span) / stride + 1 != out) return false;
+  if (in + lead + trail < span) return false;
+  if (lead > int64_t{0xffffffff} || trail > int64_t{0xffffffff}) return false;
+  *xnn_lead = static_cast<uint32_t>(lead);
+  *xnn_trail = static_cast<uint32_t>(trail);
+  return true;
+}
+
+}  // namespace
+
+bool ResolveWindow2d(const Node& node, std::span<const int64_t> kernel, int64_t in_h, int64_t in_w,
+                     int64_t out_h, int64_t out_w, Window2d* w) {
+  std::vector<int64_t> k(kernel.begin(), kernel.end());
+  if (k.empty() && !GetInts(node, "kernel_shape", 2, 1, &k)) return false;
+  std::vector<int64_t> strides, dilations, pads;
+  if (k.size() != 2 || !GetInts(node, "strides", 2, 1, &strides) ||
+      !GetInts(node, "dilations", 2, 1, &dilations) || !GetInts(node, "pads", 4, 0, &pads)) {
+    return false;
+  }
+  Expected<std::string> auto_pad = node.GetString("auto_pad", "NOTSET");
+  if (!auto_pad.ok()) return false;
+  for (int i = 0; i < 2; ++i) {
+    if (!FitsU32(k[i]) || !FitsU32(strides[i]) || !FitsU32(dilations[i])) return false;
+  }
+  const int64_t in[2] = {in_h, in_w}, out[2] = {out_h, out_w};
+  int64_t lead[2] = {pads[0], pads[1]};
+  for (int i = 0; i < 2; ++i) {
+    if (*auto_pad == "SAME_UPPER" || *auto_pad == "SAME_LOWER") {
+      const int64_t span = (k[i] - 1) * dilations[i] + 1;
+      const int64_t total = std::max<int64_t>(0, (out[i] - 1) * strides[i] + span - in[i]);
+      lead[i] = *auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+    } else if (*auto_pad == "VALID") {
+      lead[i] = 0;
+    } else if (*auto_pad != "NOTSET" && !auto_pad->empty()) {
+      return false;
+    }
+  }
+  w->kernel_h = static_cast<uint32_t>(k[0]);
+  w->kernel_w = static_cast<uint32_t>(k[1]);
+  w->stride_h = static_cast<uint32_t>(strides[0]);
+  w->stride_w = static_cast<uint32_t>(strides[1]);
+  w->dilation_h = static_cast<uint32_t>(dilations[0]);
+  w->dilation_w = static_cast<uint32_t>(dilations[1]);
+  return ResolveAxis(in_h, out_h, k[0], strides[0], dilations[0], lead[0], &w->pads.top,
+                     &w->pads.bottom) &&
+         ResolveAxis(in_w, out_w, k[1], strides[1], dilations[1], lead[1], &w->pads.left,
+                     &w->pads.right);
+}
+
+}  // namespace edgerun

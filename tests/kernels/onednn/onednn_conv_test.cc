@@ -1,0 +1,289 @@
+// oneDNN NHWC Conv and ConvTranspose (kernels/onednn/onednn_conv.cc) against the reference NHWC
+// kernels: odd sizes, groups, depthwise with multiplier, strides, dilations, asymmetric and
+// automatic pads, bias, every fused activation, the residual input (copied and in place), batch
+// > 1, and 1 and 2 OpenMP threads.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "kernels/onednn/onednn_kernels.h"
+#include "onednn_test_util.h"
+#include "util/random_tensor.h"
+
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+namespace edgerun {
+namespace {
+
+using onednn_test::ExpectMatchesReference;
+using onednn_test::OnednnTestNode;
+using onednn_test::SetInts;
+using testing::RandomTensor;
+
+struct ConvCase {
+  std::vector<int64_t> x;  // N, H, W, C
+  int64_t m;               // output channels
+  std::vector<int64_t> kernel;
+  int64_t group = 1;
+  std::vector<int64_t> strides, dilations, pads;
+  std::string auto_pad;
+  bool bias = true;
+  bool residual = false;
+  std::string activation;
+  std::vector<float> activation_params;
+};
+
+std::vector<int64_t> ConvOutputDims(const ConvCase& c) {
+  std::vector<int64_t> out = {c.x[0], 0, 0, c.m};
+  for (int i = 0; i < 2; ++i) {
+    const int64_t s = c.strides.empty() ? 1 : c.strides[i];
+    const int64_t d = c.dilations.empty() ? 1 : c.dilations[i];
+    const int64_t span = (c.kernel[i] - 1) * d + 1;
+    if (c.auto_pad == "SAME_UPPER" || c.auto_pad == "SAME_LOWER") {
+      out[1 + i] = (c.x[1 + i] + s - 1) / s;
+    } else {
+      const int64_t pads = c.pads.empty() || c.auto_pad == "VALID" ? 0 : c.pads[i] + c.pads[2 + i];
+      out[1 + i] = (c.x[1 + i] + pads - span) / s + 1;
+    }
+  }
+  return out;
+}
+
+Node ConvNode(const ConvCase& c) {
+  Node n = OnednnTestNode("Conv", kNhwcDomain, c.residual ? 4 : (c.bias ? 3 : 2));
+  if (c.residual && !c.bias) n.inputs[2] = Node::kNoValue;
+  n.attrs["group"] = Attribute::Int(c.group);
+  SetInts(n, "kernel_shape", c.kernel);
+  if (!c.strides.empty()) SetInts(n, "strides", c.strides);
+  if (!c.dilations.empty()) SetInts(n, "dilations", c.dilations);
+  if (!c.pads.empty()) SetInts(n, "pads", c.pads);
+  if (!c.auto_pad.empty()) n.attrs["auto_pad"] = Attribute::String(c.auto_pad);
+  if (!c.activation.empty()) n.attrs["activation"] = Attribute::String(c.activation);
+  if (!c.activation_params.empty()) {
+    n.attrs["activation_params"] = Attribute::Floats(c.activation_params);
+  }
+  return n;
+}
+
+struct ConvInputs {
+  Tensor x, w, b, z;
+  std::vector<const Tensor*> list;
+};
+
+ConvInputs MakeConvInputs(const ConvCase& c, uint32_t seed) {
+  ConvInputs in;
+  in.x = RandomTensor(DType::kF32, c.x, seed, -2.0, 2.0);
+  in.w = RandomTensor(DType::kF32, {c.m, c.x[3] / c.group, c.kernel[0], c.kernel[1]}, seed + 1);
+  in.b = RandomTensor(DType::kF32, {c.m}, seed + 2);
+  in.z = RandomTensor(DType::kF32, ConvOutputDims(c), seed + 3, -2.0, 2.0);
+  in.list = {&in.x, &in.w};
+  if (c.bias || c.residual) in.list.push_back(c.bias ? &in.b : nullptr);
+  if (c.residual) in.list.push_back(&in.z);
+  return in;
+}
+
+void CheckConv(const ConvCase& c, uint32_t seed) {
+  const Node n = ConvNode(c);
+  ConvInputs in = MakeConvInputs(c, seed);
+  for (int threads : {1, 2}) {
+    SCOPED_TRACE("threads " + std::to_string(threads));
+    ExpectMatchesReference(n, in.list, 1e-4, 1e-4, threads);
+  }
+}
+
+TEST(OnednnConvTest, Geometry) {
+  const ConvCase cases[] = {
+      {{1, 7, 9, 3}, 5, {3, 3}},
+      {{2, 11, 6, 4}, 8, {3, 3}, 1, {2, 2}, {}, {1, 1, 1, 1}},
+      {{1, 13, 10, 5}, 7, {3, 5}, 1, {2, 1}, {1, 2}, {0, 2, 1, 1}},
+      {{1, 9, 9, 6}, 6, {3, 3}, 3, {1, 2}, {2, 1}, {1, 0, 2, 1}},
+      {{1, 5, 5, 17}, 33, {1, 1}},
+      {{1, 6, 8, 16}, 24, {1, 1}, 1, {2, 2}},
+      {{1, 15, 14, 8}, 8, {3, 3}, 8, {1, 1}, {}, {1, 1, 1, 1}},       // depthwise
+      {{1, 15, 14, 8}, 16, {3, 3}, 8, {2, 2}, {}, {1, 1, 1, 1}},      // depthwise, multiplier 2
+      {{1, 12, 11, 12}, 12, {5, 5}, 12, {2, 2}, {2, 2}, {4, 4, 3, 5}},  // dilated depthwise
+      {{1, 7, 10, 4}, 6, {3, 3}, 2, {2, 3}, {}, {}, "SAME_UPPER"},
+      {{1, 8, 9, 4}, 6, {4, 2}, 1, {3, 2}, {}, {}, "SAME_LOWER"},
+      {{1, 8, 9, 4}, 6, {3, 3}, 1, {2, 2}, {}, {5, 5, 5, 5}, "VALID"},
+      {{1, 10, 10, 3}, 4, {3, 3}, 1, {2, 2}, {}, {0, 0, 0, 0}, "", false},  // no bias, uncovered tail
+      {{3, 4, 5, 2}, 3, {2, 2}, 1, {1, 1}, {}, {0, 0, 1, 1}},
+  };
+  uint32_t seed = 10;
+  for (const ConvCase& c : cases) {
+    SCOPED_TRACE("case x " + DimsToString(c.x) + " m " + std::to_string(c.m) + " group " +
+                 std::to_string(c.group));
+    CheckConv(c, seed += 7);
+  }
+}
+
+TEST(OnednnConvTest, EveryActivationWithAndWithoutResidual) {
+  const std::vector<std::pair<std::string, std::vector<float>>> acts = {
+      {"Relu", {}},          {"Clip", {0.0f, 6.0f}},  {"Clip", {-0.5f, 0.25f}},
+      {"LeakyRelu", {0.1f}}, {"HardSigmoid", {0.3f, 0.4f}}, {"HardSwish", {}},
+      {"Sigmoid", {}},       {"Tanh", {}},            {"SiLU", {}},
+      {"Clip", {}},  // defaults: the float range
+  };
+  uint32_t seed = 100;
+  for (bool residual : {false, true}) {
+    for (const auto& [name, params] : acts) {
+      SCOPED_TRACE(name + (residual ? " with residual" : ""));
+      ConvCase c{{1, 9, 7, 6}, 10, {3, 3}, 2, {1, 1}, {}, {1, 1, 1, 1}};
+      c.residual = residual;
+      c.activation = name;
+      c.activation_params = params;
+      CheckConv(c, seed += 3);
+      // Depthwise takes a different oneDNN implementation.
+      ConvCase dw{{1, 8, 11, 16}, 16, {3, 3}, 16, {2, 2}, {}, {1, 1, 1, 1}};
+      dw.residual = residual;
+      dw.activation = name;
+      dw.activation_params = params;
+      CheckConv(dw, seed += 3);
+    }
+  }
+}
+
+TEST(OnednnConvTest, ResidualWithoutBias) {
+  ConvCase c{{2, 6, 5, 8}, 8, {1, 1}};
+  c.bias = false;
+  c.residual = true;
+  c.activation = "Relu";
+  CheckConv(c, 7);
+}
+
+// Clip with min > max is constant max in ONNX; oneDNN's clip would give min, so the node must
+// be left to another path.
+TEST(OnednnConvTest, DeclinesClipWithMinAboveMax) {
+  ConvCase c{{1, 5, 5, 3}, 4, {3, 3}};
+  c.activation = "Clip";
+  c.activation_params = {1.0f, -1.0f};
+  ConvInputs in = MakeConvInputs(c, 3);
+  Expected<std::vector<Tensor>> r = EvaluateNode(ConvNode(c), in.list, KernelPath::kOnednn);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnsupported) << r.status().message();
+}
+
+TEST(OnednnConvTest, DeclinesNonConstantWeightsAndOtherRanks) {
+  ConvCase c{{1, 5, 5, 3}, 4, {3, 3}};
+  const Node n = ConvNode(c);
+  std::vector<TensorType> in = {{DType::kF32, {1, 5, 5, 3}}, {DType::kF32, {4, 3, 3, 3}},
+                                {DType::kF32, {4}}};
+  std::vector<TensorType> out = {{DType::kF32, {1, 3, 3, 4}}};
+  std::vector<const Tensor*> no_constants(3, nullptr);
+  const KernelPath order[] = {KernelPath::kOnednn};
+  EXPECT_EQ(SelectKernel(SupportContext{n, in, no_constants, out}, order), nullptr);
+}
+
+// The runtime may give the output the residual's buffer; the sum post-op then reads Z in place.
+TEST(OnednnConvTest, ResidualInPlace) {
+  ConvCase c{{1, 10, 9, 8}, 8, {3, 3}, 1, {1, 1}, {}, {1, 1, 1, 1}};
+  c.residual = true;
+  c.activation = "Relu";
+  const Node n = ConvNode(c);
+  ConvInputs in = MakeConvInputs(c, 21);
+  Expected<std::vector<Tensor>> ref = EvaluateNode(n, in.list, KernelPath::kReference);
+  ASSERT_TRUE(ref.ok()) << ref.status().message();
+
+  std::vector<TensorType> in_types;
+  for (const Tensor* t : in.list) in_types.push_back({t->dtype(), t->dims()});
+  std::vector<TensorType> out_types = {{DType::kF32, ConvOutputDims(c)}};
+  const KernelPath order[] = {KernelPath::kOnednn};
+  const KernelDef* k = SelectKernel(SupportContext{n, in_types, in.list, out_types}, order);
+  ASSERT_NE(k, nullptr);
+  EXPECT_TRUE(k->may_run_in_place);
+  EXPECT_EQ(k->in_place_input, 3);
+  PrepareContext pctx{n, in_types, in.list, out_types};
+  ASSERT_TRUE(k->prepare(pctx).ok());
+  Tensor shared = RandomTensor(DType::kF32, ConvOutputDims(c), 0);
+  std::memcpy(shared.mutable_data<float>(), in.z.data<float>(), shared.view().bytes());
+  std::vector<TensorView> ins = {in.x.view(), in.w.view(), in.b.view(), shared.view()};
+  std::vector<TensorView> outs = {shared.view()};
+  std::vector<std::byte> scratch_storage(pctx.scratch_bytes + 64);
+  void* scratch = reinterpret_cast<void*>(
+      (reinterpret_cast<uintptr_t>(scratch_storage.data()) + 63) / 64 * 64);
+  SetupContext sctx{n, pctx.state.get(), ins, outs, scratch, pctx.scratch_bytes};
+  ASSERT_TRUE(k->setup(sctx).ok());
+  InvokeContext ictx{n, pctx.state.get(), ins, outs, scratch, pctx.scratch_bytes};
+  ASSERT_TRUE(k->invoke(ictx).ok());
+  const test_util::CompareResult r = test_util::AllClose(shared.view(), (*ref)[0].view(), 1e-4, 1e-4);
+  EXPECT_TRUE(r.ok) << r.message;
+}
+
+TEST(OnednnConvTest, RepeatedInvokeGivesTheSameResult) {
+  ConvCase c{{1, 9, 9, 5}, 7, {3, 3}, 1, {1, 1}, {}, {1, 1, 1, 1}};
+  c.residual = true;  // the copied residual must not accumulate across runs
+  const Node n = ConvNode(c);
+  ConvInputs in = MakeConvInputs(c, 5);
+  std::vector<TensorType> in_types;
+  for (const Tensor* t : in.list) in_types.push_back({t->dtype(), t->dims()});
+  std::vector<TensorType> out_types = {{DType::kF32, ConvOutputDims(c)}};
+  const KernelPath order[] = {KernelPath::kOnednn};
+  const KernelDef* k = SelectKernel(SupportContext{n, in_types, in.list, out_types}, order);
+  ASSERT_NE(k, nullptr);
+  PrepareContext pctx{n, in_types, in.list, out_types};
+  ASSERT_TRUE(k->prepare(pctx).ok());
+  EXPECT_GT(pctx.state->persistent_bytes(), 0u);
+  Tensor y = RandomTensor(DType::kF32, ConvOutputDims(c), 0);
+  std::vector<TensorView> ins = {in.x.view(), in.w.view(), in.b.view(), in.z.view()};
+  std::vector<TensorView> outs = {y.view()};
+  std::vector<std::byte> scratch_storage(pctx.scratch_bytes + 64);
+  void* scratch = reinterpret_cast<void*>(
+      (reinterpret_cast<uintptr_t>(scratch_storage.data()) + 63) / 64 * 64);
+  SetupContext sctx{n, pctx.state.get(), ins, outs, scratch, pctx.scratch_bytes};
+  ASSERT_TRUE(k->setup(sctx).ok());
+  InvokeContext ictx{n, pctx.state.get(), ins, outs, scratch, pctx.scratch_bytes};
+  ASSERT_TRUE(k->invoke(ictx).ok());
+  std::vector<float> first(y.data<float>(), y.data<float>() + y.view().num_elements());
+  ASSERT_TRUE(k->invoke(ictx).ok());
+  for (size_t i = 0; i < first.size(); ++i) ASSERT_EQ(first[i], y.data<float>()[i]) << i;
+}
+
+// ---- ConvTranspose ----
+
+struct DeconvCase {
+  std::vector<int64_t> x;  // N, H, W, C
+  int64_t m;               // output channels
+  std::vector<int64_t> kernel;
+  int64_t group = 1;
+  std::vector<int64_t> strides, dilations, pads, output_padding, output_shape;
+  std::string auto_pad;
+  bool bias = true;
+  std::string activation;
+};
+
+TEST(OnednnConvTransposeTest, MatchesReference) {
+  const DeconvCase cases[] = {
+      {{1, 5, 6, 3}, 4, {3, 3}},
+      {{1, 5, 6, 4}, 6, {3, 3}, 1, {2, 2}, {}, {1, 1, 1, 1}},
+      {{2, 4, 7, 6}, 9, {4, 4}, 3, {2, 2}, {}, {1, 1, 1, 1}, {}, {}, "", true, "Relu"},
+      {{1, 6, 5, 4}, 4, {3, 2}, 1, {2, 3}, {2, 1}, {0, 1, 1, 0}},
+      {{1, 6, 5, 4}, 5, {3, 3}, 1, {2, 2}, {}, {1, 1, 1, 1}, {1, 1}},
+      {{1, 5, 5, 8}, 8, {3, 3}, 8, {2, 2}, {}, {}, {}, {10, 10}, "SAME_UPPER", false},
+      {{1, 4, 6, 2}, 3, {2, 2}, 1, {2, 2}, {}, {}, {}, {}, "", true, "Sigmoid"},
+  };
+  uint32_t seed = 300;
+  for (const DeconvCase& c : cases) {
+    SCOPED_TRACE("deconv x " + DimsToString(c.x) + " m " + std::to_string(c.m));
+    Node n = OnednnTestNode("ConvTranspose", kNhwcDomain, c.bias ? 3 : 2);
+    n.attrs["group"] = Attribute::Int(c.group);
+    if (!c.strides.empty()) SetInts(n, "strides", c.strides);
+    if (!c.dilations.empty()) SetInts(n, "dilations", c.dilations);
+    if (!c.pads.empty()) SetInts(n, "pads", c.pads);
+    if (!c.output_padding.empty()) SetInts(n, "output_padding", c.output_padding);
+    if (!c.output_shape.empty()) SetInts(n, "output_shape", c.output_shape);
+    if (!c.auto_pad.empty()) n.attrs["auto_pad"] = Attribute::String(c.auto_pad);
+    if (!c.activation.empty()) n.attrs["activation"] = Attribute::String(c.activation);
+    Tensor x = RandomTensor(DType::kF32, c.x, seed += 5, -2.0, 2.0);
+    Tensor w = RandomTensor(DType::kF32, {c.x[3], c.m / c.group, c.kernel[0], c.kernel[1]},
+                            seed + 1);
+    Tensor b = RandomTensor(DType::kF32, {c.m}, seed + 2);
+    std::vector<const Tensor*> inputs = {&x, &w};
+    if (c.bias) inputs.push_back(&b);
+    for (int threads : {1, 2}) ExpectMatchesReference(n, inputs, 1e-4, 1e-4, threads);
+  }
+}
+
+}  // namespace
+}  // namespace edgerun

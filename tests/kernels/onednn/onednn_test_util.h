@@ -1,0 +1,69 @@
+// Helpers for the oneDNN kernel tests: build a single node, run it on the oneDNN path and on the
+// reference path with the same inputs, and compare.
+//
+// Usage:
+//   Node n = OnednnTestNode("Conv", kNhwcDomain, 4);
+//   SetInts(n, "strides", {2, 2});
+//   ExpectMatchesReference(n, {&x, &w, &b, &z}, 1e-4, 1e-4, /*threads=*/2);
+#pragma once
+
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime/evaluate_node.h"
+#include "util/compare.h"
+
+namespace edgerun::onednn_test {
+
+inline Node OnednnTestNode(const std::string& op, std::string_view domain, int num_inputs,
+                           int opset = 13) {
+  Node n;
+  n.name = "n0";
+  n.op_type = op;
+  n.domain = std::string(domain);
+  n.opset = opset;
+  for (int i = 0; i < num_inputs; ++i) n.inputs.push_back(i);
+  n.outputs.push_back(num_inputs);
+  return n;
+}
+
+inline void SetInts(Node& n, const std::string& name, std::vector<int64_t> v) {
+  n.attrs[name] = Attribute::Ints(std::move(v));
+}
+
+// Runs `node` on oneDNN with `threads` OpenMP threads and on the reference path; every output
+// must be allclose. A node oneDNN does not claim fails the test unless `may_decline` is set, in
+// which case false is returned.
+inline bool ExpectMatchesReference(const Node& node, std::vector<const Tensor*> inputs,
+                                   double rtol, double atol, int threads = 1,
+                                   bool may_decline = false) {
+  omp_set_num_threads(threads);
+  Expected<std::vector<Tensor>> fast = EvaluateNode(node, inputs, KernelPath::kOnednn);
+  omp_set_num_threads(1);
+  if (!fast.ok()) {
+    if (may_decline && fast.status().code() == StatusCode::kUnsupported) return false;
+    ADD_FAILURE() << "oneDNN: " << fast.status().message();
+    return false;
+  }
+  Expected<std::vector<Tensor>> ref = EvaluateNode(node, inputs, KernelPath::kReference);
+  if (!ref.ok()) {
+    ADD_FAILURE() << "reference: " << ref.status().message();
+    return false;
+  }
+  bool ok = true;
+  for (size_t i = 0; i < ref->size(); ++i) {
+    const test_util::CompareResult r =
+        test_util::AllClose((*fast)[i].view(), (*ref)[i].view(), rtol, atol);
+    if (!r.ok) {
+      ADD_FAILURE() << "output " << i << ": " << r.message;
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+}  // namespace edgerun::onednn_test
