@@ -19,6 +19,7 @@
 #include "planner/arena_planner.h"
 #include "runtime/infer_and_fold.h"
 #include "runtime/macs.h"
+#include "runtime/tuner.h"
 #include "passes/passes.h"
 
 namespace edgerun {
@@ -179,7 +180,14 @@ Expected<std::unique_ptr<Session>> Session::Create(const Model& model,
     if (g.values[v].shape) types[v] = TensorType{g.values[v].dtype, StaticDims(*g.values[v].shape)};
   }
 
-  // Select and prepare a kernel for every node.
+  // Select and prepare a kernel for every node (timing the candidates when tuning).
+  TuningCache tuning;
+  bool tuning_changed = false;
+  if (options.tune) {
+    tuning = TuningCache::Load(
+        options.tune_cache_dir.empty() ? DefaultTuningDir() : options.tune_cache_dir,
+        TuningKey(model.path, g, impl->num_threads));
+  }
   std::string missing;
   int num_missing = 0;
   impl->execs.resize(g.nodes.size());
@@ -196,19 +204,63 @@ Expected<std::unique_ptr<Session>> Session::Create(const Model& model,
       if (node.outputs[i] != Node::kNoValue) out_types[i] = types[node.outputs[i]];
     }
     SupportContext sctx{node, in_types, constants, out_types};
-    const KernelDef* kernel = SelectKernel(sctx, path_order);
-    if (kernel == nullptr) {
+    // Candidates: the first kernel of each path that claims the node, in preference order.
+    std::vector<const KernelDef*> candidates;
+    for (KernelPath p : path_order) {
+      const KernelPath one[] = {p};
+      if (const KernelDef* k = SelectKernel(sctx, one)) candidates.push_back(k);
+    }
+    if (candidates.empty()) {
       ++num_missing;
       missing += (missing.empty() ? "" : ", ") + node.Describe() + " with input dtype " +
                  std::string(DTypeName(in_types.empty() ? DType::kUndefined : in_types[0].dtype));
       continue;
     }
-    PrepareContext pctx{node, in_types, constants, out_types, impl->num_threads};
-    pctx.threadpool = impl->pool;
-    if (kernel->prepare != nullptr) RETURN_IF_ERROR(kernel->prepare(pctx).WithPrefix(prefix));
-    impl->execs[n].kernel = kernel;
-    impl->execs[n].state = std::move(pctx.state);
-    impl->execs[n].scratch_bytes = pctx.scratch_bytes;
+    NodeExec& exec = impl->execs[n];
+    if (options.tune && candidates.size() > 1) {
+      const KernelPath* cached = tuning.Find(node.name);
+      auto it = cached == nullptr ? candidates.end()
+                                  : std::find_if(candidates.begin(), candidates.end(),
+                                                 [&](const KernelDef* k) { return k->path == *cached; });
+      if (it != candidates.end()) {
+        candidates = {*it};  // prepared below like an untuned choice
+      } else {
+        std::string report;
+        Expected<TunedKernel> tuned = TuneNode(node, in_types, constants, out_types, candidates,
+                                               impl->num_threads, impl->pool, &report);
+        if (!tuned.ok()) return tuned.status().WithPrefix(prefix);
+        TunedKernel best = std::move(tuned).value();
+        impl->pass_log.push_back("tune: " + report);
+        tuning.Set(node.name, best.kernel->path);
+        tuning_changed = true;
+        exec.kernel = best.kernel;
+        exec.state = std::move(best.state);
+        exec.scratch_bytes = best.scratch_bytes;
+        continue;
+      }
+    }
+    // A fast kernel that fails to prepare (a configuration its library rejects) hands the node
+    // to the next path; the last candidate's error is the node's error.
+    for (size_t c = 0; c < candidates.size(); ++c) {
+      PrepareContext pctx{node, in_types, constants, out_types, impl->num_threads};
+      pctx.threadpool = impl->pool;
+      if (candidates[c]->prepare != nullptr) {
+        Status st = candidates[c]->prepare(pctx);
+        if (!st.ok()) {
+          if (c + 1 < candidates.size()) continue;
+          return st.WithPrefix(prefix);
+        }
+      }
+      exec.kernel = candidates[c];
+      exec.state = std::move(pctx.state);
+      exec.scratch_bytes = pctx.scratch_bytes;
+      break;
+    }
+  }
+  if (tuning_changed) {
+    if (Status st = tuning.Save(); !st.ok()) impl->pass_log.push_back("tune: " + st.message());
+  } else if (options.tune) {
+    impl->pass_log.push_back("tune: choices read from " + tuning.file());
   }
   if (num_missing > 0) {
     return Unsupported(std::to_string(num_missing) + " node" + (num_missing > 1 ? "s have" : " has") +

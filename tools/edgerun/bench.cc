@@ -35,7 +35,10 @@ int RunBench(const BenchArgs& args) {
   auto model = LoadModel(args.model);
   if (!model) return ReportError(model.status());
   SessionOptions options;
-  options.num_threads = args.threads;
+  if (Status st = ApplyEngineArgs(args.engine, options); !st.ok()) {
+    ReportError(st);
+    return kExitUsage;
+  }
   options.default_dim_value = 1;
   options.enable_profiling = args.profile;
   if (Status s = ApplyShapeArgs(model->graph, args.shapes, options); !s.ok()) return ReportError(s);
@@ -86,7 +89,7 @@ int RunBench(const BenchArgs& args) {
   if (args.json) {
     nlohmann::json j;
     j["model"] = args.model;
-    j["threads"] = args.threads;
+    j["threads"] = args.engine.threads;
     j["warmup"] = args.warmup;
     j["iterations"] = args.iterations;
     j["load_ms"] = load_ms;
@@ -114,7 +117,7 @@ int RunBench(const BenchArgs& args) {
     std::printf("%s\n", j.dump(2).c_str());
     return kExitOk;
   }
-  fmt::print("model: {}\nthreads: {}  warmup: {}  iterations: {}\n", args.model, args.threads,
+  fmt::print("model: {}\nthreads: {}  warmup: {}  iterations: {}\n", args.model, args.engine.threads,
              args.warmup, args.iterations);
   fmt::print("load: {:.2f} ms  first inference: {:.2f} ms\n", load_ms, first_ms);
   fmt::print("latency ms: min {:.3f}  mean {:.3f}  p50 {:.3f}  p90 {:.3f}  p99 {:.3f}  max {:.3f}\n",

@@ -1,5 +1,6 @@
 #include "edgerun/cli_common.h"
 
+#include <CLI/CLI.hpp>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -8,10 +9,60 @@
 #include <cstring>
 #include <random>
 
+#include "edgerun/commands.h"
 #include "formats/onnx/onnx_tensor.h"
 #include "io/npy.h"
 
 namespace edgerun::cli {
+
+void AddEngineOptions(CLI::App* cmd, EngineArgs& args) {
+  cmd->add_option("--threads", args.threads, "Threads for one inference, including the caller")
+      ->check(CLI::Range(1, 256));
+  cmd->add_flag("--pin", args.pin, "Pin the inference threads to cores 0..threads-1");
+  cmd->add_option("--kernels", args.kernels,
+                  "Kernel paths in preference order: auto, or a comma list of onednn, xnnpack, "
+                  "ref (ref alone runs the portable reference kernels)");
+  cmd->add_flag("--tune", args.tune,
+                "Time every candidate kernel per node at load and keep the fastest (cached)");
+  cmd->add_option("--tune-cache", args.tune_cache,
+                  "Directory of the tuning cache (default $EDGERUN_CACHE/tune or "
+                  "~/.cache/edgerun/tune)");
+  cmd->add_flag("--no-optimize", args.no_optimize,
+                "Skip graph passes (fusion, layout); run the graph as written");
+}
+
+Status ApplyEngineArgs(const EngineArgs& args, SessionOptions& options) {
+  options.num_threads = args.threads;
+  options.pin_threads = args.pin;
+  options.tune = args.tune;
+  options.tune_cache_dir = args.tune_cache;
+  options.optimize = !args.no_optimize;
+  options.kernel_paths.clear();
+  if (args.kernels == "auto" || args.kernels.empty()) return Status::Ok();
+  size_t start = 0;
+  while (start <= args.kernels.size()) {
+    size_t comma = args.kernels.find(',', start);
+    if (comma == std::string::npos) comma = args.kernels.size();
+    const std::string name = args.kernels.substr(start, comma - start);
+    if (name == "ref" || name == "reference") {
+      options.kernel_paths.push_back(KernelPath::kReference);
+    } else if (name == "onednn") {
+      options.kernel_paths.push_back(KernelPath::kOnednn);
+    } else if (name == "xnnpack") {
+      options.kernel_paths.push_back(KernelPath::kXnnpack);
+    } else {
+      return InvalidArgument("--kernels: unknown kernel path '" + name +
+                             "' (expected auto, or a comma list of onednn, xnnpack, ref)");
+    }
+    start = comma + 1;
+  }
+  // The reference kernels stay the fallback for ops no fast path covers.
+  if (std::find(options.kernel_paths.begin(), options.kernel_paths.end(),
+                KernelPath::kReference) == options.kernel_paths.end()) {
+    options.kernel_paths.push_back(KernelPath::kReference);
+  }
+  return Status::Ok();
+}
 
 int ReportError(const Status& status) {
   std::fprintf(stderr, "edgerun: error: %s\n", status.message().c_str());

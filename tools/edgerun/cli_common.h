@@ -13,6 +13,10 @@
 
 #include "edgerun/session.h"
 
+namespace CLI {
+class App;
+}
+
 namespace edgerun::cli {
 
 inline constexpr int kExitOk = 0;
@@ -40,6 +44,12 @@ Expected<Tensor> ReadTensorFile(const std::string& path);
 // Output file name for a tensor name: bytes outside [A-Za-z0-9_.-] and a leading '.' become
 // %XX (uppercase hex), so "logits:0" -> "logits%3A0.npy" and "../x" -> "%2E.%2Fx.npy".
 std::string EscapeFileName(const std::string& tensor_name);
+
+struct EngineArgs;
+// Adds --threads, --pin, --kernels, --tune, --tune-cache and --no-optimize to a subcommand.
+void AddEngineOptions(CLI::App* cmd, EngineArgs& args);
+// Copies them into session options; an unknown kernel path name is a usage error naming it.
+Status ApplyEngineArgs(const EngineArgs& args, SessionOptions& options);
 
 // Peak resident set size of this process, in bytes.
 size_t PeakRssBytes();

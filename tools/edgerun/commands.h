@@ -7,11 +7,22 @@
 
 namespace edgerun::cli {
 
+// Engine options shared by inspect, run and bench (see AddEngineOptions in cli_common.h).
+struct EngineArgs {
+  int threads = 1;
+  bool pin = false;
+  std::string kernels = "auto";  // "auto" or a comma list of ref, onednn, xnnpack
+  bool tune = false;
+  std::string tune_cache;
+  bool no_optimize = false;
+};
+
 struct InspectArgs {
   std::string model;
   std::vector<std::string> shapes;
   bool json = false;
   bool show_graph = false;
+  EngineArgs engine;
 };
 int RunInspect(const InspectArgs& args);
 
@@ -20,7 +31,7 @@ struct RunArgs {
   std::vector<std::string> inputs;  // NAME=FILE
   std::string output_dir;
   std::vector<std::string> shapes;
-  int threads = 1;
+  EngineArgs engine;
   bool random_inputs = false;
   uint64_t seed = 0;
 };
@@ -29,7 +40,7 @@ int RunRun(const RunArgs& args);
 struct BenchArgs {
   std::string model;
   std::vector<std::string> shapes;
-  int threads = 1;
+  EngineArgs engine;
   int warmup = 5;
   int iterations = 50;
   bool json = false;

@@ -49,6 +49,10 @@ int RunInspect(const InspectArgs& args) {
   const Graph& g = model->graph;
 
   SessionOptions options;
+  if (Status st = ApplyEngineArgs(args.engine, options); !st.ok()) {
+    ReportError(st);
+    return kExitUsage;
+  }
   options.default_dim_value = 1;  // report for batch 1 unless --shape says otherwise
   if (Status s = ApplyShapeArgs(g, args.shapes, options); !s.ok()) return ReportError(s);
 

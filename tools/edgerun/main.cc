@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   inspect_cmd->add_option("--shape", inspect.shapes, "NAME=DIMS for an input or a symbolic dim, e.g. input=1x3x224x224");
   inspect_cmd->add_flag("--json", inspect.json, "Machine-readable output");
   inspect_cmd->add_flag("--graph", inspect.show_graph, "Print the graph before and after the passes");
+  AddEngineOptions(inspect_cmd, inspect.engine);
 
   RunArgs run;
   CLI::App* run_cmd = app.add_subcommand("run", "Run a model once and write its outputs as .npy");
@@ -25,14 +26,14 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--input", run.inputs, "NAME=FILE (.npy or ONNX TensorProto .pb)");
   run_cmd->add_option("--output-dir", run.output_dir, "Directory for <output name>.npy files")->required();
   run_cmd->add_option("--shape", run.shapes, "NAME=DIMS for an input or a symbolic dim");
-  run_cmd->add_option("--threads", run.threads, "Threads, including the caller")->check(CLI::Range(1, 256));
+  AddEngineOptions(run_cmd, run.engine);
   CLI::Option* seed_opt = run_cmd->add_option("--random-inputs", run.seed, "Fill inputs not given with seeded random data");
 
   BenchArgs bench;
   CLI::App* bench_cmd = app.add_subcommand("bench", "Measure load time and latency percentiles");
   bench_cmd->add_option("model", bench.model, "Model file (.onnx)")->required();
   bench_cmd->add_option("--shape", bench.shapes, "NAME=DIMS for an input or a symbolic dim");
-  bench_cmd->add_option("--threads", bench.threads, "Threads, including the caller")->check(CLI::Range(1, 256));
+  AddEngineOptions(bench_cmd, bench.engine);
   bench_cmd->add_option("--warmup", bench.warmup, "Untimed runs before measuring")->check(CLI::Range(0, 1000000));
   bench_cmd->add_option("--iterations", bench.iterations, "Timed runs")->check(CLI::Range(1, 10000000));
   bench_cmd->add_option("--seed", bench.seed, "Seed for the random inputs");

@@ -31,7 +31,10 @@ int RunRun(const RunArgs& args) {
   }
 
   SessionOptions options;
-  options.num_threads = args.threads;
+  if (Status st = ApplyEngineArgs(args.engine, options); !st.ok()) {
+    ReportError(st);
+    return kExitUsage;
+  }
   if (Status s = ApplyShapeArgs(g, args.shapes, options); !s.ok()) return ReportError(s);
   // An input file fixes that input's shape unless --shape already did.
   for (const auto& [name, tensor] : given) options.input_shapes.try_emplace(name, tensor.dims());

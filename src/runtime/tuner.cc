@@ -1,0 +1,228 @@
+// Tactic selection and its on-disk cache.
+#include "runtime/tuner.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "kernels/backend.h"
+
+namespace edgerun {
+namespace {
+
+// 64-bit content hash, 8 bytes per step (weights can be hundreds of MB).
+struct Hasher {
+  uint64_t h = 0x9E3779B97F4A7C15ull;
+  void Mix(uint64_t v) {
+    h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 31;
+  }
+  void Bytes(const void* data, size_t n) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      uint64_t v;
+      std::memcpy(&v, p + i, 8);
+      Mix(v);
+    }
+    uint64_t tail = 0;
+    std::memcpy(&tail, p + i, n - i);
+    Mix(tail ^ (n << 56));
+  }
+  void Str(std::string_view s) { Bytes(s.data(), s.size()); }
+};
+
+std::string CpuName() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0 || line.rfind("Model", 0) == 0) {
+      const size_t colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(colon + 2);
+    }
+  }
+  return "unknown-cpu";
+}
+
+// Fills a buffer with small random values of its dtype (timings must not hit denormals/NaN).
+void FillForTiming(Tensor& t, std::mt19937& rng) {
+  std::uniform_real_distribution<float> uni(-1.f, 1.f);
+  const int64_t n = t.num_elements();
+  if (t.dtype() == DType::kF32) {
+    float* p = t.mutable_data<float>();
+    for (int64_t i = 0; i < n; ++i) p[i] = uni(rng);
+  } else {
+    auto* p = static_cast<unsigned char*>(t.mutable_raw());
+    for (size_t i = 0; i < t.bytes(); ++i) p[i] = static_cast<unsigned char>(rng() & 0x3f);
+  }
+}
+
+}  // namespace
+
+std::string TuningKey(const std::string& model_path, const Graph& graph, int num_threads) {
+  Hasher h;
+  for (const Value& v : graph.values) {
+    h.Str(v.name);
+    if (v.shape) {
+      for (int64_t d : StaticDims(*v.shape)) h.Mix(static_cast<uint64_t>(d));
+    }
+    if (v.is_constant()) h.Bytes(v.constant->raw(), v.constant->bytes());
+  }
+  for (const Node& n : graph.nodes) {
+    h.Str(n.op_type);
+    h.Str(n.domain);
+    for (int v : n.inputs) h.Mix(static_cast<uint64_t>(v));
+    for (const auto& [name, attr] : n.attrs) {
+      h.Str(name);
+      h.Mix(static_cast<uint64_t>(attr.i));
+      for (int64_t i : attr.ints) h.Mix(static_cast<uint64_t>(i));
+      h.Str(attr.s);
+    }
+  }
+  h.Mix(static_cast<uint64_t>(num_threads));
+  h.Str(CpuName());
+  for (const BackendDef& b : AllBackends()) h.Str(b.version());
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h.h));
+  (void)model_path;
+  return buf;
+}
+
+std::string DefaultTuningDir() {
+  if (const char* c = std::getenv("EDGERUN_CACHE"); c != nullptr && *c) {
+    return std::string(c) + "/tune";
+  }
+  const char* home = std::getenv("HOME");
+  return std::string(home != nullptr ? home : ".") + "/.cache/edgerun/tune";
+}
+
+TuningCache TuningCache::Load(const std::string& dir, const std::string& key) {
+  TuningCache c;
+  c.file_ = dir + "/" + key + ".tune";
+  std::ifstream in(c.file_);
+  if (!in) return c;
+  std::string line;
+  if (!std::getline(in, line) || line != "edgerun-tune 1") return c;
+  while (std::getline(in, line)) {
+    const size_t tab = line.rfind('\t');
+    if (tab == std::string::npos) {
+      c.choices_.clear();  // a corrupt file is ignored and rewritten
+      return c;
+    }
+    const std::string path = line.substr(tab + 1);
+    KernelPath p;
+    if (path == "ref") {
+      p = KernelPath::kReference;
+    } else if (path == "xnnpack") {
+      p = KernelPath::kXnnpack;
+    } else if (path == "onednn") {
+      p = KernelPath::kOnednn;
+    } else {
+      c.choices_.clear();
+      return c;
+    }
+    c.choices_[line.substr(0, tab)] = p;
+  }
+  c.loaded_ = true;
+  return c;
+}
+
+const KernelPath* TuningCache::Find(const std::string& node_name) const {
+  auto it = choices_.find(node_name);
+  return it == choices_.end() ? nullptr : &it->second;
+}
+
+Status TuningCache::Save() const {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(file_).parent_path(), ec);
+  const std::string tmp = file_ + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) return InvalidArgument("cannot write the tuning cache " + tmp);
+    out << "edgerun-tune 1\n";
+    for (const auto& [name, path] : choices_) out << name << '\t' << KernelPathName(path) << '\n';
+    if (!out) return InvalidArgument("cannot write the tuning cache " + tmp);
+  }
+  std::filesystem::rename(tmp, file_, ec);  // atomic: concurrent loads see old or new, not half
+  if (ec) return InvalidArgument("cannot write the tuning cache " + file_ + ": " + ec.message());
+  return Status::Ok();
+}
+
+Expected<TunedKernel> TuneNode(const Node& node, std::span<const TensorType> inputs,
+                               std::span<const Tensor* const> constants,
+                               std::span<const TensorType> outputs,
+                               std::span<const KernelDef* const> candidates, int num_threads,
+                               pthreadpool_t pool, std::string* report) {
+  std::mt19937 rng(1234);
+  std::vector<Tensor> in_buf(inputs.size()), out_buf(outputs.size());
+  std::vector<TensorView> in_views(inputs.size()), out_views(outputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i].dtype == DType::kUndefined) continue;
+    if (constants[i] != nullptr) {
+      in_views[i] = constants[i]->view();
+      continue;
+    }
+    ASSIGN_OR_RETURN(in_buf[i], Tensor::Create(inputs[i].dtype, inputs[i].dims));
+    FillForTiming(in_buf[i], rng);
+    in_views[i] = in_buf[i].view();
+  }
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (outputs[i].dtype == DType::kUndefined) continue;
+    ASSIGN_OR_RETURN(out_buf[i], Tensor::Create(outputs[i].dtype, outputs[i].dims));
+    out_views[i] = out_buf[i].view();
+  }
+
+  TunedKernel best;
+  best.best_ms = -1;
+  std::string line;
+  for (const KernelDef* k : candidates) {
+    PrepareContext pctx{node, inputs, constants, outputs, num_threads};
+    pctx.threadpool = pool;
+    if (k->prepare != nullptr && !k->prepare(pctx).ok()) continue;  // the next candidate runs
+    std::unique_ptr<std::byte, decltype(&std::free)> scratch(nullptr, &std::free);
+    if (pctx.scratch_bytes > 0) {
+      const size_t bytes = (pctx.scratch_bytes + 63) / 64 * 64;
+      scratch.reset(static_cast<std::byte*>(std::aligned_alloc(64, bytes)));
+      if (!scratch) return ResourceExhausted(node.Describe() + ": cannot allocate tuning scratch");
+    }
+    if (k->setup != nullptr) {
+      SetupContext s{node, pctx.state.get(), in_views, out_views, scratch.get(),
+                     pctx.scratch_bytes, pool};
+      if (!k->setup(s).ok()) continue;
+    }
+    InvokeContext ictx{node, pctx.state.get(), in_views, out_views, scratch.get(),
+                       pctx.scratch_bytes, pool};
+    if (!k->invoke(ictx).ok()) continue;  // warm-up (caches, lazily created kernels)
+    // Best of a few runs, with at least ~2 ms of total timing per candidate.
+    double best_ms = 1e30, total = 0;
+    for (int r = 0; r < 20 && (r < 3 || total < 2.0); ++r) {
+      const auto t0 = std::chrono::steady_clock::now();
+      RETURN_IF_ERROR(k->invoke(ictx));
+      const double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      best_ms = std::min(best_ms, ms);
+      total += ms;
+    }
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "%s%s %.4f ms", line.empty() ? "" : ", ",
+                  std::string(KernelPathName(k->path)).c_str(), best_ms);
+    line += buf;
+    if (best.best_ms < 0 || best_ms < best.best_ms) {
+      best.kernel = k;
+      best.state = std::move(pctx.state);
+      best.scratch_bytes = pctx.scratch_bytes;
+      best.best_ms = best_ms;
+    }
+  }
+  if (best.kernel == nullptr) return Unsupported(node.Describe() + ": no candidate kernel prepared");
+  if (report != nullptr) *report = node.name + ": " + line + " -> " +
+                                   std::string(KernelPathName(best.kernel->path));
+  return best;
+}
+
+}  // namespace edgerun

@@ -1,0 +1,61 @@
+// Tactic selection, like TensorRT's kernel auto-tuning: when a node has candidate kernels on
+// several paths (oneDNN, XNNPACK, reference), each is prepared and timed on the node's real
+// shapes with scratch buffers, and the fastest is kept. Choices are cached in a small text file
+// keyed by the model's content hash, the bound input shapes, the thread count, the CPU and every
+// backend's library version, so the next session creation reads it instead of timing.
+// Usage (inside Session::Create):
+//   TuningCache cache = TuningCache::Load(dir, key);
+//   ASSIGN_OR_RETURN(auto pick, TuneNode(node, in_types, constants, out_types, candidates, ...));
+//   cache.Set(node.name, pick.kernel->path); cache.Save();
+#pragma once
+
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "kernels/kernel.h"
+
+namespace edgerun {
+
+// The cache key: a hex digest of everything a timing depends on.
+std::string TuningKey(const std::string& model_path, const Graph& graph, int num_threads);
+
+// Default cache directory: $EDGERUN_CACHE/tune, else ~/.cache/edgerun/tune.
+std::string DefaultTuningDir();
+
+class TuningCache {
+ public:
+  // Reads <dir>/<key>.tune when it exists; a missing or unreadable file is an empty cache.
+  static TuningCache Load(const std::string& dir, const std::string& key);
+  bool loaded() const { return loaded_; }
+  // The cached path for a node, if any.
+  const KernelPath* Find(const std::string& node_name) const;
+  void Set(const std::string& node_name, KernelPath path) { choices_[node_name] = path; }
+  // Writes the file (creating the directory); failures are reported, never fatal to the caller.
+  Status Save() const;
+  const std::string& file() const { return file_; }
+
+ private:
+  std::string file_;
+  bool loaded_ = false;
+  std::map<std::string, KernelPath> choices_;
+};
+
+struct TunedKernel {
+  const KernelDef* kernel = nullptr;
+  std::unique_ptr<KernelState> state;
+  size_t scratch_bytes = 0;
+  double best_ms = 0;
+};
+
+// Prepares and times every candidate on heap buffers (random inputs, the real constants) and
+// returns the fastest, already prepared. `report` gets "name: onednn 0.12 ms, xnnpack 0.09 ms".
+Expected<TunedKernel> TuneNode(const Node& node, std::span<const TensorType> inputs,
+                               std::span<const Tensor* const> constants,
+                               std::span<const TensorType> outputs,
+                               std::span<const KernelDef* const> candidates, int num_threads,
+                               pthreadpool_t pool, std::string* report);
+
+}  // namespace edgerun
