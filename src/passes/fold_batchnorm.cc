@@ -1,4 +1,4 @@
-// FoldBatchNormIntoConv.
+// FoldBatchNormIntoConv and FoldAddIntoConvBias.
 #include <cmath>
 #include <string>
 #include <vector>
@@ -123,6 +123,65 @@ Status FoldBatchNormIntoConv(Graph& g, std::vector<std::string>* log) {
   GraphRewriter rw(g);
   for (int n = 0; n < rw.num_nodes(); ++n) {
     if (!rw.removed(n)) TryFold(rw, n, log);
+  }
+  return rw.Finish();
+}
+
+}  // namespace edgerun
+
+namespace edgerun {
+
+Status FoldAddIntoConvBias(Graph& g, std::vector<std::string>* log) {
+  GraphRewriter rw(g);
+  for (int n = 0; n < rw.num_nodes(); ++n) {
+    if (rw.removed(n)) continue;
+    const Node& add = rw.node(n);
+    if (!IsOnnxOp(add, "Add") || add.inputs.size() != 2 || add.outputs.size() != 1) continue;
+    for (int side = 0; side < 2; ++side) {
+      const int x = add.inputs[side], k = add.inputs[1 - side];
+      if (x < 0 || k < 0 || !rw.HasSoleConsumer(x, n)) continue;
+      const int c = rw.Producer(x);
+      if (c < 0) continue;
+      const Node& conv = rw.node(c);
+      if (!(IsOnnxOp(conv, "Conv") || IsOnnxOp(conv, "ConvTranspose")) ||
+          conv.outputs.size() != 1 || conv.has_attr("activation") || conv.inputs.size() < 2) {
+        continue;
+      }
+      const TensorType xt = ValueType(g, x);
+      if (xt.dtype != DType::kF32 || xt.rank() < 3 || !(ValueType(g, add.outputs[0]) == xt)) {
+        continue;
+      }
+      const int64_t channels = xt.dims[1];
+      // The constant must broadcast along channels only: [C,1,..], [1,C,1,..] or a scalar.
+      const Tensor* t = rw.Constant(k);
+      if (t == nullptr || t->dtype() != DType::kF32 || t->rank() > xt.rank()) continue;
+      const int64_t numel = t->num_elements();
+      if (numel != 1) {
+        if (numel != channels) continue;
+        const int channel_axis = t->rank() - (xt.rank() - 1);  // where axis 1 of x lands
+        if (channel_axis < 0 || t->dims()[channel_axis] != channels) continue;
+      }
+      std::vector<float> bias(channels, 0.f);
+      if (conv.inputs.size() > 2 && conv.inputs[2] >= 0) {
+        const Tensor* b = ChannelVector(rw, conv.inputs[2], channels);
+        if (b == nullptr) continue;
+        std::copy(b->data<float>(), b->data<float>() + channels, bias.begin());
+      }
+      for (int64_t o = 0; o < channels; ++o) bias[o] += t->data<float>()[numel == 1 ? 0 : o];
+      const int b_value = rw.AddConstant(conv.name + "_addfold_bias",
+                                         Tensor::FromVector(DType::kF32, {channels}, bias));
+      Node& conv2 = rw.node(c);
+      if (conv2.inputs.size() < 3) conv2.inputs.resize(3, Node::kNoValue);
+      conv2.inputs[2] = b_value;
+      conv2.outputs[0] = rw.node(n).outputs[0];
+      rw.RemoveNode(n);
+      rw.Invalidate();
+      if (log != nullptr) {
+        log->push_back("folded Add '" + rw.node(n).name + "' into the bias of " + conv2.op_type +
+                       " '" + conv2.name + "'");
+      }
+      break;
+    }
   }
   return rw.Finish();
 }

@@ -55,6 +55,10 @@ Status FuseSiLU(Graph& g, std::vector<std::string>* log);
 // FusedMatMul(A, B, bias), or Gemm(A, B, bias) when A and B are both 2-D.
 Status FuseMatMulBias(Graph& g, std::vector<std::string>* log);
 
+// Conv/ConvTranspose (no activation) -> Add(constant broadcasting along channels only) => the
+// constant added to the convolution's bias (exporters often emit the bias as a separate Add).
+Status FoldAddIntoConvBias(Graph& g, std::vector<std::string>* log);
+
 // Pad (constant mode, zero value, constant pads on the spatial axes only) -> Conv => the Conv
 // with the pads added to its own (the Conv kernels pad for free).
 Status FoldPadIntoConv(Graph& g, std::vector<std::string>* log);

@@ -13,7 +13,8 @@ Status RunGraphPasses(Graph& graph, std::vector<std::string>* log) {
   // before activation fusion, since they create the producers and activations it merges
   // (Conv -> Sigmoid -> Mul becomes Conv -> SiLU, then Conv with activation SiLU).
   static constexpr PassFn kPipeline[] = {EliminateIdentity,     EliminateDeadNodes,
-                                         FoldBatchNormIntoConv, FoldPadIntoConv,
+                                         FoldAddIntoConvBias,   FoldBatchNormIntoConv,
+                                         FoldPadIntoConv,
                                          FuseSiLU,              FuseMatMulBias,
                                          FuseActivations};
   // Every change removes at least one node, so this terminates; the cap is a safety net.
