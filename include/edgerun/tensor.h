@@ -58,6 +58,8 @@ class Tensor {
   Tensor() = default;
   // Allocates zero-filled storage. Fails on negative or overflowing dims, or absurd sizes.
   static Expected<Tensor> Create(DType dtype, std::vector<int64_t> dims);
+  // Same, without zero-filling: for callers that overwrite every element (large weights).
+  static Expected<Tensor> CreateUninitialized(DType dtype, std::vector<int64_t> dims);
   // Wraps existing memory without copying; `keep_alive` owns it (e.g. a memory-mapped file).
   static Tensor Wrap(DType dtype, std::vector<int64_t> dims, const void* data,
                      std::shared_ptr<const void> keep_alive);
@@ -100,6 +102,7 @@ class Tensor {
   std::vector<float> ToFloatVector() const;
 
  private:
+  static Expected<Tensor> Allocate(DType dtype, std::vector<int64_t> dims, bool zero);
   DType dtype_ = DType::kUndefined;
   std::vector<int64_t> dims_;
   size_t bytes_ = 0;

@@ -43,6 +43,14 @@ Expected<TensorView> TensorView::Make(DType dtype, std::span<const int64_t> dims
 }
 
 Expected<Tensor> Tensor::Create(DType dtype, std::vector<int64_t> dims) {
+  return Allocate(dtype, std::move(dims), /*zero=*/true);
+}
+
+Expected<Tensor> Tensor::CreateUninitialized(DType dtype, std::vector<int64_t> dims) {
+  return Allocate(dtype, std::move(dims), /*zero=*/false);
+}
+
+Expected<Tensor> Tensor::Allocate(DType dtype, std::vector<int64_t> dims, bool zero) {
   const int64_t n = NumElements(dims);
   if (n < 0) return InvalidArgument("invalid tensor dims " + DimsToString(dims));
   const size_t elem = DTypeSize(dtype);
@@ -60,7 +68,11 @@ Expected<Tensor> Tensor::Create(DType dtype, std::vector<int64_t> dims) {
                        kTensorAlignment;
   void* p = std::aligned_alloc(kTensorAlignment, alloc);
   if (p == nullptr) return ResourceExhausted("cannot allocate " + std::to_string(alloc) + " bytes");
-  std::memset(p, 0, alloc);
+  if (zero) {
+    std::memset(p, 0, alloc);
+  } else if (alloc > t.bytes_) {
+    std::memset(static_cast<std::byte*>(p) + t.bytes_, 0, alloc - t.bytes_);  // padding only
+  }
   t.storage_ = std::shared_ptr<const void>(p, [](const void* q) { std::free(const_cast<void*>(q)); });
   t.data_ = p;
   return t;
@@ -79,7 +91,7 @@ Tensor Tensor::Wrap(DType dtype, std::vector<int64_t> dims, const void* data,
 
 Expected<Tensor> Tensor::FromBytes(DType dtype, std::vector<int64_t> dims, const void* data,
                                    size_t bytes) {
-  ASSIGN_OR_RETURN(Tensor t, Create(dtype, std::move(dims)));
+  ASSIGN_OR_RETURN(Tensor t, CreateUninitialized(dtype, std::move(dims)));
   if (bytes != t.bytes()) {
     return InvalidArgument("tensor of dims " + DimsToString(t.dims()) + " (" +
                            std::string(DTypeName(dtype)) + ") needs " +

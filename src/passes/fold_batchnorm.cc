@@ -82,7 +82,7 @@ bool TryFold(GraphRewriter& rw, int b, std::vector<std::string>* log) {
     shift[o] = static_cast<float>((b0 - mean->data<float>()[o]) * s + beta->data<float>()[o]);
   }
 
-  Expected<Tensor> new_w = Tensor::Create(DType::kF32, w->dims());
+  Expected<Tensor> new_w = Tensor::CreateUninitialized(DType::kF32, w->dims());
   Expected<Tensor> new_b = Tensor::Create(DType::kF32, {channels});
   if (!new_w.ok() || !new_b.ok()) return false;
   const float* src = w->data<float>();
