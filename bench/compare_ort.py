@@ -22,7 +22,8 @@ docs/benchmarks.md) with:
     model for information;
   - a PASS/MISS line per issue-3 target with the measured factor.
 With --iterations auto (default) each model gets about --budget-s seconds of timed runs per
-engine and thread count, estimated from a short edgerun probe run, within
+engine and thread count, estimated from a short edgerun probe run (which also sets a timeout
+of 20x the expected time per run), within
 [--min-iterations, --max-iterations]; the default full run takes about 5-10 minutes on the
 2-core reference machine. Numbers from a loaded machine are not comparable: the load average is
 printed at the start and the end. Exit status: 0, or 1 when some model could not be measured
@@ -35,6 +36,7 @@ import os
 import platform
 import shlex
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -77,17 +79,28 @@ def parse_json_output(text):
     return json.loads(text[start:])
 
 
+# Linux keeps a process's peak RSS (getrusage's ru_maxrss) across exec, and a child forked
+# from this script starts as a copy of it (hundreds of MiB once numpy/onnx are loaded), so a
+# tool launched directly would report this script's size as its own peak. A small shell in
+# between forks the tool from its own small image.
+SPAWN_SHIM = ["/bin/sh", "-c", '"$@" & wait $!', "sh"]
+
+
 def run_tool(cmd, timeout):
     """Runs cmd; returns (json, None) or (None, one-line error)."""
+    proc = subprocess.Popen(SPAWN_SHIM + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the shell and the tool it started
+        proc.communicate()
         return None, f"timed out after {timeout} s"
     if proc.returncode != 0:
-        lines = (proc.stderr.strip() or proc.stdout.strip() or "no output").splitlines()
+        lines = (stderr.strip() or stdout.strip() or "no output").splitlines()
         return None, f"exit {proc.returncode}: {lines[-1][:300]}"
     try:
-        return parse_json_output(proc.stdout), None
+        return parse_json_output(stdout), None
     except ValueError as e:
         return None, str(e)
 
@@ -233,16 +246,22 @@ class Bench:
         return ["node", ORT_RUN, m["model"], "-", f"{m['input_name']}={m['input']}",
                 "--threads", str(threads), "--bench", str(warmup), str(iterations)]
 
-    def iterations_for(self, m):
-        """(timed iterations, None) or (None, error of the edgerun probe run)."""
-        if self.args.iterations != "auto":
-            return int(self.args.iterations), None
+    def probe(self, m):
+        """(iterations, per-run timeout s, None), or (None, None, error): a short edgerun run
+        estimates the latency, which sizes the iteration count (--iterations auto) and a
+        timeout of 20x the expected run time, so a pathological configuration (e.g. threads
+        fighting over the cores) costs minutes, not hours."""
         probe, err = run_tool(self.edgerun_cmd(m, 1, 1, 3), timeout=self.args.timeout)
         if err:
-            return None, err
+            return None, None, err
         est_ms = max(probe["latency_ms"]["p50"], 1e-3)
-        k = int(self.args.budget_s * 1000.0 / est_ms)
-        return max(self.args.min_iterations, min(self.args.max_iterations, k)), None
+        if self.args.iterations == "auto":
+            k = int(self.args.budget_s * 1000.0 / est_ms)
+            k = max(self.args.min_iterations, min(self.args.max_iterations, k))
+        else:
+            k = int(self.args.iterations)
+        expected_s = (probe["load_ms"] + (k + self.args.warmup + 1) * est_ms) / 1000.0
+        return k, min(self.args.timeout, max(30, int(20 * expected_s))), None
 
     def run_model(self, name, thread_counts):
         d = os.path.join(CACHE, "models", name)
@@ -258,7 +277,7 @@ class Bench:
         row["input"] = f"{input_name}={dims}"
         row["spec"] = m
         row["macs"] = edgerun_macs(self.args.edgerun, m["model"], m["shape_args"])
-        iterations, err = self.iterations_for(m)
+        iterations, timeout, err = self.probe(m)
         if err:
             row["error"] = f"edgerun probe: {err}"
             log(f"{name}: {row['error']}")
@@ -276,7 +295,7 @@ class Bench:
                     else:
                         cmd = self.ort_cmd(m, threads, self.args.warmup, iterations)
                     t0 = time.time()
-                    result, err = run_tool(cmd, timeout=self.args.timeout)
+                    result, err = run_tool(cmd, timeout=timeout)
                     result = {"error": err, "command": " ".join(cmd)} if err else result
                     if engine == "edgerun":
                         er = better_run(er, result)
@@ -329,8 +348,15 @@ def base_model(name):
     return name[:-len("_qdq")] if name.endswith("_qdq") else None
 
 
-def check(targets, target, model, threads, value, limit, at_most=True):
-    """Records one target check; factor > 1 means missed by that factor."""
+def check(targets, target, model, threads, value, limit, at_most=True, failed_run=False):
+    """Records one target check; factor > 1 means missed by that factor. A value that could
+    not be measured because edgerun failed (error, timeout) is a miss; one missing for other
+    reasons (ORT failed, no peak) is not checked."""
+    if failed_run:
+        entry = {"target": target, "model": model, "threads": threads, "value": None,
+                 "limit": limit, "at_most": at_most, "pass": False, "factor": float("inf")}
+        targets.append(entry)
+        return entry
     if value is None:
         return None
     passed = value <= limit if at_most else value >= limit
@@ -341,11 +367,13 @@ def check(targets, target, model, threads, value, limit, at_most=True):
     return entry
 
 
-def verdict(entry):
+def verdict(entry, none="-"):
     if entry is None:
-        return "-"
+        return none
     if entry["pass"]:
         return "PASS"
+    if entry["value"] is None:
+        return "MISS (edgerun failed)"
     return f"MISS x{entry['factor']:.2f}"
 
 
@@ -356,6 +384,9 @@ def analyse(rows, peak, node_rss):
         name = r["model"]
         r["derived"] = {}
         base = base_model(name)
+        if base and not r.get("macs"):
+            # inspect may not count the MACs of folded int8 ops; the float model has the same.
+            r["macs"] = by_name.get(base, {}).get("macs")
         for threads, pair in r.get("runs", {}).items():
             er, ort = pair["edgerun"], pair["ort"]
             dv = r["derived"].setdefault(threads, {})
@@ -386,22 +417,27 @@ def analyse(rows, peak, node_rss):
             if base is None:
                 limit = LATENCY_LIMIT_RESNET if name in SERVER_MODELS else LATENCY_LIMIT_MOBILE
                 dv["latency_check"] = check(targets, "median <= x ORT", name, threads,
-                                            dv.get("ratio"), limit)
+                                            dv.get("ratio"), limit, failed_run=not ok(er))
             else:
                 fp32 = by_name.get(base, {}).get("runs", {}).get(threads, {}).get("edgerun")
                 if ok(er) and ok(fp32):
                     dv["int8_speedup"] = p50(fp32) / p50(er)
                     dv["fp32_p50"] = p50(fp32)
                 dv["int8_check"] = check(targets, "int8 speedup over own fp32 >=", name, threads,
-                                         dv.get("int8_speedup"), INT8_MIN_SPEEDUP, at_most=False)
+                                         dv.get("int8_speedup"), INT8_MIN_SPEEDUP, at_most=False,
+                                         failed_run=not ok(er))
             if threads == 1:
                 dv["tail_check"] = check(targets, "p99/p50 at 1 thread <=", name, 1, dv.get("tail"),
-                                         TAIL_LIMIT)
-                dv["load_check"] = check(targets, "load-to-first-result <= x ORT", name, 1,
-                                         dv.get("load_ratio"), LOAD_LIMIT)
-                dv["rss_check"] = check(targets, "peak RSS <= x (ORT - node)", name, 1,
-                                        dv.get("rss_ratio"), RSS_LIMIT)
+                                         TAIL_LIMIT, failed_run=not ok(er))
+                if base is None:  # ORT's numbers on the QDQ models are for information
+                    dv["load_check"] = check(targets, "load-to-first-result <= x ORT", name, 1,
+                                             dv.get("load_ratio"), LOAD_LIMIT)
+                    dv["rss_check"] = check(targets, "peak RSS <= x (ORT - node)", name, 1,
+                                            dv.get("rss_ratio"), RSS_LIMIT)
         runs = r.get("runs", {})
+        if 1 in runs and 2 in runs and ok(runs[1]["edgerun"]) and not ok(runs[2]["edgerun"]):
+            r["scaling_check"] = check(targets, "2 threads not slower than 1", name, 2, None,
+                                       THREAD_SCALING_LIMIT, failed_run=True)
         if 1 in runs and 2 in runs and ok(runs[1]["edgerun"]) and ok(runs[2]["edgerun"]):
             scaling = p50(runs[2]["edgerun"]) / p50(runs[1]["edgerun"])
             r["scaling"] = {"edgerun": scaling}
@@ -501,13 +537,14 @@ def markdown(meta, rows, targets):
             continue
         er, ort = pair["edgerun"], pair["ort"]
         dv = r["derived"][1]
+        info = "(info)" if base_model(r["model"]) else "-"
         w(f"| {r['model']} | {fmt(ok(er) and load_to_first(er) or None, '.1f')} "
           f"| {fmt(ok(ort) and load_to_first(ort) or None, '.1f')} | {fmt(dv.get('load_ratio'), '.2f')} "
-          f"| {verdict(dv.get('load_check'))} | {fmt(ok(er) and er['peak_rss_bytes'] / MIB or None, '.1f')} "
+          f"| {verdict(dv.get('load_check'), info)} | {fmt(ok(er) and er['peak_rss_bytes'] / MIB or None, '.1f')} "
           f"| {fmt(dv.get('ort_net_rss') and dv['ort_net_rss'] / MIB, '.1f')} "
-          f"| {fmt(dv.get('rss_ratio'), '.2f')} | {verdict(dv.get('rss_check'))} |")
+          f"| {fmt(dv.get('rss_ratio'), '.2f')} | {verdict(dv.get('rss_check'), info)} |")
 
-    scaled = [r for r in rows if r.get("scaling")]
+    scaled = [r for r in rows if r.get("scaling_check")]
     if scaled:
         w("")
         w("### 2 threads vs 1 thread (p50 at 2 / p50 at 1; target: edgerun <= 1.00)")
@@ -515,8 +552,9 @@ def markdown(meta, rows, targets):
         w("| model | edgerun | target | ORT |")
         w("|---|---|---|---|")
         for r in scaled:
-            w(f"| {r['model']} | {r['scaling']['edgerun']:.2f} | {verdict(r.get('scaling_check'))} "
-              f"| {fmt(r['scaling'].get('ort'), '.2f')} |")
+            scaling = r.get("scaling", {})
+            w(f"| {r['model']} | {fmt(scaling.get('edgerun'), '.2f')} | {verdict(r['scaling_check'])} "
+              f"| {fmt(scaling.get('ort'), '.2f')} |")
 
     profiled = [r for r in rows if r.get("profile")]
     if profiled:
@@ -550,8 +588,12 @@ def markdown(meta, rows, targets):
     for key, items in groups.items():
         misses = [t for t in items if not t["pass"]]
         worst = max(misses, key=lambda t: t["factor"]) if misses else None
-        worst_text = (f"{worst['model']} @{worst['threads']}t: {worst['value']:.2f} (x{worst['factor']:.2f})"
-                      if worst else "-")
+        if worst is None:
+            worst_text = "-"
+        elif worst["value"] is None:
+            worst_text = f"{worst['model']} @{worst['threads']}t: edgerun failed"
+        else:
+            worst_text = f"{worst['model']} @{worst['threads']}t: {worst['value']:.2f} (x{worst['factor']:.2f})"
         w(f"| {key} | {items[0]['limit']:.2f} | {len(items)} | {len(items) - len(misses)} | {len(misses)} "
           f"| {worst_text} |")
     total_miss = sum(1 for t in targets if not t["pass"])
@@ -574,7 +616,7 @@ def by_error(rows, name):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+    ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--edgerun", default=os.path.join(ROOT, "build", "bin", "edgerun"),
                     help="edgerun binary (default: build/bin/edgerun)")
@@ -597,7 +639,8 @@ def main():
                     help="skip the `--profile` run of models that miss their latency target")
     ap.add_argument("--profile-iterations", type=int, default=10,
                     help="timed runs of that profile run (default 10)")
-    ap.add_argument("--timeout", type=int, default=900, help="seconds per process")
+    ap.add_argument("--timeout", type=int, default=600,
+                    help="cap on the seconds per process (each run also stops at 20x its expected time)")
     ap.add_argument("--json", default=None, help="write all results as JSON to this file ('-': stdout, "
                                                  "instead of markdown)")
     args = ap.parse_args()

@@ -140,9 +140,17 @@ function nowMs() {
   return Number(process.hrtime.bigint()) / 1e6;
 }
 
-// The process's peak resident set so far; Linux reports maxRSS in KiB.
+// The process's peak resident set so far. On Linux this is VmHWM: getrusage's maxRSS also
+// counts the image of the parent that forked this process before it exec'ed node (a Python
+// benchmark driver, say), which can be larger than node itself.
 function peakRssBytes() {
-  return process.resourceUsage().maxRSS * 1024;
+  try {
+    const m = /VmHWM:\s+(\d+)\s+kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) * 1024;
+  } catch (e) {
+    // Not Linux: fall through.
+  }
+  return process.resourceUsage().maxRSS * 1024;  // Node reports it in KiB
 }
 
 // The onnxruntime-node version actually loaded (it may come from the cache or from NODE_PATH).

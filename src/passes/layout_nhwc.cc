@@ -112,6 +112,21 @@ class LayoutPass {
     // into the original (named) output.
     for (int& out : g_.outputs) {
       if (out >= static_cast<int>(nhwc_.size()) || !nhwc_[out]) continue;
+      nhwc_[out] = 0;  // a value listed twice as an output is converted once
+      if (auto it = to_nchw_.find(out); it != to_nchw_.end()) {
+        // Already converted for an NCHW consumer: that conversion becomes the output itself.
+        const int existing = it->second;
+        const int inner = g_.AddValue(MakeUniqueName(g_, g_.values[out].name + "_nhwc"),
+                                      g_.values[out].dtype, g_.values[out].shape);
+        g_.values[inner].layout = Layout::kNHWC;
+        for (Node& n : g_.nodes) {
+          for (int& v : n.inputs) v = v == out ? inner : (v == existing ? out : v);
+          for (int& v : n.outputs) v = v == out ? inner : (v == existing ? out : v);
+        }
+        g_.values[out].shape = g_.values[existing].shape;
+        g_.values[out].layout = Layout::kAny;
+        continue;
+      }
       const int inner = g_.AddValue(MakeUniqueName(g_, g_.values[out].name + "_nhwc"),
                                     g_.values[out].dtype, g_.values[out].shape);
       g_.values[inner].layout = Layout::kNHWC;

@@ -63,6 +63,14 @@ Status FoldAddIntoConvBias(Graph& g, std::vector<std::string>* log);
 // with the pads added to its own (the Conv kernels pad for free).
 Status FoldPadIntoConv(Graph& g, std::vector<std::string>* log);
 
+// QDQ int8 patterns (constant scales and zero points) => int8 ops: DequantizeLinear (DQ) ->
+// Conv(DQ(int8 W), bias) [-> Relu/Clip] -> QuantizeLinear (Q) => QLinearConv; DQ -> MatMul(DQ(B))
+// -> Q => QLinearMatMul; DQ, DQ -> Add [-> Relu/Clip] -> Q => com.edgerun QLinearAdd; DQ ->
+// GlobalAveragePool -> Q => com.edgerun QLinearGlobalAveragePool; DQ -> MaxPool -> Q with equal
+// parameters => MaxPool on the int8 tensor; Q(DQ(x)) with equal parameters => x. DQ/Q nodes left
+// dead are removed. Needs the DQ of constant weights unfolded (FoldMode::kKeepDequantize).
+Status FoldQdq(Graph& g, std::vector<std::string>* log);
+
 // Channels-last layout for fast kernels: Conv, ConvTranspose, QLinearConv and the pools become
 // their kNhwcDomain versions; elementwise ops, Concat, Resize, Pad, Slice, Split and Softmax
 // follow NHWC inputs; Transposes (or free Reshapes) appear only where a consumer needs the

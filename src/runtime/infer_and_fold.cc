@@ -160,7 +160,7 @@ std::vector<const Node*> FindUnknownOps(const Graph& graph) {
   return unknown;
 }
 
-Status InferShapesAndFold(Graph& graph, bool fold) {
+Status InferShapesAndFold(Graph& graph, bool fold, FoldMode mode) {
   std::vector<Node> kept;
   kept.reserve(graph.nodes.size());
   for (Node& node : graph.nodes) {
@@ -197,7 +197,11 @@ Status InferShapesAndFold(Graph& graph, bool fold) {
         continue;
       }
     }
-    if (fold && all_constant && !NeverFold(node) && out_bytes <= kMaxFoldedBytes) {
+    const bool kept_dequantize = mode == FoldMode::kKeepDequantize &&
+                                 node.op_type == "DequantizeLinear" &&
+                                 (node.domain.empty() || node.domain == "ai.onnx");
+    if (fold && all_constant && !NeverFold(node) && !kept_dequantize &&
+        out_bytes <= kMaxFoldedBytes) {
       ASSIGN_OR_RETURN(std::vector<Tensor> results, EvaluateNode(node, constants));
       for (size_t i = 0; i < node.outputs.size(); ++i) {
         const int v = node.outputs[i];

@@ -6,7 +6,9 @@
 // turns exporter shape subgraphs (Shape -> Gather -> Concat -> Reshape) into constants.
 // Usage:
 //   RETURN_IF_ERROR(BindInputShapes(graph, options, model_path));
-//   RETURN_IF_ERROR(InferShapesAndFold(graph, /*fold=*/true, model_path));
+//   RETURN_IF_ERROR(InferShapesAndFold(graph, /*fold=*/true, FoldMode::kKeepDequantize));
+//   ... graph passes ...
+//   RETURN_IF_ERROR(InferShapesAndFold(graph, /*fold=*/true));
 #pragma once
 
 #include <string>
@@ -25,8 +27,17 @@ Status BindInputShapes(Graph& graph, const SessionOptions& options);
 // Lists every node whose op edgerun does not know (all of them, not just the first).
 std::vector<const Node*> FindUnknownOps(const Graph& graph);
 
+// Which all-constant nodes a folding sweep evaluates.
+enum class FoldMode {
+  kAll,
+  // DequantizeLinear nodes stay even when their inputs are constant (int8 weights), so that the
+  // graph passes still see the QDQ pattern and can fold it into int8 kernels (passes/fold_qdq.cc).
+  // The sweep after the passes then runs with kAll and folds whatever DequantizeLinear remains.
+  kKeepDequantize,
+};
+
 // Infers static dtype and dims for every value; checks them against shapes the model declares
 // (a contradiction is an error naming the value); folds all-constant nodes when `fold`.
-Status InferShapesAndFold(Graph& graph, bool fold);
+Status InferShapesAndFold(Graph& graph, bool fold, FoldMode mode = FoldMode::kAll);
 
 }  // namespace edgerun

@@ -259,7 +259,7 @@ Expected<std::unique_ptr<Session>> Session::Create(const Model& model,
   }
   if (tuning_changed) {
     if (Status st = tuning.Save(); !st.ok()) impl->pass_log.push_back("tune: " + st.message());
-  } else if (options.tune) {
+  } else if (options.tune && tuning.loaded()) {
     impl->pass_log.push_back("tune: choices read from " + tuning.file());
   }
   if (num_missing > 0) {
@@ -315,6 +315,15 @@ Expected<std::unique_ptr<Session>> Session::Create(const Model& model,
     } else if (k->may_run_in_place) {
       share = group_last[gi] == n && !group_io[gi] && !is_io[out] &&
               bytes_of(in) == bytes_of(out) && types[in].dtype == types[out].dtype;
+    }
+    // The kernel still reads its other inputs while writing the output: no sharing when one of
+    // them is (an alias of) the in-place input, e.g. a conv whose residual is its own input.
+    for (size_t i = 0; share && i < node.inputs.size(); ++i) {
+      const int v = node.inputs[i];
+      if (static_cast<int>(i) != k->in_place_input && v >= 0 && !g.values[v].is_constant() &&
+          groups.Find(v) == gi) {
+        share = false;
+      }
     }
     if (!share) continue;
     groups.Join(in, out);

@@ -15,57 +15,20 @@
 
 #include "kernels/onednn/onednn_kernels.h"
 #include "kernels/onednn/onednn_util.h"
-#include "kernels/ref/conv.h"
 
 namespace edgerun {
 namespace {
 
 using onednn::ArgSource;
+using onednn::ConvGeometry;
 using onednn::PrimitiveDesc;
 using onednn::PrimitiveRunner;
 
 constexpr int kResidualInput = 3;
 
-// The oneDNN view of one 2-D NHWC conv or deconv node.
-struct ConvGeometry {
-  int64_t batch = 0, in_channels = 0, out_channels = 0, group = 1;
-  int64_t in[2] = {0, 0}, out[2] = {0, 0}, kernel[2] = {0, 0};
-  dnnl_dims_t strides = {1, 1};
-  dnnl_dims_t dilates = {0, 0};  // oneDNN counts dilation from 0
-  dnnl_dims_t pad_l = {0, 0}, pad_r = {0, 0};
-};
-
 bool IsF32(const TensorType& t) { return t.dtype == DType::kF32; }
 bool Present(std::span<const TensorType> inputs, size_t i) {
   return inputs.size() > i && inputs[i].dtype != DType::kUndefined;
-}
-
-Expected<ConvGeometry> ConvGeometryOf(const PrepareContext& ctx) {
-  const auto& x = ctx.inputs[0].dims;   // N, H, W, C
-  const auto& wt = ctx.inputs[1].dims;  // M, C/g, kH, kW
-  const auto& y = ctx.outputs[0].dims;  // N, OH, OW, M
-  ConvGeometry g;
-  Window3d w;
-  const int64_t in_spatial[] = {x[1], x[2]};
-  const int64_t out_spatial[] = {y[1], y[2]};
-  const int64_t kernel[] = {wt[2], wt[3]};
-  RETURN_IF_ERROR(ResolveWindow(ctx, in_spatial, out_spatial, kernel, &w));
-  ASSIGN_OR_RETURN(g.group, ctx.node.GetInt("group", 1));
-  g.batch = x[0];
-  g.in_channels = x[3];
-  g.out_channels = wt[0];
-  for (int i = 0; i < 2; ++i) {
-    const int j = i + 1;  // Window3d keeps 2-D windows in slots 1 and 2
-    g.in[i] = w.in[j];
-    g.out[i] = w.out[j];
-    g.kernel[i] = w.kernel[j];
-    g.strides[i] = w.stride[j];
-    g.dilates[i] = w.dilation[j] - 1;
-    g.pad_l[i] = w.pad[j];
-    const int64_t span = (w.kernel[j] - 1) * w.dilation[j] + 1;
-    g.pad_r[i] = (w.out[j] - 1) * w.stride[j] + span - w.in[j] - w.pad[j];
-  }
-  return g;
 }
 
 // ONNX ConvTranspose geometry, as the reference kernel resolves it: explicit pads crop the
@@ -192,7 +155,7 @@ bool SupportsConvLike(const SupportContext& ctx, bool deconv) {
     return false;
   }
   PrepareContext pctx{ctx.node, ctx.inputs, ctx.constants, ctx.outputs, 1, 0, {}, nullptr};
-  Expected<ConvGeometry> g = deconv ? DeconvGeometryOf(pctx) : ConvGeometryOf(pctx);
+  Expected<ConvGeometry> g = deconv ? DeconvGeometryOf(pctx) : onednn::ConvGeometryOf(pctx, 1);
   if (!g.ok()) return false;
   Expected<ConvDescs> d = MakeConvDescs(pctx, *g, deconv);
   if (!d.ok()) return false;
@@ -203,17 +166,18 @@ Status PrepareConvLike(PrepareContext& ctx, bool deconv) {
   auto s = std::make_unique<ConvState>();
   const bool has_bias = Present(ctx.inputs, 2);
   s->residual = !deconv && Present(ctx.inputs, kResidualInput);
-  ASSIGN_OR_RETURN(ConvGeometry g, deconv ? DeconvGeometryOf(ctx) : ConvGeometryOf(ctx));
+  ASSIGN_OR_RETURN(ConvGeometry g, deconv ? DeconvGeometryOf(ctx) : onednn::ConvGeometryOf(ctx, 1));
   ASSIGN_OR_RETURN(ConvDescs d, MakeConvDescs(ctx, g, deconv));
   ASSIGN_OR_RETURN(PrimitiveDesc pd, CreatePd(ctx, g, d, deconv, has_bias, s->residual));
   if (ctx.constants.size() < 2 || ctx.constants[1] == nullptr) {
     return ctx.NotSupported("oneDNN conv needs constant weights");
   }
   RETURN_IF_ERROR(s->runner.Init(pd.get(), ctx.node));
-  const dnnl_memory_desc_t* weights = dnnl_primitive_desc_query_md(pd.get(), dnnl_query_weights_md, 0);
-  ASSIGN_OR_RETURN(onednn::AlignedBuffer packed,
-                   onednn::ReorderConstant(ctx.constants[1]->raw(), d.weights_user, *weights,
-                                           ctx.node));
+  const dnnl_memory_desc_t* weights =
+      dnnl_primitive_desc_query_md(pd.get(), dnnl_query_weights_md, 0);
+  ASSIGN_OR_RETURN(
+      onednn::AlignedBuffer packed,
+      onednn::ReorderConstant(ctx.constants[1]->raw(), d.weights_user, *weights, ctx.node));
   RETURN_IF_ERROR(s->runner.AddOwnedArg(DNNL_ARG_WEIGHTS, *weights, std::move(packed), ctx.node));
   RETURN_IF_ERROR(s->runner.AddArg(DNNL_ARG_SRC, d.src, ArgSource::kInput, 0, ctx.node));
   if (has_bias) {

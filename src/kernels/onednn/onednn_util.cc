@@ -4,49 +4,47 @@
 #include <cstring>
 #include <string>
 
+#include "kernels/ref/conv.h"
+
 namespace edgerun::onednn {
 
 namespace {
 
-struct EngineAndStream {
-  dnnl_engine_t engine = nullptr;
-  dnnl_stream_t stream = nullptr;
-};
-
-// Never destroyed: primitives of sessions that outlive static destruction may still reference
-// the engine.
-const EngineAndStream& Globals() {
-  static const EngineAndStream globals = [] {
-    EngineAndStream g;
-    if (dnnl_engine_create(&g.engine, dnnl_cpu, 0) != dnnl_success) {
-      g.engine = nullptr;
-      return g;
-    }
-    if (dnnl_stream_create(&g.stream, g.engine, dnnl_stream_default_flags) != dnnl_success) {
-      g.stream = nullptr;
-    }
-    return g;
-  }();
-  return globals;
-}
+thread_local bool inside_execute = false;
 
 std::string_view DnnlStatusName(dnnl_status_t s) {
   switch (s) {
-    case dnnl_success: return "success";
-    case dnnl_out_of_memory: return "out of memory";
-    case dnnl_invalid_arguments: return "invalid arguments";
-    case dnnl_unimplemented: return "unimplemented";
-    case dnnl_iterator_ends: return "iterator ends";
-    case dnnl_runtime_error: return "runtime error";
-    case dnnl_not_required: return "not required";
+    case dnnl_success:
+      return "success";
+    case dnnl_out_of_memory:
+      return "out of memory";
+    case dnnl_invalid_arguments:
+      return "invalid arguments";
+    case dnnl_unimplemented:
+      return "unimplemented";
+    case dnnl_iterator_ends:
+      return "iterator ends";
+    case dnnl_runtime_error:
+      return "runtime error";
+    case dnnl_not_required:
+      return "not required";
   }
   return "unknown status";
 }
 
 }  // namespace
 
-dnnl_engine_t CpuEngine() { return Globals().engine; }
-dnnl_stream_t CpuStream() { return Globals().stream; }
+bool InsidePrimitiveExecute() { return inside_execute; }
+
+// Never destroyed: primitives of sessions that outlive static destruction may still reference
+// the engine.
+dnnl_engine_t CpuEngine() {
+  static const dnnl_engine_t engine = [] {
+    dnnl_engine_t e = nullptr;
+    return dnnl_engine_create(&e, dnnl_cpu, 0) == dnnl_success ? e : nullptr;
+  }();
+  return engine;
+}
 
 Status FromDnnl(dnnl_status_t s, const Node& node, std::string_view what) {
   if (s == dnnl_success) return Status::Ok();
@@ -59,8 +57,8 @@ Status FromDnnl(dnnl_status_t s, const Node& node, std::string_view what) {
 
 Expected<AlignedBuffer> AlignedBuffer::Allocate(size_t bytes, const Node& node) {
   AlignedBuffer b;
-  const size_t rounded = (std::max<size_t>(bytes, 1) + kTensorAlignment - 1) / kTensorAlignment *
-                         kTensorAlignment;
+  const size_t rounded =
+      (std::max<size_t>(bytes, 1) + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
   b.data.reset(std::aligned_alloc(kTensorAlignment, rounded));
   if (b.data == nullptr) {
     return ResourceExhausted(node.Describe() + ": cannot allocate " + std::to_string(bytes) +
@@ -70,13 +68,32 @@ Expected<AlignedBuffer> AlignedBuffer::Allocate(size_t bytes, const Node& node) 
   return b;
 }
 
+Expected<AlignedBuffer> Int32Buffer(int32_t value, const Node& node) {
+  ASSIGN_OR_RETURN(AlignedBuffer b, AlignedBuffer::Allocate(sizeof(int32_t), node));
+  *static_cast<int32_t*>(b.data.get()) = value;
+  return b;
+}
+
+int32_t QuantizedIntAt(const Tensor& t, int64_t i) {
+  return t.dtype() == DType::kU8 ? t.data<uint8_t>()[i] : t.data<int8_t>()[i];
+}
+
 bool ToDnnlType(DType t, dnnl_data_type_t* out) {
   switch (t) {
-    case DType::kF32: *out = dnnl_f32; return true;
-    case DType::kI8: *out = dnnl_s8; return true;
-    case DType::kU8: *out = dnnl_u8; return true;
-    case DType::kI32: *out = dnnl_s32; return true;
-    default: return false;
+    case DType::kF32:
+      *out = dnnl_f32;
+      return true;
+    case DType::kI8:
+      *out = dnnl_s8;
+      return true;
+    case DType::kU8:
+      *out = dnnl_u8;
+      return true;
+    case DType::kI32:
+      *out = dnnl_s32;
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -89,9 +106,9 @@ Expected<dnnl_memory_desc_t> MakeDesc(std::span<const int64_t> dims, dnnl_data_t
                        " is above oneDNN's limit");
   }
   for (size_t i = 0; i < dims.size(); ++i) d[i] = dims[i];
-  RETURN_IF_ERROR(FromDnnl(
-      dnnl_memory_desc_init_by_tag(&md, static_cast<int>(dims.size()), d, type, tag), node,
-      "memory descriptor"));
+  RETURN_IF_ERROR(
+      FromDnnl(dnnl_memory_desc_init_by_tag(&md, static_cast<int>(dims.size()), d, type, tag), node,
+               "memory descriptor"));
   return md;
 }
 
@@ -108,9 +125,9 @@ Expected<dnnl_memory_desc_t> MakeStridedDesc(std::span<const int64_t> dims,
     d[i] = dims[i];
     s[i] = strides[i];
   }
-  RETURN_IF_ERROR(FromDnnl(
-      dnnl_memory_desc_init_by_strides(&md, static_cast<int>(dims.size()), d, type, s), node,
-      "strided memory descriptor"));
+  RETURN_IF_ERROR(
+      FromDnnl(dnnl_memory_desc_init_by_strides(&md, static_cast<int>(dims.size()), d, type, s),
+               node, "strided memory descriptor"));
   return md;
 }
 
@@ -120,18 +137,26 @@ bool AppendActivation(dnnl_post_ops_t post_ops, const FusedActivation& act) {
     return dnnl_post_ops_append_eltwise(post_ops, 1.0f, alg, alpha, beta) == dnnl_success;
   };
   switch (act.kind) {
-    case Kind::kNone: return true;
-    case Kind::kRelu: return eltwise(dnnl_eltwise_relu, 0.0f, 0.0f);
-    case Kind::kLeakyRelu: return eltwise(dnnl_eltwise_relu, act.a, 0.0f);
+    case Kind::kNone:
+      return true;
+    case Kind::kRelu:
+      return eltwise(dnnl_eltwise_relu, 0.0f, 0.0f);
+    case Kind::kLeakyRelu:
+      return eltwise(dnnl_eltwise_relu, act.a, 0.0f);
     // oneDNN's clip returns the lower bound when min > max; ONNX (and the reference) the upper.
-    case Kind::kClip: return act.a <= act.b && eltwise(dnnl_eltwise_clip, act.a, act.b);
+    case Kind::kClip:
+      return act.a <= act.b && eltwise(dnnl_eltwise_clip, act.a, act.b);
     // 2.6 has no hardsigmoid: alpha * x + beta, then clamp to [0, 1].
     case Kind::kHardSigmoid:
       return eltwise(dnnl_eltwise_linear, act.a, act.b) && eltwise(dnnl_eltwise_clip, 0.0f, 1.0f);
-    case Kind::kHardSwish: return eltwise(dnnl_eltwise_hardswish, 0.0f, 0.0f);
-    case Kind::kSigmoid: return eltwise(dnnl_eltwise_logistic, 0.0f, 0.0f);
-    case Kind::kSiLU: return eltwise(dnnl_eltwise_swish, 1.0f, 0.0f);
-    case Kind::kTanh: return eltwise(dnnl_eltwise_tanh, 0.0f, 0.0f);
+    case Kind::kHardSwish:
+      return eltwise(dnnl_eltwise_hardswish, 0.0f, 0.0f);
+    case Kind::kSigmoid:
+      return eltwise(dnnl_eltwise_logistic, 0.0f, 0.0f);
+    case Kind::kSiLU:
+      return eltwise(dnnl_eltwise_swish, 1.0f, 0.0f);
+    case Kind::kTanh:
+      return eltwise(dnnl_eltwise_tanh, 0.0f, 0.0f);
   }
   return false;
 }
@@ -139,9 +164,9 @@ bool AppendActivation(dnnl_post_ops_t post_ops, const FusedActivation& act) {
 Expected<Attr> MakeAttr(const Node& node, bool residual_sum, const FusedActivation& act) {
   Attr attr;
   RETURN_IF_ERROR(FromDnnl(dnnl_primitive_attr_create(attr.out()), node, "attribute creation"));
-  RETURN_IF_ERROR(FromDnnl(dnnl_primitive_attr_set_scratchpad_mode(attr.get(),
-                                                                   dnnl_scratchpad_mode_user),
-                           node, "scratchpad mode"));
+  RETURN_IF_ERROR(
+      FromDnnl(dnnl_primitive_attr_set_scratchpad_mode(attr.get(), dnnl_scratchpad_mode_user), node,
+               "scratchpad mode"));
   if (residual_sum || act.kind != FusedActivation::Kind::kNone) {
     PostOps post_ops;
     RETURN_IF_ERROR(FromDnnl(dnnl_post_ops_create(post_ops.out()), node, "post-op creation"));
@@ -152,8 +177,8 @@ Expected<Attr> MakeAttr(const Node& node, bool residual_sum, const FusedActivati
     if (!AppendActivation(post_ops.get(), act)) {
       return Unsupported(node.Describe() + ": fused activation has no oneDNN post-op");
     }
-    RETURN_IF_ERROR(FromDnnl(dnnl_primitive_attr_set_post_ops(attr.get(), post_ops.get()), node,
-                             "post-ops"));
+    RETURN_IF_ERROR(
+        FromDnnl(dnnl_primitive_attr_set_post_ops(attr.get(), post_ops.get()), node, "post-ops"));
   }
   return attr;
 }
@@ -162,11 +187,12 @@ Expected<AlignedBuffer> ReorderConstant(const void* data, const dnnl_memory_desc
                                         const dnnl_memory_desc_t& to, const Node& node) {
   dnnl_engine_t engine = CpuEngine();
   if (engine == nullptr) return Internal(node.Describe() + ": no oneDNN CPU engine");
-  ASSIGN_OR_RETURN(AlignedBuffer out, AlignedBuffer::Allocate(dnnl_memory_desc_get_size(&to), node));
+  ASSIGN_OR_RETURN(AlignedBuffer out,
+                   AlignedBuffer::Allocate(dnnl_memory_desc_get_size(&to), node));
   PrimitiveDesc pd;
-  RETURN_IF_ERROR(FromDnnl(dnnl_reorder_primitive_desc_create(pd.out(), &from, engine, &to, engine,
-                                                              nullptr),
-                           node, "weight reorder"));
+  RETURN_IF_ERROR(
+      FromDnnl(dnnl_reorder_primitive_desc_create(pd.out(), &from, engine, &to, engine, nullptr),
+               node, "weight reorder"));
   Primitive reorder;
   RETURN_IF_ERROR(FromDnnl(dnnl_primitive_create(reorder.out(), pd.get()), node, "weight reorder"));
   Memory src, dst;
@@ -175,23 +201,60 @@ Expected<AlignedBuffer> ReorderConstant(const void* data, const dnnl_memory_desc
                            node, "weight memory"));
   RETURN_IF_ERROR(
       FromDnnl(dnnl_memory_create(dst.out(), &to, engine, out.data.get()), node, "weight memory"));
+  Stream stream;
+  RETURN_IF_ERROR(FromDnnl(dnnl_stream_create(stream.out(), engine, dnnl_stream_default_flags),
+                           node, "stream creation"));
   const dnnl_exec_arg_t args[] = {{DNNL_ARG_FROM, src.get()}, {DNNL_ARG_TO, dst.get()}};
-  RETURN_IF_ERROR(FromDnnl(dnnl_primitive_execute(reorder.get(), CpuStream(), 2, args), node,
+  RETURN_IF_ERROR(FromDnnl(dnnl_primitive_execute(reorder.get(), stream.get(), 2, args), node,
                            "weight reorder"));
-  RETURN_IF_ERROR(FromDnnl(dnnl_stream_wait(CpuStream()), node, "weight reorder"));
+  RETURN_IF_ERROR(FromDnnl(dnnl_stream_wait(stream.get()), node, "weight reorder"));
   return out;
+}
+
+Expected<ConvGeometry> ConvGeometryOf(const PrepareContext& ctx, int weight_input) {
+  const auto& x = ctx.inputs[0].dims;              // N, H, W, C
+  const auto& wt = ctx.inputs[weight_input].dims;  // M, C/g, kH, kW
+  const auto& y = ctx.outputs[0].dims;             // N, OH, OW, M
+  if (x.size() != 4 || wt.size() != 4 || y.size() != 4) {
+    return ctx.NotSupported("oneDNN conv needs 4-D NHWC input, weights and output");
+  }
+  ConvGeometry g;
+  Window3d w;
+  const int64_t in_spatial[] = {x[1], x[2]};
+  const int64_t out_spatial[] = {y[1], y[2]};
+  const int64_t kernel[] = {wt[2], wt[3]};
+  RETURN_IF_ERROR(ResolveWindow(ctx, in_spatial, out_spatial, kernel, &w));
+  ASSIGN_OR_RETURN(g.group, ctx.node.GetInt("group", 1));
+  g.batch = x[0];
+  g.in_channels = x[3];
+  g.out_channels = wt[0];
+  for (int i = 0; i < 2; ++i) {
+    const int j = i + 1;  // Window3d keeps 2-D windows in slots 1 and 2
+    g.in[i] = w.in[j];
+    g.out[i] = w.out[j];
+    g.kernel[i] = w.kernel[j];
+    g.strides[i] = w.stride[j];
+    g.dilates[i] = w.dilation[j] - 1;
+    g.pad_l[i] = w.pad[j];
+    const int64_t span = (w.kernel[j] - 1) * w.dilation[j] + 1;
+    g.pad_r[i] = (w.out[j] - 1) * w.stride[j] + span - w.in[j] - w.pad[j];
+  }
+  return g;
 }
 
 // ---- PrimitiveRunner ----
 
 Status PrimitiveRunner::Init(const_dnnl_primitive_desc_t pd, const Node& node) {
-  if (CpuEngine() == nullptr || CpuStream() == nullptr) {
-    return Internal(node.Describe() + ": no oneDNN CPU engine");
-  }
-  RETURN_IF_ERROR(FromDnnl(dnnl_primitive_create(primitive_.out(), pd), node, "primitive creation"));
+  if (CpuEngine() == nullptr) return Internal(node.Describe() + ": no oneDNN CPU engine");
+  RETURN_IF_ERROR(
+      FromDnnl(dnnl_stream_create(stream_.out(), CpuEngine(), dnnl_stream_default_flags), node,
+               "stream creation"));
+  RETURN_IF_ERROR(
+      FromDnnl(dnnl_primitive_create(primitive_.out(), pd), node, "primitive creation"));
   RETURN_IF_ERROR(FromDnnl(dnnl_primitive_get_primitive_desc(primitive_.get(), &pd_), node,
                            "primitive descriptor query"));
-  const dnnl_memory_desc_t* scratch = dnnl_primitive_desc_query_md(pd_, dnnl_query_scratchpad_md, 0);
+  const dnnl_memory_desc_t* scratch =
+      dnnl_primitive_desc_query_md(pd_, dnnl_query_scratchpad_md, 0);
   scratch_bytes_ = scratch != nullptr ? dnnl_memory_desc_get_size(scratch) : 0;
   if (scratch_bytes_ > 0) {
     RETURN_IF_ERROR(AddArg(DNNL_ARG_SCRATCHPAD, *scratch, ArgSource::kScratch, 0, node));
@@ -214,9 +277,9 @@ Status PrimitiveRunner::AddArg(int arg, const dnnl_memory_desc_t& md, ArgSource 
 Status PrimitiveRunner::AddOwnedArg(int arg, const dnnl_memory_desc_t& md, AlignedBuffer buffer,
                                     const Node& node) {
   RETURN_IF_ERROR(AddArg(arg, md, ArgSource::kOwned, 0, node));
-  RETURN_IF_ERROR(FromDnnl(dnnl_memory_set_data_handle(memories_[num_args_ - 1].get(),
-                                                       buffer.data.get()),
-                           node, "memory binding"));
+  RETURN_IF_ERROR(
+      FromDnnl(dnnl_memory_set_data_handle(memories_[num_args_ - 1].get(), buffer.data.get()), node,
+               "memory binding"));
   owned_.push_back(std::move(buffer));
   return Status::Ok();
 }
@@ -241,10 +304,17 @@ Status PrimitiveRunner::BindFrom(const Ctx& ctx) const {
   for (int i = 0; i < num_args_; ++i) {
     void* want = nullptr;
     switch (sources_[i].kind) {
-      case ArgSource::kOwned: continue;
-      case ArgSource::kInput: want = ctx.inputs[sources_[i].index].raw; break;
-      case ArgSource::kOutput: want = ctx.outputs[sources_[i].index].raw; break;
-      case ArgSource::kScratch: want = ctx.scratch; break;
+      case ArgSource::kOwned:
+        continue;
+      case ArgSource::kInput:
+        want = ctx.inputs[sources_[i].index].raw;
+        break;
+      case ArgSource::kOutput:
+        want = ctx.outputs[sources_[i].index].raw;
+        break;
+      case ArgSource::kScratch:
+        want = ctx.scratch;
+        break;
     }
     void* have = nullptr;
     dnnl_memory_t m = memories_[i].get();
@@ -261,10 +331,12 @@ Status PrimitiveRunner::Bind(const SetupContext& ctx) const { return BindFrom(ct
 
 Status PrimitiveRunner::Execute(const InvokeContext& ctx) const {
   RETURN_IF_ERROR(BindFrom(ctx));
-  if (dnnl_primitive_execute(primitive_.get(), CpuStream(), num_args_, args_) != dnnl_success ||
-      dnnl_stream_wait(CpuStream()) != dnnl_success) {
-    return ctx.Fail("oneDNN primitive execution failed");
-  }
+  inside_execute = true;
+  const bool ok =
+      dnnl_primitive_execute(primitive_.get(), stream_.get(), num_args_, args_) == dnnl_success &&
+      dnnl_stream_wait(stream_.get()) == dnnl_success;
+  inside_execute = false;
+  if (!ok) return ctx.Fail("oneDNN primitive execution failed");
   return Status::Ok();
 }
 

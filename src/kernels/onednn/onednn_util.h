@@ -1,4 +1,4 @@
-// Shared plumbing of the oneDNN kernels: the CPU engine and stream, owning handles for the C
+// Shared plumbing of the oneDNN kernels: the CPU engine, owning handles for the C
 // API's objects, status conversion, fused activations as post-ops, one-time reorders of constant
 // weights, and PrimitiveRunner, which binds a primitive's arguments to the session's buffers.
 //
@@ -31,11 +31,16 @@
 
 namespace edgerun::onednn {
 
-// The process-wide CPU engine and its stream, created on first use; nullptr if oneDNN cannot
-// create them. With the OpenMP runtime a stream executes synchronously on the calling thread's
-// OpenMP team, so one stream serves every session.
+// The process-wide CPU engine, created on first use; nullptr if oneDNN cannot create it. Streams
+// are per primitive (PrimitiveRunner), so sessions running on different threads share nothing
+// mutable; with the OpenMP runtime a stream executes synchronously on the calling thread's team.
 dnnl_engine_t CpuEngine();
-dnnl_stream_t CpuStream();
+
+// True on the calling thread while dnnl_primitive_execute runs. oneDNN 2.6 builds a hash map of
+// the arguments on every call (nargs + 2 small heap blocks per execute, on the calling thread),
+// which no public API avoids; allocation-counting tests use this to tell those apart from
+// edgerun's own allocations. Everything else (weights, scratchpad, arena) is allocated ahead.
+bool InsidePrimitiveExecute();
 
 // Ok for dnnl_success; otherwise Unsupported (dnnl_unimplemented) or Internal naming the node
 // and the call that failed.
@@ -75,6 +80,7 @@ using Primitive = Owned<dnnl_primitive_t, dnnl_primitive_destroy>;
 using Memory = Owned<dnnl_memory_t, dnnl_memory_destroy>;
 using Attr = Owned<dnnl_primitive_attr_t, dnnl_primitive_attr_destroy>;
 using PostOps = Owned<dnnl_post_ops_t, dnnl_post_ops_destroy>;
+using Stream = Owned<dnnl_stream_t, dnnl_stream_destroy>;
 
 // A 64-byte aligned heap buffer (packed weights, prescaled biases).
 struct AlignedBuffer {
@@ -86,6 +92,12 @@ struct AlignedBuffer {
 
   static Expected<AlignedBuffer> Allocate(size_t bytes, const Node& node);
 };
+
+// A 4-byte buffer holding `value` (run-time zero points of int8 primitives).
+Expected<AlignedBuffer> Int32Buffer(int32_t value, const Node& node);
+
+// Element i of a u8 or s8 constant, widened (zero points).
+int32_t QuantizedIntAt(const Tensor& t, int64_t i);
 
 // f32, s8, u8, s32; false for anything else.
 bool ToDnnlType(DType t, dnnl_data_type_t* out);
@@ -112,6 +124,20 @@ Expected<Attr> MakeAttr(const Node& node, bool residual_sum, const FusedActivati
 Expected<AlignedBuffer> ReorderConstant(const void* data, const dnnl_memory_desc_t& from,
                                         const dnnl_memory_desc_t& to, const Node& node);
 
+// The oneDNN view of one 2-D NHWC conv node (Conv, QLinearConv): sizes, strides, dilations
+// counted from 0 as oneDNN does, and both pads; the trailing pad is whatever makes the output
+// size the model's (it may be negative when the last windows leave input columns unread).
+struct ConvGeometry {
+  int64_t batch = 0, in_channels = 0, out_channels = 0, group = 1;
+  int64_t in[2] = {0, 0}, out[2] = {0, 0}, kernel[2] = {0, 0};
+  dnnl_dims_t strides = {1, 1};
+  dnnl_dims_t dilates = {0, 0};
+  dnnl_dims_t pad_l = {0, 0}, pad_r = {0, 0};
+};
+// Input 0 is [N, H, W, C], input `weight_input` is [M, C/group, kH, kW], output 0 is
+// [N, OH, OW, M]; strides/dilations/pads/auto_pad as the reference kernels resolve them.
+Expected<ConvGeometry> ConvGeometryOf(const PrepareContext& ctx, int weight_input);
+
 enum class ArgSource : uint8_t { kInput, kOutput, kScratch, kOwned };
 
 // One primitive with its execute arguments. Memory objects are created in prepare (without a
@@ -122,15 +148,15 @@ class PrimitiveRunner {
  public:
   static constexpr int kMaxArgs = 8;
 
-  // Creates the primitive and, when the primitive needs one, the scratchpad argument (its
-  // size becomes the node's scratch request). `pd` must use dnnl_scratchpad_mode_user.
+  // Creates the primitive, its stream and, when the primitive needs one, the scratchpad
+  // argument (its size becomes the node's scratch request). `pd` must use
+  // dnnl_scratchpad_mode_user.
   Status Init(const_dnnl_primitive_desc_t pd, const Node& node);
   // A run-time argument: node input/output `index`, or the scratch (index ignored).
   Status AddArg(int arg, const dnnl_memory_desc_t& md, ArgSource source, int index,
                 const Node& node);
   // An argument whose buffer the runner owns (reordered weights, prescaled bias).
-  Status AddOwnedArg(int arg, const dnnl_memory_desc_t& md, AlignedBuffer buffer,
-                     const Node& node);
+  Status AddOwnedArg(int arg, const dnnl_memory_desc_t& md, AlignedBuffer buffer, const Node& node);
 
   size_t scratch_bytes() const { return scratch_bytes_; }
   size_t owned_bytes() const;
@@ -149,6 +175,7 @@ class PrimitiveRunner {
   Status BindFrom(const Ctx& ctx) const;
 
   Primitive primitive_;
+  Stream stream_;
   const_dnnl_primitive_desc_t pd_ = nullptr;  // owned by primitive_
   Memory memories_[kMaxArgs];
   Source sources_[kMaxArgs];

@@ -7,12 +7,15 @@
 //   y = saturate(round_half_to_even(act(float(acc) * multiplier[c])) + y_zp),
 //   multiplier[c] = (x_scale * w_scale[c]) / y_scale, computed in float.
 // ONNX Runtime and oneDNN compute the multiplier in float too, so results agree with them except
-// on rare float ties. A fused Relu/Clip ("activation" attributes) acts in the real domain: its
-// bounds are divided by y_scale and clamp acc * multiplier before rounding (clamping commutes
-// with the monotone rounding, so this equals clamping the real value). Padded input positions
-// hold the input zero point, i.e. they contribute exactly 0, so padding taps are skipped.
+// on rare float ties. Rounding is exact half-to-even whatever the FP mode (RoundHalfEvenToInt).
+// A fused Relu/Clip ("activation" attributes) acts in the real domain: its bounds are divided by
+// y_scale and clamp acc * multiplier before rounding (clamping commutes with the monotone
+// rounding, so this equals clamping the real value). Padded input positions hold the input zero point, i.e. they
+// contribute exactly 0, so padding taps are skipped.
 // Weights and their zero points are packed once in prepare as int16 (w - w_zp) when constant,
 // else at every invoke into scratch. Scales and zero points of activations are read at invoke.
+// Conv runs as im2col (int16, a column tile at a time) times the packed weights, four output
+// rows per pass, parallel over row blocks; depthwise convs run a direct loop per output row.
 //
 // QLinearAdd computes in float exactly what DequantizeLinear -> Add -> [Relu] -> QuantizeLinear
 // computes: (a - a_zp) * a_scale + (b - b_zp) * b_scale, activation, then a / c_scale rounded
@@ -72,6 +75,27 @@ Q SaturateAddZeroPoint(F rounded, int32_t zp) {
   return static_cast<Q>(q < lo ? lo : (q > hi ? hi : q));
 }
 
+// Rounds half to even using only truncating conversions, so the result does not depend on the
+// FP rounding mode, and the loops using it vectorize (SSE2). Needs |v| < 2^31.
+inline int32_t RoundHalfEvenToInt(float v) {
+  const int32_t i = static_cast<int32_t>(v);  // toward zero
+  const float f = v - static_cast<float>(i);  // exact (Sterbenz), in (-1, 1)
+  const int32_t odd = i & 1;
+  return i + (f > 0.5f) - (f < -0.5f) + (f == 0.5f ? odd : 0) - (f == -0.5f ? odd : 0);
+}
+
+// Quantizes v, given in output units (real / scale), to Q with zero point zp: clamps to the
+// representable range first (integer bounds, so clamping commutes with rounding), then rounds
+// half to even. NaN (only from non-finite scales) maps to the low end of the range.
+template <typename Q>
+Q QuantizeUnits(float v, int32_t zp) {
+  const float lo = static_cast<float>(std::numeric_limits<Q>::min() - zp);
+  const float hi = static_cast<float>(std::numeric_limits<Q>::max() - zp);
+  v = v > lo ? v : lo;
+  v = v < hi ? v : hi;
+  return static_cast<Q>(RoundHalfEvenToInt(v) + zp);
+}
+
 int32_t LoadInt(DType t, const void* p, int64_t i) {
   return t == DType::kU8 ? static_cast<const uint8_t*>(p)[i] : static_cast<const int8_t*>(p)[i];
 }
@@ -115,7 +139,7 @@ struct Requantizer {
   Y Apply(int32_t acc) const {
     float v = static_cast<float>(acc) * multiplier;
     v = v < lo ? lo : (v > hi ? hi : v);
-    return SaturateAddZeroPoint<Y>(RoundHalfToEven(v), zp);
+    return QuantizeUnits<Y>(v, zp);
   }
 };
 
@@ -131,8 +155,11 @@ Requantizer MakeRequantizer(const RealClamp& clamp, float x_scale, float w_scale
 
 template <typename Y>
 void StoreRow(const Requantizer& rq, const int32_t* acc, int64_t n, void* y) {
-  Y* out = static_cast<Y*>(y);
-  for (int64_t i = 0; i < n; ++i) out[i] = rq.Apply<Y>(acc[i]);
+  // A local copy: stores through a byte pointer could alias `rq`, which would keep the compiler
+  // from vectorizing the loop.
+  const Requantizer r = rq;
+  Y* __restrict out = static_cast<Y*>(y);
+  for (int64_t i = 0; i < n; ++i) out[i] = r.Apply<Y>(acc[i]);
 }
 
 void StoreRowAs(DType y_type, const Requantizer& rq, const int32_t* acc, int64_t n, void* y) {
@@ -278,6 +305,12 @@ struct QDepthwiseTask {
   void* y;
 };
 
+// Output columns a depthwise row is computed in at once; the sums live on the stack.
+constexpr int64_t kDepthwiseChunk = 256;
+
+// One output plane of a depthwise conv, a row chunk at a time: each kernel tap adds
+// w * (x - x_zp) over the output columns whose input column is inside the row, so the inner
+// loop has no bounds checks (and vectorizes for stride 1).
 template <typename X, typename Y>
 void QDepthwisePlane(const QDepthwiseTask& t, int64_t plane) {
   const QConvState& s = *t.s;
@@ -289,10 +322,15 @@ void QDepthwisePlane(const QDepthwiseTask& t, int64_t plane) {
   const int16_t* wt = t.packed + m * w.kernel_size();
   Y* y = static_cast<Y*>(t.y) + plane * w.out_size();
   const int32_t bias = t.bias != nullptr ? t.bias[m] : 0;
+  const int32_t x_zp = t.x_zp;
+  const Requantizer rq = t.rq[m];
+  int32_t acc[kDepthwiseChunk];
   for (int64_t od = 0; od < w.out[0]; ++od) {
     for (int64_t oh = 0; oh < w.out[1]; ++oh) {
-      for (int64_t ow = 0; ow < w.out[2]; ++ow) {
-        int32_t acc = bias;
+      Y* yrow = y + (od * w.out[1] + oh) * w.out[2];
+      for (int64_t ow0 = 0; ow0 < w.out[2]; ow0 += kDepthwiseChunk) {
+        const int64_t cols = std::min(kDepthwiseChunk, w.out[2] - ow0);
+        std::fill(acc, acc + cols, bias);
         for (int64_t kd = 0; kd < w.kernel[0]; ++kd) {
           const int64_t id = od * w.stride[0] + kd * w.dilation[0] - w.pad[0];
           if (id < 0 || id >= w.in[0]) continue;
@@ -302,13 +340,30 @@ void QDepthwisePlane(const QDepthwiseTask& t, int64_t plane) {
             const X* xrow = x + (id * w.in[1] + ih) * w.in[2];
             const int16_t* wrow = wt + (kd * w.kernel[1] + kh) * w.kernel[2];
             for (int64_t kw = 0; kw < w.kernel[2]; ++kw) {
-              const int64_t iw = ow * w.stride[2] + kw * w.dilation[2] - w.pad[2];
-              if (iw < 0 || iw >= w.in[2]) continue;
-              acc += wrow[kw] * (static_cast<int32_t>(xrow[iw]) - t.x_zp);
+              const int32_t wv = wrow[kw];
+              if (wv == 0) continue;
+              // Output columns ow whose input column ow * stride + x_off is inside the row.
+              const int64_t x_off = kw * w.dilation[2] - w.pad[2];
+              const int64_t first = x_off >= 0 ? 0 : (-x_off + w.stride[2] - 1) / w.stride[2];
+              const int64_t last = w.in[2] - x_off <= 0
+                                       ? 0
+                                       : std::min(w.out[2], (w.in[2] - x_off - 1) / w.stride[2] + 1);
+              const int64_t lo = std::max(first, ow0), hi = std::min(last, ow0 + cols);
+              if (w.stride[2] == 1) {
+                const X* src = xrow + x_off;
+                for (int64_t ow = lo; ow < hi; ++ow) {
+                  acc[ow - ow0] += wv * (static_cast<int32_t>(src[ow]) - x_zp);
+                }
+              } else {
+                for (int64_t ow = lo; ow < hi; ++ow) {
+                  acc[ow - ow0] +=
+                      wv * (static_cast<int32_t>(xrow[ow * w.stride[2] + x_off]) - x_zp);
+                }
+              }
             }
           }
         }
-        y[(od * w.out[1] + oh) * w.out[2] + ow] = t.rq[m].Apply<Y>(acc);
+        for (int64_t j = 0; j < cols; ++j) yrow[ow0 + j] = rq.Apply<Y>(acc[j]);
       }
     }
   }
@@ -618,23 +673,30 @@ Status PrepareQLinearAdd(PrepareContext& ctx) {
   return Status::Ok();
 }
 
+// The same float operations as DequantizeLinear, Add, Relu/Clip and QuantizeLinear.
+struct AddParams {
+  float as, az, bs, bz, lo, hi, cs;
+  int32_t cz;
+};
+
 template <typename A, typename B, typename C>
-void RunQLinearAdd(const QAddState& s, const A* a, float as, float az, const B* b, float bs,
-                   float bz, float cs, int32_t cz, C* c) {
-  auto one = [&](int64_t i, int64_t ia, int64_t ib) {
-    // The same float operations as DequantizeLinear, Add, Relu/Clip and QuantizeLinear.
-    float v = (static_cast<float>(a[ia]) - az) * as + (static_cast<float>(b[ib]) - bz) * bs;
-    v = std::min(std::max(v, s.clamp.lo), s.clamp.hi);
-    c[i] = SaturateAddZeroPoint<C>(RoundHalfToEven(v / cs), cz);
-  };
+void RunQLinearAdd(const QAddState& s, const A* __restrict a, const B* __restrict b,
+                   const AddParams p, C* __restrict c) {
   if (s.same_shape) {
-    for (int64_t i = 0; i < s.size; ++i) one(i, i, i);
+    for (int64_t i = 0; i < s.size; ++i) {
+      float v = (static_cast<float>(a[i]) - p.az) * p.as + (static_cast<float>(b[i]) - p.bz) * p.bs;
+      v = v < p.lo ? p.lo : (v > p.hi ? p.hi : v);
+      c[i] = QuantizeUnits<C>(v / p.cs, p.cz);
+    }
     return;
   }
   int64_t offs[BroadcastIndexer::kMaxInputs];
   for (int64_t i = 0; i < s.size; ++i) {
     s.indexer.Offsets(i, offs);
-    one(i, offs[0], offs[1]);
+    float v = (static_cast<float>(a[offs[0]]) - p.az) * p.as +
+              (static_cast<float>(b[offs[1]]) - p.bz) * p.bs;
+    v = v < p.lo ? p.lo : (v > p.hi ? p.hi : v);
+    c[i] = QuantizeUnits<C>(v / p.cs, p.cz);
   }
 }
 
@@ -643,16 +705,20 @@ Status InvokeQLinearAdd(InvokeContext& ctx) {
   const TensorView& a = ctx.inputs[0];
   const TensorView& b = ctx.inputs[3];
   TensorView& c = ctx.outputs[0];
-  const float as = ScaleAt(ctx.inputs[1], 0), bs = ScaleAt(ctx.inputs[4], 0);
-  const float cs = ScaleAt(ctx.inputs[6], 0);
-  const float az = static_cast<float>(ZeroPointAt(ctx.inputs[2], 0));
-  const float bz = static_cast<float>(ZeroPointAt(ctx.inputs[5], 0));
-  const int32_t cz = ZeroPointAt(ctx.inputs[7], 0);
+  AddParams p;
+  p.as = ScaleAt(ctx.inputs[1], 0);
+  p.az = static_cast<float>(ZeroPointAt(ctx.inputs[2], 0));
+  p.bs = ScaleAt(ctx.inputs[4], 0);
+  p.bz = static_cast<float>(ZeroPointAt(ctx.inputs[5], 0));
+  p.lo = s.clamp.lo;
+  p.hi = s.clamp.hi;
+  p.cs = ScaleAt(ctx.inputs[6], 0);
+  p.cz = ZeroPointAt(ctx.inputs[7], 0);
   auto with_c = [&](auto* ap, auto* bp) {
     if (c.dtype == DType::kU8) {
-      RunQLinearAdd(s, ap, as, az, bp, bs, bz, cs, cz, c.data<uint8_t>());
+      RunQLinearAdd(s, ap, bp, p, c.data<uint8_t>());
     } else {
-      RunQLinearAdd(s, ap, as, az, bp, bs, bz, cs, cz, c.data<int8_t>());
+      RunQLinearAdd(s, ap, bp, p, c.data<int8_t>());
     }
   };
   auto with_b = [&](auto* ap) {

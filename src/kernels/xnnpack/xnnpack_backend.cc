@@ -4,7 +4,6 @@
 #include <xnnpack.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
@@ -25,12 +24,8 @@ static_assert(sizeof(BlockHeader) == 16);
 // Operators are created, set up and deleted on the session-creating thread, so a thread-local
 // running total gives exact per-call deltas without contention.
 thread_local int64_t t_heap_bytes = 0;
-std::atomic<int64_t> g_heap_bytes{0};
 
-void Count(int64_t delta) {
-  t_heap_bytes += delta;
-  g_heap_bytes.fetch_add(delta, std::memory_order_relaxed);
-}
+void Count(int64_t delta) { t_heap_bytes += delta; }
 
 void* Publish(void* base, size_t header_offset, size_t size) {
   auto* user = static_cast<std::byte*>(base) + header_offset;

@@ -158,9 +158,10 @@ Status SetupConv(SetupContext& ctx) {
   auto& s = ctx.state_as<ConvState>();
   const TensorView& x = ctx.inputs[0];
   TensorView& y = ctx.outputs[0];
-  // The conv reads all of X while writing Y; only the residual Z may share Y's buffer.
-  if (Overlap(x, y)) return ctx.Fail("output shares memory with input X");
+  // The conv reads all of X while writing its result. With a residual it writes scratch, so Y
+  // may share X's buffer as well as Z's (when Z is X: y = conv(x) + x).
   const bool residual = s.add_op >= 0;
+  if (!residual && Overlap(x, y)) return ctx.Fail("output shares memory with input X");
   float* scratch = static_cast<float*>(ctx.scratch);
   float* conv_out = residual ? scratch : y.data<float>();
   HeapMeter meter;

@@ -1,7 +1,8 @@
 // XNNPACK elementwise kernels, f32: the binary *_nd operators with numpy broadcasting (Add, Sub,
 // Mul, Div, Max, Min with two inputs) and the unary *_nc operators over the flattened tensor
-// (Relu and Clip as clamps, Sigmoid, HardSwish, LeakyRelu, Elu, Abs, Neg, Floor, Ceil, Round,
-// Sqrt), PRelu with a slope along the last axis, and Softmax over the trailing dims.
+// (Relu and Clip as clamps, Sigmoid, HardSwish, HardSigmoid, LeakyRelu, Elu, Abs, Neg, Floor, Ceil,
+// Round, Sqrt, Pow with a constant exponent of 2), PRelu with a slope along the last axis, and
+// Softmax over the trailing dims.
 // All of them may write their output over input 0: XNNPACK reads each element before writing it.
 #include <cmath>
 #include <limits>
@@ -106,14 +107,27 @@ Status SetupBinary(SetupContext& ctx) {
 // ---- Unary (flattened: channels 1, one "batch" row per element) ----
 
 enum class UnaryOp : uint8_t {
-  kClamp, kSigmoid, kHardSwish, kLeakyRelu, kElu, kAbs, kNeg, kFloor, kCeil, kRound, kSqrt,
-  kPRelu, kSoftmax
+  kClamp, kSigmoid, kHardSwish, kHardSigmoid, kLeakyRelu, kElu, kAbs, kNeg, kFloor, kCeil, kRound,
+  kSqrt, kSquare, kPRelu, kSoftmax
 };
 
 struct UnaryState : XnnState {
   UnaryOp op = UnaryOp::kClamp;
   size_t rows = 0;  // batch_size at setup; the operator's channels cover the rest
+  // HardSigmoid: a multiply by alpha, then an add of beta clamped to [0, 1]; the operators read
+  // these as their second operand, so they live here (the state does not move).
+  float alpha = 0, beta = 0;
 };
+
+// Pow whose exponent is the constant 2 (LayerNorm's variance): XNNPACK's square. The exponent
+// may have any numeric dtype and must not broadcast X to a higher rank.
+bool IsSquare(std::span<const TensorType> inputs, std::span<const Tensor* const> constants) {
+  if (inputs.size() != 2 || constants[1] == nullptr || constants[1]->num_elements() != 1 ||
+      inputs[1].rank() > inputs[0].rank()) {
+    return false;
+  }
+  return constants[1]->ScalarAsDouble(0) == 2.0;
+}
 
 // Clip's bounds as the reference reads them: attributes before opset 11, else optional constant
 // scalar inputs (absent: unbounded). False when a bound is not a constant.
@@ -176,6 +190,8 @@ int64_t SoftmaxChannels(const Node& node, const TensorType& x) {
 UnaryOp UnaryOpOf(std::string_view op) {
   if (op == "Sigmoid") return UnaryOp::kSigmoid;
   if (op == "HardSwish") return UnaryOp::kHardSwish;
+  if (op == "HardSigmoid") return UnaryOp::kHardSigmoid;
+  if (op == "Pow") return UnaryOp::kSquare;
   if (op == "LeakyRelu") return UnaryOp::kLeakyRelu;
   if (op == "Elu") return UnaryOp::kElu;
   if (op == "Abs") return UnaryOp::kAbs;
@@ -208,6 +224,14 @@ bool SupportsUnary(const SupportContext& ctx) {
       Expected<float> alpha = ctx.node.GetFloat("alpha", 1.0f);
       return alpha.ok() && std::isnormal(*alpha) && *alpha > 0;
     }
+    case UnaryOp::kHardSigmoid: {
+      Expected<float> alpha = ctx.node.GetFloat("alpha", 0.2f);
+      Expected<float> beta = ctx.node.GetFloat("beta", 0.5f);
+      return ctx.inputs.size() == 1 && alpha.ok() && beta.ok() && std::isfinite(*alpha) &&
+             std::isfinite(*beta);
+    }
+    case UnaryOp::kSquare:
+      return IsSquare(ctx.inputs, ctx.constants);
     case UnaryOp::kPRelu:
       return PReluSlope(ctx.inputs, ctx.constants, nullptr);
     case UnaryOp::kSoftmax:
@@ -238,6 +262,15 @@ Status PrepareUnary(PrepareContext& ctx) {
     }
     case UnaryOp::kSigmoid: st = xnn_create_sigmoid_nc_f32(1, 1, 1, 0, &op); break;
     case UnaryOp::kHardSwish: st = xnn_create_hardswish_nc_f32(1, 1, 1, 0, &op); break;
+    case UnaryOp::kHardSigmoid: {
+      ASSIGN_OR_RETURN(s->alpha, ctx.node.GetFloat("alpha", 0.2f));
+      ASSIGN_OR_RETURN(s->beta, ctx.node.GetFloat("beta", 0.5f));
+      st = xnn_create_multiply_nd_f32(kNoMin, kNoMax, 0, &op);
+      RETURN_IF_ERROR(s->Adopt(ctx, st, op, "multiply").status());
+      st = xnn_create_add_nd_f32(0.0f, 1.0f, 0, &op);
+      break;
+    }
+    case UnaryOp::kSquare: st = xnn_create_square_nc_f32(1, 1, 1, 0, &op); break;
     case UnaryOp::kLeakyRelu: {
       ASSIGN_OR_RETURN(float alpha, ctx.node.GetFloat("alpha", 0.01f));
       st = xnn_create_leaky_relu_nc_f32(1, 1, 1, alpha, 0, &op);
@@ -289,6 +322,16 @@ Status SetupUnary(SetupContext& ctx) {
     case UnaryOp::kClamp: st = xnn_setup_clamp_nc_f32(op, rows, x, y, tp); break;
     case UnaryOp::kSigmoid: st = xnn_setup_sigmoid_nc_f32(op, rows, x, y, tp); break;
     case UnaryOp::kHardSwish: st = xnn_setup_hardswish_nc_f32(op, rows, x, y, tp); break;
+    case UnaryOp::kHardSigmoid: {
+      const size_t shape[1] = {rows};
+      const size_t one[1] = {1};
+      st = xnn_setup_multiply_nd_f32(op, 1, shape, 1, one, x, &s.alpha, y, tp);
+      if (st == xnn_status_success) {
+        st = xnn_setup_add_nd_f32(s.ops[1], 1, shape, 1, one, y, &s.beta, y, tp);
+      }
+      break;
+    }
+    case UnaryOp::kSquare: st = xnn_setup_square_nc_f32(op, rows, x, y, tp); break;
     case UnaryOp::kLeakyRelu: st = xnn_setup_leaky_relu_nc_f32(op, rows, x, y, tp); break;
     case UnaryOp::kElu: st = xnn_setup_elu_nc_f32(op, rows, x, y, tp); break;
     case UnaryOp::kAbs: st = xnn_setup_abs_nc_f32(op, rows, x, y, tp); break;
@@ -319,7 +362,8 @@ constexpr KernelDef kElementwiseKernels[] = {
     EDGERUN_XNN_UNARY("HardSwish"), EDGERUN_XNN_UNARY("LeakyRelu"),  EDGERUN_XNN_UNARY("Elu"),
     EDGERUN_XNN_UNARY("Abs"),       EDGERUN_XNN_UNARY("Neg"),        EDGERUN_XNN_UNARY("Floor"),
     EDGERUN_XNN_UNARY("Ceil"),      EDGERUN_XNN_UNARY("Round"),      EDGERUN_XNN_UNARY("Sqrt"),
-    EDGERUN_XNN_UNARY("PRelu"),     EDGERUN_XNN_UNARY("Softmax"),
+    EDGERUN_XNN_UNARY("PRelu"),     EDGERUN_XNN_UNARY("Softmax"),    EDGERUN_XNN_UNARY("HardSigmoid"),
+    EDGERUN_XNN_UNARY("Pow"),
 };
 
 #undef EDGERUN_XNN_BINARY

@@ -11,7 +11,8 @@ std::span<const KernelDef> XnnpackKernels() {
   static const std::vector<KernelDef> table = [] {
     std::vector<KernelDef> all;
     for (auto family : {XnnpackConvKernels(), XnnpackPoolKernels(), XnnpackMatMulKernels(),
-                        XnnpackElementwiseKernels(), XnnpackTensorKernels()}) {
+                        XnnpackElementwiseKernels(), XnnpackTensorKernels(),
+                        XnnpackQConvKernels()}) {
       all.insert(all.end(), family.begin(), family.end());
     }
     return all;

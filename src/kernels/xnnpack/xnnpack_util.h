@@ -8,9 +8,10 @@
 // Usage (inside a kernel file):
 //   auto s = std::make_unique<MyState>();      // MyState : XnnState
 //   HeapMeter meter;
-//   RETURN_IF_ERROR(s->Adopt(ctx, xnn_create_..._f32(..., &op), op, "convolution"));
-//   s->heap_bytes += meter.bytes();
-//   ... {"Conv", KernelPath::kXnnpack, {DType::kF32}, Supports, Prepare, InvokeXnnOps, ..., Setup}
+//   xnn_status st = xnn_create_..._f32(..., &op);
+//   ASSIGN_OR_RETURN(s->main_op, s->Adopt(ctx, st, op, "convolution"));
+//   s->heap_bytes = meter.bytes();
+//   {"Conv", KernelPath::kXnnpack, kF32, Supports, Prepare, InvokeXnnOps, kNhwc, ..., Setup}
 #pragma once
 
 #include <xnnpack.h>
@@ -33,6 +34,7 @@ std::span<const KernelDef> XnnpackPoolKernels();         // xnnpack_pool.cc
 std::span<const KernelDef> XnnpackMatMulKernels();       // xnnpack_matmul.cc
 std::span<const KernelDef> XnnpackElementwiseKernels();  // xnnpack_elementwise.cc
 std::span<const KernelDef> XnnpackTensorKernels();       // xnnpack_tensor.cc
+std::span<const KernelDef> XnnpackQConvKernels();        // xnnpack_qconv.cc
 
 // Initializes XNNPACK once (with the counting allocator); false when the CPU is unsupported.
 // Defined in xnnpack_backend.cc.
@@ -103,7 +105,7 @@ struct XnnActivation {
   // keep pointers to them, so this struct must not move after setup (it lives in the state).
   float alpha = 0, beta = 0;
 
-  // Scratch floats needed per output element (SiLU only).
+  // The extra operators need num_elements floats of scratch (SiLU keeps its sigmoid there).
   bool needs_scratch() const { return act.kind == FusedActivation::Kind::kSiLU; }
 };
 
@@ -134,8 +136,8 @@ struct Window2d {
 // and the inferred output extent out_h x out_w. Pads come from the attribute, or the SAME split
 // (odd pad at the end for SAME_UPPER, at the start for SAME_LOWER). The trailing pads are then
 // recomputed so that XNNPACK's floor((in + pads - span) / stride) + 1 gives out exactly (ceil_mode
-// windows get extra trailing pad). Fails (nullopt-like: returns false) when a value is out of
-// range, the window is not 2-D, or the trailing pad would be negative.
+// windows get extra trailing pad). False when a value is out of range, the window is not 2-D or
+// no non-negative trailing pad produces `out`.
 bool ResolveWindow2d(const Node& node, std::span<const int64_t> kernel, int64_t in_h, int64_t in_w,
                      int64_t out_h, int64_t out_w, Window2d* w);
 

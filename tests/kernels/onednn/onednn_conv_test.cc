@@ -102,13 +102,14 @@ TEST(OnednnConvTest, Geometry) {
       {{1, 9, 9, 6}, 6, {3, 3}, 3, {1, 2}, {2, 1}, {1, 0, 2, 1}},
       {{1, 5, 5, 17}, 33, {1, 1}},
       {{1, 6, 8, 16}, 24, {1, 1}, 1, {2, 2}},
-      {{1, 15, 14, 8}, 8, {3, 3}, 8, {1, 1}, {}, {1, 1, 1, 1}},       // depthwise
-      {{1, 15, 14, 8}, 16, {3, 3}, 8, {2, 2}, {}, {1, 1, 1, 1}},      // depthwise, multiplier 2
+      {{1, 15, 14, 8}, 8, {3, 3}, 8, {1, 1}, {}, {1, 1, 1, 1}},         // depthwise
+      {{1, 15, 14, 8}, 16, {3, 3}, 8, {2, 2}, {}, {1, 1, 1, 1}},        // depthwise, multiplier 2
       {{1, 12, 11, 12}, 12, {5, 5}, 12, {2, 2}, {2, 2}, {4, 4, 3, 5}},  // dilated depthwise
       {{1, 7, 10, 4}, 6, {3, 3}, 2, {2, 3}, {}, {}, "SAME_UPPER"},
       {{1, 8, 9, 4}, 6, {4, 2}, 1, {3, 2}, {}, {}, "SAME_LOWER"},
       {{1, 8, 9, 4}, 6, {3, 3}, 1, {2, 2}, {}, {5, 5, 5, 5}, "VALID"},
-      {{1, 10, 10, 3}, 4, {3, 3}, 1, {2, 2}, {}, {0, 0, 0, 0}, "", false},  // no bias, uncovered tail
+      {{1, 10, 10, 3}, 4, {3, 3}, 1, {2, 2}, {}, {0, 0, 0, 0}, "", false},  // no bias, uncovered
+                                                                            // tail
       {{3, 4, 5, 2}, 3, {2, 2}, 1, {1, 1}, {}, {0, 0, 1, 1}},
   };
   uint32_t seed = 10;
@@ -121,9 +122,15 @@ TEST(OnednnConvTest, Geometry) {
 
 TEST(OnednnConvTest, EveryActivationWithAndWithoutResidual) {
   const std::vector<std::pair<std::string, std::vector<float>>> acts = {
-      {"Relu", {}},          {"Clip", {0.0f, 6.0f}},  {"Clip", {-0.5f, 0.25f}},
-      {"LeakyRelu", {0.1f}}, {"HardSigmoid", {0.3f, 0.4f}}, {"HardSwish", {}},
-      {"Sigmoid", {}},       {"Tanh", {}},            {"SiLU", {}},
+      {"Relu", {}},
+      {"Clip", {0.0f, 6.0f}},
+      {"Clip", {-0.5f, 0.25f}},
+      {"LeakyRelu", {0.1f}},
+      {"HardSigmoid", {0.3f, 0.4f}},
+      {"HardSwish", {}},
+      {"Sigmoid", {}},
+      {"Tanh", {}},
+      {"SiLU", {}},
       {"Clip", {}},  // defaults: the float range
   };
   uint32_t seed = 100;
@@ -168,8 +175,8 @@ TEST(OnednnConvTest, DeclinesClipWithMinAboveMax) {
 TEST(OnednnConvTest, DeclinesNonConstantWeightsAndOtherRanks) {
   ConvCase c{{1, 5, 5, 3}, 4, {3, 3}};
   const Node n = ConvNode(c);
-  std::vector<TensorType> in = {{DType::kF32, {1, 5, 5, 3}}, {DType::kF32, {4, 3, 3, 3}},
-                                {DType::kF32, {4}}};
+  std::vector<TensorType> in = {
+      {DType::kF32, {1, 5, 5, 3}}, {DType::kF32, {4, 3, 3, 3}}, {DType::kF32, {4}}};
   std::vector<TensorType> out = {{DType::kF32, {1, 3, 3, 4}}};
   std::vector<const Tensor*> no_constants(3, nullptr);
   const KernelPath order[] = {KernelPath::kOnednn};
@@ -201,13 +208,14 @@ TEST(OnednnConvTest, ResidualInPlace) {
   std::vector<TensorView> ins = {in.x.view(), in.w.view(), in.b.view(), shared.view()};
   std::vector<TensorView> outs = {shared.view()};
   std::vector<std::byte> scratch_storage(pctx.scratch_bytes + 64);
-  void* scratch = reinterpret_cast<void*>(
-      (reinterpret_cast<uintptr_t>(scratch_storage.data()) + 63) / 64 * 64);
+  void* scratch =
+      reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(scratch_storage.data()) + 63) / 64 * 64);
   SetupContext sctx{n, pctx.state.get(), ins, outs, scratch, pctx.scratch_bytes};
   ASSERT_TRUE(k->setup(sctx).ok());
   InvokeContext ictx{n, pctx.state.get(), ins, outs, scratch, pctx.scratch_bytes};
   ASSERT_TRUE(k->invoke(ictx).ok());
-  const test_util::CompareResult r = test_util::AllClose(shared.view(), (*ref)[0].view(), 1e-4, 1e-4);
+  const test_util::CompareResult r =
+      test_util::AllClose(shared.view(), (*ref)[0].view(), 1e-4, 1e-4);
   EXPECT_TRUE(r.ok) << r.message;
 }
 
@@ -229,8 +237,8 @@ TEST(OnednnConvTest, RepeatedInvokeGivesTheSameResult) {
   std::vector<TensorView> ins = {in.x.view(), in.w.view(), in.b.view(), in.z.view()};
   std::vector<TensorView> outs = {y.view()};
   std::vector<std::byte> scratch_storage(pctx.scratch_bytes + 64);
-  void* scratch = reinterpret_cast<void*>(
-      (reinterpret_cast<uintptr_t>(scratch_storage.data()) + 63) / 64 * 64);
+  void* scratch =
+      reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(scratch_storage.data()) + 63) / 64 * 64);
   SetupContext sctx{n, pctx.state.get(), ins, outs, scratch, pctx.scratch_bytes};
   ASSERT_TRUE(k->setup(sctx).ok());
   InvokeContext ictx{n, pctx.state.get(), ins, outs, scratch, pctx.scratch_bytes};
@@ -262,6 +270,7 @@ TEST(OnednnConvTransposeTest, MatchesReference) {
       {{1, 6, 5, 4}, 5, {3, 3}, 1, {2, 2}, {}, {1, 1, 1, 1}, {1, 1}},
       {{1, 5, 5, 8}, 8, {3, 3}, 8, {2, 2}, {}, {}, {}, {10, 10}, "SAME_UPPER", false},
       {{1, 4, 6, 2}, 3, {2, 2}, 1, {2, 2}, {}, {}, {}, {}, "", true, "Sigmoid"},
+      {{1, 5, 4, 3}, 4, {3, 3}, 1, {2, 2}, {}, {0, 0, 0, 0}, {1, 1}},  // trailing pad -1
   };
   uint32_t seed = 300;
   for (const DeconvCase& c : cases) {
@@ -276,8 +285,8 @@ TEST(OnednnConvTransposeTest, MatchesReference) {
     if (!c.auto_pad.empty()) n.attrs["auto_pad"] = Attribute::String(c.auto_pad);
     if (!c.activation.empty()) n.attrs["activation"] = Attribute::String(c.activation);
     Tensor x = RandomTensor(DType::kF32, c.x, seed += 5, -2.0, 2.0);
-    Tensor w = RandomTensor(DType::kF32, {c.x[3], c.m / c.group, c.kernel[0], c.kernel[1]},
-                            seed + 1);
+    Tensor w =
+        RandomTensor(DType::kF32, {c.x[3], c.m / c.group, c.kernel[0], c.kernel[1]}, seed + 1);
     Tensor b = RandomTensor(DType::kF32, {c.m}, seed + 2);
     std::vector<const Tensor*> inputs = {&x, &w};
     if (c.bias) inputs.push_back(&b);

@@ -38,9 +38,8 @@ inline void SetInts(Node& n, const std::string& name, std::vector<int64_t> v) {
 // Runs `node` on oneDNN with `threads` OpenMP threads and on the reference path; every output
 // must be allclose. A node oneDNN does not claim fails the test unless `may_decline` is set, in
 // which case false is returned.
-inline bool ExpectMatchesReference(const Node& node, std::vector<const Tensor*> inputs,
-                                   double rtol, double atol, int threads = 1,
-                                   bool may_decline = false) {
+inline bool ExpectMatchesReference(const Node& node, std::vector<const Tensor*> inputs, double rtol,
+                                   double atol, int threads = 1, bool may_decline = false) {
   omp_set_num_threads(threads);
   Expected<std::vector<Tensor>> fast = EvaluateNode(node, inputs, KernelPath::kOnednn);
   omp_set_num_threads(1);

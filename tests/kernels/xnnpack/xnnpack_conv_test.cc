@@ -206,6 +206,34 @@ TEST(XnnpackConv, ResidualOutputMayOverwriteZ) {
   }
 }
 
+// y = conv(x) + x: the runtime gives Y the buffer that X and Z share.
+TEST(XnnpackConv, ResidualOfItsOwnInput) {
+  for (const std::vector<int64_t>& kernel : {std::vector<int64_t>{1, 1}, {3, 3}}) {
+    const int64_t pad = kernel[0] / 2;
+    const int64_t group = kernel[0] == 1 ? 8 : 1;  // depthwise 1x1, and a full 3x3
+    ConvCase c{{1, 8, 6, 7}, 8, kernel, group, {}, {}, {pad, pad, pad, pad},
+               "", true, true, "Relu"};
+    SCOPED_TRACE(Describe(c));
+    ConvData d = MakeConv(c, 960);
+    // Z := X (NHWC, same shape as the output); recompute the expectation with it.
+    d.z_nhwc = d.x_nhwc;
+    ConvCase plain = c;
+    plain.residual = false;
+    plain.activation.clear();
+    ConvData conv_only = MakeConv(plain, 960);
+    for (int64_t i = 0; i < d.expected.num_elements(); ++i) {
+      const float v = conv_only.expected.data<float>()[i] + d.x_nhwc.data<float>()[i];
+      d.expected.mutable_data<float>()[i] = v > 0 ? v : 0;
+    }
+    for (pthreadpool_t pool : Pools().all()) {
+      Expected<Tensor> got =
+          xnnpack_test::RunInPlace(d.nhwc, NhwcInputs(c, d), 3, pool, /*same_value=*/{0});
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      ExpectClose(*got, d.expected);
+    }
+  }
+}
+
 TEST(XnnpackConv, PlainConvDoesNotRunInPlace) {
   ConvCase c{{1, 8, 6, 6}, 8, {1, 1}};
   ConvData d = MakeConv(c, 950);

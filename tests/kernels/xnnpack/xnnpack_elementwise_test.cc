@@ -8,6 +8,9 @@
 
 #include "kernels/xnnpack/xnnpack_test_util.h"
 
+// Case tables below list only the leading fields that differ from the defaults.
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
 namespace edgerun {
 namespace {
 
@@ -68,6 +71,8 @@ TEST(XnnpackUnary, MatchesReference) {
       {"Elu", {{"alpha", 0.5f}}},                     {"Abs"},
       {"Neg"},         {"Floor"},     {"Ceil"},      {"Round"},
       {"Sqrt", {}, 0.0, 9.0},
+      {"HardSigmoid"},
+      {"HardSigmoid", {{"alpha", 1.0f / 6}, {"beta", 0.5f}}},
   };
   uint32_t seed = 100;
   for (const Case& c : cases) {
@@ -101,6 +106,17 @@ TEST(XnnpackUnary, ClipFromAttributesAndInputs) {
   // Bounds computed at run time, or an empty range, go elsewhere.
   EXPECT_FALSE(XnnpackClaims(MakeNode("Clip", 3, 13), {&x, &lo, &hi}, {true, false, true}));
   EXPECT_FALSE(XnnpackClaims(MakeNode("Clip", 3, 13), {&x, &hi, &lo}));
+}
+
+TEST(XnnpackUnary, PowOfTwoIsSquare) {
+  Tensor x = RandomTensor(DType::kF32, {2, 40, 120}, 30, -3.0, 3.0);
+  Tensor two = Tensor::FromVector<float>(DType::kF32, {}, {2.0f});
+  CheckAgainstReference(MakeNode("Pow", 2, 15), {&x, &two});
+  Tensor two_int = Tensor::FromVector<int64_t>(DType::kI64, {1}, {2});
+  CheckAgainstReference(MakeNode("Pow", 2, 15), {&x, &two_int});
+  Tensor three = Tensor::FromVector<float>(DType::kF32, {}, {3.0f});
+  EXPECT_FALSE(XnnpackClaims(MakeNode("Pow", 2, 15), {&x, &three}));
+  EXPECT_FALSE(XnnpackClaims(MakeNode("Pow", 2, 15), {&x, &two}, {true, false}));
 }
 
 TEST(XnnpackUnary, PReluAlongTheLastAxis) {

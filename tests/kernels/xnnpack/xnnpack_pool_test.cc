@@ -54,14 +54,14 @@ std::string Describe(const PoolCase& c) {
 void CheckPool(const PoolCase& c, uint32_t seed) {
   SCOPED_TRACE(Describe(c));
   Tensor x = RandomTensor(DType::kF32, c.x, seed, -3.0, 3.0);
-  Expected<std::vector<Tensor>> want = EvaluateNode(MakePool(c, false), {&x});
+  Expected<std::vector<Tensor>> want = EvaluateNode(MakePool(c, false), std::vector<const Tensor*>{&x});
   ASSERT_TRUE(want.ok()) << want.status().ToString();
   Tensor x_nhwc = ToNhwc(x);
   const Node node = MakePool(c, true);
   ASSERT_TRUE(XnnpackClaims(node, {&x_nhwc}));
   for (pthreadpool_t pool : Pools().all()) {
     SCOPED_TRACE(PoolName(pool));
-    Expected<std::vector<Tensor>> got = EvaluateNode(node, {&x_nhwc}, KernelPath::kXnnpack, pool);
+    Expected<std::vector<Tensor>> got = EvaluateNode(node, std::vector<const Tensor*>{&x_nhwc}, KernelPath::kXnnpack, pool);
     ASSERT_TRUE(got.ok()) << got.status().ToString();
     ExpectClose(ToNchw((*got)[0]), (*want)[0]);
   }

@@ -125,7 +125,8 @@ TEST(XnnpackResize, LeavesInexactResizesToOtherPaths) {
   EXPECT_FALSE(XnnpackClaims(cubic, {&x, &roi, &two}));
   Node crop = node;
   crop.attrs["coordinate_transformation_mode"] = Attribute::String("tf_crop_and_resize");
-  EXPECT_FALSE(XnnpackClaims(crop, {&x, &roi, &two}));
+  Tensor full_roi = Tensor::FromVector<float>(DType::kF32, {8}, {0, 0, 0, 0, 1, 1, 1, 1});
+  EXPECT_FALSE(XnnpackClaims(crop, {&x, &full_roi, &two}));
 }
 
 }  // namespace

@@ -24,7 +24,7 @@
 
 namespace edgerun::xnnpack_test {
 
-// [N, C, H, W] -> [N, H, W, C] and back (f32).
+// [N, C, H, W] -> [N, H, W, C] and back, any dtype.
 inline Tensor Permute4(const Tensor& t, bool to_nhwc) {
   const auto& d = t.dims();
   const int64_t n = d[0];
@@ -33,20 +33,18 @@ inline Tensor Permute4(const Tensor& t, bool to_nhwc) {
   const int64_t w = to_nhwc ? d[3] : d[2];
   std::vector<int64_t> out_dims =
       to_nhwc ? std::vector<int64_t>{n, h, w, c} : std::vector<int64_t>{n, c, h, w};
-  Tensor out = Tensor::Create(DType::kF32, out_dims).value();
-  const float* src = t.data<float>();
-  float* dst = out.mutable_data<float>();
+  Tensor out = Tensor::Create(t.dtype(), out_dims).value();
+  const size_t es = DTypeSize(t.dtype());
+  const auto* src = static_cast<const std::byte*>(t.raw());
+  auto* dst = static_cast<std::byte*>(out.mutable_raw());
   for (int64_t in = 0; in < n; ++in) {
     for (int64_t ic = 0; ic < c; ++ic) {
       for (int64_t ih = 0; ih < h; ++ih) {
         for (int64_t iw = 0; iw < w; ++iw) {
           const int64_t nchw = ((in * c + ic) * h + ih) * w + iw;
           const int64_t nhwc = ((in * h + ih) * w + iw) * c + ic;
-          if (to_nhwc) {
-            dst[nhwc] = src[nchw];
-          } else {
-            dst[nchw] = src[nhwc];
-          }
+          const int64_t from = to_nhwc ? nchw : nhwc, to = to_nhwc ? nhwc : nchw;
+          std::memcpy(dst + to * es, src + from * es, es);
         }
       }
     }
@@ -109,9 +107,11 @@ inline bool XnnpackClaims(const Node& node, const std::vector<const Tensor*>& in
 }
 
 // Runs `node` on the XNNPACK path with output 0 written over input `shared` (a copy of it), as
-// the runtime does for kernels with may_run_in_place. Returns output 0.
+// the runtime does for kernels with may_run_in_place. Inputs listed in `same_value` read that
+// buffer too (the graph feeds one value to several inputs). Returns output 0.
 inline Expected<Tensor> RunInPlace(const Node& node, const std::vector<const Tensor*>& inputs,
-                                   int shared, pthreadpool_t pool) {
+                                   int shared, pthreadpool_t pool,
+                                   const std::vector<int>& same_value = {}) {
   std::vector<TensorType> in_types(inputs.size());
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (inputs[i] != nullptr) in_types[i] = TensorType{inputs[i]->dtype(), inputs[i]->dims()};
@@ -124,8 +124,7 @@ inline Expected<Tensor> RunInPlace(const Node& node, const std::vector<const Ten
   if (!k->may_run_in_place || k->in_place_input != shared) {
     return Unsupported("kernel does not declare input " + std::to_string(shared) + " in place");
   }
-  PrepareContext pctx{node, in_types, inputs, out_types};
-  pctx.threadpool = pool;
+  PrepareContext pctx{node, in_types, inputs, out_types, 1, 0, nullptr, pool};
   RETURN_IF_ERROR(k->prepare(pctx));
   // The shared buffer: a copy of input `shared`, which the output then overwrites.
   Tensor buffer = Tensor::FromBytes(inputs[shared]->dtype(), inputs[shared]->dims(),
@@ -136,6 +135,7 @@ inline Expected<Tensor> RunInPlace(const Node& node, const std::vector<const Ten
     if (inputs[i] != nullptr) in_views[i] = inputs[i]->view();
   }
   in_views[shared] = buffer.view();
+  for (int i : same_value) in_views[i] = buffer.view();
   std::vector<TensorView> out_views = {
       TensorView::Make(out_types[0].dtype, out_types[0].dims, buffer.mutable_raw()).value()};
   std::unique_ptr<std::byte, decltype(&std::free)> scratch(nullptr, &std::free);

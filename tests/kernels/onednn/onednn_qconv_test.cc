@@ -1,0 +1,221 @@
+// oneDNN int8 kernels against the reference QLinear kernels. NHWC QLinearConv
+// (kernels/onednn/onednn_qconv.cc): u8 and s8 activations, per-tensor and per-channel weight
+// scales, input and output zero points, padding (where the input zero point must contribute
+// nothing), strides, groups and depthwise, int32 bias, fused Relu/Clip. QLinearMatMul
+// (onednn_qmatmul.cc): batched a, per-column scales, zero points, Relu/Clip. 1 and 2 threads.
+// Results must match exactly or within one unit (oneDNN adds the zero point before rounding,
+// which can move an exact .5 tie).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "onednn_test_util.h"
+#include "util/random_tensor.h"
+
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+namespace edgerun {
+namespace {
+
+using onednn_test::OnednnTestNode;
+using onednn_test::SetInts;
+using testing::RandomTensor;
+
+struct QConvCase {
+  std::vector<int64_t> x;  // N, H, W, C
+  int64_t m;
+  std::vector<int64_t> kernel;
+  int64_t group = 1;
+  std::vector<int64_t> strides, pads;
+  DType x_type = DType::kU8, y_type = DType::kU8;
+  bool per_channel = true;
+  int32_t x_zp = 0, y_zp = 0;
+  bool bias = true;
+  std::string activation;
+  std::vector<float> activation_params;
+};
+
+Tensor Scalar(DType t, double v) { return testing::TensorFromDoubles(t, {1}, {v}); }
+
+void ExpectWithinOneUnit(const Node& n, const std::vector<const Tensor*>& inputs);
+
+void CheckQConv(const QConvCase& c, uint32_t seed) {
+  Node n = OnednnTestNode("QLinearConv", kNhwcDomain, c.bias ? 9 : 8, 10);
+  n.attrs["group"] = Attribute::Int(c.group);
+  SetInts(n, "kernel_shape", c.kernel);
+  if (!c.strides.empty()) SetInts(n, "strides", c.strides);
+  if (!c.pads.empty()) SetInts(n, "pads", c.pads);
+  if (!c.activation.empty()) n.attrs["activation"] = Attribute::String(c.activation);
+  if (!c.activation_params.empty()) {
+    n.attrs["activation_params"] = Attribute::Floats(c.activation_params);
+  }
+  const bool u8 = c.x_type == DType::kU8;
+  Tensor x = RandomTensor(c.x_type, c.x, seed, u8 ? 0 : -128, u8 ? 255 : 127);
+  const int64_t cg = c.x[3] / c.group;
+  Tensor w = RandomTensor(DType::kI8, {c.m, cg, c.kernel[0], c.kernel[1]}, seed + 1, -127, 127);
+  const float xs = 0.02f;
+  Tensor w_scale = RandomTensor(DType::kF32, {c.per_channel ? c.m : 1}, seed + 2, 0.002, 0.01);
+  // Spread the outputs over the int8 range: the sum's typical real size is about
+  // sqrt(K) * |x - zp| * |w| * scales.
+  const double k = static_cast<double>(cg * c.kernel[0] * c.kernel[1]);
+  const float ys = static_cast<float>(std::sqrt(k) * 70.0 * 70.0 * xs * 0.006 / 50.0);
+  Tensor b = RandomTensor(DType::kI32, {c.m}, seed + 3, -3000, 3000);
+  Tensor x_scale = Scalar(DType::kF32, xs), y_scale = Scalar(DType::kF32, ys);
+  Tensor x_zp = Scalar(c.x_type, c.x_zp), y_zp = Scalar(c.y_type, c.y_zp);
+  Tensor w_zp = testing::TensorFromDoubles(DType::kI8, {1}, {0});
+  std::vector<const Tensor*> inputs = {&x, &x_scale, &x_zp, &w, &w_scale, &w_zp, &y_scale, &y_zp};
+  if (c.bias) inputs.push_back(&b);
+
+  ExpectWithinOneUnit(n, inputs);
+}
+
+void ExpectWithinOneUnit(const Node& n, const std::vector<const Tensor*>& inputs) {
+  Expected<std::vector<Tensor>> ref = EvaluateNode(n, inputs, KernelPath::kReference);
+  ASSERT_TRUE(ref.ok()) << ref.status().message();
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    Expected<std::vector<Tensor>> fast = EvaluateNode(n, inputs, KernelPath::kOnednn);
+    omp_set_num_threads(1);
+    ASSERT_TRUE(fast.ok()) << fast.status().message();
+    ASSERT_EQ((*fast)[0].dtype(), (*ref)[0].dtype());
+    const std::vector<double> got = test_util::ToDoubles((*fast)[0].view());
+    const std::vector<double> want = test_util::ToDoubles((*ref)[0].view());
+    ASSERT_EQ(got.size(), want.size());
+    int64_t off_by_one = 0, distinct = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+      const double d = std::abs(got[i] - want[i]);
+      ASSERT_LE(d, 1.0) << "element " << i << ": got " << got[i] << ", expected " << want[i];
+      off_by_one += d != 0.0;
+      distinct += want[i] != want[0];
+    }
+    // Ties are rare; a systematic difference would show up as many.
+    EXPECT_LE(off_by_one, static_cast<int64_t>(got.size() / 50 + 1)) << threads << " threads";
+    EXPECT_GT(distinct, 0) << "degenerate test data";
+  }
+}
+
+TEST(OnednnQConvTest, MatchesReference) {
+  const QConvCase cases[] = {
+      {{1, 7, 9, 16}, 8, {3, 3}},
+      {{1, 9, 8, 5}, 7, {3, 3}, 1, {2, 2}, {1, 1, 1, 1}, DType::kU8, DType::kU8, true, 128, 10},
+      {{2, 6, 7, 12}, 9, {3, 3}, 3, {1, 2}, {0, 1, 2, 1}, DType::kU8, DType::kI8, false, 7, -3},
+      {{1, 10, 11, 32},
+       32,
+       {3, 3},
+       32,
+       {2, 2},
+       {1, 1, 1, 1},
+       DType::kU8,
+       DType::kU8,
+       true,
+       100,
+       128},
+      {{1, 8, 8, 24}, 48, {1, 1}, 1, {}, {}, DType::kI8, DType::kI8, true, -5, 2},
+      {{1, 9, 9, 8}, 16, {3, 3}, 1, {1, 1}, {1, 1, 1, 1}, DType::kI8, DType::kU8, true, 3, 0},
+      {{1, 9, 9, 8},
+       16,
+       {3, 3},
+       1,
+       {1, 1},
+       {1, 1, 1, 1},
+       DType::kU8,
+       DType::kU8,
+       true,
+       0,
+       0,
+       false},
+      {{1, 9, 9, 8},
+       16,
+       {3, 3},
+       1,
+       {1, 1},
+       {1, 1, 1, 1},
+       DType::kU8,
+       DType::kU8,
+       true,
+       120,
+       5,
+       true,
+       "Relu"},
+      {{1, 9, 9, 8},
+       16,
+       {3, 3},
+       1,
+       {1, 1},
+       {1, 1, 1, 1},
+       DType::kU8,
+       DType::kI8,
+       true,
+       120,
+       -7,
+       true,
+       "Clip",
+       {-0.5f, 1.0f}},
+      {{1, 12, 12, 16},
+       16,
+       {3, 3},
+       16,
+       {1, 1},
+       {1, 1, 1, 1},
+       DType::kU8,
+       DType::kU8,
+       true,
+       128,
+       0,
+       true,
+       "Clip",
+       {0.0f, 6.0f}},
+  };
+  uint32_t seed = 7;
+  for (const QConvCase& c : cases) {
+    SCOPED_TRACE("x " + DimsToString(c.x) + " m " + std::to_string(c.m) + " group " +
+                 std::to_string(c.group) + " x " + std::string(DTypeName(c.x_type)) + " y " +
+                 std::string(DTypeName(c.y_type)) + " " + c.activation);
+    CheckQConv(c, seed += 11);
+  }
+}
+
+struct QMatMulCase {
+  std::vector<int64_t> a, b;
+  DType a_type = DType::kU8, y_type = DType::kU8;
+  bool per_column = true;
+  int32_t a_zp = 0, y_zp = 0;
+  std::string activation;
+  std::vector<float> activation_params;
+};
+
+TEST(OnednnQMatMulTest, MatchesReference) {
+  const QMatMulCase cases[] = {
+      {{5, 64}, {64, 24}},
+      {{2, 7, 33}, {33, 17}, DType::kU8, DType::kI8, false, 128, -4},
+      {{3, 48}, {48, 40}, DType::kI8, DType::kI8, true, -3, 6},
+      {{4, 32}, {32, 16}, DType::kU8, DType::kU8, true, 100, 20, "Relu"},
+      {{4, 32}, {32, 16}, DType::kU8, DType::kU8, true, 100, 20, "Clip", {-1.0f, 2.0f}},
+  };
+  uint32_t seed = 500;
+  for (const QMatMulCase& c : cases) {
+    SCOPED_TRACE("a " + DimsToString(c.a) + " b " + DimsToString(c.b) + " " + c.activation);
+    Node n = OnednnTestNode("QLinearMatMul", "", 8, 10);
+    if (!c.activation.empty()) n.attrs["activation"] = Attribute::String(c.activation);
+    if (!c.activation_params.empty()) {
+      n.attrs["activation_params"] = Attribute::Floats(c.activation_params);
+    }
+    const bool u8 = c.a_type == DType::kU8;
+    Tensor a = RandomTensor(c.a_type, c.a, seed += 7, u8 ? 0 : -128, u8 ? 255 : 127);
+    Tensor b = RandomTensor(DType::kI8, c.b, seed + 1, -127, 127);
+    const int64_t cols = c.b.back();
+    const float as = 0.02f;
+    Tensor b_scale = RandomTensor(DType::kF32, {c.per_column ? cols : 1}, seed + 2, 0.002, 0.01);
+    const float ys =
+        static_cast<float>(std::sqrt(double(c.b[0])) * 70.0 * 70.0 * as * 0.006 / 50.0);
+    Tensor a_scale = Scalar(DType::kF32, as), y_scale = Scalar(DType::kF32, ys);
+    Tensor a_zp = Scalar(c.a_type, c.a_zp), y_zp = Scalar(c.y_type, c.y_zp);
+    Tensor b_zp = testing::TensorFromDoubles(DType::kI8, {1}, {0});
+    ExpectWithinOneUnit(n, {&a, &a_scale, &a_zp, &b, &b_scale, &b_zp, &y_scale, &y_zp});
+  }
+}
+
+}  // namespace
+}  // namespace edgerun

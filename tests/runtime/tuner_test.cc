@@ -1,0 +1,504 @@
+// Tactic selection (runtime/tuner.{h,cc}) and its use by Session: the cache file's round trip,
+// corrupt or foreign files being ignored, what the cache key depends on, TuneNode picking a
+// prepared candidate, and tuned sessions writing then reading the cache with the same outputs
+// as untuned ones. No assertion depends on how long anything takes.
+#include "runtime/tuner.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "edgerun/session.h"
+#include "kernels/backend.h"
+#include "runtime/evaluate_node.h"
+#include "runtime/infer_and_fold.h"
+#include "util/compare.h"
+#include "util/graph_builders.h"
+
+namespace edgerun {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::MakeSmallCnn;
+using testing::RandomF32;
+
+// A fresh directory under the system temp dir, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "edgerun_tuner_test_XXXXXX").string();
+    path_ = mkdtemp(pattern.data()) != nullptr ? pattern : std::string();
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::vector<std::string> TuneFiles(const std::string& dir) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.path().extension() == ".tune") files.push_back(e.path().string());
+  }
+  return files;
+}
+
+// --- TuningCache --------------------------------------------------------------------------------
+
+TEST(TuningCache, MissingFileIsAnEmptyCache) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  const TuningCache c = TuningCache::Load(dir.path(), "0123abcd");
+  EXPECT_FALSE(c.loaded());
+  EXPECT_EQ(c.Find("conv1"), nullptr);
+  EXPECT_EQ(c.file(), dir.path() + "/0123abcd.tune");
+}
+
+TEST(TuningCache, SaveThenLoadRoundTrips) {
+  TempDir dir;
+  const std::string sub = dir.path() + "/nested/tune";  // Save creates the directories
+  TuningCache c = TuningCache::Load(sub, "k1");
+  c.Set("conv1", KernelPath::kOnednn);
+  c.Set("dw 2", KernelPath::kXnnpack);  // names may contain spaces
+  c.Set("fc", KernelPath::kReference);
+  c.Set("conv1", KernelPath::kXnnpack);  // the last choice wins
+  const Status st = c.Save();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ASSERT_TRUE(fs::exists(c.file()));
+  EXPECT_FALSE(fs::exists(c.file() + ".tmp"));
+
+  const TuningCache back = TuningCache::Load(sub, "k1");
+  EXPECT_TRUE(back.loaded());
+  ASSERT_NE(back.Find("conv1"), nullptr);
+  EXPECT_EQ(*back.Find("conv1"), KernelPath::kXnnpack);
+  ASSERT_NE(back.Find("dw 2"), nullptr);
+  EXPECT_EQ(*back.Find("dw 2"), KernelPath::kXnnpack);
+  ASSERT_NE(back.Find("fc"), nullptr);
+  EXPECT_EQ(*back.Find("fc"), KernelPath::kReference);
+  EXPECT_EQ(back.Find("softmax"), nullptr);
+  // Another key is another file.
+  EXPECT_FALSE(TuningCache::Load(sub, "k2").loaded());
+}
+
+TEST(TuningCache, CorruptFilesAreIgnored) {
+  TempDir dir;
+  const std::string file = dir.path() + "/bad.tune";
+  const std::string cases[] = {
+      "",                                                   // empty
+      "garbage\n",                                          // no header
+      "edgerun-tune 2\nconv1\tonednn\n",                    // another format version
+      "edgerun-tune 1\nconv1\tonednn\nno tab here\n",       // a line without a path
+      "edgerun-tune 1\nconv1\tonednn\nconv2\tcuda\n",       // an unknown path
+  };
+  for (const std::string& text : cases) {
+    SCOPED_TRACE(text);
+    WriteFile(file, text);
+    const TuningCache c = TuningCache::Load(dir.path(), "bad");
+    EXPECT_FALSE(c.loaded());
+    EXPECT_EQ(c.Find("conv1"), nullptr) << "a partly read file must not be used";
+  }
+  // Saving replaces the corrupt file with a good one.
+  TuningCache c = TuningCache::Load(dir.path(), "bad");
+  c.Set("conv1", KernelPath::kOnednn);
+  ASSERT_TRUE(c.Save().ok());
+  const TuningCache back = TuningCache::Load(dir.path(), "bad");
+  EXPECT_TRUE(back.loaded());
+  ASSERT_NE(back.Find("conv1"), nullptr);
+  EXPECT_EQ(*back.Find("conv1"), KernelPath::kOnednn);
+}
+
+TEST(TuningCache, UnwritableDirectoryIsAnErrorNotACrash) {
+  TempDir dir;
+  const std::string blocker = dir.path() + "/file";
+  WriteFile(blocker, "not a directory");
+  TuningCache c = TuningCache::Load(blocker, "k");  // the "directory" is a regular file
+  c.Set("conv1", KernelPath::kOnednn);
+  const Status st = c.Save();
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("tuning cache"), std::string::npos) << st.message();
+}
+
+// --- TuningKey ----------------------------------------------------------------------------------
+
+Graph PreparedSmallCnn() {
+  Graph g = MakeSmallCnn().graph;
+  EXPECT_TRUE(InferShapesAndFold(g, /*fold=*/true).ok());
+  return g;
+}
+
+// `g` with constant `name` replaced by a copy whose element `index` is changed.
+Graph WithWeightChanged(Graph g, const std::string& name, int64_t index) {
+  const int v = g.FindValue(name);
+  EXPECT_GE(v, 0);
+  std::vector<float> data = g.values[v].constant->ToFloatVector();
+  data[index] += 0.5f;
+  g.values[v].constant = std::make_shared<const Tensor>(
+      Tensor::FromVector(DType::kF32, g.values[v].constant->dims(), data));
+  return g;
+}
+
+TEST(TuningKey, StableForTheSameGraph) {
+  const Graph g = PreparedSmallCnn();
+  const Graph copy = g;
+  EXPECT_EQ(TuningKey("m.onnx", g, 1), TuningKey("m.onnx", copy, 1));
+  const std::string key = TuningKey("m.onnx", g, 1);
+  EXPECT_EQ(key.size(), 16u);
+  EXPECT_EQ(key.find_first_not_of("0123456789abcdef"), std::string::npos) << key;
+  // The key is the content, not the file name: a renamed copy reuses the cache.
+  EXPECT_EQ(TuningKey("copy.onnx", g, 1), key);
+}
+
+TEST(TuningKey, ChangesWithThreadCount) {
+  const Graph g = PreparedSmallCnn();
+  EXPECT_NE(TuningKey("m", g, 1), TuningKey("m", g, 2));
+  EXPECT_NE(TuningKey("m", g, 2), TuningKey("m", g, 4));
+}
+
+TEST(TuningKey, ChangesWithAnyWeightValue) {
+  const Graph g = PreparedSmallCnn();
+  const std::string key = TuningKey("m", g, 1);
+  // w1 is [8,3,3,3]: 216 floats, 864 bytes; bf is [10]: 40 bytes, so its last element sits in
+  // the hash's partial tail word.
+  EXPECT_NE(TuningKey("m", WithWeightChanged(g, "w1", 0), 1), key);
+  EXPECT_NE(TuningKey("m", WithWeightChanged(g, "w1", 215), 1), key);
+  EXPECT_NE(TuningKey("m", WithWeightChanged(g, "bf", 9), 1), key);
+  EXPECT_NE(TuningKey("m", WithWeightChanged(g, "bf", 0), 1), key);
+}
+
+TEST(TuningKey, ChangesWithShapesAndAttributes) {
+  const std::string key = TuningKey("m", PreparedSmallCnn(), 1);
+  {
+    Graph g = MakeSmallCnn().graph;
+    g.values[g.inputs[0]].shape = ShapeFromDims({1, 3, 20, 20});
+    ASSERT_TRUE(InferShapesAndFold(g, true).ok());
+    EXPECT_NE(TuningKey("m", g, 1), key) << "input shape";
+  }
+  {
+    Graph g = MakeSmallCnn().graph;
+    for (Node& n : g.nodes) {
+      if (n.name == "pool1") n.attrs["strides"] = Attribute::Ints({1, 1});
+    }
+    ASSERT_TRUE(InferShapesAndFold(g, true).ok());
+    EXPECT_NE(TuningKey("m", g, 1), key) << "an int attribute";
+  }
+}
+
+// --- TuneNode -----------------------------------------------------------------------------------
+
+TEST(TuneNode, PicksAPreparedCandidateAndReportsEachTiming) {
+  // An NHWC conv, the op every backend claims.
+  Node node;
+  node.name = "conv_t";
+  node.op_type = "Conv";
+  node.domain = std::string(kNhwcDomain);
+  node.opset = 17;
+  node.inputs = {0, 1, 2};
+  node.outputs = {3};
+  node.attrs["pads"] = Attribute::Ints({1, 1, 1, 1});
+  const Tensor w = RandomF32({8, 4, 3, 3}, 3);
+  const Tensor b = RandomF32({8}, 4);
+  const std::vector<TensorType> in_types = {{DType::kF32, {1, 6, 6, 4}},
+                                            {DType::kF32, {8, 4, 3, 3}},
+                                            {DType::kF32, {8}}};
+  const std::vector<const Tensor*> constants = {nullptr, &w, &b};
+  Expected<std::vector<TensorType>> out_types = InferNode(node, in_types, constants);
+  ASSERT_TRUE(out_types.ok()) << out_types.status().ToString();
+  SupportContext sctx{node, in_types, constants, *out_types};
+  std::vector<const KernelDef*> candidates;
+  for (KernelPath p : DefaultPathOrder()) {
+    const KernelPath one[] = {p};
+    if (const KernelDef* k = SelectKernel(sctx, one)) candidates.push_back(k);
+  }
+  ASSERT_FALSE(candidates.empty());
+  ASSERT_EQ(candidates.back()->path, KernelPath::kReference);
+
+  std::string report;
+  Expected<TunedKernel> tuned =
+      TuneNode(node, in_types, constants, *out_types, candidates, 1, nullptr, &report);
+  ASSERT_TRUE(tuned.ok()) << tuned.status().ToString();
+  EXPECT_NE(std::find(candidates.begin(), candidates.end(), tuned->kernel), candidates.end());
+  EXPECT_GE(tuned->best_ms, 0.0);
+  EXPECT_EQ(report.rfind("conv_t: ", 0), 0u) << report;
+  for (const KernelDef* k : candidates) {
+    EXPECT_NE(report.find(std::string(KernelPathName(k->path)) + " "), std::string::npos)
+        << report;
+  }
+  EXPECT_NE(report.find("-> " + std::string(KernelPathName(tuned->kernel->path))),
+            std::string::npos)
+      << report;
+  if (tuned->kernel->prepare != nullptr) {
+    EXPECT_NE(tuned->state, nullptr);
+  }
+
+  // No candidates: an error naming the node, not a crash.
+  Expected<TunedKernel> none = TuneNode(node, in_types, constants, *out_types, {}, 1, nullptr,
+                                        nullptr);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("conv_t"), std::string::npos);
+}
+
+// --- Tuned sessions -----------------------------------------------------------------------------
+
+// x[1,3,16,16] -> Conv 3x3 (8) -> BatchNormalization -> Relu -> MaxPool 2x2 -> p
+//   -> depthwise Conv 3x3 -> Clip(0,6) -> Conv 1x1 (8) -> Add(p) -> Relu -> GlobalAveragePool
+//   -> Flatten -> Gemm (10) -> Softmax -> y[1,10]
+// Like MakeSmallCnn, but the residual add's other operand is not the conv's own input, so the
+// residual fusion gives a conv whose z is a different buffer from its input.
+Model TinyNet() {
+  Model m;
+  m.path = "tiny_net";
+  Graph& g = m.graph;
+  g.opset_imports[""] = 17;
+  const int x = g.AddValue("x", DType::kF32, ShapeFromDims({1, 3, 16, 16}));
+  g.MarkInput(x);
+  auto conv = [&](const std::string& name, int in, int64_t cin, int64_t cout, int64_t k,
+                  int64_t group, uint32_t seed) {
+    const int w = g.AddConstant(name + "_w", RandomF32({cout, cin / group, k, k}, seed));
+    const int b = g.AddConstant(name + "_b", RandomF32({cout}, seed + 1));
+    const int y = g.AddValue(name + "_out");
+    Node& n = g.AddNode(name, "Conv", {in, w, b}, {y});
+    const int64_t pad = k / 2;
+    n.attrs["pads"] = Attribute::Ints({pad, pad, pad, pad});
+    n.attrs["group"] = Attribute::Int(group);
+    return y;
+  };
+  const int c1 = conv("conv1", x, 3, 8, 3, 1, 1);
+  std::vector<int> bn_inputs = {c1};
+  for (uint32_t i = 0; i < 4; ++i) {
+    std::vector<float> v = RandomF32({8}, 10 + i).ToFloatVector();
+    if (i == 3) for (float& f : v) f = 0.5f + 0.25f * f;  // variance > 0
+    bn_inputs.push_back(g.AddConstant("bn_" + std::to_string(i),
+                                      Tensor::FromVector(DType::kF32, {8}, v)));
+  }
+  const int bn = g.AddValue("bn");
+  g.AddNode("bn1", "BatchNormalization", bn_inputs, {bn});
+  const int r1 = g.AddValue("r1");
+  g.AddNode("relu1", "Relu", {bn}, {r1});
+  const int p = g.AddValue("p");
+  Node& pool = g.AddNode("pool1", "MaxPool", {r1}, {p});
+  pool.attrs["kernel_shape"] = Attribute::Ints({2, 2});
+  pool.attrs["strides"] = Attribute::Ints({2, 2});
+  const int d = conv("dw", p, 8, 8, 3, 8, 20);
+  const int lo = g.AddConstant("lo", Tensor::FromVector(DType::kF32, {}, std::vector<float>{0}));
+  const int hi = g.AddConstant("hi", Tensor::FromVector(DType::kF32, {}, std::vector<float>{6}));
+  const int k = g.AddValue("k");
+  g.AddNode("clip", "Clip", {d, lo, hi}, {k});
+  const int pw = conv("pw", k, 8, 8, 1, 1, 30);
+  const int a = g.AddValue("a");
+  g.AddNode("add", "Add", {pw, p}, {a});
+  const int r2 = g.AddValue("r2");
+  g.AddNode("relu2", "Relu", {a}, {r2});
+  const int gp = g.AddValue("gp");
+  g.AddNode("gap", "GlobalAveragePool", {r2}, {gp});
+  const int fl = g.AddValue("fl");
+  g.AddNode("flatten", "Flatten", {gp}, {fl});
+  const int wf = g.AddConstant("wf", RandomF32({10, 8}, 40));
+  const int bf = g.AddConstant("bf", RandomF32({10}, 41));
+  const int fc = g.AddValue("fc");
+  g.AddNode("fc", "Gemm", {fl, wf, bf}, {fc}).attrs["transB"] = Attribute::Int(1);
+  const int y = g.AddValue("y");
+  g.AddNode("softmax", "Softmax", {fc}, {y});
+  g.MarkOutput(y);
+  return m;
+}
+
+std::vector<Tensor> RunOnce(Session& s, const Tensor& x) {
+  EXPECT_TRUE(s.SetInput(0, x.view()).ok());
+  const Status st = s.Run();
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  std::vector<Tensor> outs;
+  for (int i = 0; i < s.num_outputs(); ++i) {
+    const TensorView y = s.output(i);
+    const std::vector<int64_t> dims(y.shape().begin(), y.shape().end());
+    outs.push_back(Tensor::FromBytes(y.dtype, dims, y.raw, y.bytes()).value());
+  }
+  return outs;
+}
+
+void ExpectSameOutputs(const std::vector<Tensor>& got, const std::vector<Tensor>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double atol = 1e-5 * (1.0 + test_util::MaxAbs(test_util::ToDoubles(want[i].view())));
+    const test_util::CompareResult r = test_util::AllClose(got[i].view(), want[i].view(), 1e-4,
+                                                           atol);
+    EXPECT_TRUE(r.ok) << "output " << i << ": " << r.message;
+  }
+}
+
+bool LogHas(const Session& s, const std::string& text) {
+  for (const std::string& line : s.pass_log()) {
+    if (line.find(text) != std::string::npos) return true;
+  }
+  return false;
+}
+
+int TimingLines(const Session& s) {
+  int n = 0;
+  for (const std::string& line : s.pass_log()) {
+    n += line.rfind("tune: ", 0) == 0 && line.find(" ms") != std::string::npos;
+  }
+  return n;
+}
+
+int FastPathsAvailable() {
+  int n = 0;
+  for (KernelPath p : DefaultPathOrder()) n += p != KernelPath::kReference;
+  return n;
+}
+
+std::vector<std::string> Kernels(const Session& s) {
+  std::vector<std::string> k;
+  for (const NodeReport& r : s.NodeReports()) k.push_back(r.name + "=" + r.kernel);
+  return k;
+}
+
+TEST(TunedSession, WritesTheCacheThenReadsItWithTheSameOutputs) {
+  TempDir dir;
+  const Model m = TinyNet();
+  const Tensor x = RandomF32({1, 3, 16, 16}, 21);
+
+  auto plain = Session::Create(m, SessionOptions{});
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  const std::vector<Tensor> want = RunOnce(**plain, x);
+
+  SessionOptions options;
+  options.tune = true;
+  options.tune_cache_dir = dir.path();
+  auto first = Session::Create(m, options);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ExpectSameOutputs(RunOnce(**first, x), want);
+  if (FastPathsAvailable() > 0) {
+    EXPECT_GT(TimingLines(**first), 0) << "some node has several candidates";
+  }
+  EXPECT_FALSE(LogHas(**first, "choices read from"));
+  const std::vector<std::string> files = TuneFiles(dir.path());
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(ReadFile(files[0]).rfind("edgerun-tune 1\n", 0), 0u);
+
+  auto second = Session::Create(m, options);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_TRUE(LogHas(**second, "choices read from " + files[0]));
+  EXPECT_EQ(TimingLines(**second), 0) << "nothing is timed again";
+  EXPECT_EQ(Kernels(**second), Kernels(**first));
+  ExpectSameOutputs(RunOnce(**second, x), want);
+  // Running again on the same session: same outputs (pointers bound once, at setup).
+  ExpectSameOutputs(RunOnce(**second, x), want);
+  EXPECT_EQ(TuneFiles(dir.path()).size(), 1u);
+}
+
+TEST(TunedSession, ChoicesOnDiskAreFollowed) {
+  // Rewrite every cached choice to the reference path: the next session must use it.
+  ASSERT_GT(FastPathsAvailable(), 0) << "XNNPACK or oneDNN is always compiled in";
+  TempDir dir;
+  const Model m = TinyNet();
+  SessionOptions options;
+  options.tune = true;
+  options.tune_cache_dir = dir.path();
+  auto first = Session::Create(m, options);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  const std::vector<std::string> files = TuneFiles(dir.path());
+  ASSERT_EQ(files.size(), 1u);
+  std::stringstream in(ReadFile(files[0]));
+  std::string line, rewritten;
+  std::vector<std::string> names;
+  while (std::getline(in, line)) {
+    const size_t tab = line.rfind('\t');
+    if (tab == std::string::npos) {
+      rewritten += line + "\n";
+      continue;
+    }
+    names.push_back(line.substr(0, tab));
+    rewritten += line.substr(0, tab) + "\tref\n";
+  }
+  ASSERT_FALSE(names.empty());
+  WriteFile(files[0], rewritten);
+  auto second = Session::Create(m, options);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_TRUE(LogHas(**second, "choices read from"));
+  for (const NodeReport& r : (*second)->NodeReports()) {
+    if (std::find(names.begin(), names.end(), r.name) != names.end()) {
+      EXPECT_EQ(r.kernel, "ref") << r.name;
+    }
+  }
+  const Tensor x = RandomF32({1, 3, 16, 16}, 22);
+  ExpectSameOutputs(RunOnce(**second, x), RunOnce(**first, x));
+}
+
+TEST(TunedSession, CorruptCacheIsRetunedAndRewritten) {
+  TempDir dir;
+  const Model m = TinyNet();
+  SessionOptions options;
+  options.tune = true;
+  options.tune_cache_dir = dir.path();
+  ASSERT_TRUE(Session::Create(m, options).ok());
+  const std::vector<std::string> files = TuneFiles(dir.path());
+  ASSERT_EQ(files.size(), 1u);
+  WriteFile(files[0], "edgerun-tune 1\nconv1\tnot-a-path\n");
+  auto again = Session::Create(m, options);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_FALSE(LogHas(**again, "choices read from"));
+  if (FastPathsAvailable() > 0) {
+    EXPECT_GT(TimingLines(**again), 0);
+    EXPECT_TRUE(TuningCache::Load(dir.path(), fs::path(files[0]).stem().string()).loaded());
+  }
+}
+
+TEST(TunedSession, AnotherThreadCountUsesAnotherCacheFile) {
+  ASSERT_GT(FastPathsAvailable(), 0) << "XNNPACK or oneDNN is always compiled in";
+  TempDir dir;
+  const Model m = TinyNet();
+  SessionOptions options;
+  options.tune = true;
+  options.tune_cache_dir = dir.path();
+  ASSERT_TRUE(Session::Create(m, options).ok());
+  options.num_threads = 2;
+  auto two = Session::Create(m, options);
+  ASSERT_TRUE(two.ok()) << two.status().ToString();
+  EXPECT_FALSE(LogHas(**two, "choices read from"));
+  EXPECT_EQ(TuneFiles(dir.path()).size(), 2u);
+}
+
+TEST(TunedSession, NothingToTuneClaimsNoCacheRead) {
+  // With only the reference path no node has a choice: no file is written, and the log must not
+  // say choices were read from a file that does not exist.
+  TempDir dir;
+  SessionOptions options;
+  options.tune = true;
+  options.tune_cache_dir = dir.path();
+  options.kernel_paths = {KernelPath::kReference};
+  auto s = Session::Create(TinyNet(), options);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_TRUE(TuneFiles(dir.path()).empty());
+  for (const std::string& line : (*s)->pass_log()) {
+    const size_t at = line.find("choices read from ");
+    if (at == std::string::npos) continue;
+    const std::string file = line.substr(at + std::string("choices read from ").size());
+    EXPECT_TRUE(fs::exists(file)) << "log claims a read of a missing file: " << line;
+  }
+}
+
+}  // namespace
+}  // namespace edgerun
