@@ -14,6 +14,8 @@ PACKAGES=(
   libxnnpack-dev libpthreadpool-dev libcpuinfo-dev libdnnl-dev
   clang libclang-rt-14-dev
   python3 python3-numpy python3-onnx python3-torch python3-torchvision
+  libhwy-dev libyuv-dev libturbojpeg0-dev libpng-dev libyaml-cpp-dev
+  libopencv-dev python3-opencv python3-pil python3-skimage
 
 )
 # The machine image may already carry Node.js with its own npm (conflicts with Debian's npm).

@@ -86,6 +86,9 @@ class Session {
  public:
   static Expected<std::unique_ptr<Session>> Create(const Model& model,
                                                    const SessionOptions& options);
+  // Takes the model's graph instead of copying it: weights that the passes replace (folded
+  // BatchNorm, fused scales) are freed during creation, so peak memory stays near one model.
+  static Expected<std::unique_ptr<Session>> Create(Model&& model, const SessionOptions& options);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;

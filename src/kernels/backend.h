@@ -9,6 +9,7 @@
 
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "edgerun/session.h"
@@ -41,5 +42,10 @@ const BackendDef* FindBackend(KernelPath path);
 // The default path preference for this CPU: on x86-64 oneDNN, then XNNPACK, then reference; on
 // ARM XNNPACK first. Only available backends are listed. Reference is always last.
 std::vector<KernelPath> DefaultPathOrder();
+
+// Per-op exceptions to DefaultPathOrder, measured on this CPU family: moves the op's preferred
+// path to the front of `order` when that path is in it. Applied only to the default order; an
+// order the caller gave is kept as given.
+void ApplyOpPreference(std::string_view op_type, std::vector<KernelPath>& order);
 
 }  // namespace edgerun

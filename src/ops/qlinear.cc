@@ -3,7 +3,7 @@
 //
 // ONNX QLinearConv and QLinearMatMul (opset 10), plus edgerun's own com.edgerun QLinearAdd and
 // QLinearGlobalAveragePool, which the QDQ folding pass (passes/fold_qdq.cc) creates for residual
-// adds and global pooling. Shapes follow the float ops: QLinearConv and QLinearMatMul run the
+// adds and global pooling (the pool also in an NHWC form, com.edgerun.nhwc, for the layout pass). Shapes follow the float ops: QLinearConv and QLinearMatMul run the
 // Conv and MatMul definitions on a float view of their data inputs, so both share one set of
 // rules and error messages. Every op accepts the fused activation attributes "activation"
 // (Relu or Clip) and "activation_params" (Clip: min, max), applied in the real domain before
@@ -229,11 +229,28 @@ Status InferQLinearGlobalAveragePool(InferContext& ctx) {
   return Status::Ok();
 }
 
+// The NHWC form (com.edgerun.nhwc, made by the layout pass): x is [N, H, W, C], y [N, 1, 1, C].
+Status InferNhwcQLinearGlobalAveragePool(InferContext& ctx) {
+  RETURN_IF_ERROR(RequireQuantized(ctx, 0, "x"));
+  const TensorType& x = ctx.input(0);
+  if (x.rank() != 4) {
+    return ctx.Invalid("NHWC x (input 0) has shape " + DimsToString(x.dims) + ", need rank 4");
+  }
+  RETURN_IF_ERROR(RequireScale(ctx, 1, "x_scale", 1));
+  RETURN_IF_ERROR(RequireZeroPoint(ctx, 2, "x_zero_point", 0, 1));
+  RETURN_IF_ERROR(RequireScale(ctx, 3, "y_scale", 1));
+  RETURN_IF_ERROR(RequireOutputZeroPoint(ctx, 4, "y_zero_point"));
+  RETURN_IF_ERROR(CheckActivation(ctx));
+  ctx.set_output(0, ctx.input(4).dtype, {x.dims[0], 1, 1, x.dims[3]});
+  return Status::Ok();
+}
+
 constexpr OpDef kQLinearOpDefs[] = {
     {"QLinearConv", 8, 9, 1, 1, InferQLinearConv},
     {"QLinearMatMul", 8, 8, 1, 1, InferQLinearMatMul},
     {"QLinearAdd", 8, 8, 1, 1, InferQLinearAdd, kEdgerunDomain},
     {"QLinearGlobalAveragePool", 5, 5, 1, 1, InferQLinearGlobalAveragePool, kEdgerunDomain},
+    {"QLinearGlobalAveragePool", 5, 5, 1, 1, InferNhwcQLinearGlobalAveragePool, kNhwcDomain},
 };
 
 }  // namespace

@@ -1,4 +1,4 @@
-// FoldBatchNormIntoConv and FoldAddIntoConvBias.
+// FoldBatchNormIntoConv, FoldAddIntoConvBias and FoldMulIntoConv.
 #include <cmath>
 #include <string>
 #include <vector>
@@ -19,6 +19,43 @@ const Tensor* ChannelVector(GraphRewriter& rw, int v, int64_t n) {
     if (t->dims()[i] != 1) return nullptr;
   }
   return t;
+}
+
+// Rewrites conv node `c` (weights `w`) to compute conv(x) * scale[o] + shift[o] per output
+// channel: W' = W * scale, b' = shift (the caller folds the old bias into shift).
+bool ScaleConvChannels(GraphRewriter& rw, int c, const Tensor* w, bool transpose, int64_t group,
+                       const std::vector<float>& scale, const std::vector<float>& shift,
+                       std::string_view suffix) {
+  Graph& g = rw.graph();
+  const int64_t channels = static_cast<int64_t>(scale.size());
+  Expected<Tensor> new_w = Tensor::CreateUninitialized(DType::kF32, w->dims());
+  Expected<Tensor> new_b = Tensor::Create(DType::kF32, {channels});
+  if (!new_w.ok() || !new_b.ok()) return false;
+  const float* src = w->data<float>();
+  float* dst = new_w->mutable_data<float>();
+  const int64_t d0 = w->dims()[0], d1 = w->dims()[1];
+  const int64_t inner = w->num_elements() / (d0 * d1);
+  for (int64_t i = 0; i < d0; ++i) {
+    for (int64_t j = 0; j < d1; ++j) {
+      // Output channel of W[i, j, ...].
+      const int64_t o = transpose ? (i / (d0 / group)) * d1 + j : i;
+      const float s = scale[o];
+      const int64_t base = (i * d1 + j) * inner;
+      for (int64_t k = 0; k < inner; ++k) dst[base + k] = src[base + k] * s;
+    }
+  }
+  std::copy(shift.begin(), shift.end(), new_b->mutable_data<float>());
+  const Node& conv = rw.node(c);
+  const std::string w_name = g.values[conv.inputs[1]].name + std::string(suffix);
+  const std::string b_name = conv.name + std::string(suffix) + "_bias";
+  const int w_value = rw.AddConstant(w_name, std::move(new_w).value());
+  const int b_value = rw.AddConstant(b_name, std::move(new_b).value());
+  // AddConstant may grow g.values; node references stay valid (nodes are not touched).
+  Node& conv2 = rw.node(c);
+  if (conv2.inputs.size() < 3) conv2.inputs.resize(3, Node::kNoValue);
+  conv2.inputs[1] = w_value;
+  conv2.inputs[2] = b_value;
+  return true;
 }
 
 // Folds BN node `b` into its producer; returns false when the pattern does not apply.
@@ -82,33 +119,9 @@ bool TryFold(GraphRewriter& rw, int b, std::vector<std::string>* log) {
     shift[o] = static_cast<float>((b0 - mean->data<float>()[o]) * s + beta->data<float>()[o]);
   }
 
-  Expected<Tensor> new_w = Tensor::CreateUninitialized(DType::kF32, w->dims());
-  Expected<Tensor> new_b = Tensor::Create(DType::kF32, {channels});
-  if (!new_w.ok() || !new_b.ok()) return false;
-  const float* src = w->data<float>();
-  float* dst = new_w->mutable_data<float>();
-  const int64_t d0 = w->dims()[0], d1 = w->dims()[1];
-  const int64_t inner = w->num_elements() / (d0 * d1);
-  for (int64_t i = 0; i < d0; ++i) {
-    for (int64_t j = 0; j < d1; ++j) {
-      // Output channel of W[i, j, ...].
-      const int64_t o = transpose ? (i / (d0 / group)) * d1 + j : i;
-      const float s = scale[o];
-      const int64_t base = (i * d1 + j) * inner;
-      for (int64_t k = 0; k < inner; ++k) dst[base + k] = src[base + k] * s;
-    }
-  }
-  std::copy(shift.begin(), shift.end(), new_b->mutable_data<float>());
-
-  const std::string w_name = g.values[conv.inputs[1]].name;
-  const int w_value = rw.AddConstant(w_name + "_bnfold", std::move(new_w).value());
-  const int b_value = rw.AddConstant(conv.name + "_bnfold_bias", std::move(new_b).value());
-  // AddConstant may grow g.values; node references stay valid (nodes are not touched).
+  if (!ScaleConvChannels(rw, c, w, transpose, group, scale, shift, "_bnfold")) return false;
+  rw.node(c).outputs[0] = y;
   Node& conv2 = rw.node(c);
-  if (conv2.inputs.size() < 3) conv2.inputs.resize(3, Node::kNoValue);
-  conv2.inputs[1] = w_value;
-  conv2.inputs[2] = b_value;
-  conv2.outputs[0] = y;
   rw.RemoveNode(b);
   if (log != nullptr) {
     log->push_back("fused BatchNormalization '" + rw.node(b).name + "' into " + conv2.op_type +
@@ -178,6 +191,68 @@ Status FoldAddIntoConvBias(Graph& g, std::vector<std::string>* log) {
       rw.Invalidate();
       if (log != nullptr) {
         log->push_back("folded Add '" + rw.node(n).name + "' into the bias of " + conv2.op_type +
+                       " '" + conv2.name + "'");
+      }
+      break;
+    }
+  }
+  return rw.Finish();
+}
+
+Status FoldMulIntoConv(Graph& g, std::vector<std::string>* log) {
+  GraphRewriter rw(g);
+  for (int n = 0; n < rw.num_nodes(); ++n) {
+    if (rw.removed(n)) continue;
+    const Node& mul = rw.node(n);
+    if (!IsOnnxOp(mul, "Mul") || mul.inputs.size() != 2 || mul.outputs.size() != 1) continue;
+    for (int side = 0; side < 2; ++side) {
+      const int x = mul.inputs[side], k = mul.inputs[1 - side];
+      if (x < 0 || k < 0 || !rw.HasSoleConsumer(x, n)) continue;
+      const int c = rw.Producer(x);
+      if (c < 0) continue;
+      const Node& conv = rw.node(c);
+      const bool transpose = IsOnnxOp(conv, "ConvTranspose");
+      if (!(IsOnnxOp(conv, "Conv") || transpose) || conv.outputs.size() != 1 ||
+          conv.has_attr("activation") || conv.inputs.size() < 2) {
+        continue;
+      }
+      const TensorType xt = ValueType(g, x);
+      if (xt.dtype != DType::kF32 || xt.rank() < 3 || !(ValueType(g, mul.outputs[0]) == xt) ||
+          !g.values[x].quant.empty()) {
+        continue;
+      }
+      const int64_t channels = xt.dims[1];
+      // The constant must broadcast along channels only: [C,1,..], [1,C,1,..] or a scalar.
+      const Tensor* t = rw.Constant(k);
+      if (t == nullptr || t->dtype() != DType::kF32 || t->rank() > xt.rank()) continue;
+      const int64_t numel = t->num_elements();
+      if (numel != 1) {
+        if (numel != channels) continue;
+        const int channel_axis = t->rank() - (xt.rank() - 1);  // where axis 1 of x lands
+        if (channel_axis < 0 || t->dims()[channel_axis] != channels) continue;
+      }
+      const Tensor* w = rw.Constant(conv.inputs[1]);
+      const int64_t group = ValueOr(conv.GetInt("group", 1), int64_t{0});
+      if (w == nullptr || w->dtype() != DType::kF32 || w->rank() < 3 || group <= 0) continue;
+      if (!transpose && w->dims()[0] != channels) continue;
+      if (transpose && (w->dims()[1] * group != channels || w->dims()[0] % group != 0)) continue;
+      std::vector<float> scale(channels), shift(channels, 0.f);
+      if (conv.inputs.size() > 2 && conv.inputs[2] >= 0) {
+        const Tensor* b = ChannelVector(rw, conv.inputs[2], channels);
+        if (b == nullptr) continue;
+        std::copy(b->data<float>(), b->data<float>() + channels, shift.begin());
+      }
+      for (int64_t o = 0; o < channels; ++o) {
+        scale[o] = t->data<float>()[numel == 1 ? 0 : o];
+        shift[o] *= scale[o];
+      }
+      if (!ScaleConvChannels(rw, c, w, transpose, group, scale, shift, "_mulfold")) continue;
+      Node& conv2 = rw.node(c);
+      conv2.outputs[0] = rw.node(n).outputs[0];
+      rw.RemoveNode(n);
+      rw.Invalidate();
+      if (log != nullptr) {
+        log->push_back("folded Mul '" + rw.node(n).name + "' into the weights of " + conv2.op_type +
                        " '" + conv2.name + "'");
       }
       break;

@@ -249,6 +249,66 @@ bool TryGatedUnit(GraphRewriter& rw, int n, std::vector<std::string>* log) {
   return true;
 }
 
+// v / 6 or v * (1/6) as the sole reader of v; returns that node or -1.
+int SixthOf(GraphRewriter& rw, int v) {
+  const Graph& g = rw.graph();
+  const int c = SoleConsumer(rw, v);
+  if (c < 0) return -1;
+  const Node& n = rw.node(c);
+  if (n.outputs.size() != 1 || n.inputs.size() != 2) return -1;
+  if (IsOnnxOp(n, "Div") && n.inputs[0] == v && IsScalarConstant(g, n.inputs[1], 6.0)) return c;
+  if (IsOnnxOp(n, "Mul") && IsScalarConstant(g, OtherOperand(n, v), 1.0 / 6)) return c;
+  return -1;
+}
+
+// Clip(t, 0, 6) with the bounds as constant inputs (opset >= 11) or attributes (older).
+bool IsRelu6(const Graph& g, const Node& clip) {
+  if (!IsOnnxOp(clip, "Clip") || clip.inputs.empty() || clip.outputs.size() != 1) return false;
+  if (clip.inputs.size() >= 3) {
+    return IsScalarConstant(g, clip.inputs[1], 0.0) && IsScalarConstant(g, clip.inputs[2], 6.0);
+  }
+  if (clip.inputs.size() != 1) return false;
+  return ValueOr(clip.GetFloat("min", -1.f), -1.f) == 0.f &&
+         ValueOr(clip.GetFloat("max", -1.f), -1.f) == 6.f;
+}
+
+// x * Clip(x + 3, 0, 6) / 6 in either association => HardSwish (MobileNetV3 and PP-LCNet
+// exports spell it out this way).
+bool TryHardSwishArithmetic(GraphRewriter& rw, int n, std::vector<std::string>* log) {
+  const Graph& g = rw.graph();
+  if (!IsRelu6(g, rw.node(n))) return false;
+  const int t = rw.node(n).inputs[0], c = Out(rw, n);
+  const int add = ProducerOp(rw, t, "Add");
+  if (add < 0 || SoleConsumer(rw, t) != n || rw.node(add).inputs.size() != 2) return false;
+  int x = -1;
+  for (int i = 0; i < 2; ++i) {
+    if (IsScalarConstant(g, rw.node(add).inputs[i], 3.0)) x = rw.node(add).inputs[1 - i];
+  }
+  if (x < 0 || g.values[x].is_constant()) return false;
+  std::vector<int> matched = {add, n};
+  int out = -1;
+  if (const int mul = ConsumerOp(rw, c, "Mul"); mul >= 0 && OtherOperand(rw.node(mul), c) == x) {
+    const int sixth = SixthOf(rw, Out(rw, mul));  // (x * clip) / 6
+    if (sixth < 0) return false;
+    matched.insert(matched.end(), {mul, sixth});
+    out = Out(rw, sixth);
+  } else if (const int sixth = SixthOf(rw, c); sixth >= 0) {
+    const int mul2 = ConsumerOp(rw, Out(rw, sixth), "Mul");  // x * (clip / 6)
+    if (mul2 < 0 || OtherOperand(rw.node(mul2), Out(rw, sixth)) != x) return false;
+    matched.insert(matched.end(), {sixth, mul2});
+    out = Out(rw, mul2);
+  } else {
+    return false;
+  }
+  if (!SameType(g, x, out)) return false;
+  const std::string what = Names(rw, matched);
+  Node fused = MakeNode(rw.node(rw.Producer(out)), "HardSwish", "", x, out);
+  const std::string desc = "HardSwish '" + fused.name + "'";
+  if (!Commit(rw, matched, out, std::move(fused))) return false;
+  if (log != nullptr) log->push_back("fused " + what + " into " + desc);
+  return true;
+}
+
 bool TryGelu(GraphRewriter& rw, int n, std::vector<std::string>* log) {
   const Node& node = rw.node(n);
   const bool erf = IsOnnxOp(node, "Erf");
@@ -275,7 +335,7 @@ Status FuseSiLU(Graph& g, std::vector<std::string>* log) {
   GraphRewriter rw(g);
   for (int n = 0; n < rw.num_nodes(); ++n) {
     if (rw.removed(n)) continue;
-    if (!TryGatedUnit(rw, n, log)) TryGelu(rw, n, log);
+    if (!TryGatedUnit(rw, n, log) && !TryHardSwishArithmetic(rw, n, log)) TryGelu(rw, n, log);
   }
   return rw.Finish();
 }

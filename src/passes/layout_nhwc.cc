@@ -35,8 +35,11 @@ bool IsRank4(const Graph& g, int v) {
 }
 
 bool IsLayoutSensitive(const Graph& g, const Node& n) {
-  if (!IsOnnxDomain(n.domain) || n.inputs.empty() || !IsRank4(g, n.inputs[0])) return false;
+  if (n.inputs.empty() || !IsRank4(g, n.inputs[0])) return false;
   if (n.outputs.empty() || !IsRank4(g, n.outputs[0])) return false;
+  // The int8 global pool of folded QDQ models: per-tensor parameters, a channel-wise reduction.
+  if (n.domain == kEdgerunDomain) return n.op_type == "QLinearGlobalAveragePool";
+  if (!IsOnnxDomain(n.domain)) return false;
   const std::string& op = n.op_type;
   if (op == "MaxPool") {
     // The Indices output encodes NCHW offsets.
@@ -62,7 +65,11 @@ Agnostic ClassifyAgnostic(const Node& n) {
       "Sum",   "Mean",     "PRelu",   "Equal", "Greater",   "Less",        "And",       "Or",
       "Where", "Not",      "Softsign", "Mod",  "GreaterOrEqual", "LessOrEqual"};
   if (n.domain == kEdgerunDomain) {
-    return n.op_type == "SiLU" || n.op_type == "Gelu" ? Agnostic::kElementwise : Agnostic::kNo;
+    // QLinearAdd's scales and zero points are per tensor (scalars), so it is elementwise with
+    // numpy broadcasting like Add; following NHWC avoids Transposes around residual adds.
+    return n.op_type == "SiLU" || n.op_type == "Gelu" || n.op_type == "QLinearAdd"
+               ? Agnostic::kElementwise
+               : Agnostic::kNo;
   }
   if (!IsOnnxDomain(n.domain)) return Agnostic::kNo;
   if (kUnaryOrBinary.count(n.op_type)) return Agnostic::kElementwise;

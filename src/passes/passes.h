@@ -59,6 +59,11 @@ Status FuseMatMulBias(Graph& g, std::vector<std::string>* log);
 // constant added to the convolution's bias (exporters often emit the bias as a separate Add).
 Status FoldAddIntoConvBias(Graph& g, std::vector<std::string>* log);
 
+// Conv/ConvTranspose (no fused activation) followed by Mul with a per-channel or scalar constant:
+// the weights and bias are scaled (ORT's ConvMulFusion). PP-LCNet's learnable affine blocks
+// are a Mul and an Add after each conv.
+Status FoldMulIntoConv(Graph& g, std::vector<std::string>* log);
+
 // Pad (constant mode, zero value, constant pads on the spatial axes only) -> Conv => the Conv
 // with the pads added to its own (the Conv kernels pad for free).
 Status FoldPadIntoConv(Graph& g, std::vector<std::string>* log);

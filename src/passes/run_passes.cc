@@ -12,11 +12,11 @@ Status RunGraphPasses(Graph& graph, std::vector<std::string>* log) {
   // Cleanup first so patterns see through Identity/Dropout; SiLU/GELU and MatMul+bias fusion
   // before activation fusion, since they create the producers and activations it merges
   // (Conv -> Sigmoid -> Mul becomes Conv -> SiLU, then Conv with activation SiLU).
-  static constexpr PassFn kPipeline[] = {EliminateIdentity,     EliminateDeadNodes,
-                                         FoldAddIntoConvBias,   FoldBatchNormIntoConv,
-                                         FoldPadIntoConv,
-                                         FuseSiLU,              FuseMatMulBias,
-                                         FuseActivations};
+  // FoldQdq right after cleanup, before FuseActivations can hide a Relu between op and Q
+  // (it also takes over an activation already fused).
+  static constexpr PassFn kPipeline[] = {
+      EliminateIdentity,     EliminateDeadNodes, FoldQdq,  FoldMulIntoConv, FoldAddIntoConvBias,
+      FoldBatchNormIntoConv, FoldPadIntoConv,    FuseSiLU, FuseMatMulBias,  FuseActivations};
   // Every change removes at least one node, so this terminates; the cap is a safety net.
   constexpr int kMaxRounds = 16;
   for (int round = 0; round < kMaxRounds; ++round) {

@@ -10,25 +10,28 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <numeric>
 
 #include "kernels/backend.h"
 #include "kernels/kernel.h"
+#include "passes/passes.h"
 #include "planner/arena_planner.h"
 #include "runtime/infer_and_fold.h"
 #include "runtime/macs.h"
 #include "runtime/tuner.h"
-#include "passes/passes.h"
 
 namespace edgerun {
 
 std::string_view KernelPathName(KernelPath p) {
   switch (p) {
-    case KernelPath::kReference: return "ref";
-    case KernelPath::kXnnpack: return "xnnpack";
-    case KernelPath::kOnednn: return "onednn";
+    case KernelPath::kReference:
+      return "ref";
+    case KernelPath::kXnnpack:
+      return "xnnpack";
+    case KernelPath::kOnednn:
+      return "onednn";
   }
   return "?";
 }
@@ -117,17 +120,23 @@ Session::~Session() = default;
 
 Expected<std::unique_ptr<Session>> Session::Create(const Model& model,
                                                    const SessionOptions& options) {
+  Model copy = model;
+  return Create(std::move(copy), options);
+}
+
+Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->model_path = model.path;
   const std::string prefix = model.path.empty() ? std::string("model") : model.path;
   Graph& g = impl->graph;
-  g = model.graph;
+  g = std::move(model.graph);
+  model.graph = Graph{};
 
   // Every unknown op at once, so the user sees the whole list.
   std::vector<const Node*> unknown = FindUnknownOps(g);
   if (!unknown.empty()) {
-    std::string msg = std::to_string(unknown.size()) + " unsupported op" +
-                      (unknown.size() > 1 ? "s" : "") + ": ";
+    std::string msg =
+        std::to_string(unknown.size()) + " unsupported op" + (unknown.size() > 1 ? "s" : "") + ": ";
     for (size_t i = 0; i < unknown.size(); ++i) msg += (i ? ", " : "") + unknown[i]->Describe();
     return Unsupported(msg).WithPrefix(prefix);
   }
@@ -164,7 +173,11 @@ Expected<std::unique_ptr<Session>> Session::Create(const Model& model,
   }
 
   RETURN_IF_ERROR(BindInputShapes(g, options).WithPrefix(prefix));
-  RETURN_IF_ERROR(InferShapesAndFold(g, /*fold=*/true).WithPrefix(prefix));
+  // Optimizing keeps DequantizeLinear of constants for FoldQdq; the sweep after the passes
+  // folds what is left.
+  RETURN_IF_ERROR(InferShapesAndFold(g, /*fold=*/true,
+                                     options.optimize ? FoldMode::kKeepDequantize : FoldMode::kAll)
+                      .WithPrefix(prefix));
   if (options.optimize) {
     RETURN_IF_ERROR(RunGraphPasses(g, &impl->pass_log).WithPrefix(prefix));
     RETURN_IF_ERROR(InferShapesAndFold(g, /*fold=*/true).WithPrefix(prefix));
@@ -206,7 +219,9 @@ Expected<std::unique_ptr<Session>> Session::Create(const Model& model,
     SupportContext sctx{node, in_types, constants, out_types};
     // Candidates: the first kernel of each path that claims the node, in preference order.
     std::vector<const KernelDef*> candidates;
-    for (KernelPath p : path_order) {
+    std::vector<KernelPath> node_order = path_order;
+    if (options.kernel_paths.empty()) ApplyOpPreference(node.op_type, node_order);
+    for (KernelPath p : node_order) {
       const KernelPath one[] = {p};
       if (const KernelDef* k = SelectKernel(sctx, one)) candidates.push_back(k);
     }
@@ -219,9 +234,10 @@ Expected<std::unique_ptr<Session>> Session::Create(const Model& model,
     NodeExec& exec = impl->execs[n];
     if (options.tune && candidates.size() > 1) {
       const KernelPath* cached = tuning.Find(node.name);
-      auto it = cached == nullptr ? candidates.end()
-                                  : std::find_if(candidates.begin(), candidates.end(),
-                                                 [&](const KernelDef* k) { return k->path == *cached; });
+      auto it = cached == nullptr
+                    ? candidates.end()
+                    : std::find_if(candidates.begin(), candidates.end(),
+                                   [&](const KernelDef* k) { return k->path == *cached; });
       if (it != candidates.end()) {
         candidates = {*it};  // prepared below like an untuned choice
       } else {
@@ -263,9 +279,22 @@ Expected<std::unique_ptr<Session>> Session::Create(const Model& model,
     impl->pass_log.push_back("tune: choices read from " + tuning.file());
   }
   if (num_missing > 0) {
-    return Unsupported(std::to_string(num_missing) + " node" + (num_missing > 1 ? "s have" : " has") +
-                       " no kernel: " + missing)
+    return Unsupported(std::to_string(num_missing) + " node" +
+                       (num_missing > 1 ? "s have" : " has") + " no kernel: " + missing)
         .WithPrefix(prefix);
+  }
+
+  // One threading runtime per run. oneDNN threads with OpenMP, whose workers spin after each
+  // primitive; a pthreadpool spinning beside them on the same cores made 2 threads slower than 1.
+  // So when any node runs on oneDNN, its OpenMP team does the parallel work and the other
+  // kernels (XNNPACK, reference) run on the calling thread.
+  if (impl->pool != nullptr &&
+      std::any_of(impl->execs.begin(), impl->execs.end(),
+                  [](const NodeExec& e) { return e.kernel->path == KernelPath::kOnednn; })) {
+    pthreadpool_destroy(impl->pool);
+    impl->pool = nullptr;
+    impl->pass_log.push_back("threads: " + std::to_string(impl->num_threads) +
+                             " OpenMP threads for oneDNN; other kernels on the calling thread");
   }
 
   // Lifetimes in node steps. Inputs and outputs stay live for the whole run so a caller can
@@ -350,8 +379,8 @@ Expected<std::unique_ptr<Session>> Session::Create(const Model& model,
   for (int n = 0; n < end_step; ++n) {
     if (impl->execs[n].scratch_bytes == 0) continue;
     request_of_scratch[n] = static_cast<int>(requests.size());
-    requests.push_back({AlignUp(impl->execs[n].scratch_bytes, kTensorAlignment), kTensorAlignment,
-                        n, n});
+    requests.push_back(
+        {AlignUp(impl->execs[n].scratch_bytes, kTensorAlignment), kTensorAlignment, n, n});
   }
   ArenaPlan plan = PlanArena(requests, PlanStrategy::kGreedyBySize);
   RETURN_IF_ERROR(CheckPlan(requests, plan).WithPrefix(prefix + ": internal arena plan"));
@@ -359,8 +388,7 @@ Expected<std::unique_ptr<Session>> Session::Create(const Model& model,
   if (plan.arena_bytes > options.max_arena_bytes) {
     return ResourceExhausted("activation arena needs " + std::to_string(plan.arena_bytes) +
                              " bytes, above the limit of " +
-                             std::to_string(options.max_arena_bytes) +
-                             " (check the input shapes)")
+                             std::to_string(options.max_arena_bytes) + " (check the input shapes)")
         .WithPrefix(prefix);
   }
 
@@ -403,10 +431,12 @@ Expected<std::unique_ptr<Session>> Session::Create(const Model& model,
     const Node& node = g.nodes[n];
     e.in_begin = static_cast<int>(impl->io_views.size());
     e.in_count = static_cast<int>(node.inputs.size());
-    for (int v : node.inputs) impl->io_views.push_back(v >= 0 ? impl->value_views[v] : TensorView{});
+    for (int v : node.inputs)
+      impl->io_views.push_back(v >= 0 ? impl->value_views[v] : TensorView{});
     e.out_begin = static_cast<int>(impl->io_views.size());
     e.out_count = static_cast<int>(node.outputs.size());
-    for (int v : node.outputs) impl->io_views.push_back(v >= 0 ? impl->value_views[v] : TensorView{});
+    for (int v : node.outputs)
+      impl->io_views.push_back(v >= 0 ? impl->value_views[v] : TensorView{});
     if (request_of_scratch[n] >= 0) e.scratch_offset = plan.offsets[request_of_scratch[n]];
   }
 

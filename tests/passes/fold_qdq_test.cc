@@ -296,5 +296,45 @@ TEST(FoldQdqTest, KeepDequantizeModeLeavesWeightDequantizeForThePass) {
   EXPECT_EQ(folded.values[folded.nodes[0].inputs[1]].dtype, DType::kF32);
 }
 
+// After FoldQdq, the layout pass runs the int8 ops NHWC end to end: QLinearConv and
+// QLinearGlobalAveragePool take their NHWC forms, the residual QLinearAdd follows its NHWC
+// inputs, so the only Transpose is at the graph input; results are bit-identical to NCHW.
+TEST(FoldQdqTest, Int8OpsStayNhwcThroughTheLayoutPass) {
+  QdqGraph b;
+  const int x = b.Input("x", {1, 3, 6, 6});
+  const int xd = b.QDQ(x, 2.0f / 255, 128, DType::kU8);
+  const int c1 = b.Op("Conv", {xd, b.Weight({5, 3, 3, 3}, 0, 11)}, "c1");
+  b.last().attrs["pads"] = Attribute::Ints({1, 1, 1, 1});
+  const int r1 = b.QDQ(b.Op("Relu", {c1}), 0.05f, 0, DType::kU8);
+  const int c2 = b.Op("Conv", {r1, b.Weight({5, 5, 1, 1}, 0, 12)}, "c2");
+  const int c2d = b.QDQ(c2, 0.04f, 120, DType::kU8);
+  const int sum = b.QDQ(b.Op("Add", {c2d, r1}, "add"), 0.06f, 110, DType::kU8);
+  const int gap = b.Op("GlobalAveragePool", {sum}, "gap");
+  b.Output(b.QDQ(gap, 0.01f, 100, DType::kU8));
+  Graph folded = b.Finish();
+  ASSERT_TRUE(FoldQdq(folded, nullptr).ok());
+  Graph nhwc = folded;
+  ASSERT_TRUE(ConvertToNhwc(nhwc, nullptr).ok());
+  int transposes = 0;
+  for (const Node& n : nhwc.nodes) {
+    transposes += n.op_type == "Transpose";
+    if (n.op_type == "QLinearConv" || n.op_type == "QLinearGlobalAveragePool") {
+      EXPECT_EQ(n.domain, kNhwcDomain) << n.name;
+    }
+    if (n.op_type == "QLinearAdd") {
+      for (int v : {n.inputs[0], n.inputs[3], n.outputs[0]}) {
+        EXPECT_EQ(nhwc.values[v].layout, Layout::kNHWC) << nhwc.values[v].name;
+      }
+    }
+  }
+  EXPECT_EQ(transposes, 1);  // the graph input; the pooled [1,1,1,C] output is a Reshape
+  const std::vector<Tensor> inputs = {testing::RandomF32({1, 3, 6, 6}, 3)};
+  Expected<std::vector<Tensor>> want = EvaluateGraph(folded, inputs);
+  Expected<std::vector<Tensor>> got = EvaluateGraph(nhwc, inputs);
+  ASSERT_TRUE(want.ok()) << want.status().ToString();
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(test_util::ToDoubles((*got)[0].view()), test_util::ToDoubles((*want)[0].view()));
+}
+
 }  // namespace
 }  // namespace edgerun

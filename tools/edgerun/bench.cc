@@ -42,7 +42,7 @@ int RunBench(const BenchArgs& args) {
   options.default_dim_value = 1;
   options.enable_profiling = args.profile;
   if (Status s = ApplyShapeArgs(model->graph, args.shapes, options); !s.ok()) return ReportError(s);
-  auto session = Session::Create(*model, options);
+  auto session = Session::Create(std::move(*model), options);
   if (!session) return ReportError(session.status());
   Session& s = **session;
   const auto t_loaded = Clock::now();

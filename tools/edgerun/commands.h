@@ -2,10 +2,24 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
+namespace CLI {
+class App;
+}
+
 namespace edgerun::cli {
+
+// A subcommand that lives in its own file: Add*Command registers its options on `parent` and
+// returns the subcommand plus the function main() calls when it was parsed.
+struct Subcommand {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+Subcommand AddPreprocessCommand(CLI::App& parent);  // preprocess.cc (vision)
+Subcommand AddAdviseCommand(CLI::App& parent);      // advise.cc (advisor)
 
 // Engine options shared by inspect, run and bench (see AddEngineOptions in cli_common.h).
 struct EngineArgs {

@@ -40,6 +40,9 @@ int main(int argc, char** argv) {
   bench_cmd->add_flag("--json", bench.json, "Machine-readable output");
   bench_cmd->add_flag("--profile", bench.profile, "Per-node and per-op time table");
 
+  Subcommand preprocess = AddPreprocessCommand(app);
+  Subcommand advise = AddAdviseCommand(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -52,5 +55,7 @@ int main(int argc, char** argv) {
     return RunRun(run);
   }
   if (bench_cmd->parsed()) return RunBench(bench);
+  if (preprocess.app->parsed()) return preprocess.run();
+  if (advise.app->parsed()) return advise.run();
   return kExitUsage;
 }

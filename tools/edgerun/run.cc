@@ -47,7 +47,7 @@ int RunRun(const RunArgs& args) {
     }
   }
 
-  auto session = Session::Create(*model, options);
+  auto session = Session::Create(std::move(*model), options);
   if (!session) return ReportError(session.status());
   Session& s = **session;
   for (int i = 0; i < s.num_inputs(); ++i) {

@@ -210,12 +210,11 @@ Status GraphImporter::ImportInitializers(GraphProto* proto) {
     if (init->name().empty()) return InvalidModel(fmt::format("initializer #{} has no name", i));
     Definition def{-1, Definition::Kind::kInitializer};
     if (defs_.count(init->name()) > 0) RETURN_IF_ERROR(Define(init->name(), def));
-    auto tensor = TensorFromProto(*init, ctx_.base_dir);
+    // Takes over the proto's raw_data buffer: no copy, and peak memory stays near one model size.
+    auto tensor = TensorFromProtoAdoptingRaw(init, ctx_.base_dir);
     if (!tensor.ok()) return tensor.status().WithPrefix("initializer");
     def.value = graph_.AddConstant(init->name(), std::move(tensor).value());
     RETURN_IF_ERROR(Define(init->name(), def));
-    // The tensor owns a copy now; drop the proto's to keep peak memory near one model size.
-    std::string().swap(*init->mutable_raw_data());
   }
   return Status::Ok();
 }
@@ -559,9 +558,19 @@ Expected<Graph> ImportOnnxFromBuffer(std::vector<std::byte> bytes,
   return graph;
 }
 
+Expected<Graph> ImportOnnxFromMappedFile(MappedFile file, const std::string& path_for_messages,
+                                         const std::string& base_dir) {
+  auto model = ParseModel(file.bytes(), path_for_messages);
+  if (!model.ok()) return PrintableStatus(model.status());
+  file.Unmap();
+  auto graph = ImportModel(*model, path_for_messages, base_dir);
+  if (!graph.ok()) return PrintableStatus(graph.status());
+  return graph;
+}
+
 Expected<Graph> ImportOnnx(const std::string& path) {
-  ASSIGN_OR_RETURN(std::vector<std::byte> bytes, ReadFileBytes(path, kMaxProtoBytes));
-  return ImportOnnxFromBuffer(std::move(bytes), path, DirectoryOf(path));
+  ASSIGN_OR_RETURN(MappedFile file, MappedFile::Open(path, kMaxProtoBytes));
+  return ImportOnnxFromMappedFile(std::move(file), path, DirectoryOf(path));
 }
 
 }  // namespace edgerun

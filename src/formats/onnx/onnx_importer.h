@@ -18,6 +18,7 @@
 
 #include "edgerun/ir.h"
 #include "edgerun/status.h"
+#include "formats/onnx/onnx_io.h"
 
 namespace edgerun {
 
@@ -39,5 +40,8 @@ Expected<Graph> ImportOnnxFromBytes(std::span<const std::byte> bytes,
 Expected<Graph> ImportOnnxFromBuffer(std::vector<std::byte> bytes,
                                      const std::string& path_for_messages,
                                      const std::string& base_dir);
+// The same for a memory-mapped file, which is unmapped as soon as it is parsed.
+Expected<Graph> ImportOnnxFromMappedFile(MappedFile file, const std::string& path_for_messages,
+                                         const std::string& base_dir);
 
 }  // namespace edgerun

@@ -1,6 +1,7 @@
 #include "formats/onnx/onnx_io.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <climits>
 #include <cstring>
 #include <filesystem>
+#include <utility>
 
 #include <fmt/format.h>
 #include <google/protobuf/io/coded_stream.h>
@@ -25,6 +27,7 @@ class FdCloser {
     if (fd_ >= 0) ::close(fd_);
   }
   FdCloser(const FdCloser&) = delete;
+  void Release() { fd_ = -1; }
   FdCloser& operator=(const FdCloser&) = delete;
 
  private:
@@ -33,7 +36,10 @@ class FdCloser {
 
 }  // namespace
 
-Expected<std::vector<std::byte>> ReadFileBytes(const std::string& path, size_t max_bytes) {
+// Opens `path` read-only after the checks every reader shares; returns the fd (owned by the
+// caller) and sets *size.
+static Expected<int> OpenRegularFile(const std::string& path, size_t max_bytes,
+                                     uint64_t* size_out) {
   if (path.empty()) return InvalidArgument("empty file path");
   if (path.find('\0') != std::string::npos) {
     return InvalidArgument(fmt::format("{}: file path contains a NUL character", path));
@@ -58,6 +64,15 @@ Expected<std::vector<std::byte>> ReadFileBytes(const std::string& path, size_t m
     return ResourceExhausted(
         fmt::format("{}: file is {} bytes, more than the {} byte limit", path, size, max_bytes));
   }
+  *size_out = size;
+  closer.Release();
+  return fd;
+}
+
+Expected<std::vector<std::byte>> ReadFileBytes(const std::string& path, size_t max_bytes) {
+  uint64_t size = 0;
+  ASSIGN_OR_RETURN(int fd, OpenRegularFile(path, max_bytes, &size));
+  FdCloser closer(fd);
   std::vector<std::byte> bytes(static_cast<size_t>(size));
   size_t done = 0;
   while (done < bytes.size()) {
@@ -73,6 +88,43 @@ Expected<std::vector<std::byte>> ReadFileBytes(const std::string& path, size_t m
     done += static_cast<size_t>(n);
   }
   return bytes;
+}
+
+Expected<MappedFile> MappedFile::Open(const std::string& path, size_t max_bytes) {
+  uint64_t size = 0;
+  ASSIGN_OR_RETURN(int fd, OpenRegularFile(path, max_bytes, &size));
+  FdCloser closer(fd);
+  MappedFile file;
+  if (size == 0) return file;
+  void* addr = ::mmap(nullptr, static_cast<size_t>(size), PROT_READ, MAP_PRIVATE, fd, 0);
+  if (addr == MAP_FAILED) {
+    return IoError(fmt::format("{}: cannot map the file: {}", path, std::strerror(errno)));
+  }
+  // One sequential pass (the parse) follows: read ahead.
+  ::madvise(addr, static_cast<size_t>(size), MADV_SEQUENTIAL | MADV_WILLNEED);
+  file.addr_ = addr;
+  file.size_ = static_cast<size_t>(size);
+  return file;
+}
+
+MappedFile::MappedFile(MappedFile&& other) noexcept
+    : addr_(std::exchange(other.addr_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+
+MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
+  if (this != &other) {
+    Unmap();
+    addr_ = std::exchange(other.addr_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
+}
+
+MappedFile::~MappedFile() { Unmap(); }
+
+void MappedFile::Unmap() {
+  if (addr_ != nullptr) ::munmap(addr_, size_);
+  addr_ = nullptr;
+  size_ = 0;
 }
 
 bool ParseProtoFromBytes(std::span<const std::byte> bytes, google::protobuf::MessageLite* message) {

@@ -31,6 +31,26 @@ inline constexpr size_t kMaxProtoBytes = size_t{0x7fffffff};
 // for a directory, ResourceExhausted when larger than `max_bytes`, IoError otherwise.
 Expected<std::vector<std::byte>> ReadFileBytes(const std::string& path, size_t max_bytes);
 
+// A read-only memory map of a whole file, checked like ReadFileBytes. Parsing a model straight
+// from the map avoids copying it into a buffer first. Move-only; unmaps on destruction.
+class MappedFile {
+ public:
+  static Expected<MappedFile> Open(const std::string& path, size_t max_bytes);
+  MappedFile() = default;
+  MappedFile(MappedFile&& other) noexcept;
+  MappedFile& operator=(MappedFile&& other) noexcept;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile();
+
+  std::span<const std::byte> bytes() const { return {static_cast<const std::byte*>(addr_), size_}; }
+  void Unmap();
+
+ private:
+  void* addr_ = nullptr;
+  size_t size_ = 0;
+};
+
 // Parses `bytes` into `message`. Returns false on malformed or oversized input.
 bool ParseProtoFromBytes(std::span<const std::byte> bytes, google::protobuf::MessageLite* message);
 

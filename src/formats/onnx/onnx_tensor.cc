@@ -355,6 +355,24 @@ std::string OnnxDataTypeName(int32_t onnx_type) {
   return fmt::format("<{}>", onnx_type);
 }
 
+Expected<Tensor> TensorFromProtoAdoptingRaw(TensorProto* proto, const std::string& base_dir) {
+  auto dtype = DTypeFromOnnx(proto->data_type());
+  const bool adoptable = dtype.ok() && *dtype != DType::kBool && !proto->has_segment() &&
+                         proto->data_location() != TensorProto::EXTERNAL && proto->has_raw_data() &&
+                         !proto->raw_data().empty();
+  if (!adoptable) return TensorFromProto(*proto, base_dir);
+  ASSIGN_OR_RETURN(CheckedLayout layout, CheckLayout(*proto, *dtype));
+  if (proto->raw_data().size() != layout.bytes) return TensorFromProto(*proto, base_dir);
+  auto holder = std::make_shared<std::string>(std::move(*proto->mutable_raw_data()));
+  proto->clear_raw_data();
+  // The string's heap block is malloc-aligned (16 bytes), enough for every element type.
+  if (reinterpret_cast<uintptr_t>(holder->data()) % DTypeSize(*dtype) != 0) {
+    return Tensor::FromBytes(*dtype, layout.dims, holder->data(), holder->size());
+  }
+  const void* data = holder->data();
+  return Tensor::Wrap(*dtype, layout.dims, data, std::shared_ptr<const void>(std::move(holder)));
+}
+
 Expected<Tensor> TensorFromProto(const TensorProto& proto, const std::string& base_dir) {
   auto dtype = DTypeFromOnnx(proto.data_type());
   if (!dtype.ok()) return dtype.status().WithPrefix(Label(proto));

@@ -35,6 +35,9 @@ std::string OnnxDataTypeName(int32_t onnx_type);
 // Decodes `proto`. External data locations are resolved relative to `base_dir`; an empty
 // `base_dir` disables external data. Errors name the tensor (and the data file).
 Expected<Tensor> TensorFromProto(const onnx::TensorProto& proto, const std::string& base_dir);
+// As TensorFromProto, but a tensor stored in raw_data takes over the proto's string instead of
+// copying it (the proto's raw_data is left empty). For initializers of a parsed model.
+Expected<Tensor> TensorFromProtoAdoptingRaw(onnx::TensorProto* proto, const std::string& base_dir);
 
 // Reads a file holding one serialized TensorProto (the conformance test data format) and returns
 // the tensor's name and value. Errors name the file.

@@ -6,9 +6,11 @@
 // src zero point (padding contributes nothing, as in ONNX), B as an s32 bias added to the
 // accumulator, per-output-channel output scales (mask 2) computed in float exactly as the
 // reference does, the fused Relu/Clip (real domain, set by the QDQ pass) as eltwise post-ops with
-// bounds divided by y_scale, and the output zero point as a dst zero point added before the
-// saturating conversion. oneDNN rounds after adding the zero point, so on exact .5 ties the
-// result may differ from the reference by one.
+// bounds divided by y_scale, then (with an output zero point) an eltwise round half to even,
+// and the output zero point as a dst zero point added, now exactly, before the saturating
+// conversion (onednn::MakeInt8Attr explains why the round is needed). The result equals the
+// reference's except where oneDNN's float evaluation of the scaled sum differs from
+// float(acc) * multiplier by an ulp across a rounding boundary.
 // Scales and zero points must be constant (they are in folded QDQ models); weight zero points
 // must be 0.
 #include <oneapi/dnnl/dnnl.h>
@@ -134,7 +136,7 @@ Expected<PrimitiveDesc> CreateQConvPd(const PrepareContext& ctx, const QConvSpec
   const int64_t one[] = {1};
   ASSIGN_OR_RETURN(d->zero_point, onednn::MakeDesc(one, dnnl_s32, dnnl_x, node));
 
-  ASSIGN_OR_RETURN(onednn::Attr attr, onednn::MakeAttr(node, false, s.act));
+  ASSIGN_OR_RETURN(onednn::Attr attr, onednn::MakeInt8Attr(node, s.act, s.y_zp != 0));
   const int mask = s.output_scales.size() > 1 ? 1 << 1 : 0;  // dst dims are (n, c, h, w)
   RETURN_IF_ERROR(onednn::FromDnnl(dnnl_primitive_attr_set_output_scales(
                                        attr.get(), static_cast<dnnl_dim_t>(s.output_scales.size()),

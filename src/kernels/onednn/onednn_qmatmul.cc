@@ -3,7 +3,8 @@
 // Same arithmetic as the int8 conv (onednn_qconv.cc): y = saturate(round(acc * a_scale *
 // b_scale[n] / y_scale) + y_zp) with acc the exact int32 sum of (a - a_zp) * b; a_zp is a
 // run-time src zero point, the per-column scales are output scales on the last dst dim, a fused
-// Relu/Clip (real domain) is an eltwise post-op in output units, and y_zp is a dst zero point.
+// Relu/Clip (real domain) is an eltwise post-op in output units, and y_zp is a dst zero point
+// added after an eltwise round (onednn::MakeInt8Attr).
 // a's batches fold into rows, since b is one matrix. b's zero points must be 0 and every scale
 // and zero point constant.
 #include <oneapi/dnnl/dnnl.h>
@@ -105,7 +106,7 @@ Expected<PrimitiveDesc> CreateQMatMulPd(const PrepareContext& ctx, const QMatMul
   ASSIGN_OR_RETURN(d->b_user, onednn::MakeDesc(b_dims, dnnl_s8, dnnl_ab, node));
   ASSIGN_OR_RETURN(d->y, onednn::MakeDesc(y_dims, s.y_type, dnnl_ab, node));
   ASSIGN_OR_RETURN(d->zero_point, onednn::MakeDesc(one, dnnl_s32, dnnl_x, node));
-  ASSIGN_OR_RETURN(onednn::Attr attr, onednn::MakeAttr(node, false, s.act));
+  ASSIGN_OR_RETURN(onednn::Attr attr, onednn::MakeInt8Attr(node, s.act, s.y_zp != 0));
   const int mask = s.output_scales.size() > 1 ? 1 << 1 : 0;  // per column of the 2-D dst
   RETURN_IF_ERROR(onednn::FromDnnl(dnnl_primitive_attr_set_output_scales(
                                        attr.get(), static_cast<dnnl_dim_t>(s.output_scales.size()),

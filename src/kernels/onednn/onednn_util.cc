@@ -183,6 +183,26 @@ Expected<Attr> MakeAttr(const Node& node, bool residual_sum, const FusedActivati
   return attr;
 }
 
+Expected<Attr> MakeInt8Attr(const Node& node, const FusedActivation& act,
+                            bool has_dst_zero_point) {
+  ASSIGN_OR_RETURN(Attr attr, MakeAttr(node, false, FusedActivation{}));
+  PostOps post_ops;
+  RETURN_IF_ERROR(FromDnnl(dnnl_post_ops_create(post_ops.out()), node, "post-op creation"));
+  if (!AppendActivation(post_ops.get(), act)) {
+    return Unsupported(node.Describe() + ": fused activation has no oneDNN post-op");
+  }
+  if (has_dst_zero_point) {
+    RETURN_IF_ERROR(FromDnnl(
+        dnnl_post_ops_append_eltwise(post_ops.get(), 1.0f, dnnl_eltwise_round, 0.0f, 0.0f), node,
+        "round post-op"));
+  }
+  if (dnnl_post_ops_len(post_ops.get()) > 0) {
+    RETURN_IF_ERROR(
+        FromDnnl(dnnl_primitive_attr_set_post_ops(attr.get(), post_ops.get()), node, "post-ops"));
+  }
+  return attr;
+}
+
 Expected<AlignedBuffer> ReorderConstant(const void* data, const dnnl_memory_desc_t& from,
                                         const dnnl_memory_desc_t& to, const Node& node) {
   dnnl_engine_t engine = CpuEngine();

@@ -119,6 +119,14 @@ bool AppendActivation(dnnl_post_ops_t post_ops, const FusedActivation& act);
 // Fails with Unsupported when the activation has no oneDNN form.
 Expected<Attr> MakeAttr(const Node& node, bool residual_sum, const FusedActivation& act);
 
+// Attributes of the int8 kernels (QLinearConv, QLinearMatMul): user-mode scratchpad, the fused
+// activation (already in output units), then, when the output has a zero point, an eltwise round
+// (half to even). oneDNN adds the dst zero point in float before its final conversion; rounding
+// first keeps that sum an exact integer, so the result is round_half_even(v) + zp saturated, as
+// in the reference kernels and ONNX Runtime, instead of round(v + zp), which differs whenever
+// v + zp is not representable (about 3e-5 of the outputs at |zp| ~ 128).
+Expected<Attr> MakeInt8Attr(const Node& node, const FusedActivation& act, bool has_dst_zero_point);
+
 // Reorders constant data laid out as `from` into a new buffer laid out as `to`, once, at prepare
 // time (packing weights into the primitive's blocked format).
 Expected<AlignedBuffer> ReorderConstant(const void* data, const dnnl_memory_desc_t& from,

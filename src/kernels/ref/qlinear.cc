@@ -21,7 +21,8 @@
 // computes: (a - a_zp) * a_scale + (b - b_zp) * b_scale, activation, then a / c_scale rounded
 // half to even, + c_zp, saturated; so folding that pattern changes no bit.
 // QLinearGlobalAveragePool sums (x - x_zp) exactly in int64 and requantizes the mean
-// x_scale * sum / count / y_scale in double.
+// x_scale * sum / count / y_scale in double; its NHWC form (com.edgerun.nhwc, from the layout
+// pass) sums channel rows and gives the same bits.
 // Usage (the table below; kernel_table.cc lists RefQLinearKernels()):
 //   {"QLinearConv", KernelPath::kReference, kQuantTypes, SupportsQLinearConv,
 //    PrepareQLinearConv, InvokeQLinearConv}
@@ -783,6 +784,80 @@ Status InvokeQLinearGlobalAveragePool(InvokeContext& ctx) {
   return Status::Ok();
 }
 
+// NHWC form: x is [N, H, W, C]. Channel sums accumulate a pixel at a time (a contiguous row of
+// C values, so the loop vectorizes) in int32 over blocks of pixels small enough not to overflow,
+// then in int64; the requantization is the NCHW kernel's, so both forms give the same bits.
+struct QGapNhwcState : KernelState {
+  int64_t batch = 0, pixels = 0, channels = 0;
+  RealClamp clamp;
+};
+
+// 255 * kGapBlock < 2^31: a block's int32 sum of |x - x_zp| <= 255 cannot overflow.
+constexpr int64_t kGapBlock = int64_t{1} << 23;
+
+Status PrepareNhwcQLinearGlobalAveragePool(PrepareContext& ctx) {
+  auto s = std::make_unique<QGapNhwcState>();
+  const auto& x = ctx.inputs[0].dims;
+  ASSIGN_OR_RETURN(s->clamp, ParseClamp(ctx));
+  s->batch = x[0];
+  s->pixels = x[1] * x[2];
+  s->channels = x[3];
+  ctx.scratch_bytes = AlignUp(static_cast<size_t>(s->channels) * sizeof(int32_t)) +
+                      static_cast<size_t>(s->channels) * sizeof(int64_t);
+  ctx.state = std::move(s);
+  return Status::Ok();
+}
+
+template <typename X, typename Y>
+void RunQLinearGapNhwc(const QGapNhwcState& s, const X* x, int32_t x_zp, double x_scale,
+                       double y_scale, int32_t y_zp, void* scratch, Y* y) {
+  const int64_t c_count = s.channels;
+  int32_t* __restrict acc = static_cast<int32_t*>(scratch);
+  int64_t* __restrict total = reinterpret_cast<int64_t*>(
+      static_cast<std::byte*>(scratch) + AlignUp(static_cast<size_t>(c_count) * sizeof(int32_t)));
+  for (int64_t n = 0; n < s.batch; ++n) {
+    const X* xn = x + n * s.pixels * c_count;
+    std::fill(total, total + c_count, 0);
+    for (int64_t p0 = 0; p0 < s.pixels; p0 += kGapBlock) {
+      const int64_t p1 = std::min(s.pixels, p0 + kGapBlock);
+      std::fill(acc, acc + c_count, 0);
+      for (int64_t p = p0; p < p1; ++p) {
+        const X* __restrict row = xn + p * c_count;
+        for (int64_t c = 0; c < c_count; ++c) acc[c] += static_cast<int32_t>(row[c]) - x_zp;
+      }
+      for (int64_t c = 0; c < c_count; ++c) total[c] += acc[c];
+    }
+    for (int64_t c = 0; c < c_count; ++c) {
+      double real = s.pixels > 0 ? x_scale * static_cast<double>(total[c]) /
+                                       static_cast<double>(s.pixels)
+                                 : 0.0;
+      real = std::min(std::max(real, static_cast<double>(s.clamp.lo)),
+                      static_cast<double>(s.clamp.hi));
+      y[n * c_count + c] = SaturateAddZeroPoint<Y>(RoundHalfToEven(real / y_scale), y_zp);
+    }
+  }
+}
+
+Status InvokeNhwcQLinearGlobalAveragePool(InvokeContext& ctx) {
+  const auto& s = ctx.state_as<QGapNhwcState>();
+  const TensorView& x = ctx.inputs[0];
+  TensorView& y = ctx.outputs[0];
+  const int32_t x_zp = ZeroPointAt(ctx.inputs[2], 0), y_zp = ZeroPointAt(ctx.inputs[4], 0);
+  const double xs = ScaleAt(ctx.inputs[1], 0), ys = ScaleAt(ctx.inputs[3], 0);
+  void* scratch = ctx.scratch;
+  const bool xu = x.dtype == DType::kU8, yu = y.dtype == DType::kU8;
+  if (xu && yu) {
+    RunQLinearGapNhwc(s, x.data<const uint8_t>(), x_zp, xs, ys, y_zp, scratch, y.data<uint8_t>());
+  } else if (xu) {
+    RunQLinearGapNhwc(s, x.data<const uint8_t>(), x_zp, xs, ys, y_zp, scratch, y.data<int8_t>());
+  } else if (yu) {
+    RunQLinearGapNhwc(s, x.data<const int8_t>(), x_zp, xs, ys, y_zp, scratch, y.data<uint8_t>());
+  } else {
+    RunQLinearGapNhwc(s, x.data<const int8_t>(), x_zp, xs, ys, y_zp, scratch, y.data<int8_t>());
+  }
+  return Status::Ok();
+}
+
 constexpr KernelPath kRef = KernelPath::kReference;
 
 constexpr KernelDef kRefQLinearKernels[] = {
@@ -793,6 +868,8 @@ constexpr KernelDef kRefQLinearKernels[] = {
      kEdgerunDomain},
     {"QLinearGlobalAveragePool", kRef, kQuantTypes, nullptr, PrepareQLinearGlobalAveragePool,
      InvokeQLinearGlobalAveragePool, kEdgerunDomain},
+    {"QLinearGlobalAveragePool", kRef, kQuantTypes, nullptr, PrepareNhwcQLinearGlobalAveragePool,
+     InvokeNhwcQLinearGlobalAveragePool, kNhwcDomain},
 };
 
 }  // namespace

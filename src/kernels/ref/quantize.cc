@@ -7,6 +7,7 @@
 // are per-tensor, or per-axis (opset 13) with the input viewed as [outer, channels, inner].
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <span>
 
 #include "kernels/ref/ref_kernels.h"
@@ -53,33 +54,44 @@ int32_t ZeroPoint(const TensorView* zp, int64_t c) {
   return zp->num_elements() == 1 ? zp->data<const Q>()[0] : zp->data<const Q>()[c];
 }
 
-// Round half to even, independent of the FPU rounding mode.
-float RoundHalfEven(float v) {
-  const float f = std::floor(v);
-  const float frac = v - f;
-  if (frac > 0.5f) return f + 1;
-  if (frac < 0.5f) return f;
-  return std::fmod(f, 2.0f) == 0 ? f : f + 1;
+// Round half to even using only truncating conversions, so the result does not depend on the
+// FP rounding mode and the loop below vectorizes (SSE2). Needs |v| < 2^31.
+inline int32_t RoundHalfEvenToInt(float v) {
+  const int32_t i = static_cast<int32_t>(v);  // toward zero
+  const float f = v - static_cast<float>(i);  // exact (Sterbenz), in (-1, 1)
+  const int32_t odd = i & 1;
+  return i + (f > 0.5f) - (f < -0.5f) + (f == 0.5f ? odd : 0) - (f == -0.5f ? odd : 0);
 }
 
 const TensorView* OptionalInput(const InvokeContext& ctx, size_t i) {
   return i < ctx.inputs.size() && ctx.inputs[i].raw != nullptr ? &ctx.inputs[i] : nullptr;
 }
 
-template <typename X, typename Q, int kLo, int kHi>
+// Quantizes n values sharing one scale and zero point. Divides in f32 as the spec does (not a
+// reciprocal multiply), so results match the ONNX reference bit for bit; then clamps to the
+// representable range expressed in scale units, whose bounds are integers, so clamping before
+// rounding equals saturating after it (and keeps the int conversion in range, +-inf included);
+// then rounds half to even and adds the zero point. NaN maps to the zero point. Branch-free, so
+// the loop vectorizes: the graph-input QuantizeLinear of a QDQ model is on the hot path.
+template <typename X, typename Q>
+void QuantizeRow(const X* __restrict x, int64_t n, float scale, int32_t zp, Q* __restrict y) {
+  const float lo = static_cast<float>(std::numeric_limits<Q>::min() - zp);
+  const float hi = static_cast<float>(std::numeric_limits<Q>::max() - zp);
+  for (int64_t i = 0; i < n; ++i) {
+    float v = static_cast<float>(x[i]) / scale;
+    v = v == v ? v : 0.0f;
+    v = v > lo ? v : lo;
+    v = v < hi ? v : hi;
+    y[i] = static_cast<Q>(RoundHalfEvenToInt(v) + zp);
+  }
+}
+
+template <typename X, typename Q>
 void RunQuantize(const QuantState& s, const X* x, const float* scale, const TensorView* zp, Q* y) {
   for (int64_t o = 0; o < s.outer; ++o) {
     for (int64_t c = 0; c < s.channels; ++c) {
-      const float sc = scale[c];
-      const int32_t z = ZeroPoint<Q>(zp, c);
       const int64_t start = (o * s.channels + c) * s.inner;
-      for (int64_t i = start; i < start + s.inner; ++i) {
-        // Divide in f32 as the spec does, so results match the ONNX reference bit for bit.
-        const float r = RoundHalfEven(static_cast<float>(x[i]) / sc);
-        float q = r + static_cast<float>(z);
-        q = q < kLo ? kLo : (q > kHi ? kHi : q);  // also maps -inf/+inf to the range ends
-        y[i] = static_cast<Q>(std::isnan(q) ? z : static_cast<int32_t>(q));
-      }
+      QuantizeRow(x + start, s.inner, scale[c], ZeroPoint<Q>(zp, c), y + start);
     }
   }
 }
@@ -93,9 +105,9 @@ Status InvokeQuantize(InvokeContext& ctx) {
   auto run = [&](auto tag) {
     using X = typename decltype(tag)::type;
     if (y.dtype == DType::kU8) {
-      RunQuantize<X, uint8_t, 0, 255>(s, x.data<const X>(), scale, zp, y.data<uint8_t>());
+      RunQuantize<X, uint8_t>(s, x.data<const X>(), scale, zp, y.data<uint8_t>());
     } else if (y.dtype == DType::kI8) {
-      RunQuantize<X, int8_t, -128, 127>(s, x.data<const X>(), scale, zp, y.data<int8_t>());
+      RunQuantize<X, int8_t>(s, x.data<const X>(), scale, zp, y.data<int8_t>());
     } else {
       return ctx.Fail("unsupported output dtype " + std::string(DTypeName(y.dtype)));
     }

@@ -514,5 +514,45 @@ TEST(RefQLinearGlobalAveragePoolTest, MatchesMeanFormula) {
   }
 }
 
+// The NHWC form (from the layout pass) gives the same bits as the NCHW one on the transposed
+// input: odd channel counts, u8/i8 both ways, a Relu and a Clip.
+TEST(RefQLinearGlobalAveragePoolTest, NhwcFormEqualsNchw) {
+  struct Case {
+    std::vector<int64_t> nchw;
+    DType xt, yt;
+    std::string act;
+  };
+  const Case cases[] = {{{1, 7, 3, 5}, DType::kU8, DType::kU8, ""},
+                        {{2, 33, 7, 7}, DType::kI8, DType::kU8, "Relu"},
+                        {{3, 1, 1, 9}, DType::kU8, DType::kI8, "Clip"},
+                        {{1, 130, 4, 1}, DType::kI8, DType::kI8, ""}};
+  uint32_t seed = 70;
+  for (const Case& c : cases) {
+    const Tensor x = RandomQ(c.xt, c.nchw, ++seed);
+    const int64_t n = c.nchw[0], ch = c.nchw[1], h = c.nchw[2], w = c.nchw[3];
+    std::vector<double> xv(static_cast<size_t>(x.num_elements()));
+    for (int64_t b = 0; b < n; ++b)
+      for (int64_t k = 0; k < ch; ++k)
+        for (int64_t i = 0; i < h * w; ++i) {
+          xv[((b * h * w) + i) * ch + k] = ElementAt(x, (b * ch + k) * h * w + i);
+        }
+    const Tensor x_nhwc = TensorFromDoubles(c.xt, {n, h, w, ch}, xv);
+    const Tensor xs = Scalar(0.037f), ys = Scalar(0.011f);
+    const Tensor xz = ScalarQ(c.xt, c.xt == DType::kU8 ? 131 : -5);
+    const Tensor yz = ScalarQ(c.yt, c.yt == DType::kU8 ? 17 : 3);
+    Node gap = MakeNode("QLinearGlobalAveragePool", 13, 5);
+    gap.domain = std::string(kEdgerunDomain);
+    SetActivation(gap, {c.act, -0.3f, 0.4f});
+    const Tensor want = Run1(gap, {&x, &xs, &xz, &ys, &yz});
+    gap.domain = std::string(kNhwcDomain);
+    const Tensor got = Run1(gap, {&x_nhwc, &xs, &xz, &ys, &yz});
+    ASSERT_EQ(got.dims(), (std::vector<int64_t>{n, 1, 1, ch}));
+    ASSERT_EQ(got.dtype(), c.yt);
+    for (int64_t i = 0; i < got.num_elements(); ++i) {
+      ASSERT_EQ(ElementAt(got, i), ElementAt(want, i)) << "element " << i;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace edgerun

@@ -4,11 +4,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "runtime/evaluate_node.h"
+#include "util/random_tensor.h"
 
 namespace edgerun {
 namespace {
@@ -140,6 +143,51 @@ TEST(RefDequantizeTest, ConformanceShapedPerAxis) {
   for (int i = 0; i < 18; ++i) {
     const int c = i / 6;
     EXPECT_FLOAT_EQ(y->data<float>()[i], (static_cast<float>(xv[i]) - z[c]) * s[c]) << i;
+  }
+}
+
+// The vectorized kernel against the definition evaluated in double: random values (many exact
+// .5 ties, values beyond the range, +-inf, NaN), odd lengths, u8 and i8, per tensor and per axis.
+TEST(RefQuantizeTest, MatchesDefinitionOnRandomData) {
+  std::mt19937 rng(5);
+  for (DType t : {DType::kU8, DType::kI8}) {
+    for (int64_t len : {1, 7, 16, 33, 1000}) {
+      std::vector<float> xv(static_cast<size_t>(len * 3));
+      for (float& v : xv) {
+        switch (rng() % 6) {
+          case 0: v = 0.5f * static_cast<float>(static_cast<int>(rng() % 600) - 300); break;
+          case 1: v = std::ldexp(static_cast<float>(rng() % 100000), -8) - 150.0f; break;
+          case 2: v = static_cast<float>(static_cast<int>(rng() % 200000) - 100000); break;
+          case 3: v = (rng() % 2 ? 1 : -1) * std::numeric_limits<float>::infinity(); break;
+          case 4: v = std::numeric_limits<float>::quiet_NaN(); break;
+          default: v = static_cast<float>(rng() % 1000) * 0.37f - 180.0f;
+        }
+      }
+      const Tensor x = Tensor::FromVector(DType::kF32, {3, len}, xv);
+      const std::vector<float> scales = {0.5f, 1.0f, 0.37f};
+      const std::vector<double> zps = t == DType::kU8 ? std::vector<double>{0, 128, 255}
+                                                      : std::vector<double>{-128, 0, 5};
+      const double lo = t == DType::kU8 ? 0 : -128, hi = t == DType::kU8 ? 255 : 127;
+      for (bool per_axis : {false, true}) {
+        const Tensor scale = per_axis ? Tensor::FromVector(DType::kF32, {3}, scales)
+                                      : Tensor::FromVector(DType::kF32, {}, std::vector<float>{0.5f});
+        const Tensor zp = per_axis ? testing::TensorFromDoubles(t, {3}, zps)
+                                   : testing::TensorFromDoubles(t, {}, {zps[1]});
+        auto y = RunQuant("QuantizeLinear", 13, {&x, &scale, &zp},
+                          per_axis ? std::optional<int64_t>{0} : std::nullopt);
+        ASSERT_TRUE(y.ok()) << y.status().ToString();
+        for (int64_t i = 0; i < 3 * len; ++i) {
+          const size_t c = per_axis ? static_cast<size_t>(i / len) : 1;
+          const float s = per_axis ? scales[c] : 0.5f;
+          const float r = xv[i] / s;  // f32 division, as the spec
+          const double want = std::isnan(r) ? zps[c]
+                                            : std::clamp(std::nearbyint(static_cast<double>(r)) +
+                                                             zps[c], lo, hi);
+          const double got = t == DType::kU8 ? y->data<uint8_t>()[i] : y->data<int8_t>()[i];
+          ASSERT_EQ(got, want) << "x " << xv[i] << " scale " << s << " zp " << zps[c];
+        }
+      }
+    }
   }
 }
 

@@ -1,0 +1,397 @@
+// Highway row kernels of the preprocessor; see preprocess_kernels.h. This file is compiled once
+// per SIMD target (foreach_target re-includes it); HWY_ONCE holds the dispatching wrappers.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "vision/preprocess_kernels.cc"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+// Must come after foreach_target.h.
+#include <hwy/highway.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <type_traits>
+
+#include "edgerun/dtype.h"
+#include "vision/preprocess_kernels.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace edgerun {
+namespace vision {
+namespace internal {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Byte `i` (0..7) of each lane's 8-byte window, split into its low and high 32-bit halves.
+template <int kByte, class V>
+HWY_INLINE V WindowByte(V lo, V hi, V mask) {
+  if constexpr (kByte < 4) {
+    return hn::And(hn::ShiftRight<8 * kByte>(lo), mask);
+  } else {
+    return hn::And(hn::ShiftRight<8 * (kByte - 4)>(hi), mask);
+  }
+}
+
+inline uint64_t LoadWindow(const uint8_t* row, size_t row_bytes, int32_t ofs) {
+  uint64_t w = 0;
+  const size_t avail = row_bytes - static_cast<size_t>(ofs);
+  std::memcpy(&w, row + ofs, avail < 8 ? avail : 8);
+  return w;
+}
+
+template <int kCn, class D, class V>
+HWY_INLINE void LinearChannels(D d, V lo0, V hi0, V lo1, V hi1, V a0, V a1, V b0, V b1,
+                               hn::Vec<hn::Rebind<uint8_t, D>>* out) {
+  const hn::Rebind<uint8_t, D> d8;
+  const V mask = hn::Set(d, 0xFF);
+  const V two = hn::Set(d, 2);
+  auto channel = [&](auto c_tag) {
+    constexpr int c = decltype(c_tag)::value;
+    const V h0 = hn::Add(hn::Mul(WindowByte<c>(lo0, hi0, mask), a0),
+                         hn::Mul(WindowByte<c + kCn>(lo0, hi0, mask), a1));
+    const V h1 = hn::Add(hn::Mul(WindowByte<c>(lo1, hi1, mask), a0),
+                         hn::Mul(WindowByte<c + kCn>(lo1, hi1, mask), a1));
+    const V t0 = hn::ShiftRight<16>(hn::Mul(hn::ShiftRight<4>(h0), b0));
+    const V t1 = hn::ShiftRight<16>(hn::Mul(hn::ShiftRight<4>(h1), b1));
+    out[c] = hn::DemoteTo(d8, hn::ShiftRight<2>(hn::Add(hn::Add(t0, t1), two)));
+  };
+  channel(std::integral_constant<int, 0>());
+  if constexpr (kCn > 1) channel(std::integral_constant<int, 1>());
+  if constexpr (kCn > 2) channel(std::integral_constant<int, 2>());
+  if constexpr (kCn > 3) channel(std::integral_constant<int, 3>());
+}
+
+// One output row of OpenCV's INTER_LINEAR: both source rows' horizontal taps and the vertical
+// blend fused, so the int32 horizontal rows never touch memory. Each pixel's two taps lie in
+// the 8 bytes starting at its left tap, fetched with one scalar load per pixel (cheaper than
+// hardware gathers here).
+template <int kCn>
+void LinearRowT(const uint8_t* s0, const uint8_t* s1, size_t row_bytes, const int32_t* xofs,
+                const int32_t* a0, const int32_t* a1, int dw, int b0, int b1, uint8_t* dst) {
+  const hn::ScalableTag<int32_t> d;
+  const hn::Rebind<uint8_t, decltype(d)> d8;
+  const int lanes = static_cast<int>(hn::Lanes(d));
+  HWY_ALIGN uint64_t w0[hn::MaxLanes(d)];
+  HWY_ALIGN uint64_t w1[hn::MaxLanes(d)];
+  int safe = dw;  // pixels whose 8-byte window lies inside the row
+  while (safe > 0 && static_cast<size_t>(xofs[safe - 1]) + 8 > row_bytes) --safe;
+  const auto vb0 = hn::Set(d, b0);
+  const auto vb1 = hn::Set(d, b1);
+  int x = 0;
+  for (; x + lanes <= dw; x += lanes) {
+    if (x + lanes <= safe) {
+      for (int i = 0; i < lanes; ++i) {
+        std::memcpy(&w0[i], s0 + xofs[x + i], 8);
+        std::memcpy(&w1[i], s1 + xofs[x + i], 8);
+      }
+    } else {
+      for (int i = 0; i < lanes; ++i) {
+        w0[i] = LoadWindow(s0, row_bytes, xofs[x + i]);
+        w1[i] = LoadWindow(s1, row_bytes, xofs[x + i]);
+      }
+    }
+    hn::Vec<decltype(d)> lo0, hi0, lo1, hi1;
+    hn::LoadInterleaved2(d, reinterpret_cast<const int32_t*>(w0), lo0, hi0);
+    hn::LoadInterleaved2(d, reinterpret_cast<const int32_t*>(w1), lo1, hi1);
+    hn::Vec<decltype(d8)> out[4];
+    LinearChannels<kCn>(d, lo0, hi0, lo1, hi1, hn::LoadU(d, a0 + x), hn::LoadU(d, a1 + x), vb0, vb1,
+                        out);
+    uint8_t* o = dst + x * kCn;
+    if constexpr (kCn == 1) hn::StoreU(out[0], d8, o);
+    if constexpr (kCn == 2) hn::StoreInterleaved2(out[0], out[1], d8, o);
+    if constexpr (kCn == 3) hn::StoreInterleaved3(out[0], out[1], out[2], d8, o);
+    if constexpr (kCn == 4) hn::StoreInterleaved4(out[0], out[1], out[2], out[3], d8, o);
+  }
+  for (; x < dw; ++x) {
+    const uint8_t* p0 = s0 + xofs[x];
+    const uint8_t* p1 = s1 + xofs[x];
+    const bool last = static_cast<size_t>(xofs[x]) + 2 * kCn > row_bytes;  // a1 is 0 there
+    for (int c = 0; c < kCn; ++c) {
+      const int h0 = p0[c] * a0[x] + (last ? 0 : p0[c + kCn] * a1[x]);
+      const int h1 = p1[c] * a0[x] + (last ? 0 : p1[c + kCn] * a1[x]);
+      const int r = (((h0 >> 4) * b0 >> 16) + ((h1 >> 4) * b1 >> 16) + 2) >> 2;
+      dst[x * kCn + c] = static_cast<uint8_t>(std::clamp(r, 0, 255));
+    }
+  }
+}
+
+void LinearRowImpl(int channels, const uint8_t* s0, const uint8_t* s1, size_t row_bytes,
+                   const int32_t* xofs, const int32_t* a0, const int32_t* a1, int dw, int b0,
+                   int b1, uint8_t* dst) {
+  switch (channels) {
+    case 1:
+      return LinearRowT<1>(s0, s1, row_bytes, xofs, a0, a1, dw, b0, b1, dst);
+    case 2:
+      return LinearRowT<2>(s0, s1, row_bytes, xofs, a0, a1, dw, b0, b1, dst);
+    case 3:
+      return LinearRowT<3>(s0, s1, row_bytes, xofs, a0, a1, dw, b0, b1, dst);
+    default:
+      return LinearRowT<4>(s0, s1, row_bytes, xofs, a0, a1, dw, b0, b1, dst);
+  }
+}
+
+inline void YuvPixel(int y, int u, int v, const YuvCoeffs& c, uint8_t* out) {
+  const int yy = std::max(y - c.y_offset, 0) * c.y_scale + (1 << 15);
+  const int du = u - 128;
+  const int dv = v - 128;
+  out[0] = static_cast<uint8_t>(std::clamp((yy + c.r_v * dv) >> 16, 0, 255));
+  out[1] = static_cast<uint8_t>(std::clamp((yy - c.g_u * du - c.g_v * dv) >> 16, 0, 255));
+  out[2] = static_cast<uint8_t>(std::clamp((yy + c.b_u * du) >> 16, 0, 255));
+}
+
+// Even and odd pixels are computed in separate int32 vectors: both share lane i's chroma sample,
+// so 4:2:0/4:2:2 chroma needs no per-pixel duplication, and recombining them is a 16-bit
+// (even | odd << 8) pack.
+void YuvToRgbRowImpl(const uint8_t* y, const uint8_t* u, const uint8_t* v, int uv_step, int width,
+                     const YuvCoeffs& c, uint8_t* dst) {
+  int x = 0;
+#if HWY_TARGET != HWY_SCALAR  // needs two u8 lanes per u16 lane
+  const hn::ScalableTag<int32_t> d;
+  const hn::Rebind<uint16_t, decltype(d)> d16;
+  const hn::Rebind<uint8_t, decltype(d)> d8;
+  const hn::Repartition<uint8_t, decltype(d16)> dpix;  // 2 * lanes pixels
+  const int lanes = static_cast<int>(hn::Lanes(d));
+  const auto y_off = hn::Set(d, c.y_offset);
+  const auto y_scale = hn::Set(d, c.y_scale);
+  const auto half = hn::Set(d, 1 << 15);
+  const auto c128 = hn::Set(d, 128);
+  const auto r_v = hn::Set(d, c.r_v);
+  const auto g_u = hn::Set(d, c.g_u);
+  const auto g_v = hn::Set(d, c.g_v);
+  const auto b_u = hn::Set(d, c.b_u);
+  const auto zero = hn::Zero(d);
+  const auto max8 = hn::Set(d, 255);
+  const auto mask = hn::Set(d, 0xFF);
+  auto clamp8 = [&](auto x) { return hn::Min(hn::Max(hn::ShiftRight<16>(x), zero), max8); };
+  auto combine = [&](auto even, auto odd) {
+    return hn::BitCast(dpix, hn::DemoteTo(d16, hn::Or(even, hn::ShiftLeft<8>(odd))));
+  };
+  for (; x + 2 * lanes <= width; x += 2 * lanes) {
+    const auto ypair = hn::PromoteTo(d, hn::LoadU(d16, reinterpret_cast<const uint16_t*>(y + x)));
+    hn::Vec<decltype(d)> du, dv;
+    const int ci = (x >> 1) * uv_step;
+    if (uv_step == 2) {
+      const auto uv = hn::PromoteTo(d, hn::LoadU(d16, reinterpret_cast<const uint16_t*>(u + ci)));
+      // NV12: `u` points at interleaved U,V pairs (little-endian: U is the low byte).
+      du = hn::Sub(hn::And(uv, mask), c128);
+      dv = hn::Sub(hn::ShiftRight<8>(uv), c128);
+    } else {
+      du = hn::Sub(hn::PromoteTo(d, hn::LoadU(d8, u + ci)), c128);
+      dv = hn::Sub(hn::PromoteTo(d, hn::LoadU(d8, v + ci)), c128);
+    }
+    const auto rc = hn::Mul(r_v, dv);
+    const auto gc = hn::Add(hn::Mul(g_u, du), hn::Mul(g_v, dv));
+    const auto bc = hn::Mul(b_u, du);
+    const auto ye =
+        hn::Add(hn::Mul(hn::Max(hn::Sub(hn::And(ypair, mask), y_off), zero), y_scale), half);
+    const auto yo =
+        hn::Add(hn::Mul(hn::Max(hn::Sub(hn::ShiftRight<8>(ypair), y_off), zero), y_scale), half);
+    const auto r = combine(clamp8(hn::Add(ye, rc)), clamp8(hn::Add(yo, rc)));
+    const auto g = combine(clamp8(hn::Sub(ye, gc)), clamp8(hn::Sub(yo, gc)));
+    const auto b = combine(clamp8(hn::Add(ye, bc)), clamp8(hn::Add(yo, bc)));
+    hn::StoreInterleaved3(r, g, b, dpix, dst + 3 * x);
+  }
+#endif
+  for (; x < width; ++x) {
+    const int ci = (x >> 1) * uv_step;
+    YuvPixel(y[x], u[ci], v[ci], c, dst + 3 * x);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// PackRow
+
+template <class D>
+HWY_INLINE void StoreChannels(D df, const hn::Vec<D>* vals, int out_channels, const PackParams& p,
+                              uint8_t* dst, size_t plane_bytes, int x) {
+  const hn::Rebind<int32_t, D> di;
+  const bool nchw = p.layout == Layout::kNchw;
+  switch (p.dtype) {
+    case OutputDType::kF32: {
+      if (nchw || out_channels == 1) {
+        for (int c = 0; c < out_channels; ++c) {
+          hn::StoreU(vals[c], df, reinterpret_cast<float*>(dst + c * plane_bytes) + x);
+        }
+      } else {
+        hn::StoreInterleaved3(vals[0], vals[1], vals[2], df, reinterpret_cast<float*>(dst) + 3 * x);
+      }
+      return;
+    }
+    case OutputDType::kF16: {
+      const hn::Rebind<hwy::float16_t, D> dh;
+      const hn::Rebind<uint16_t, D> du16;
+      if (nchw || out_channels == 1) {
+        for (int c = 0; c < out_channels; ++c) {
+          hn::StoreU(hn::DemoteTo(dh, vals[c]), dh,
+                     reinterpret_cast<hwy::float16_t*>(dst + c * plane_bytes) + x);
+        }
+      } else {
+        hn::StoreInterleaved3(hn::BitCast(du16, hn::DemoteTo(dh, vals[0])),
+                              hn::BitCast(du16, hn::DemoteTo(dh, vals[1])),
+                              hn::BitCast(du16, hn::DemoteTo(dh, vals[2])), du16,
+                              reinterpret_cast<uint16_t*>(dst) + 3 * x);
+      }
+      return;
+    }
+    case OutputDType::kU8:
+    case OutputDType::kI8: {
+      const auto lo = hn::Set(df, p.qmin);
+      const auto hi = hn::Set(df, p.qmax);
+      // Clamping in float first keeps the integer conversion in range.
+      hn::Vec<decltype(di)> q[3];
+      for (int c = 0; c < out_channels; ++c) {
+        q[c] = hn::NearestInt(hn::Min(hn::Max(vals[c], lo), hi));
+      }
+      if (p.dtype == OutputDType::kU8) {
+        const hn::Rebind<uint8_t, D> d8;
+        if (nchw || out_channels == 1) {
+          for (int c = 0; c < out_channels; ++c) {
+            hn::StoreU(hn::DemoteTo(d8, q[c]), d8, dst + c * plane_bytes + x);
+          }
+        } else {
+          hn::StoreInterleaved3(hn::DemoteTo(d8, q[0]), hn::DemoteTo(d8, q[1]),
+                                hn::DemoteTo(d8, q[2]), d8, dst + 3 * x);
+        }
+      } else {
+        const hn::Rebind<int8_t, D> d8;
+        if (nchw || out_channels == 1) {
+          for (int c = 0; c < out_channels; ++c) {
+            hn::StoreU(hn::DemoteTo(d8, q[c]), d8,
+                       reinterpret_cast<int8_t*>(dst + c * plane_bytes) + x);
+          }
+        } else {
+          hn::StoreInterleaved3(hn::DemoteTo(d8, q[0]), hn::DemoteTo(d8, q[1]),
+                                hn::DemoteTo(d8, q[2]), d8, reinterpret_cast<int8_t*>(dst) + 3 * x);
+        }
+      }
+      return;
+    }
+  }
+}
+
+void StoreScalar(const PackParams& p, int c, float v, uint8_t* dst, size_t plane_bytes, int x,
+                 int out_channels) {
+  const bool nchw = p.layout == Layout::kNchw;
+  const size_t index = nchw ? static_cast<size_t>(x) : static_cast<size_t>(x) * out_channels + c;
+  uint8_t* base = nchw ? dst + c * plane_bytes : dst;
+  switch (p.dtype) {
+    case OutputDType::kF32:
+      reinterpret_cast<float*>(base)[index] = v;
+      return;
+    case OutputDType::kF16:
+      reinterpret_cast<uint16_t*>(base)[index] = FloatToHalf(v);
+      return;
+    case OutputDType::kU8:
+      base[index] = static_cast<uint8_t>(std::nearbyint(std::clamp(v, p.qmin, p.qmax)));
+      return;
+    case OutputDType::kI8:
+      reinterpret_cast<int8_t*>(base)[index] =
+          static_cast<int8_t>(std::nearbyint(std::clamp(v, p.qmin, p.qmax)));
+      return;
+  }
+}
+
+template <int kIn, int kOut>
+void PackRowT(const PackParams& p, const uint8_t* src, int width, uint8_t* dst,
+              size_t plane_bytes) {
+  const hn::ScalableTag<float> df;
+  const hn::Rebind<int32_t, decltype(df)> di;
+  const hn::Rebind<uint8_t, decltype(df)> d8;
+  const int lanes = static_cast<int>(hn::Lanes(df));
+  hn::Vec<decltype(df)> k[3], b[3];
+  for (int c = 0; c < kOut; ++c) {
+    k[c] = hn::Set(df, p.k[c]);
+    b[c] = hn::Set(df, p.b[c]);
+  }
+  int x = 0;
+  for (; x + lanes <= width; x += lanes) {
+    hn::Vec<decltype(d8)> ch[4];
+    if constexpr (kIn == 1) {
+      ch[0] = hn::LoadU(d8, src + x);
+    } else if constexpr (kIn == 3) {
+      hn::LoadInterleaved3(d8, src + 3 * x, ch[0], ch[1], ch[2]);
+    } else {
+      hn::LoadInterleaved4(d8, src + 4 * x, ch[0], ch[1], ch[2], ch[3]);
+    }
+    hn::Vec<decltype(df)> vals[3];
+    for (int c = 0; c < kOut; ++c) {
+      const auto xf = hn::ConvertTo(df, hn::PromoteTo(di, ch[p.src_channel[c]]));
+      vals[c] = hn::MulAdd(xf, k[c], b[c]);
+    }
+    StoreChannels(df, vals, kOut, p, dst, plane_bytes, x);
+  }
+  for (; x < width; ++x) {
+    for (int c = 0; c < kOut; ++c) {
+      const float xf = src[x * kIn + p.src_channel[c]];
+      StoreScalar(p, c, std::fma(xf, p.k[c], p.b[c]), dst, plane_bytes, x, kOut);
+    }
+  }
+}
+
+void PackRowImpl(const PackParams& p, const uint8_t* src, int width, void* dst,
+                 size_t plane_bytes) {
+  auto* out = static_cast<uint8_t*>(dst);
+  if (p.in_channels == 1 && p.out_channels == 1)
+    return PackRowT<1, 1>(p, src, width, out, plane_bytes);
+  if (p.in_channels == 1) return PackRowT<1, 3>(p, src, width, out, plane_bytes);
+  if (p.in_channels == 3) return PackRowT<3, 3>(p, src, width, out, plane_bytes);
+  return PackRowT<4, 3>(p, src, width, out, plane_bytes);
+}
+
+const char* TargetNameImpl() { return hwy::TargetName(HWY_TARGET); }
+
+}  // namespace HWY_NAMESPACE
+}  // namespace internal
+}  // namespace vision
+}  // namespace edgerun
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace edgerun {
+namespace vision {
+namespace internal {
+
+HWY_EXPORT(LinearRowImpl);
+HWY_EXPORT(YuvToRgbRowImpl);
+HWY_EXPORT(PackRowImpl);
+HWY_EXPORT(TargetNameImpl);
+
+void LinearRow(int channels, const uint8_t* s0, const uint8_t* s1, size_t row_bytes,
+               const int32_t* xofs, const int32_t* a0, const int32_t* a1, int dw, int b0, int b1,
+               uint8_t* dst) {
+  HWY_DYNAMIC_DISPATCH(LinearRowImpl)(channels, s0, s1, row_bytes, xofs, a0, a1, dw, b0, b1, dst);
+}
+
+void YuvToRgbRow(const uint8_t* y, const uint8_t* u, const uint8_t* v, int uv_step, int width,
+                 const YuvCoeffs& c, uint8_t* dst) {
+  HWY_DYNAMIC_DISPATCH(YuvToRgbRowImpl)(y, u, v, uv_step, width, c, dst);
+}
+
+void PackRow(const PackParams& p, const uint8_t* src, int width, void* dst, size_t plane_bytes) {
+  HWY_DYNAMIC_DISPATCH(PackRowImpl)(p, src, width, dst, plane_bytes);
+}
+
+const char* SimdTargetName() { return HWY_DYNAMIC_DISPATCH(TargetNameImpl)(); }
+
+YuvCoeffs MakeYuvCoeffs(YuvMatrix matrix, YuvRange range) {
+  // Y'CbCr -> R'G'B' from the matrix's luma weights (ITU-R BT.601 / BT.709).
+  const double kr = matrix == YuvMatrix::kBt601 ? 0.299 : 0.2126;
+  const double kb = matrix == YuvMatrix::kBt601 ? 0.114 : 0.0722;
+  const double kg = 1.0 - kr - kb;
+  const bool limited = range == YuvRange::kLimited;
+  const double ys = limited ? 255.0 / 219.0 : 1.0;
+  const double cs = limited ? 255.0 / 224.0 : 1.0;
+  const double one = 65536.0;
+  YuvCoeffs c;
+  c.y_offset = limited ? 16 : 0;
+  c.y_scale = static_cast<int>(std::lround(ys * one));
+  c.r_v = static_cast<int>(std::lround(2.0 * (1.0 - kr) * cs * one));
+  c.b_u = static_cast<int>(std::lround(2.0 * (1.0 - kb) * cs * one));
+  c.g_u = static_cast<int>(std::lround(2.0 * kb * (1.0 - kb) / kg * cs * one));
+  c.g_v = static_cast<int>(std::lround(2.0 * kr * (1.0 - kr) / kg * cs * one));
+  return c;
+}
+
+}  // namespace internal
+}  // namespace vision
+}  // namespace edgerun
+#endif  // HWY_ONCE
