@@ -3,7 +3,7 @@
 //   (a) 1920x1080 BGR u8 -> 224x224 RGB f32 NCHW, ImageNet mean/std (target 4x)
 //   (b) NV12 1920x1080 -> 640x640 letterboxed RGB f32 NCHW, /255 (target 4x)
 //   (c), (d) NMS: see nms_cases.h
-// Usage: edgerun-bench-vision [--json] [--quick] [--iterations N]
+// Usage: edgerun-bench-vision [--json] [--quick] [--iterations N] [--cases abcd]
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -189,6 +189,7 @@ int main(int argc, char** argv) {
   bool json = false;
   bool quick = false;
   int iterations = 0;
+  std::string cases = "abcd";
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--json") {
@@ -201,8 +202,15 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "edgerun-bench-vision: --iterations must be positive\n");
         return 2;
       }
+    } else if (arg == "--cases" && i + 1 < argc) {
+      cases = argv[++i];
+      if (cases.empty() || cases.find_first_not_of("abcd") != std::string::npos) {
+        fmt::print(stderr, "edgerun-bench-vision: --cases takes letters a to d, e.g. ab\n");
+        return 2;
+      }
     } else {
-      fmt::print(stderr, "usage: edgerun-bench-vision [--json] [--quick] [--iterations N]\n");
+      fmt::print(stderr,
+                 "usage: edgerun-bench-vision [--json] [--quick] [--iterations N] [--cases abcd]\n");
       return 2;
     }
   }
@@ -210,10 +218,12 @@ int main(int argc, char** argv) {
   cv::setNumThreads(1);
 
   std::vector<BenchRow> rows;
-  rows.push_back(CaseA(iterations));
-  rows.push_back(CaseB(iterations));
-  for (BenchRow& r : edgerun::bench::RunNmsBenchCases(quick ? 5 : 20, quick)) {
-    rows.push_back(std::move(r));
+  if (cases.find('a') != std::string::npos) rows.push_back(CaseA(iterations));
+  if (cases.find('b') != std::string::npos) rows.push_back(CaseB(iterations));
+  if (cases.find_first_of("cd") != std::string::npos) {
+    for (BenchRow& r : edgerun::bench::RunNmsBenchCases(quick ? 5 : 20, quick)) {
+      if (cases.find(r.name[1]) != std::string::npos) rows.push_back(std::move(r));
+    }
   }
 
   bool all_ok = true;

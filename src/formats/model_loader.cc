@@ -32,7 +32,8 @@ Expected<Model> LoadModel(const std::string& path) {
   }
   // Anything else must be an ONNX ModelProto; protobuf has no magic number, so the importer's
   // parse (and its "no graph" check) is the detection.
-  ASSIGN_OR_RETURN(Graph graph, ImportOnnxFromMappedFile(std::move(file), path, DirectoryOf(path)));
+  file.Unmap();
+  ASSIGN_OR_RETURN(Graph graph, ImportOnnx(path));
   Model model;
   model.path = path;
   model.graph = std::move(graph);

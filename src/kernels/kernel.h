@@ -37,7 +37,7 @@ struct KernelState {
 
 struct SupportContext {
   const Node& node;
-  std::span<const TensorType> inputs;   // omitted optional inputs have dtype kUndefined
+  std::span<const TensorType> inputs;  // omitted optional inputs have dtype kUndefined
   std::span<const Tensor* const> constants;
   std::span<const TensorType> outputs;
 };
@@ -52,6 +52,9 @@ struct PrepareContext {
   size_t scratch_bytes = 0;
   std::unique_ptr<KernelState> state;
   pthreadpool_t threadpool = nullptr;  // the session's pool (null with one thread)
+  // Filled by prepare. Bit i set: constant input i was copied (packed) into the state and is never read again, so
+  // the session may free the original once every reader has packed it.
+  uint32_t packed_constant_inputs = 0;
 
   Status Invalid(std::string_view msg) const {
     return InvalidModel(node.Describe() + ": " + std::string(msg));

@@ -3,11 +3,11 @@
 //
 // ONNX QLinearConv and QLinearMatMul (opset 10), plus edgerun's own com.edgerun QLinearAdd and
 // QLinearGlobalAveragePool, which the QDQ folding pass (passes/fold_qdq.cc) creates for residual
-// adds and global pooling (the pool also in an NHWC form, com.edgerun.nhwc, for the layout pass). Shapes follow the float ops: QLinearConv and QLinearMatMul run the
-// Conv and MatMul definitions on a float view of their data inputs, so both share one set of
-// rules and error messages. Every op accepts the fused activation attributes "activation"
-// (Relu or Clip) and "activation_params" (Clip: min, max), applied in the real domain before
-// requantization.
+// adds and global pooling (the pool also in an NHWC form, com.edgerun.nhwc, for the layout pass).
+// Shapes follow the float ops: QLinearConv and QLinearMatMul run the Conv and MatMul definitions on
+// a float view of their data inputs, so both share one set of rules and error messages. Every op
+// accepts the fused activation attributes "activation" (Relu or Clip) and "activation_params"
+// (Clip: min, max), applied in the real domain before requantization.
 #include <string>
 #include <vector>
 
@@ -105,8 +105,8 @@ Status CheckActivation(const InferContext& ctx) {
                          Str(static_cast<int64_t>(params.size())));
     }
     if (params.size() == 2 && !(params[0] <= params[1])) {
-      return ctx.Invalid("activation 'Clip' has min " + std::to_string(params[0]) +
-                         " above max " + std::to_string(params[1]));
+      return ctx.Invalid("activation 'Clip' has min " + std::to_string(params[0]) + " above max " +
+                         std::to_string(params[1]));
     }
     return Status::Ok();
   }
@@ -174,8 +174,10 @@ Status InferQLinearMatMul(InferContext& ctx) {
     const TensorType& t = ctx.input(i);
     if (ctx.has_input(i) && t.rank() == 1 && t.dims[0] == rows && rows > 1) {
       return ctx.NotSupported("per-row quantization of " +
-                              std::string(i == 1 ? "a_scale" : i == 2 ? "a_zero_point"
-                                          : i == 6 ? "y_scale" : "y_zero_point") +
+                              std::string(i == 1   ? "a_scale"
+                                          : i == 2 ? "a_zero_point"
+                                          : i == 6 ? "y_scale"
+                                                   : "y_zero_point") +
                               " (input " + Str(i) + ")");
     }
   }

@@ -47,6 +47,7 @@ struct NodeExec {
   std::unique_ptr<KernelState> state;
   size_t scratch_bytes = 0;
   size_t scratch_offset = 0;
+  uint32_t packed_constant_inputs = 0;  // see PrepareContext
   int in_begin = 0, in_count = 0, out_begin = 0, out_count = 0;
 };
 
@@ -114,6 +115,45 @@ struct Session::Impl {
     if (pool != nullptr) pthreadpool_destroy(pool);
   }
 };
+
+namespace {
+
+// Frees the storage of a constant as soon as its last reader has packed it into its kernel state
+// (oneDNN and XNNPACK weights): the session then holds one copy of each weight, not two, and the
+// peak stays near one copy too. The value keeps its dtype and dims, so the graph still describes
+// the model; views bound later to a released constant have a null pointer, which only kernels
+// that declared the input packed ever see.
+class PackedConstantReleaser {
+ public:
+  explicit PackedConstantReleaser(const Graph& g)
+      : pending_readers_(g.values.size(), 0), keep_(g.values.size(), 0) {
+    for (int v : g.outputs) keep_[v] = 1;
+    for (const Node& node : g.nodes) {
+      for (int v : node.inputs) {
+        if (v >= 0 && g.values[v].is_constant()) ++pending_readers_[v];
+      }
+    }
+  }
+
+  void NodePrepared(Graph& g, const Node& node, uint32_t packed_inputs) {
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      const int v = node.inputs[i];
+      if (v < 0 || !g.values[v].is_constant()) continue;
+      if (i >= 32 || (packed_inputs & (1u << i)) == 0) keep_[v] = 1;
+      if (--pending_readers_[v] > 0 || keep_[v]) continue;
+      const Tensor& t = *g.values[v].constant;
+      if (t.raw() == nullptr) continue;
+      g.values[v].constant =
+          std::make_shared<const Tensor>(Tensor::Wrap(t.dtype(), t.dims(), nullptr, nullptr));
+    }
+  }
+
+ private:
+  std::vector<int> pending_readers_;
+  std::vector<char> keep_;
+};
+
+}  // namespace
 
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Session::~Session() = default;
@@ -204,6 +244,7 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
   std::string missing;
   int num_missing = 0;
   impl->execs.resize(g.nodes.size());
+  PackedConstantReleaser releaser(g);
   for (size_t n = 0; n < g.nodes.size(); ++n) {
     const Node& node = g.nodes[n];
     std::vector<TensorType> in_types(node.inputs.size()), out_types(node.outputs.size());
@@ -252,6 +293,8 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
         exec.kernel = best.kernel;
         exec.state = std::move(best.state);
         exec.scratch_bytes = best.scratch_bytes;
+        exec.packed_constant_inputs = best.packed_constant_inputs;
+        releaser.NodePrepared(g, node, exec.packed_constant_inputs);
         continue;
       }
     }
@@ -270,8 +313,10 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
       exec.kernel = candidates[c];
       exec.state = std::move(pctx.state);
       exec.scratch_bytes = pctx.scratch_bytes;
+      exec.packed_constant_inputs = pctx.packed_constant_inputs;
       break;
     }
+    releaser.NodePrepared(g, node, exec.packed_constant_inputs);
   }
   if (tuning_changed) {
     if (Status st = tuning.Save(); !st.ok()) impl->pass_log.push_back("tune: " + st.message());

@@ -191,12 +191,12 @@ Expected<TunedKernel> TuneNode(const Node& node, std::span<const TensorType> inp
       if (!scratch) return ResourceExhausted(node.Describe() + ": cannot allocate tuning scratch");
     }
     if (k->setup != nullptr) {
-      SetupContext s{node, pctx.state.get(), in_views, out_views, scratch.get(),
-                     pctx.scratch_bytes, pool};
+      SetupContext s{node,          pctx.state.get(),   in_views, out_views,
+                     scratch.get(), pctx.scratch_bytes, pool};
       if (!k->setup(s).ok()) continue;
     }
-    InvokeContext ictx{node, pctx.state.get(), in_views, out_views, scratch.get(),
-                       pctx.scratch_bytes, pool};
+    InvokeContext ictx{node,          pctx.state.get(),   in_views, out_views,
+                       scratch.get(), pctx.scratch_bytes, pool};
     if (!k->invoke(ictx).ok()) continue;  // warm-up (caches, lazily created kernels)
     // Best of a few runs, with at least ~2 ms of total timing per candidate.
     double best_ms = 1e30, total = 0;
@@ -216,12 +216,14 @@ Expected<TunedKernel> TuneNode(const Node& node, std::span<const TensorType> inp
       best.kernel = k;
       best.state = std::move(pctx.state);
       best.scratch_bytes = pctx.scratch_bytes;
+      best.packed_constant_inputs = pctx.packed_constant_inputs;
       best.best_ms = best_ms;
     }
   }
-  if (best.kernel == nullptr) return Unsupported(node.Describe() + ": no candidate kernel prepared");
-  if (report != nullptr) *report = node.name + ": " + line + " -> " +
-                                   std::string(KernelPathName(best.kernel->path));
+  if (best.kernel == nullptr)
+    return Unsupported(node.Describe() + ": no candidate kernel prepared");
+  if (report != nullptr)
+    *report = node.name + ": " + line + " -> " + std::string(KernelPathName(best.kernel->path));
   return best;
 }
 

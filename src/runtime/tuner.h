@@ -47,6 +47,7 @@ struct TunedKernel {
   const KernelDef* kernel = nullptr;
   std::unique_ptr<KernelState> state;
   size_t scratch_bytes = 0;
+  uint32_t packed_constant_inputs = 0;
   double best_ms = 0;
 };
 

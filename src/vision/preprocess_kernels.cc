@@ -38,10 +38,9 @@ inline uint64_t LoadWindow(const uint8_t* row, size_t row_bytes, int32_t ofs) {
   return w;
 }
 
+// OpenCV's INTER_LINEAR for `lanes` pixels of each channel, as int32 (not yet saturated).
 template <int kCn, class D, class V>
-HWY_INLINE void LinearChannels(D d, V lo0, V hi0, V lo1, V hi1, V a0, V a1, V b0, V b1,
-                               hn::Vec<hn::Rebind<uint8_t, D>>* out) {
-  const hn::Rebind<uint8_t, D> d8;
+HWY_INLINE void LinearChannels(D d, V lo0, V hi0, V lo1, V hi1, V a0, V a1, V b0, V b1, V* out) {
   const V mask = hn::Set(d, 0xFF);
   const V two = hn::Set(d, 2);
   auto channel = [&](auto c_tag) {
@@ -52,12 +51,58 @@ HWY_INLINE void LinearChannels(D d, V lo0, V hi0, V lo1, V hi1, V a0, V a1, V b0
                          hn::Mul(WindowByte<c + kCn>(lo1, hi1, mask), a1));
     const V t0 = hn::ShiftRight<16>(hn::Mul(hn::ShiftRight<4>(h0), b0));
     const V t1 = hn::ShiftRight<16>(hn::Mul(hn::ShiftRight<4>(h1), b1));
-    out[c] = hn::DemoteTo(d8, hn::ShiftRight<2>(hn::Add(hn::Add(t0, t1), two)));
+    out[c] = hn::ShiftRight<2>(hn::Add(hn::Add(t0, t1), two));
   };
   channel(std::integral_constant<int, 0>());
   if constexpr (kCn > 1) channel(std::integral_constant<int, 1>());
   if constexpr (kCn > 2) channel(std::integral_constant<int, 2>());
   if constexpr (kCn > 3) channel(std::integral_constant<int, 3>());
+}
+
+// Fetches the 8-byte windows (left tap onwards) of `lanes` pixels from both rows; windows that
+// would run past the row end are zero-filled (their right tap has weight 0).
+template <class D>
+HWY_INLINE void LoadWindows(D d, const uint8_t* s0, const uint8_t* s1, size_t row_bytes,
+                            const int32_t* xofs, bool safe, hn::Vec<D>& lo0, hn::Vec<D>& hi0,
+                            hn::Vec<D>& lo1, hn::Vec<D>& hi1) {
+  constexpr size_t kMax = hn::MaxLanes(D());
+  HWY_ALIGN uint64_t w0[kMax];
+  HWY_ALIGN uint64_t w1[kMax];
+  const int lanes = static_cast<int>(hn::Lanes(d));
+  if (safe) {
+    for (int i = 0; i < lanes; ++i) {
+      std::memcpy(&w0[i], s0 + xofs[i], 8);
+      std::memcpy(&w1[i], s1 + xofs[i], 8);
+    }
+  } else {
+    for (int i = 0; i < lanes; ++i) {
+      w0[i] = LoadWindow(s0, row_bytes, xofs[i]);
+      w1[i] = LoadWindow(s1, row_bytes, xofs[i]);
+    }
+  }
+  hn::LoadInterleaved2(d, reinterpret_cast<const int32_t*>(w0), lo0, hi0);
+  hn::LoadInterleaved2(d, reinterpret_cast<const int32_t*>(w1), lo1, hi1);
+}
+
+// Pixels [0, safe) have their whole 8-byte window inside the row.
+inline int SafePixels(const int32_t* xofs, int dw, size_t row_bytes) {
+  int safe = dw;
+  while (safe > 0 && static_cast<size_t>(xofs[safe - 1]) + 8 > row_bytes) --safe;
+  return safe;
+}
+
+// Scalar INTER_LINEAR for channel c of pixel x.
+template <int kCn>
+inline int LinearPixel(const uint8_t* s0, const uint8_t* s1, size_t row_bytes,
+                       const int32_t* xofs, const int32_t* a0, const int32_t* a1, int b0, int b1,
+                       int x, int c) {
+  const uint8_t* p0 = s0 + xofs[x];
+  const uint8_t* p1 = s1 + xofs[x];
+  const bool last = static_cast<size_t>(xofs[x]) + 2 * kCn > row_bytes;  // a1 is 0 there
+  const int h0 = p0[c] * a0[x] + (last ? 0 : p0[c + kCn] * a1[x]);
+  const int h1 = p1[c] * a0[x] + (last ? 0 : p1[c + kCn] * a1[x]);
+  const int r = (((h0 >> 4) * b0 >> 16) + ((h1 >> 4) * b1 >> 16) + 2) >> 2;
+  return std::clamp(r, 0, 255);
 }
 
 // One output row of OpenCV's INTER_LINEAR: both source rows' horizontal taps and the vertical
@@ -70,46 +115,34 @@ void LinearRowT(const uint8_t* s0, const uint8_t* s1, size_t row_bytes, const in
   const hn::ScalableTag<int32_t> d;
   const hn::Rebind<uint8_t, decltype(d)> d8;
   const int lanes = static_cast<int>(hn::Lanes(d));
-  HWY_ALIGN uint64_t w0[hn::MaxLanes(d)];
-  HWY_ALIGN uint64_t w1[hn::MaxLanes(d)];
-  int safe = dw;  // pixels whose 8-byte window lies inside the row
-  while (safe > 0 && static_cast<size_t>(xofs[safe - 1]) + 8 > row_bytes) --safe;
+  const int safe = SafePixels(xofs, dw, row_bytes);
   const auto vb0 = hn::Set(d, b0);
   const auto vb1 = hn::Set(d, b1);
   int x = 0;
   for (; x + lanes <= dw; x += lanes) {
-    if (x + lanes <= safe) {
-      for (int i = 0; i < lanes; ++i) {
-        std::memcpy(&w0[i], s0 + xofs[x + i], 8);
-        std::memcpy(&w1[i], s1 + xofs[x + i], 8);
-      }
-    } else {
-      for (int i = 0; i < lanes; ++i) {
-        w0[i] = LoadWindow(s0, row_bytes, xofs[x + i]);
-        w1[i] = LoadWindow(s1, row_bytes, xofs[x + i]);
-      }
-    }
     hn::Vec<decltype(d)> lo0, hi0, lo1, hi1;
-    hn::LoadInterleaved2(d, reinterpret_cast<const int32_t*>(w0), lo0, hi0);
-    hn::LoadInterleaved2(d, reinterpret_cast<const int32_t*>(w1), lo1, hi1);
-    hn::Vec<decltype(d8)> out[4];
-    LinearChannels<kCn>(d, lo0, hi0, lo1, hi1, hn::LoadU(d, a0 + x), hn::LoadU(d, a1 + x), vb0, vb1,
-                        out);
+    LoadWindows(d, s0, s1, row_bytes, xofs + x, x + lanes <= safe, lo0, hi0, lo1, hi1);
+    hn::Vec<decltype(d)> v[4];
+    LinearChannels<kCn>(d, lo0, hi0, lo1, hi1, hn::LoadU(d, a0 + x), hn::LoadU(d, a1 + x), vb0,
+                        vb1, v);
     uint8_t* o = dst + x * kCn;
-    if constexpr (kCn == 1) hn::StoreU(out[0], d8, o);
-    if constexpr (kCn == 2) hn::StoreInterleaved2(out[0], out[1], d8, o);
-    if constexpr (kCn == 3) hn::StoreInterleaved3(out[0], out[1], out[2], d8, o);
-    if constexpr (kCn == 4) hn::StoreInterleaved4(out[0], out[1], out[2], out[3], d8, o);
+    if constexpr (kCn == 1) hn::StoreU(hn::DemoteTo(d8, v[0]), d8, o);
+    if constexpr (kCn == 2) {
+      hn::StoreInterleaved2(hn::DemoteTo(d8, v[0]), hn::DemoteTo(d8, v[1]), d8, o);
+    }
+    if constexpr (kCn == 3) {
+      hn::StoreInterleaved3(hn::DemoteTo(d8, v[0]), hn::DemoteTo(d8, v[1]),
+                            hn::DemoteTo(d8, v[2]), d8, o);
+    }
+    if constexpr (kCn == 4) {
+      hn::StoreInterleaved4(hn::DemoteTo(d8, v[0]), hn::DemoteTo(d8, v[1]),
+                            hn::DemoteTo(d8, v[2]), hn::DemoteTo(d8, v[3]), d8, o);
+    }
   }
   for (; x < dw; ++x) {
-    const uint8_t* p0 = s0 + xofs[x];
-    const uint8_t* p1 = s1 + xofs[x];
-    const bool last = static_cast<size_t>(xofs[x]) + 2 * kCn > row_bytes;  // a1 is 0 there
     for (int c = 0; c < kCn; ++c) {
-      const int h0 = p0[c] * a0[x] + (last ? 0 : p0[c + kCn] * a1[x]);
-      const int h1 = p1[c] * a0[x] + (last ? 0 : p1[c + kCn] * a1[x]);
-      const int r = (((h0 >> 4) * b0 >> 16) + ((h1 >> 4) * b1 >> 16) + 2) >> 2;
-      dst[x * kCn + c] = static_cast<uint8_t>(std::clamp(r, 0, 255));
+      dst[x * kCn + c] = static_cast<uint8_t>(
+          LinearPixel<kCn>(s0, s1, row_bytes, xofs, a0, a1, b0, b1, x, c));
     }
   }
 }
@@ -337,6 +370,71 @@ void PackRowImpl(const PackParams& p, const uint8_t* src, int width, void* dst,
   return PackRowT<4, 3>(p, src, width, out, plane_bytes);
 }
 
+// LinearRowT's vectors go straight into PackRowT's arithmetic: the blended channels are already
+// de-interleaved int32 lanes, so the u8 row, its interleaving and its re-loading disappear.
+// kSwap: output channel c reads blended channel 2 - c (RGB <-> BGR), else c; fixing this at
+// compile time keeps the blended vectors in registers (a run-time index spills them).
+template <int kIn, int kOut, bool kSwap>
+void LinearPackRowT(const PackParams& p, const uint8_t* s0, const uint8_t* s1, size_t row_bytes,
+                    const int32_t* xofs, const int32_t* a0, const int32_t* a1, int dw, int b0,
+                    int b1, uint8_t* dst, size_t plane_bytes) {
+  const hn::ScalableTag<int32_t> d;
+  const hn::Rebind<float, decltype(d)> df;
+  const int lanes = static_cast<int>(hn::Lanes(d));
+  const int safe = SafePixels(xofs, dw, row_bytes);
+  const auto vb0 = hn::Set(d, b0);
+  const auto vb1 = hn::Set(d, b1);
+  const auto zero = hn::Zero(d);
+  const auto max8 = hn::Set(d, 255);
+  hn::Vec<decltype(df)> k[3], b[3];
+  for (int c = 0; c < kOut; ++c) {
+    k[c] = hn::Set(df, p.k[c]);
+    b[c] = hn::Set(df, p.b[c]);
+  }
+  int x = 0;
+  for (; x + lanes <= dw; x += lanes) {
+    hn::Vec<decltype(d)> lo0, hi0, lo1, hi1;
+    LoadWindows(d, s0, s1, row_bytes, xofs + x, x + lanes <= safe, lo0, hi0, lo1, hi1);
+    hn::Vec<decltype(d)> v[4];
+    LinearChannels<kIn>(d, lo0, hi0, lo1, hi1, hn::LoadU(d, a0 + x), hn::LoadU(d, a1 + x), vb0,
+                        vb1, v);
+    hn::Vec<decltype(df)> vals[3];
+    for (int c = 0; c < kOut; ++c) {
+      // Saturating to u8 first keeps the result identical to LinearRow + PackRow.
+      const int src_c = kIn == 1 ? 0 : (kSwap ? 2 - c : c);
+      const auto u8 = hn::Min(hn::Max(v[src_c], zero), max8);
+      vals[c] = hn::MulAdd(hn::ConvertTo(df, u8), k[c], b[c]);
+    }
+    StoreChannels(df, vals, kOut, p, dst, plane_bytes, x);
+  }
+  for (; x < dw; ++x) {
+    for (int c = 0; c < kOut; ++c) {
+      const float xf = static_cast<float>(
+          LinearPixel<kIn>(s0, s1, row_bytes, xofs, a0, a1, b0, b1, x, p.src_channel[c]));
+      StoreScalar(p, c, std::fma(xf, p.k[c], p.b[c]), dst, plane_bytes, x, kOut);
+    }
+  }
+}
+
+void LinearPackRowImpl(const PackParams& p, const uint8_t* s0, const uint8_t* s1,
+                       size_t row_bytes, const int32_t* xofs, const int32_t* a0,
+                       const int32_t* a1, int dw, int b0, int b1, void* dst, size_t plane_bytes) {
+  auto* out = static_cast<uint8_t*>(dst);
+  const bool swap = p.src_channel[0] == 2;  // colour inputs map channels as 0,1,2 or 2,1,0
+#define EDGERUN_LINEAR_PACK(kIn, kOut, kSwap) \
+  return LinearPackRowT<kIn, kOut, kSwap>(p, s0, s1, row_bytes, xofs, a0, a1, dw, b0, b1, out, \
+                                          plane_bytes)
+  if (p.in_channels == 1 && p.out_channels == 1) EDGERUN_LINEAR_PACK(1, 1, false);
+  if (p.in_channels == 1) EDGERUN_LINEAR_PACK(1, 3, false);
+  if (p.in_channels == 3) {
+    if (swap) EDGERUN_LINEAR_PACK(3, 3, true);
+    EDGERUN_LINEAR_PACK(3, 3, false);
+  }
+  if (swap) EDGERUN_LINEAR_PACK(4, 3, true);
+  EDGERUN_LINEAR_PACK(4, 3, false);
+#undef EDGERUN_LINEAR_PACK
+}
+
 const char* TargetNameImpl() { return hwy::TargetName(HWY_TARGET); }
 
 }  // namespace HWY_NAMESPACE
@@ -353,6 +451,7 @@ namespace internal {
 HWY_EXPORT(LinearRowImpl);
 HWY_EXPORT(YuvToRgbRowImpl);
 HWY_EXPORT(PackRowImpl);
+HWY_EXPORT(LinearPackRowImpl);
 HWY_EXPORT(TargetNameImpl);
 
 void LinearRow(int channels, const uint8_t* s0, const uint8_t* s1, size_t row_bytes,
@@ -368,6 +467,13 @@ void YuvToRgbRow(const uint8_t* y, const uint8_t* u, const uint8_t* v, int uv_st
 
 void PackRow(const PackParams& p, const uint8_t* src, int width, void* dst, size_t plane_bytes) {
   HWY_DYNAMIC_DISPATCH(PackRowImpl)(p, src, width, dst, plane_bytes);
+}
+
+void LinearPackRow(const PackParams& p, const uint8_t* s0, const uint8_t* s1, size_t row_bytes,
+                   const int32_t* xofs, const int32_t* a0, const int32_t* a1, int dw, int b0,
+                   int b1, void* dst, size_t plane_bytes) {
+  HWY_DYNAMIC_DISPATCH(LinearPackRowImpl)(p, s0, s1, row_bytes, xofs, a0, a1, dw, b0, b1, dst,
+                                          plane_bytes);
 }
 
 const char* SimdTargetName() { return HWY_DYNAMIC_DISPATCH(TargetNameImpl)(); }

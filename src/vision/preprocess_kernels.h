@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "edgerun/vision/preprocess_spec.h"
 
@@ -25,6 +26,19 @@ inline constexpr int kLinearCoefScale = 1 << kLinearCoefBits;
 void LinearRow(int channels, const uint8_t* s0, const uint8_t* s1, size_t row_bytes,
                const int32_t* xofs, const int32_t* a0, const int32_t* a1, int dw, int b0, int b1,
                uint8_t* dst);
+
+// INTER_LINEAR tables for LinearRow: per destination pixel the byte offset of its left tap and
+// both weights, per destination row both source rows and weights.
+struct LinearTables {
+  std::vector<int32_t> ofs0, a0, a1;
+  std::vector<int32_t> y0, y1, b0, b1;
+};
+// True when PlaneResizer runs OpenCV's linear filter for these sizes: bilinear, or area when
+// enlarging on an axis. Sizes must differ.
+bool UsesLinearFilter(ResizeMode mode, int src_width, int src_height, int dst_width,
+                      int dst_height);
+void MakeLinearTables(ResizeMode mode, int src_width, int src_height, int dst_width,
+                      int dst_height, int channels, LinearTables* t);
 
 // YUV -> packed R,G,B u8 for one row. `u`/`v` hold one chroma sample per two pixels, `uv_step`
 // bytes apart (1 planar, 2 interleaved NV12). Coefficients are 16-bit fixed point.
@@ -56,6 +70,13 @@ struct PackParams {
 };
 // `dst` is the row's first element; NCHW planes are `plane_bytes` apart.
 void PackRow(const PackParams& p, const uint8_t* src, int width, void* dst, size_t plane_bytes);
+
+// LinearRow followed by PackRow without the u8 row in between: `p.in_channels` (1, 3 or 4)
+// interleaved source channels, `dw` output pixels written to `dst` as PackRow does. Results are
+// identical to LinearRow + PackRow.
+void LinearPackRow(const PackParams& p, const uint8_t* s0, const uint8_t* s1, size_t row_bytes,
+                   const int32_t* xofs, const int32_t* a0, const int32_t* a1, int dw, int b0,
+                   int b1, void* dst, size_t plane_bytes);
 
 // Name of the instruction set the dispatcher picked, e.g. "AVX2".
 const char* SimdTargetName();

@@ -41,6 +41,18 @@ void FillPixels(uint8_t* base, size_t first_pixel, size_t count, int channels, b
   }
 }
 
+// Large downscales read every cache line of rows several rows apart, which the hardware
+// prefetchers only pick up after a few misses per row; asking for the next output row's source
+// rows while this one is computed hides that latency.
+void PrefetchRows(const uint8_t* src, ptrdiff_t stride, const internal::LinearTables& t, int dy,
+                  size_t row_bytes) {
+  const int rows[2] = {t.b0[dy] ? t.y0[dy] : t.y1[dy], t.b1[dy] ? t.y1[dy] : t.y0[dy]};
+  for (int r : rows) {
+    const uint8_t* p = src + r * stride;
+    for (size_t i = 0; i < row_bytes; i += 64) __builtin_prefetch(p + i);
+  }
+}
+
 }  // namespace
 
 struct Preprocessor::Impl {
@@ -62,15 +74,62 @@ struct Preprocessor::Impl {
   uint8_t pad_u8[3] = {0, 0, 0};
   int8_t pad_i8[3] = {0, 0, 0};
 
-  // Packed inputs.
   bool resize = false;
+  // INTER_LINEAR (bilinear, or area when enlarging) is fused with the pack pass row by row; the
+  // other modes resize into `interim` first.
+  bool linear = false;
+  internal::LinearTables lin;
   PlaneResizer resizer;
-  std::vector<uint8_t> interim;  // rw x rh x in_channels when resizing
-  // YUV inputs: converted to RGB at the crop size first (so results equal OpenCV's convert-then-
-  // resize chain), then handled like packed RGB.
+  std::vector<uint8_t> interim;  // rw x rh x in_channels when resizing with another mode
+  // YUV inputs are converted to RGB at the crop size (so results equal OpenCV's convert-then-
+  // resize chain), then handled like packed RGB. With the linear filter only the source rows
+  // that carry weight are converted, on demand, into two cached rows; otherwise the whole crop
+  // is converted into `yuv_rgb`.
   internal::YuvCoeffs yuv;
-  std::vector<uint8_t> split_y, split_u, split_v;  // YUYV split to planes (crop size)
-  std::vector<uint8_t> yuv_rgb;                    // crop.width x crop.height x 3
+  std::vector<uint8_t> split_y, split_u, split_v;  // one YUYV row split to planes
+  std::vector<uint8_t> yuv_rgb;                    // crop.width x crop.height x 3 (not linear)
+  std::vector<uint8_t> rgb_rows;                   // 2 x crop.width x 3 (linear)
+  int rgb_row_index[2] = {-1, -1};                 // source row held by each cached row
+
+  // Where the crop's YUV samples are for this Run.
+  struct YuvSource {
+    const uint8_t* y = nullptr;
+    const uint8_t* u = nullptr;
+    const uint8_t* v = nullptr;
+    ptrdiff_t y_stride = 0, u_stride = 0, v_stride = 0;
+    int uv_step = 1;       // 2 for NV12's interleaved chroma
+    int chroma_shift = 1;  // chroma rows are halved for 4:2:0
+    const uint8_t* yuyv = nullptr;
+    ptrdiff_t yuyv_stride = 0;
+  };
+  YuvSource yuv_src;
+
+  void ConvertYuvRow(int sy, uint8_t* dst) {
+    const YuvSource& s = yuv_src;
+    if (s.yuyv) {  // libyuv splits the row into 4:2:2 planes
+      const int cw = crop.width / 2;
+      libyuv::YUY2ToI422(s.yuyv + sy * s.yuyv_stride, static_cast<int>(s.yuyv_stride),
+                         split_y.data(), crop.width, split_u.data(), cw, split_v.data(), cw,
+                         crop.width, 1);
+      internal::YuvToRgbRow(split_y.data(), split_u.data(), split_v.data(), 1, crop.width, yuv,
+                            dst);
+      return;
+    }
+    const int cy = sy >> s.chroma_shift;
+    internal::YuvToRgbRow(s.y + sy * s.y_stride, s.u + cy * s.u_stride, s.v + cy * s.v_stride,
+                          s.uv_step, crop.width, yuv, dst);
+  }
+  // RGB of source row `sy`, converted on first use; never evicts the cached row `keep`.
+  const uint8_t* CachedRgbRow(int sy, int keep) {
+    const size_t row = static_cast<size_t>(crop.width) * 3;
+    for (int i = 0; i < 2; ++i) {
+      if (rgb_row_index[i] == sy) return rgb_rows.data() + i * row;
+    }
+    const int slot = rgb_row_index[0] == keep ? 1 : 0;
+    rgb_row_index[slot] = sy;
+    ConvertYuvRow(sy, rgb_rows.data() + slot * row);
+    return rgb_rows.data() + slot * row;
+  }
 
   size_t OutputElements() const { return static_cast<size_t>(out_w) * out_h * out_channels; }
   uint8_t* RowPtr(uint8_t* base, int y) const {
@@ -243,20 +302,29 @@ Expected<Preprocessor> Preprocessor::Create(const PreprocessSpec& spec, PixelFor
 
   const bool resize = m.rw != m.crop.width || m.rh != m.crop.height;
   m.resize = resize;
-  if (resize) {
+  m.linear = resize && internal::UsesLinearFilter(spec.resize_mode, m.crop.width, m.crop.height,
+                                                   m.rw, m.rh);
+  if (m.linear) {
+    internal::MakeLinearTables(spec.resize_mode, m.crop.width, m.crop.height, m.rw, m.rh,
+                               m.in_channels, &m.lin);
+  } else if (resize) {
     ASSIGN_OR_RETURN(m.resizer, PlaneResizer::Create(spec.resize_mode, m.crop.width, m.crop.height,
                                                      m.rw, m.rh, m.in_channels));
     m.interim.assign(static_cast<size_t>(m.rw) * m.rh * m.in_channels, 0);
   }
   if (IsYuv(format)) {
     m.yuv = internal::MakeYuvCoeffs(spec.yuv_matrix, spec.yuv_range);
-    const size_t pixels = static_cast<size_t>(m.crop.width) * m.crop.height;
     if (format == PixelFormat::kYUYV) {
-      m.split_y.assign(pixels, 0);
-      m.split_u.assign(pixels / 2, 0);
-      m.split_v.assign(pixels / 2, 0);
+      m.split_y.assign(m.crop.width, 0);
+      m.split_u.assign(m.crop.width / 2, 0);
+      m.split_v.assign(m.crop.width / 2, 0);
     }
-    m.yuv_rgb.assign(pixels * 3, 0);
+    const size_t row = static_cast<size_t>(m.crop.width) * 3;
+    if (m.linear) {
+      m.rgb_rows.assign(2 * row, 0);
+    } else {
+      m.yuv_rgb.assign(row * m.crop.height, 0);
+    }
   }
   return pre;
 }
@@ -281,56 +349,67 @@ Status Preprocessor::Run(const ImageView& image, std::span<std::byte> output) {
   const CropRect& cr = m.crop;
   const uint8_t* src = nullptr;  // packed pixels of the crop
   ptrdiff_t src_stride = 0;
-  if (!IsYuv(m.format)) {
+  const bool yuv = IsYuv(m.format);
+  if (!yuv) {
     const Plane& pl = image.planes[0];
     src = pl.data + cr.y * pl.stride + static_cast<ptrdiff_t>(cr.x) * m.in_channels;
     src_stride = pl.stride;
   } else {
     // Y plane plus chroma rows; chroma sample i serves pixels 2i and 2i+1.
-    const uint8_t* y_plane = nullptr;
-    const uint8_t* u_plane = nullptr;
-    const uint8_t* v_plane = nullptr;
-    ptrdiff_t y_stride = 0, u_stride = 0, v_stride = 0;
-    int uv_step = 1;
-    int chroma_shift = 1;  // chroma rows are halved for 4:2:0
+    Impl::YuvSource& ys = m.yuv_src;
+    ys = Impl::YuvSource();
     switch (m.format) {
       case PixelFormat::kNV12:
-        y_plane = image.planes[0].data + cr.y * image.planes[0].stride + cr.x;
-        u_plane = image.planes[1].data + (cr.y / 2) * image.planes[1].stride + cr.x;
-        v_plane = u_plane + 1;
-        y_stride = image.planes[0].stride;
-        u_stride = v_stride = image.planes[1].stride;
-        uv_step = 2;
+        ys.y = image.planes[0].data + cr.y * image.planes[0].stride + cr.x;
+        ys.u = image.planes[1].data + (cr.y / 2) * image.planes[1].stride + cr.x;
+        ys.v = ys.u + 1;
+        ys.y_stride = image.planes[0].stride;
+        ys.u_stride = ys.v_stride = image.planes[1].stride;
+        ys.uv_step = 2;
         break;
       case PixelFormat::kI420:
-        y_plane = image.planes[0].data + cr.y * image.planes[0].stride + cr.x;
-        u_plane = image.planes[1].data + (cr.y / 2) * image.planes[1].stride + cr.x / 2;
-        v_plane = image.planes[2].data + (cr.y / 2) * image.planes[2].stride + cr.x / 2;
-        y_stride = image.planes[0].stride;
-        u_stride = image.planes[1].stride;
-        v_stride = image.planes[2].stride;
+        ys.y = image.planes[0].data + cr.y * image.planes[0].stride + cr.x;
+        ys.u = image.planes[1].data + (cr.y / 2) * image.planes[1].stride + cr.x / 2;
+        ys.v = image.planes[2].data + (cr.y / 2) * image.planes[2].stride + cr.x / 2;
+        ys.y_stride = image.planes[0].stride;
+        ys.u_stride = image.planes[1].stride;
+        ys.v_stride = image.planes[2].stride;
         break;
-      default: {  // YUYV: libyuv splits it into 4:2:2 planes
-        const int cw = cr.width / 2;
-        libyuv::YUY2ToI422(image.planes[0].data + cr.y * image.planes[0].stride + cr.x * 2,
-                           static_cast<int>(image.planes[0].stride), m.split_y.data(), cr.width,
-                           m.split_u.data(), cw, m.split_v.data(), cw, cr.width, cr.height);
-        y_plane = m.split_y.data();
-        u_plane = m.split_u.data();
-        v_plane = m.split_v.data();
-        y_stride = cr.width;
-        u_stride = v_stride = cw;
-        chroma_shift = 0;
+      default:  // YUYV
+        ys.yuyv = image.planes[0].data + cr.y * image.planes[0].stride + cr.x * 2;
+        ys.yuyv_stride = image.planes[0].stride;
         break;
+    }
+  }
+
+  if (m.linear) {
+    const internal::LinearTables& t = m.lin;
+    const size_t row_bytes = static_cast<size_t>(cr.width) * m.in_channels;
+    m.rgb_row_index[0] = m.rgb_row_index[1] = -1;  // a new frame
+    for (int dy = 0; dy < m.rh; ++dy) {
+      // A row with weight 0 adds exactly 0, so the other row stands in and is neither fetched
+      // nor converted.
+      int r0 = t.y0[dy], r1 = t.y1[dy];
+      if (t.b1[dy] == 0) r1 = r0;
+      if (t.b0[dy] == 0) r0 = r1;
+      const uint8_t* p0 = nullptr;
+      const uint8_t* p1 = nullptr;
+      if (yuv) {
+        p0 = m.CachedRgbRow(r0, r1);
+        p1 = m.CachedRgbRow(r1, r0);
+      } else {
+        p0 = src + r0 * src_stride;
+        p1 = src + r1 * src_stride;
+        if (dy + 1 < m.rh) PrefetchRows(src, src_stride, t, dy + 1, row_bytes);
       }
+      internal::LinearPackRow(m.pack, p0, p1, row_bytes, t.ofs0.data(), t.a0.data(), t.a1.data(),
+                              m.rw, t.b0[dy], t.b1[dy], m.RowPtr(out, dy), plane_bytes);
     }
+    return Status::Ok();
+  }
+  if (yuv) {
     const ptrdiff_t rgb_stride = static_cast<ptrdiff_t>(cr.width) * 3;
-    for (int y = 0; y < cr.height; ++y) {
-      const int cy = y >> chroma_shift;
-      internal::YuvToRgbRow(y_plane + y * y_stride, u_plane + cy * u_stride,
-                            v_plane + cy * v_stride, uv_step, cr.width, m.yuv,
-                            m.yuv_rgb.data() + y * rgb_stride);
-    }
+    for (int y = 0; y < cr.height; ++y) m.ConvertYuvRow(y, m.yuv_rgb.data() + y * rgb_stride);
     src = m.yuv_rgb.data();
     src_stride = rgb_stride;
   }

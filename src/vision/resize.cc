@@ -148,9 +148,7 @@ struct PlaneResizer::Impl {
   // nearest
   std::vector<int32_t> x_src;  // byte offset of each dst pixel's source pixel
   std::vector<int32_t> y_src;
-  // linear: per dst pixel the byte offset of its left tap and both weights; per dst row likewise
-  std::vector<int32_t> ofs0, a0, a1;
-  std::vector<int32_t> y0, y1, b0, b1;
+  internal::LinearTables lin;
   // area
   int ix = 1, iy = 1;
   AreaAxis ax, ay;
@@ -163,8 +161,13 @@ struct PlaneResizer::Impl {
   void RunLinear(const uint8_t* src, ptrdiff_t ss, uint8_t* dst, ptrdiff_t ds) {
     const size_t row_bytes = static_cast<size_t>(sw) * cn;
     for (int dy = 0; dy < dh; ++dy) {
-      internal::LinearRow(cn, src + y0[dy] * ss, src + y1[dy] * ss, row_bytes, ofs0.data(),
-                          a0.data(), a1.data(), dw, b0[dy], b1[dy], dst + dy * ds);
+      // A row with weight 0 adds exactly 0, so the other row stands in and is not fetched.
+      const uint8_t* r0 = src + lin.y0[dy] * ss;
+      const uint8_t* r1 = src + lin.y1[dy] * ss;
+      if (lin.b1[dy] == 0) r1 = r0;
+      if (lin.b0[dy] == 0) r0 = r1;
+      internal::LinearRow(cn, r0, r1, row_bytes, lin.ofs0.data(), lin.a0.data(), lin.a1.data(), dw,
+                          lin.b0[dy], lin.b1[dy], dst + dy * ds);
     }
   }
 
@@ -334,25 +337,7 @@ Expected<PlaneResizer> PlaneResizer::Create(ResizeMode mode, int src_width, int 
   }
   // Bilinear, or area when enlarging (a linear filter with area-style weights).
   m.kind = Kind::kLinear;
-  for (int dx = 0; dx < dst_width; ++dx) {
-    int s = 0;
-    float f = 0;
-    LinearSample(dx, src_width, sx, inv_sx, area, s, f);
-    m.ofs0.push_back(s * cn);
-    m.a0.push_back(FixedWeight(1.0f - f));
-    // At the right edge OpenCV reads one tap; a zero weight on the (clamped) next pixel is the
-    // same.
-    m.a1.push_back(s + 1 < src_width ? FixedWeight(f) : 0);
-  }
-  for (int dy = 0; dy < dst_height; ++dy) {
-    int s = 0;
-    float f = 0;
-    LinearSample(dy, src_height, sy, inv_sy, area, s, f);
-    m.y0.push_back(s);
-    m.y1.push_back(std::min(s + 1, src_height - 1));
-    m.b0.push_back(FixedWeight(1.0f - f));
-    m.b1.push_back(FixedWeight(f));
-  }
+  internal::MakeLinearTables(mode, src_width, src_height, dst_width, dst_height, channels, &m.lin);
   return r;
 }
 
@@ -377,5 +362,49 @@ void PlaneResizer::Run(const uint8_t* src, ptrdiff_t src_stride, uint8_t* dst,
       return m.RunPillow(src, src_stride, dst, dst_stride);
   }
 }
+
+namespace internal {
+
+void MakeLinearTables(ResizeMode mode, int src_width, int src_height, int dst_width,
+                      int dst_height, int channels, LinearTables* t) {
+  const bool area = mode == ResizeMode::kArea;
+  const double inv_sx = static_cast<double>(dst_width) / src_width;
+  const double inv_sy = static_cast<double>(dst_height) / src_height;
+  const double sx = 1.0 / inv_sx;
+  const double sy = 1.0 / inv_sy;
+  *t = LinearTables();
+  for (int dx = 0; dx < dst_width; ++dx) {
+    int s = 0;
+    float f = 0;
+    LinearSample(dx, src_width, sx, inv_sx, area, s, f);
+    t->ofs0.push_back(s * channels);
+    t->a0.push_back(FixedWeight(1.0f - f));
+    // At the right edge OpenCV reads one tap; a zero weight on the (clamped) next pixel is the
+    // same.
+    t->a1.push_back(s + 1 < src_width ? FixedWeight(f) : 0);
+  }
+  for (int dy = 0; dy < dst_height; ++dy) {
+    int s = 0;
+    float f = 0;
+    LinearSample(dy, src_height, sy, inv_sy, area, s, f);
+    t->y0.push_back(s);
+    t->y1.push_back(std::min(s + 1, src_height - 1));
+    t->b0.push_back(FixedWeight(1.0f - f));
+    t->b1.push_back(FixedWeight(f));
+  }
+}
+
+bool UsesLinearFilter(ResizeMode mode, int src_width, int src_height, int dst_width,
+                      int dst_height) {
+  if (src_width == dst_width && src_height == dst_height) return false;
+  if (mode == ResizeMode::kBilinear) return true;
+  // INTER_AREA switches to its linear filter when enlarging on either axis (same test as
+  // PlaneResizer::Create).
+  const double sx = 1.0 / (static_cast<double>(dst_width) / src_width);
+  const double sy = 1.0 / (static_cast<double>(dst_height) / src_height);
+  return mode == ResizeMode::kArea && !(sx >= 1 && sy >= 1);
+}
+
+}  // namespace internal
 
 }  // namespace edgerun::vision

@@ -70,7 +70,8 @@ class QdqGraph {
       q[i] = std::nearbyint(f[i] / scale[c]);
     }
     const int wq = Const(TensorFromDoubles(DType::kI8, dims, q));
-    const std::vector<int64_t> sdims = axis < 0 ? std::vector<int64_t>{} : std::vector<int64_t>{channels};
+    const std::vector<int64_t> sdims =
+        axis < 0 ? std::vector<int64_t>{} : std::vector<int64_t>{channels};
     const int s = Const(TensorFromDoubles(DType::kF32, sdims, scale));
     const int z = Const(TensorFromDoubles(DType::kI8, sdims, std::vector<double>(channels, 0.0)));
     const int y = Op("DequantizeLinear", {wq, s, z});
@@ -189,7 +190,7 @@ TEST(FoldQdqTest, ClipInt32BiasAndPrefusedActivation) {
   // two steps of the final scale.
   const Graph after = FoldAndCompare(g, 2 * 0.01, &log);
   EXPECT_EQ(OpTypes(after), (std::vector<std::string>{"QuantizeLinear", "QLinearConv",
-                                                       "QLinearConv", "DequantizeLinear"}));
+                                                      "QLinearConv", "DequantizeLinear"}));
   EXPECT_EQ(after.nodes[1].attr("activation")->s, "Clip");
   EXPECT_EQ(after.nodes[1].attr("activation_params")->floats, (std::vector<float>{0, 0.3f}));
   EXPECT_EQ(after.nodes[2].attr("activation")->s, "Relu");

@@ -2,10 +2,15 @@
 #include "edgerun/vision/image_io.h"
 
 #include <gtest/gtest.h>
+#include <png.h>
 
+#include <cstring>
+#include <filesystem>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
+#include <algorithm>
 #include <random>
+#include <string_view>
 #include <vector>
 
 #include "opencv2/imgcodecs.hpp"
@@ -40,6 +45,100 @@ TEST(ImageIoTest, PngDecodesExactly) {
   for (int y = 0; y < 37; ++y) {
     ASSERT_EQ(0, std::memcmp(rgb.ptr<uint8_t>(y),
                              img->view().planes[0].data + y * img->plane_stride(0), 53 * 3));
+  }
+}
+
+// An 8-bit RGB PNG written by libpng, with `extra_chunk` (name, then payload; libpng adds the
+// length and CRC) before the image data.
+std::vector<uint8_t> WritePng(const cv::Mat& rgb, const char* chunk_name,
+                              const std::vector<uint8_t>& chunk_data) {
+  std::vector<uint8_t> out;
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+  png_infop info = png_create_info_struct(png);
+  if (setjmp(png_jmpbuf(png))) {
+    png_destroy_write_struct(&png, &info);
+    ADD_FAILURE() << "libpng failed to write the test PNG";
+    return {};
+  }
+  png_set_write_fn(
+      png, &out,
+      [](png_structp p, png_bytep data, size_t n) {
+        auto* v = static_cast<std::vector<uint8_t>*>(png_get_io_ptr(p));
+        v->insert(v->end(), data, data + n);
+      },
+      nullptr);
+  png_set_IHDR(png, info, rgb.cols, rgb.rows, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_write_info(png, info);
+  png_write_chunk(png, reinterpret_cast<png_const_bytep>(chunk_name), chunk_data.data(),
+                  chunk_data.size());
+  for (int y = 0; y < rgb.rows; ++y) png_write_row(png, rgb.ptr<uint8_t>(y));
+  png_write_end(png, info);
+  png_destroy_write_struct(&png, &info);
+  return out;
+}
+
+// What libpng's simplified reader reports for `bytes`: 0 clean, PNG_IMAGE_WARNING, or
+// PNG_IMAGE_ERROR.
+int LibpngReadStatus(const std::vector<uint8_t>& bytes) {
+  png_image img;
+  std::memset(&img, 0, sizeof(img));
+  img.version = PNG_IMAGE_VERSION;
+  if (!png_image_begin_read_from_memory(&img, bytes.data(), bytes.size())) return PNG_IMAGE_ERROR;
+  img.format = PNG_FORMAT_RGB;
+  std::vector<uint8_t> pixels(PNG_IMAGE_SIZE(img));
+  const bool ok = png_image_finish_read(&img, nullptr, pixels.data(), 0, nullptr);
+  const int status = ok ? (img.warning_or_error & 3) : PNG_IMAGE_ERROR;
+  png_image_free(&img);
+  return status;
+}
+
+TEST(ImageIoTest, PngWarningsDoNotFailDecoding) {
+  // skimage's page.png carries an ICC profile with an invalid rendering intent; libpng only warns
+  // about such colour chunks (and drops them). An sRGB chunk with intent 7 (valid: 0..3) is the
+  // same kind of benign chunk error.
+  cv::Mat rgb;
+  cv::cvtColor(TestImage(), rgb, cv::COLOR_BGR2RGB);
+  const std::vector<uint8_t> png = WritePng(rgb, "sRGB", {7});
+  ASSERT_FALSE(png.empty());
+  ASSERT_EQ(LibpngReadStatus(png), PNG_IMAGE_WARNING) << "the test file must make libpng warn";
+  auto img = DecodeImage(png, "intent.png");
+  ASSERT_TRUE(img.ok()) << img.status().message();
+  ASSERT_EQ(img->width(), rgb.cols);
+  ASSERT_EQ(img->height(), rgb.rows);
+  for (int y = 0; y < rgb.rows; ++y) {
+    ASSERT_EQ(0, std::memcmp(rgb.ptr<uint8_t>(y),
+                             img->view().planes[0].data + y * img->plane_stride(0), rgb.cols * 3));
+  }
+
+  // Damage is still an error: a flipped byte inside the image data breaks the IDAT CRC.
+  std::vector<uint8_t> bad = png;
+  const std::string_view idat("IDAT");
+  const auto at = std::search(bad.begin(), bad.end(), idat.begin(), idat.end());
+  ASSERT_NE(at, bad.end());
+  at[4 + 6] ^= 0x20;
+  ASSERT_EQ(LibpngReadStatus(bad), PNG_IMAGE_ERROR);
+  auto crc = DecodeImage(bad, "crc.png");
+  ASSERT_FALSE(crc.ok());
+  EXPECT_NE(crc.status().message().find("crc.png"), std::string::npos);
+}
+
+TEST(ImageIoTest, SkimagePagePngDecodes) {
+  const std::string page = "/usr/lib/python3/dist-packages/skimage/data/page.png";
+  if (!std::filesystem::exists(page)) GTEST_SKIP() << page << " is not installed";
+  auto img = DecodeImageFile(page);
+  ASSERT_TRUE(img.ok()) << img.status().message();
+  const cv::Mat ref = cv::imread(page, cv::IMREAD_COLOR);
+  ASSERT_EQ(img->width(), ref.cols);
+  ASSERT_EQ(img->height(), ref.rows);
+  for (int y = 0; y < ref.rows; ++y) {
+    for (int x = 0; x < ref.cols; ++x) {
+      const uint8_t* ours = img->view().planes[0].data + y * img->plane_stride(0) + 3 * x;
+      const uint8_t* theirs = ref.ptr<uint8_t>(y) + 3 * x;
+      ASSERT_EQ(ours[0], theirs[2]);
+      ASSERT_EQ(ours[1], theirs[1]);
+      ASSERT_EQ(ours[2], theirs[0]);
+    }
   }
 }
 

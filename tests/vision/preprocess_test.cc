@@ -1,5 +1,6 @@
 // Preprocessing against OpenCV 4.6 (test-only oracle): every resize mode and colour conversion,
 // the fused normalize/layout/dtype pass, letterbox transform, and bad-input errors.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -180,6 +181,98 @@ TEST(ColorTest, YuyvMatchesOpenCv) {
   auto view = ImageView::MakePacked(PixelFormat::kYUYV, yuyv.data(), w, h);
   ASSERT_TRUE(view.ok());
   EXPECT_LE(MaxDiff(ref, RunU8(U8Nhwc(), *view).data()), 1);
+}
+
+// The linear filter is fused with the conversion (YUV rows converted on demand, only rows with
+// weight) and with the pack pass; results must equal converting the whole crop, then
+// PlaneResizer, bit for bit.
+TEST(ColorTest, YuvFusedLinearResizeEqualsConvertThenResize) {
+  const int w = 98, h = 62;
+  const Yuv420 yuv = MakeYuv(w, h, 21);
+  std::mt19937 rng(8);
+  std::vector<uint8_t> yuyv(static_cast<size_t>(w) * h * 2);
+  for (auto& v : yuyv) v = static_cast<uint8_t>(rng());
+  const uint8_t* u = yuv.i420.data() + w * h;
+  std::vector<ImageView> views;
+  views.push_back(*ImageView::MakeNV12(yuv.nv12.data(), w, yuv.nv12.data() + w * h, w, w, h));
+  views.push_back(
+      *ImageView::MakeI420(yuv.i420.data(), w, u, w / 2, u + (w / 2) * (h / 2), w / 2, w, h));
+  views.push_back(*ImageView::MakePacked(PixelFormat::kYUYV, yuyv.data(), w, h));
+  const CropRect crops[] = {{0, 0, 0, 0}, {4, 6, 60, 40}};
+  struct Size {
+    int w, h;
+    ResizeMode mode;
+  };
+  const Size sizes[] = {{33, 20, ResizeMode::kBilinear},  {31, 31, ResizeMode::kBilinear},
+                        {140, 90, ResizeMode::kBilinear}, {20, 61, ResizeMode::kBilinear},
+                        {121, 70, ResizeMode::kArea}};
+  for (const ImageView& view : views) {
+    for (const CropRect& crop : crops) {
+      PreprocessSpec convert = U8Nhwc();
+      convert.crop = crop;
+      const std::vector<uint8_t> rgb = RunU8(convert, view);
+      const int cw = crop.enabled() ? crop.width : w;
+      const int ch = crop.enabled() ? crop.height : h;
+      for (const Size& sz : sizes) {
+        SCOPED_TRACE(fmt::format("{} crop {}x{} -> {}x{} {}", PixelFormatName(view.format), cw,
+                                 ch, sz.w, sz.h, ResizeModeName(sz.mode)));
+        auto r = PlaneResizer::Create(sz.mode, cw, ch, sz.w, sz.h, 3);
+        ASSERT_TRUE(r.ok());
+        std::vector<uint8_t> ref(static_cast<size_t>(sz.w) * sz.h * 3);
+        r->Run(rgb.data(), cw * 3, ref.data(), sz.w * 3);
+        PreprocessSpec fused = convert;
+        fused.width = sz.w;
+        fused.height = sz.h;
+        fused.resize_mode = sz.mode;
+        EXPECT_EQ(RunU8(fused, view), ref);
+      }
+    }
+  }
+}
+
+// The fused INTER_LINEAR + pack pass equals PlaneResizer followed by the pack pass, for 1, 3 and
+// 4 channels, odd widths (scalar tails), up- and downscaling, and f32 NCHW.
+TEST(PipelineTest, FusedLinearPackEqualsResizeThenPack) {
+  struct Case {
+    PixelFormat format;
+    int channels;
+    int sw, sh, dw, dh;
+  };
+  const Case cases[] = {{PixelFormat::kGray8, 1, 77, 45, 19, 13},
+                        {PixelFormat::kBGR, 3, 301, 167, 45, 39},
+                        {PixelFormat::kRGB, 3, 23, 17, 70, 41},
+                        {PixelFormat::kBGRA, 4, 129, 64, 37, 50},
+                        {PixelFormat::kRGBA, 4, 9, 8, 8, 9}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(fmt::format("{} {}x{} -> {}x{}", PixelFormatName(c.format), c.sw, c.sh, c.dw,
+                             c.dh));
+    const cv::Mat src = RandomImage(c.sw, c.sh, c.channels, 31 + c.sw);
+    auto view = ImageView::MakePacked(c.format, src.data, c.sw, c.sh, src.step);
+    ASSERT_TRUE(view.ok());
+    auto r = PlaneResizer::Create(ResizeMode::kBilinear, c.sw, c.sh, c.dw, c.dh, c.channels);
+    ASSERT_TRUE(r.ok());
+    std::vector<uint8_t> resized(static_cast<size_t>(c.dw) * c.dh * c.channels);
+    r->Run(src.data, src.step, resized.data(), c.dw * c.channels);
+    auto small = ImageView::MakePacked(c.format, resized.data(), c.dw, c.dh);
+    ASSERT_TRUE(small.ok());
+
+    PreprocessSpec spec;
+    spec.scale = 1.0f / 255;
+    spec.mean = {0.485f, 0.456f, 0.406f};
+    spec.std = {0.229f, 0.224f, 0.225f};
+    auto packer = Preprocessor::Create(spec, c.format, c.dw, c.dh);
+    ASSERT_TRUE(packer.ok());
+    std::vector<float> ref(packer->output_elements());
+    ASSERT_TRUE(packer->Run(*small, std::as_writable_bytes(std::span(ref))).ok());
+    spec.width = c.dw;
+    spec.height = c.dh;
+    auto fused = Preprocessor::Create(spec, c.format, c.sw, c.sh);
+    ASSERT_TRUE(fused.ok());
+    std::vector<float> out(fused->output_elements());
+    ASSERT_TRUE(fused->Run(*view, std::as_writable_bytes(std::span(out))).ok());
+    ASSERT_EQ(out.size(), ref.size());
+    EXPECT_EQ(0, std::memcmp(out.data(), ref.data(), out.size() * sizeof(float)));
+  }
 }
 
 TEST(ColorTest, Bt601FullRangeMatchesOpenCvYCrCb) {

@@ -558,19 +558,15 @@ Expected<Graph> ImportOnnxFromBuffer(std::vector<std::byte> bytes,
   return graph;
 }
 
-Expected<Graph> ImportOnnxFromMappedFile(MappedFile file, const std::string& path_for_messages,
-                                         const std::string& base_dir) {
-  auto model = ParseModel(file.bytes(), path_for_messages);
-  if (!model.ok()) return PrintableStatus(model.status());
-  file.Unmap();
-  auto graph = ImportModel(*model, path_for_messages, base_dir);
+Expected<Graph> ImportOnnx(const std::string& path) {
+  onnx::ModelProto model;
+  ASSIGN_OR_RETURN(bool parsed, ParseProtoFromFile(path, kMaxProtoBytes, &model));
+  if (!parsed) {
+    return InvalidModel(fmt::format("{}: not an ONNX model (protobuf parsing failed)", path));
+  }
+  auto graph = ImportModel(model, path, DirectoryOf(path));
   if (!graph.ok()) return PrintableStatus(graph.status());
   return graph;
-}
-
-Expected<Graph> ImportOnnx(const std::string& path) {
-  ASSIGN_OR_RETURN(MappedFile file, MappedFile::Open(path, kMaxProtoBytes));
-  return ImportOnnxFromMappedFile(std::move(file), path, DirectoryOf(path));
 }
 
 }  // namespace edgerun

@@ -18,7 +18,6 @@
 
 #include "edgerun/ir.h"
 #include "edgerun/status.h"
-#include "formats/onnx/onnx_io.h"
 
 namespace edgerun {
 
@@ -26,7 +25,8 @@ namespace edgerun {
 inline constexpr int kMinOnnxOpset = 7;
 inline constexpr int kMaxOnnxOpset = 18;
 
-// Reads and imports `path`; external data is resolved relative to its directory.
+// Reads and imports `path` (streamed through protobuf, never whole in memory); external data
+// is resolved relative to its directory.
 Expected<Graph> ImportOnnx(const std::string& path);
 
 // Imports a serialized ModelProto. `path_for_messages` prefixes every error; external data is
@@ -40,8 +40,5 @@ Expected<Graph> ImportOnnxFromBytes(std::span<const std::byte> bytes,
 Expected<Graph> ImportOnnxFromBuffer(std::vector<std::byte> bytes,
                                      const std::string& path_for_messages,
                                      const std::string& base_dir);
-// The same for a memory-mapped file, which is unmapped as soon as it is parsed.
-Expected<Graph> ImportOnnxFromMappedFile(MappedFile file, const std::string& path_for_messages,
-                                         const std::string& base_dir);
 
 }  // namespace edgerun

@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
 #include <google/protobuf/message_lite.h>
 
 namespace edgerun {
@@ -125,6 +126,22 @@ void MappedFile::Unmap() {
   if (addr_ != nullptr) ::munmap(addr_, size_);
   addr_ = nullptr;
   size_ = 0;
+}
+
+Expected<bool> ParseProtoFromFile(const std::string& path, size_t max_bytes,
+                                  google::protobuf::MessageLite* message) {
+  uint64_t size = 0;
+  ASSIGN_OR_RETURN(int fd, OpenRegularFile(path, max_bytes, &size));
+  FdCloser closer(fd);
+  if (size > kMaxProtoBytes) return false;
+  google::protobuf::io::FileInputStream stream(fd, 1 << 16);
+  google::protobuf::io::CodedInputStream input(&stream);
+  input.SetTotalBytesLimit(INT_MAX);
+  if (!message->ParseFromCodedStream(&input) || !input.ConsumedEntireMessage()) return false;
+  if (stream.GetErrno() != 0) {
+    return IoError(fmt::format("{}: read failed: {}", path, std::strerror(stream.GetErrno())));
+  }
+  return true;
 }
 
 bool ParseProtoFromBytes(std::span<const std::byte> bytes, google::protobuf::MessageLite* message) {

@@ -51,6 +51,12 @@ class MappedFile {
   size_t size_ = 0;
 };
 
+// Parses the file at `path` into `message`, streaming it through a small buffer so that the
+// serialized bytes are never all in memory next to the parsed message. Errors as ReadFileBytes;
+// a malformed message gives `false`.
+Expected<bool> ParseProtoFromFile(const std::string& path, size_t max_bytes,
+                                  google::protobuf::MessageLite* message);
+
 // Parses `bytes` into `message`. Returns false on malformed or oversized input.
 bool ParseProtoFromBytes(std::span<const std::byte> bytes, google::protobuf::MessageLite* message);
 

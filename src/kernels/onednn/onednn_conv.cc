@@ -179,6 +179,7 @@ Status PrepareConvLike(PrepareContext& ctx, bool deconv) {
       onednn::AlignedBuffer packed,
       onednn::ReorderConstant(ctx.constants[1]->raw(), d.weights_user, *weights, ctx.node));
   RETURN_IF_ERROR(s->runner.AddOwnedArg(DNNL_ARG_WEIGHTS, *weights, std::move(packed), ctx.node));
+  ctx.packed_constant_inputs |= 1u << 1;
   RETURN_IF_ERROR(s->runner.AddArg(DNNL_ARG_SRC, d.src, ArgSource::kInput, 0, ctx.node));
   if (has_bias) {
     RETURN_IF_ERROR(s->runner.AddArg(DNNL_ARG_BIAS, d.bias, ArgSource::kInput, 2, ctx.node));

@@ -195,6 +195,7 @@ Status PrepareMatMul(PrepareContext& ctx) {
         onednn::AlignedBuffer packed,
         onednn::ReorderConstant(ctx.constants[1]->raw(), d.b_user, *packed_md, ctx.node));
     RETURN_IF_ERROR(r.AddOwnedArg(DNNL_ARG_WEIGHTS, *packed_md, std::move(packed), ctx.node));
+    ctx.packed_constant_inputs |= 1u << 1;
   } else {
     RETURN_IF_ERROR(r.AddArg(DNNL_ARG_WEIGHTS, d.b_user, ArgSource::kInput, 1, ctx.node));
   }
@@ -208,6 +209,7 @@ Status PrepareMatMul(PrepareContext& ctx) {
     float* dst = static_cast<float*>(scaled.data.get());
     for (int64_t i = 0; i < n; ++i) dst[i] = s.bias_scale * c.data<float>()[i];
     RETURN_IF_ERROR(r.AddOwnedArg(DNNL_ARG_BIAS, d.bias, std::move(scaled), ctx.node));
+    ctx.packed_constant_inputs |= 1u << 2;
   }
   RETURN_IF_ERROR(r.AddArg(DNNL_ARG_DST, d.y, ArgSource::kOutput, 0, ctx.node));
   ctx.scratch_bytes = r.scratch_bytes();

@@ -183,8 +183,7 @@ Expected<Attr> MakeAttr(const Node& node, bool residual_sum, const FusedActivati
   return attr;
 }
 
-Expected<Attr> MakeInt8Attr(const Node& node, const FusedActivation& act,
-                            bool has_dst_zero_point) {
+Expected<Attr> MakeInt8Attr(const Node& node, const FusedActivation& act, bool has_dst_zero_point) {
   ASSIGN_OR_RETURN(Attr attr, MakeAttr(node, false, FusedActivation{}));
   PostOps post_ops;
   RETURN_IF_ERROR(FromDnnl(dnnl_post_ops_create(post_ops.out()), node, "post-op creation"));
@@ -192,9 +191,9 @@ Expected<Attr> MakeInt8Attr(const Node& node, const FusedActivation& act,
     return Unsupported(node.Describe() + ": fused activation has no oneDNN post-op");
   }
   if (has_dst_zero_point) {
-    RETURN_IF_ERROR(FromDnnl(
-        dnnl_post_ops_append_eltwise(post_ops.get(), 1.0f, dnnl_eltwise_round, 0.0f, 0.0f), node,
-        "round post-op"));
+    RETURN_IF_ERROR(
+        FromDnnl(dnnl_post_ops_append_eltwise(post_ops.get(), 1.0f, dnnl_eltwise_round, 0.0f, 0.0f),
+                 node, "round post-op"));
   }
   if (dnnl_post_ops_len(post_ops.get()) > 0) {
     RETURN_IF_ERROR(

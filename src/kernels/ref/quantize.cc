@@ -15,7 +15,6 @@
 
 namespace edgerun {
 
-
 namespace {
 
 struct QuantState : KernelState {
@@ -74,7 +73,8 @@ const TensorView* OptionalInput(const InvokeContext& ctx, size_t i) {
 // then rounds half to even and adds the zero point. NaN maps to the zero point. Branch-free, so
 // the loop vectorizes: the graph-input QuantizeLinear of a QDQ model is on the hot path.
 template <typename X, typename Q>
-void QuantizeRow(const X* __restrict x, int64_t n, float scale, int32_t zp, Q* __restrict y) {
+[[gnu::always_inline]] inline void QuantizeRow(const X* __restrict x, int64_t n, float scale,
+                                               int32_t zp, Q* __restrict y) {
   const float lo = static_cast<float>(std::numeric_limits<Q>::min() - zp);
   const float hi = static_cast<float>(std::numeric_limits<Q>::max() - zp);
   for (int64_t i = 0; i < n; ++i) {
@@ -86,11 +86,38 @@ void QuantizeRow(const X* __restrict x, int64_t n, float scale, int32_t zp, Q* _
   }
 }
 
+// The library targets baseline x86-64 (SSE2); the same loop compiled for AVX-512 is picked at
+// run time. Same operations, so the same bits.
+#if defined(__x86_64__) && defined(__GNUC__)
+template <typename X, typename Q>
+[[gnu::target("avx512f,avx512bw,avx512vl,avx512dq")]] void QuantizeRowAvx512(const X* __restrict x,
+                                                                             int64_t n, float scale,
+                                                                             int32_t zp,
+                                                                             Q* __restrict y) {
+  QuantizeRow(x, n, scale, zp, y);
+}
+
+bool HasAvx512() {
+  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+  return has;
+}
+#endif
+
 template <typename X, typename Q>
 void RunQuantize(const QuantState& s, const X* x, const float* scale, const TensorView* zp, Q* y) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  const bool avx512 = HasAvx512();
+#endif
   for (int64_t o = 0; o < s.outer; ++o) {
     for (int64_t c = 0; c < s.channels; ++c) {
       const int64_t start = (o * s.channels + c) * s.inner;
+#if defined(__x86_64__) && defined(__GNUC__)
+      if (avx512) {
+        QuantizeRowAvx512(x + start, s.inner, scale[c], ZeroPoint<Q>(zp, c), y + start);
+        continue;
+      }
+#endif
       QuantizeRow(x + start, s.inner, scale[c], ZeroPoint<Q>(zp, c), y + start);
     }
   }

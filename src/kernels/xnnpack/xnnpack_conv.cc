@@ -150,6 +150,8 @@ Status PrepareConv(PrepareContext& ctx) {
 
   s->out_elements = static_cast<size_t>(NumElements(ctx.outputs[0].dims));
   if (residual || s->act.needs_scratch()) ctx.scratch_bytes = s->out_elements * sizeof(float);
+  // XNNPACK packed the weights and the bias into the operator at create.
+  ctx.packed_constant_inputs |= (1u << 1) | (1u << 2);
   ctx.state = std::move(s);
   return Status::Ok();
 }
@@ -207,9 +209,9 @@ bool ResolveDeconv(const Node& node, std::span<const TensorType> inputs,
   Expected<int64_t> group = node.GetInt("group", 1);
   Expected<std::string> auto_pad = node.GetString("auto_pad", "NOTSET");
   std::vector<int64_t> strides, dilations, pads, out_pad;
-  if (!group.ok() || !FitsU32(*group) || !auto_pad.ok() || !GetPair(node, "strides", 2, 1, &strides) ||
-      !GetPair(node, "dilations", 2, 1, &dilations) || !GetPair(node, "pads", 4, 0, &pads) ||
-      !GetPair(node, "output_padding", 2, 0, &out_pad)) {
+  if (!group.ok() || !FitsU32(*group) || !auto_pad.ok() ||
+      !GetPair(node, "strides", 2, 1, &strides) || !GetPair(node, "dilations", 2, 1, &dilations) ||
+      !GetPair(node, "pads", 4, 0, &pads) || !GetPair(node, "output_padding", 2, 0, &out_pad)) {
     return false;
   }
   g->batch = x[0];
@@ -224,8 +226,8 @@ bool ResolveDeconv(const Node& node, std::span<const TensorType> inputs,
   for (int64_t d : {x[0], x[1], x[2], x[3], y[1], y[2], y[3]}) {
     if (!FitsU32(d)) return false;
   }
-  const bool derive = node.has_attr("output_shape") || *auto_pad == "SAME_UPPER" ||
-                      *auto_pad == "SAME_LOWER";
+  const bool derive =
+      node.has_attr("output_shape") || *auto_pad == "SAME_UPPER" || *auto_pad == "SAME_LOWER";
   for (int i = 0; i < 2; ++i) {
     const int64_t in = x[1 + i], out = y[1 + i], k = w[2 + i];
     if (!FitsU32(k) || !FitsU32(strides[i]) || !FitsU32(dilations[i])) return false;
@@ -312,6 +314,8 @@ Status PrepareDeconv(PrepareContext& ctx) {
   s->heap_bytes = meter.bytes();
   s->out_elements = static_cast<size_t>(NumElements(ctx.outputs[0].dims));
   if (s->act.needs_scratch()) ctx.scratch_bytes = s->out_elements * sizeof(float);
+  // XNNPACK packed the weights and the bias into the operator at create.
+  ctx.packed_constant_inputs |= (1u << 1) | (1u << 2);
   ctx.state = std::move(s);
   return Status::Ok();
 }

@@ -114,6 +114,8 @@ Status PrepareFc(PrepareContext& ctx) {
   if (s->act.needs_scratch()) {
     ctx.scratch_bytes = static_cast<size_t>(p.rows * p.n) * sizeof(float);
   }
+  // XNNPACK packed B and the bias into the operator at create.
+  ctx.packed_constant_inputs |= (1u << 1) | (1u << 2);
   ctx.state = std::move(s);
   return Status::Ok();
 }

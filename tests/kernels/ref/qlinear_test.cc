@@ -63,12 +63,12 @@ void SetActivation(Node& n, const Activation& a) {
 
 // Requantizes one int32 sum both ways; `multiplier_f` is the documented float multiplier.
 struct Want {
-  double exact;   // float multiplier, as documented
+  double exact;    // float multiplier, as documented
   double double_;  // everything in double
 };
 
 Want Requantize(int64_t acc, float x_s, float w_s, float y_s, double y_zp, DType y_type,
-                     const Activation& act) {
+                const Activation& act) {
   const float mult = x_s * w_s / y_s;
   float v = static_cast<float>(acc) * mult;
   double real = static_cast<double>(acc) * x_s * w_s;
@@ -112,7 +112,8 @@ void RunConvCase(const ConvCase& c, uint32_t seed, pthreadpool_t pool = nullptr)
   w_dims.insert(w_dims.end(), c.kernel.begin(), c.kernel.end());
   std::vector<int64_t> out_sp(sp);
   for (size_t i = 0; i < sp; ++i) {
-    out_sp[i] = (c.x[2 + i] + pads[i] + pads[i + sp] - ((c.kernel[i] - 1) * dil[i] + 1)) / st[i] + 1;
+    out_sp[i] =
+        (c.x[2 + i] + pads[i] + pads[i + sp] - ((c.kernel[i] - 1) * dil[i] + 1)) / st[i] + 1;
   }
 
   std::mt19937 rng(seed);
@@ -176,8 +177,8 @@ void RunConvCase(const ConvCase& c, uint32_t seed, pthreadpool_t pool = nullptr)
                            static_cast<int64_t>(ElementAt(w, wi) - w_zp[c.per_channel ? oc : 0]);
                   }
             acc[(b * c.m + oc) * out_size + (od * o3[1] + oh) * o3[2] + ow] = sum;
-            max_abs = std::max(max_abs, std::fabs(static_cast<double>(sum)) * x_s *
-                                            w_s[c.per_channel ? oc : 0]);
+            max_abs = std::max(
+                max_abs, std::fabs(static_cast<double>(sum)) * x_s * w_s[c.per_channel ? oc : 0]);
           }
     }
   const float y_s = static_cast<float>(max_abs / 140.0);
@@ -206,9 +207,8 @@ void RunConvCase(const ConvCase& c, uint32_t seed, pthreadpool_t pool = nullptr)
   int64_t exact_mismatch = 0, far = 0, saturated = 0;
   for (int64_t i = 0; i < y.num_elements(); ++i) {
     const int64_t oc = (i / out_size) % c.m;
-    const Want want =
-        Requantize(acc[i], x_s, static_cast<float>(w_s[c.per_channel ? oc : 0]), y_s, y_zp,
-                   c.y_type, c.act);
+    const Want want = Requantize(acc[i], x_s, static_cast<float>(w_s[c.per_channel ? oc : 0]), y_s,
+                                 y_zp, c.y_type, c.act);
     const double v = ElementAt(y, i);
     if (v != want.exact && exact_mismatch++ < 5) {
       ADD_FAILURE() << "element " << i << ": got " << v << ", float formula " << want.exact;
@@ -228,17 +228,63 @@ TEST(RefQLinearConvTest, MatchesIntegerFormulaOnRandomShapes) {
       // 3x3 pad 1, per-channel s8 weights, u8 in/out, bias.
       {{1, 3, 7, 6}, 5, {3, 3}, 1, {}, {}, {1, 1, 1, 1}},
       // Strided, asymmetric pads, dilation, s8 activations, per-tensor weights, Relu.
-      {{2, 4, 9, 8}, 6, {3, 2}, 1, {2, 1}, {1, 2}, {0, 2, 1, 0}, DType::kI8, DType::kI8,
-       DType::kI8, false, true, relu},
+      {{2, 4, 9, 8},
+       6,
+       {3, 2},
+       1,
+       {2, 1},
+       {1, 2},
+       {0, 2, 1, 0},
+       DType::kI8,
+       DType::kI8,
+       DType::kI8,
+       false,
+       true,
+       relu},
       // Groups, u8 weights with per-channel zero points, Clip, no bias.
-      {{1, 6, 5, 5}, 4, {3, 3}, 2, {}, {}, {1, 1, 1, 1}, DType::kU8, DType::kU8, DType::kU8,
-       true, false, clip, true},
+      {{1, 6, 5, 5},
+       4,
+       {3, 3},
+       2,
+       {},
+       {},
+       {1, 1, 1, 1},
+       DType::kU8,
+       DType::kU8,
+       DType::kU8,
+       true,
+       false,
+       clip,
+       true},
       // Depthwise with channel multiplier 2, stride 2, pad 1, s8 out.
-      {{1, 5, 8, 7}, 10, {3, 3}, 5, {2, 2}, {}, {1, 1, 1, 1}, DType::kU8, DType::kI8,
-       DType::kI8, true, true, relu},
+      {{1, 5, 8, 7},
+       10,
+       {3, 3},
+       5,
+       {2, 2},
+       {},
+       {1, 1, 1, 1},
+       DType::kU8,
+       DType::kI8,
+       DType::kI8,
+       true,
+       true,
+       relu},
       // Depthwise, dilation 2, s8 in, per-channel weight zero points.
-      {{2, 3, 6, 6}, 3, {3, 3}, 3, {}, {2, 2}, {2, 2, 2, 2}, DType::kI8, DType::kI8, DType::kU8,
-       true, true, {}, true},
+      {{2, 3, 6, 6},
+       3,
+       {3, 3},
+       3,
+       {},
+       {2, 2},
+       {2, 2, 2, 2},
+       DType::kI8,
+       DType::kI8,
+       DType::kU8,
+       true,
+       true,
+       {},
+       true},
       // 1x1 (many rows: exercises the row blocks and their remainder), 1-D and 3-D.
       {{1, 16, 5, 3}, 11, {1, 1}},
       {{2, 3, 11}, 4, {3}, 1, {2}, {}, {1, 2}},
@@ -259,10 +305,10 @@ TEST(RefQLinearConvTest, ThreadPoolGivesTheSameResult) {
 // The first ONNX example (onnx/backend/test/case/node/qlinearconv.py): u8 weights whose zero
 // point is 255.
 TEST(RefQLinearConvTest, OnnxExample) {
-  const std::vector<double> xv = {
-      255, 174, 162, 25,  203, 168, 58,  15,  59,  237, 95,  129, 0,   64,  56,  242, 153,
-      221, 168, 12,  166, 232, 178, 186, 195, 237, 162, 237, 188, 39,  124, 77,  80,  102,
-      43,  127, 230, 21,  83,  41,  40,  134, 255, 154, 92,  141, 42,  148, 247};
+  const std::vector<double> xv = {255, 174, 162, 25,  203, 168, 58,  15,  59,  237, 95,  129, 0,
+                                  64,  56,  242, 153, 221, 168, 12,  166, 232, 178, 186, 195, 237,
+                                  162, 237, 188, 39,  124, 77,  80,  102, 43,  127, 230, 21,  83,
+                                  41,  40,  134, 255, 154, 92,  141, 42,  148, 247};
   const std::vector<double> want = {0,   81,  93,  230, 52,  87,  197, 240, 196, 18,  160, 126, 255,
                                     191, 199, 13,  102, 34,  87,  243, 89,  23,  77,  69,  60,  18,
                                     93,  18,  67,  216, 131, 178, 175, 153, 212, 128, 25,  234, 172,
@@ -399,17 +445,17 @@ void RunMatMulCase(const MatMulCase& c, uint32_t seed) {
   const Tensor as = Scalar(a_s), ys = Scalar(y_s);
   const Tensor az = ScalarQ(c.a_type, a_zp), yz = ScalarQ(c.y_type, y_zp);
   const Tensor bs = c.per_column ? TensorFromDoubles(DType::kF32, {n}, b_s) : Scalar(b_s[0]);
-  const Tensor bz = c.per_column ? TensorFromDoubles(c.b_type, {n}, b_zp) : ScalarQ(c.b_type, b_zp[0]);
-  Expected<std::vector<Tensor>> got =
-      Eval(node, {&a, &as, &az, &b, &bs, &bz, &ys, &yz});
+  const Tensor bz =
+      c.per_column ? TensorFromDoubles(c.b_type, {n}, b_zp) : ScalarQ(c.b_type, b_zp[0]);
+  Expected<std::vector<Tensor>> got = Eval(node, {&a, &as, &az, &b, &bs, &bz, &ys, &yz});
   ASSERT_TRUE(got.ok()) << got.status().ToString();
   const Tensor& y = (*got)[0];
   ASSERT_EQ(y.dtype(), c.y_type);
   ASSERT_EQ(y.num_elements(), batches * m * n);
   for (int64_t i = 0; i < y.num_elements(); ++i) {
     const int64_t j = i % n;
-    const Want want = Requantize(acc[i], a_s, static_cast<float>(b_s[c.per_column ? j : 0]),
-                                      y_s, y_zp, c.y_type, c.act);
+    const Want want = Requantize(acc[i], a_s, static_cast<float>(b_s[c.per_column ? j : 0]), y_s,
+                                 y_zp, c.y_type, c.act);
     ASSERT_EQ(ElementAt(y, i), want.exact) << "element " << i;
     ASSERT_LE(std::fabs(ElementAt(y, i) - want.double_), 1.0) << "element " << i;
   }

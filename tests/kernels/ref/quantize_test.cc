@@ -155,22 +155,34 @@ TEST(RefQuantizeTest, MatchesDefinitionOnRandomData) {
       std::vector<float> xv(static_cast<size_t>(len * 3));
       for (float& v : xv) {
         switch (rng() % 6) {
-          case 0: v = 0.5f * static_cast<float>(static_cast<int>(rng() % 600) - 300); break;
-          case 1: v = std::ldexp(static_cast<float>(rng() % 100000), -8) - 150.0f; break;
-          case 2: v = static_cast<float>(static_cast<int>(rng() % 200000) - 100000); break;
-          case 3: v = (rng() % 2 ? 1 : -1) * std::numeric_limits<float>::infinity(); break;
-          case 4: v = std::numeric_limits<float>::quiet_NaN(); break;
-          default: v = static_cast<float>(rng() % 1000) * 0.37f - 180.0f;
+          case 0:
+            v = 0.5f * static_cast<float>(static_cast<int>(rng() % 600) - 300);
+            break;
+          case 1:
+            v = std::ldexp(static_cast<float>(rng() % 100000), -8) - 150.0f;
+            break;
+          case 2:
+            v = static_cast<float>(static_cast<int>(rng() % 200000) - 100000);
+            break;
+          case 3:
+            v = (rng() % 2 ? 1 : -1) * std::numeric_limits<float>::infinity();
+            break;
+          case 4:
+            v = std::numeric_limits<float>::quiet_NaN();
+            break;
+          default:
+            v = static_cast<float>(rng() % 1000) * 0.37f - 180.0f;
         }
       }
       const Tensor x = Tensor::FromVector(DType::kF32, {3, len}, xv);
       const std::vector<float> scales = {0.5f, 1.0f, 0.37f};
-      const std::vector<double> zps = t == DType::kU8 ? std::vector<double>{0, 128, 255}
-                                                      : std::vector<double>{-128, 0, 5};
+      const std::vector<double> zps =
+          t == DType::kU8 ? std::vector<double>{0, 128, 255} : std::vector<double>{-128, 0, 5};
       const double lo = t == DType::kU8 ? 0 : -128, hi = t == DType::kU8 ? 255 : 127;
       for (bool per_axis : {false, true}) {
-        const Tensor scale = per_axis ? Tensor::FromVector(DType::kF32, {3}, scales)
-                                      : Tensor::FromVector(DType::kF32, {}, std::vector<float>{0.5f});
+        const Tensor scale = per_axis
+                                 ? Tensor::FromVector(DType::kF32, {3}, scales)
+                                 : Tensor::FromVector(DType::kF32, {}, std::vector<float>{0.5f});
         const Tensor zp = per_axis ? testing::TensorFromDoubles(t, {3}, zps)
                                    : testing::TensorFromDoubles(t, {}, {zps[1]});
         auto y = RunQuant("QuantizeLinear", 13, {&x, &scale, &zp},
@@ -180,9 +192,9 @@ TEST(RefQuantizeTest, MatchesDefinitionOnRandomData) {
           const size_t c = per_axis ? static_cast<size_t>(i / len) : 1;
           const float s = per_axis ? scales[c] : 0.5f;
           const float r = xv[i] / s;  // f32 division, as the spec
-          const double want = std::isnan(r) ? zps[c]
-                                            : std::clamp(std::nearbyint(static_cast<double>(r)) +
-                                                             zps[c], lo, hi);
+          const double want =
+              std::isnan(r) ? zps[c]
+                            : std::clamp(std::nearbyint(static_cast<double>(r)) + zps[c], lo, hi);
           const double got = t == DType::kU8 ? y->data<uint8_t>()[i] : y->data<int8_t>()[i];
           ASSERT_EQ(got, want) << "x " << xv[i] << " scale " << s << " zp " << zps[c];
         }
