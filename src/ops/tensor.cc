@@ -705,6 +705,23 @@ Status InferDepthToSpace(InferContext& ctx) {
   return Status::Ok();
 }
 
+// com.edgerun ChannelShuffle(x; group, axis): the axis of size C viewed as [group, C/group] and
+// transposed to [C/group, group] (ShuffleNet's Reshape -> Transpose -> Reshape, one op that the
+// layout pass can move to NHWC by remapping `axis`).
+Status InferChannelShuffle(InferContext& ctx) {
+  const TensorType& in = ctx.input(0);
+  ASSIGN_OR_RETURN(int64_t group, ctx.node().GetInt("group", 0));
+  ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 1));
+  ASSIGN_OR_RETURN(int axis, NormalizeAxis(ctx, axis_attr, in.rank()));
+  if (group < 1 || in.dims[axis] % group != 0) {
+    return ctx.Invalid("axis " + std::to_string(axis) + " of size " +
+                       std::to_string(in.dims[axis]) + " is not divisible by group " +
+                       std::to_string(group));
+  }
+  ctx.set_output(0, in.dtype, in.dims);
+  return Status::Ok();
+}
+
 Status InferSpaceToDepth(InferContext& ctx) {
   const TensorType& in = ctx.input(0);
   ASSIGN_OR_RETURN(int64_t b, ctx.node().GetInt("blocksize", 0));
@@ -846,6 +863,7 @@ constexpr OpDef kTensorDefs[] = {
     {"Range", 3, 3, 1, 1, InferRange},
     {"DepthToSpace", 1, 1, 1, 1, InferDepthToSpace},
     {"SpaceToDepth", 1, 1, 1, 1, InferSpaceToDepth},
+    {"ChannelShuffle", 1, 1, 1, 1, InferChannelShuffle, kEdgerunDomain},
     {"Resize", 1, 4, 1, 1, InferResize},
     {"Upsample", 1, 2, 1, 1, InferResize},
     {"EyeLike", 1, 1, 1, 1, InferEyeLike},

@@ -11,8 +11,8 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
-#include <optional>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "passes/pass_util.h"
@@ -58,15 +58,20 @@ enum class Agnostic { kNo, kElementwise, kAxisAttr, kConcat, kResize, kPad, kSli
 
 Agnostic ClassifyAgnostic(const Node& n) {
   static const std::set<std::string, std::less<>> kUnaryOrBinary = {
-      "Relu",  "Sigmoid",  "Tanh",    "Clip",  "LeakyRelu", "HardSigmoid", "HardSwish", "Elu",
-      "Selu",  "Softplus", "Abs",     "Neg",   "Exp",       "Log",         "Sqrt",      "Reciprocal",
-      "Floor", "Ceil",     "Round",   "Erf",   "Cast",      "Identity",    "Sin",       "Cos",
-      "Sign",  "Add",      "Sub",     "Mul",   "Div",       "Pow",         "Max",       "Min",
-      "Sum",   "Mean",     "PRelu",   "Equal", "Greater",   "Less",        "And",       "Or",
-      "Where", "Not",      "Softsign", "Mod",  "GreaterOrEqual", "LessOrEqual"};
+      "Relu",        "Sigmoid",   "Tanh",     "Clip",  "LeakyRelu",
+      "HardSigmoid", "HardSwish", "Elu",      "Selu",  "Softplus",
+      "Abs",         "Neg",       "Exp",      "Log",   "Sqrt",
+      "Reciprocal",  "Floor",     "Ceil",     "Round", "Erf",
+      "Cast",        "Identity",  "Sin",      "Cos",   "Sign",
+      "Add",         "Sub",       "Mul",      "Div",   "Pow",
+      "Max",         "Min",       "Sum",      "Mean",  "PRelu",
+      "Equal",       "Greater",   "Less",     "And",   "Or",
+      "Where",       "Not",       "Softsign", "Mod",   "GreaterOrEqual",
+      "LessOrEqual"};
   if (n.domain == kEdgerunDomain) {
     // QLinearAdd's scales and zero points are per tensor (scalars), so it is elementwise with
     // numpy broadcasting like Add; following NHWC avoids Transposes around residual adds.
+    if (n.op_type == "ChannelShuffle") return Agnostic::kAxisAttr;
     return n.op_type == "SiLU" || n.op_type == "Gelu" || n.op_type == "QLinearAdd"
                ? Agnostic::kElementwise
                : Agnostic::kNo;
@@ -202,8 +207,8 @@ class LayoutPass {
   // Transpose, or a free Reshape when only size-1 axes move (e.g. [N,1,1,C] <-> [N,C,1,1]).
   void EmitConversion(int from, int to, bool to_nhwc) {
     const std::vector<int64_t> d = StaticDims(*g_.values[from].shape);
-    const std::vector<int64_t> perm = to_nhwc ? std::vector<int64_t>{0, 2, 3, 1}
-                                              : std::vector<int64_t>{0, 3, 1, 2};
+    const std::vector<int64_t> perm =
+        to_nhwc ? std::vector<int64_t>{0, 2, 3, 1} : std::vector<int64_t>{0, 3, 1, 2};
     int64_t last = -1;
     bool order_kept = true;
     for (int64_t axis : perm) {
@@ -262,8 +267,8 @@ class LayoutPass {
   }
 
   // A 1-D int64 constant rewritten by `fn`; nullopt when `v` is not such a constant.
-  std::optional<int> RewriteInts(int v, const std::function<std::vector<int64_t>(
-                                            const std::vector<int64_t>&)>& fn) {
+  std::optional<int> RewriteInts(
+      int v, const std::function<std::vector<int64_t>(const std::vector<int64_t>&)>& fn) {
     if (v < 0 || !g_.values[v].is_constant()) return std::nullopt;
     const Tensor& t = *g_.values[v].constant;
     if (t.dtype() != DType::kI64 || t.rank() != 1) return std::nullopt;
@@ -283,15 +288,14 @@ class LayoutPass {
     }
     std::vector<int> new_inputs = node.inputs;
     std::map<std::string, Attribute, std::less<>> new_attrs = node.attrs;
-    const size_t data_inputs = kind == Agnostic::kElementwise || kind == Agnostic::kConcat
-                                   ? node.inputs.size()
-                                   : 1;
+    const size_t data_inputs =
+        kind == Agnostic::kElementwise || kind == Agnostic::kConcat ? node.inputs.size() : 1;
     // Data inputs: 4-D values follow; constants are permuted (elementwise/concat only).
     for (size_t i = 0; i < data_inputs; ++i) {
       const int v = node.inputs[i];
       if (v < 0) continue;
-      const bool quant_param = (node.op_type == "QuantizeLinear" ||
-                                node.op_type == "DequantizeLinear") && i > 0;
+      const bool quant_param =
+          (node.op_type == "QuantizeLinear" || node.op_type == "DequantizeLinear") && i > 0;
       if (quant_param) {
         if (g_.values[v].is_constant() && g_.values[v].constant->num_elements() > 1) {
           continue;  // per-axis: handled by the axis remap below
@@ -342,8 +346,8 @@ class LayoutPass {
             const float* s = t->data<float>();
             Tensor r = Tensor::Create(DType::kF32, {4}).value();
             for (int k = 0; k < 4; ++k) r.mutable_data<float>()[k] = s[kToNchw[k]];
-            new_inputs[i] = g_.AddConstant(MakeUniqueName(g_, g_.values[v].name + "_nhwc"),
-                                           std::move(r));
+            new_inputs[i] =
+                g_.AddConstant(MakeUniqueName(g_, g_.values[v].name + "_nhwc"), std::move(r));
           } else if (i == 3) {
             std::optional<int> r = RewriteInts(v, [](const std::vector<int64_t>& s) {
               return s.size() == 4 ? PermuteToNhwc(s) : std::vector<int64_t>{};
@@ -385,7 +389,8 @@ class LayoutPass {
         new_inputs[3] = *r;
         break;
       }
-      case Agnostic::kNo: return false;
+      case Agnostic::kNo:
+        return false;
     }
     for (int& v : new_inputs) {
       if (v <= -2) v = Nhwc(-2 - v);
@@ -427,7 +432,8 @@ Status FuseConvResidual(Graph& g, std::vector<std::string>* log) {
           conv.inputs.size() > 3 || g.values[y].dtype != DType::kF32) {
         continue;
       }
-      if (!(ValueType(g, y) == ValueType(g, z)) || !(ValueType(g, add.outputs[0]) == ValueType(g, y))) {
+      if (!(ValueType(g, y) == ValueType(g, z)) ||
+          !(ValueType(g, add.outputs[0]) == ValueType(g, y))) {
         continue;
       }
       // z must exist before the conv runs, since the conv takes its slot.

@@ -59,6 +59,11 @@ Status FuseMatMulBias(Graph& g, std::vector<std::string>* log);
 // constant added to the convolution's bias (exporters often emit the bias as a separate Add).
 Status FoldAddIntoConvBias(Graph& g, std::vector<std::string>* log);
 
+// Reshape(x, [.., g, C/g, ..]) -> Transpose(swapping those two axes) -> Reshape(back to x's
+// shape) => com.edgerun ChannelShuffle(x; group=g, axis) (ShuffleNet). One op instead of three,
+// and the layout pass can run it NHWC instead of converting around it.
+Status FuseChannelShuffle(Graph& g, std::vector<std::string>* log);
+
 // Conv/ConvTranspose (no fused activation) followed by Mul with a per-channel or scalar constant:
 // the weights and bias are scaled (ORT's ConvMulFusion). PP-LCNet's learnable affine blocks
 // are a Mul and an Add after each conv.

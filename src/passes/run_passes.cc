@@ -15,8 +15,9 @@ Status RunGraphPasses(Graph& graph, std::vector<std::string>* log) {
   // FoldQdq right after cleanup, before FuseActivations can hide a Relu between op and Q
   // (it also takes over an activation already fused).
   static constexpr PassFn kPipeline[] = {
-      EliminateIdentity,     EliminateDeadNodes, FoldQdq,  FoldMulIntoConv, FoldAddIntoConvBias,
-      FoldBatchNormIntoConv, FoldPadIntoConv,    FuseSiLU, FuseMatMulBias,  FuseActivations};
+      EliminateIdentity,   EliminateDeadNodes,    FoldQdq,         FoldMulIntoConv,
+      FoldAddIntoConvBias, FoldBatchNormIntoConv, FoldPadIntoConv, FuseSiLU,
+      FuseMatMulBias,      FuseChannelShuffle,    FuseActivations};
   // Every change removes at least one node, so this terminates; the cap is a safety net.
   constexpr int kMaxRounds = 16;
   for (int round = 0; round < kMaxRounds; ++round) {

@@ -20,9 +20,7 @@ namespace edgerun {
 
 // Defined in tensor_index.cc and resize.cc.
 
-
 namespace {
-
 
 std::vector<int64_t> RowMajorStrides(std::span<const int64_t> dims) {
   std::vector<int64_t> s(dims.size(), 1);
@@ -274,6 +272,19 @@ Status PrepareDepthToSpace(PrepareContext& ctx) {
   }
   const int64_t view[] = {n, c, b, b, h, w};
   const int perm[] = {0, 1, 4, 2, 5, 3};
+  return FinishCopyPrepare(ctx, PermutePlan(view, perm, DTypeSize(in.dtype)));
+}
+
+Status PrepareChannelShuffle(PrepareContext& ctx) {
+  const TensorType& in = ctx.inputs[0];
+  ASSIGN_OR_RETURN(int64_t group, ctx.node.GetInt("group", 1));
+  ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node.GetInt("axis", 1));
+  const int axis = static_cast<int>(axis_attr < 0 ? axis_attr + in.rank() : axis_attr);
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < axis; ++d) outer *= in.dims[d];
+  for (int d = axis + 1; d < in.rank(); ++d) inner *= in.dims[d];
+  const int64_t view[] = {outer, group, in.dims[axis] / group, inner};
+  const int perm[] = {0, 2, 1, 3};
   return FinishCopyPrepare(ctx, PermutePlan(view, perm, DTypeSize(in.dtype)));
 }
 
@@ -605,6 +616,8 @@ constexpr KernelDef kTensorKernels[] = {
     {"Tile", KernelPath::kReference, kAll, nullptr, PrepareTile, InvokeCopy},
     {"DepthToSpace", KernelPath::kReference, kAll, nullptr, PrepareDepthToSpace, InvokeCopy},
     {"SpaceToDepth", KernelPath::kReference, kAll, nullptr, PrepareSpaceToDepth, InvokeCopy},
+    {"ChannelShuffle", KernelPath::kReference, kAll, nullptr, PrepareChannelShuffle, InvokeCopy,
+     kEdgerunDomain},
     {"Concat", KernelPath::kReference, kAll, nullptr, PrepareAxis0, InvokeConcat},
     {"Split", KernelPath::kReference, kAll, nullptr, PrepareAxis0, InvokeSplit},
     {"Pad", KernelPath::kReference, kAll, nullptr, PreparePad, InvokePad},

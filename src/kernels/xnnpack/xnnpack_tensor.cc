@@ -165,10 +165,59 @@ Status PreparePad(PrepareContext& ctx) {
 Status SetupPad(SetupContext& ctx) {
   auto& s = ctx.state_as<PadState>();
   HeapMeter meter;
-  const xnn_status st = xnn_setup_constant_pad_nd_x32(
-      s.ops[0], static_cast<size_t>(s.rank), s.shape, s.pre, s.post, ctx.inputs[0].raw,
-      ctx.outputs[0].raw, ctx.threadpool);
+  const xnn_status st =
+      xnn_setup_constant_pad_nd_x32(s.ops[0], static_cast<size_t>(s.rank), s.shape, s.pre, s.post,
+                                    ctx.inputs[0].raw, ctx.outputs[0].raw, ctx.threadpool);
   if (st != xnn_status_success) return SetupFailed(ctx, st, "constant pad");
+  s.heap_bytes += meter.bytes();
+  return Status::Ok();
+}
+
+// ---- ChannelShuffle (com.edgerun), on the innermost axis: NHWC data after the layout pass ----
+
+struct ShuffleState : XnnState {
+  size_t batch = 0;
+};
+
+bool SupportsChannelShuffle(const SupportContext& ctx) {
+  if (ctx.inputs.size() != 1 || !Is32Bit(ctx.inputs[0]) || ctx.inputs[0].num_elements() <= 0) {
+    return false;
+  }
+  const int rank = ctx.inputs[0].rank();
+  Expected<int64_t> axis = ctx.node.GetInt("axis", 1);
+  Expected<int64_t> group = ctx.node.GetInt("group", 0);
+  return axis.ok() && group.ok() && (*axis == rank - 1 || *axis == -1) && *group >= 1 &&
+         ctx.inputs[0].dims[rank - 1] % *group == 0;
+}
+
+Status PrepareChannelShuffle(PrepareContext& ctx) {
+  if (!XnnpackInitialized()) return ctx.NotSupported("XNNPACK cannot run on this CPU");
+  auto s = std::make_unique<ShuffleState>();
+  const auto& dims = ctx.inputs[0].dims;
+  ASSIGN_OR_RETURN(int64_t group, ctx.node.GetInt("group", 1));
+  const auto channels = static_cast<size_t>(dims.back());
+  s->batch = static_cast<size_t>(ctx.inputs[0].num_elements()) / channels;
+  HeapMeter meter;
+  xnn_operator_t op = nullptr;
+  const xnn_status st = xnn_create_channel_shuffle_nc_x32(static_cast<size_t>(group),
+                                                          channels / static_cast<size_t>(group),
+                                                          channels, channels, 0, &op);
+  RETURN_IF_ERROR(s->Adopt(ctx, st, op, "channel shuffle").status());
+  s->heap_bytes = meter.bytes();
+  ctx.state = std::move(s);
+  return Status::Ok();
+}
+
+Status SetupChannelShuffle(SetupContext& ctx) {
+  auto& s = ctx.state_as<ShuffleState>();
+  // XNNPACK reads the input while writing the output: they must not share a buffer.
+  if (ctx.inputs[0].raw == ctx.outputs[0].raw) {
+    return ctx.Fail("XNNPACK channel shuffle cannot run in place");
+  }
+  HeapMeter meter;
+  const xnn_status st = xnn_setup_channel_shuffle_nc_x32(s.ops[0], s.batch, ctx.inputs[0].raw,
+                                                         ctx.outputs[0].raw, ctx.threadpool);
+  if (st != xnn_status_success) return SetupFailed(ctx, st, "channel shuffle");
   s.heap_bytes += meter.bytes();
   return Status::Ok();
 }
@@ -276,8 +325,9 @@ Status PrepareResize(PrepareContext& ctx) {
   HeapMeter meter;
   xnn_operator_t op = nullptr;
   const xnn_status st =
-      g.nhwc ? xnn_create_resize_bilinear2d_nhwc_f32(g.channels, g.channels, g.channels, g.flags, &op)
-             : xnn_create_resize_bilinear2d_nchw_f32(g.channels, g.channels, g.channels, g.flags, &op);
+      g.nhwc
+          ? xnn_create_resize_bilinear2d_nhwc_f32(g.channels, g.channels, g.channels, g.flags, &op)
+          : xnn_create_resize_bilinear2d_nchw_f32(g.channels, g.channels, g.channels, g.flags, &op);
   RETURN_IF_ERROR(s->Adopt(ctx, st, op, "bilinear resize").status());
   s->heap_bytes = meter.bytes();
   ctx.state = std::move(s);
@@ -290,9 +340,9 @@ Status SetupResize(SetupContext& ctx) {
   HeapMeter meter;
   const auto setup =
       g.nhwc ? xnn_setup_resize_bilinear2d_nhwc_f32 : xnn_setup_resize_bilinear2d_nchw_f32;
-  const xnn_status st = setup(s.ops[0], g.batch, g.in_h, g.in_w, g.out_h, g.out_w,
-                              ctx.inputs[0].data<float>(), ctx.outputs[0].data<float>(),
-                              ctx.threadpool);
+  const xnn_status st =
+      setup(s.ops[0], g.batch, g.in_h, g.in_w, g.out_h, g.out_w, ctx.inputs[0].data<float>(),
+            ctx.outputs[0].data<float>(), ctx.threadpool);
   if (st != xnn_status_success) return SetupFailed(ctx, st, "bilinear resize");
   s.heap_bytes += meter.bytes();
   return Status::Ok();
@@ -305,6 +355,8 @@ constexpr KernelDef kTensorKernels[] = {
     {"Concat", kXnn, kX32, SupportsConcat, PrepareConcat, InvokeXnnOps, "", false, false,
      SetupConcat},
     {"Pad", kXnn, kX32, SupportsPad, PreparePad, InvokeXnnOps, "", false, false, SetupPad},
+    {"ChannelShuffle", kXnn, kX32, SupportsChannelShuffle, PrepareChannelShuffle, InvokeXnnOps,
+     kEdgerunDomain, false, false, SetupChannelShuffle},
     {"Resize", kXnn, kF32, SupportsResize, PrepareResize, InvokeXnnOps, "", false, false,
      SetupResize},
 };

@@ -1,0 +1,90 @@
+// FuseChannelShuffle: ShuffleNet's Reshape -> Transpose -> Reshape as one ChannelShuffle op.
+#include <string>
+#include <vector>
+
+#include "passes/pass_util.h"
+#include "passes/passes.h"
+
+namespace edgerun {
+namespace {
+
+// The node that alone reads `v` when it is `op` (ONNX domain, one output), else -1.
+int SoleReaderOp(GraphRewriter& rw, int v, std::string_view op) {
+  if (v < 0 || rw.graph().IsGraphOutput(v)) return -1;
+  const std::vector<int>& readers = rw.Consumers(v);
+  if (readers.size() != 1) return -1;
+  const Node& n = rw.node(readers[0]);
+  return IsOnnxOp(n, op) && n.outputs.size() == 1 && n.inputs[0] == v ? readers[0] : -1;
+}
+
+bool IsStatic(const TensorType& t) {
+  if (t.dtype == DType::kUndefined) return false;
+  for (int64_t d : t.dims) {
+    if (d < 0) return false;
+  }
+  return true;
+}
+
+bool TryFuse(GraphRewriter& rw, int r1, std::vector<std::string>* log) {
+  const Graph& g = rw.graph();
+  const Node& reshape1 = rw.node(r1);
+  if (!IsOnnxOp(reshape1, "Reshape") || reshape1.inputs.empty() || reshape1.outputs.size() != 1) {
+    return false;
+  }
+  const int x = reshape1.inputs[0], split = reshape1.outputs[0];
+  const TensorType xt = ValueType(g, x), st = ValueType(g, split);
+  if (!IsStatic(xt) || !IsStatic(st) || st.rank() != xt.rank() + 1) return false;
+  // x [.., C, ..] viewed as [.., g, C/g, ..] at some axis a.
+  int axis = -1;
+  for (int a = 0; a < xt.rank() && axis < 0; ++a) {
+    bool same = true;
+    for (int d = 0; d < a; ++d) same = same && st.dims[d] == xt.dims[d];
+    for (int d = a + 1; d < xt.rank(); ++d) same = same && st.dims[d + 1] == xt.dims[d];
+    if (same && st.dims[a] > 1 && st.dims[a] * st.dims[a + 1] == xt.dims[a]) axis = a;
+  }
+  if (axis < 0) return false;
+  const int t = SoleReaderOp(rw, split, "Transpose");
+  if (t < 0) return false;
+  const std::vector<int64_t> perm = ValueOr(rw.node(t).GetInts("perm", {}), std::vector<int64_t>{});
+  if (static_cast<int>(perm.size()) != st.rank()) return false;
+  for (int d = 0; d < st.rank(); ++d) {
+    const int64_t want = d == axis ? axis + 1 : d == axis + 1 ? axis : d;
+    if (perm[d] != want) return false;
+  }
+  const int r2 = SoleReaderOp(rw, rw.node(t).outputs[0], "Reshape");
+  if (r2 < 0) return false;
+  const int out = rw.node(r2).outputs[0];
+  if (!(ValueType(g, out) == xt)) return false;
+
+  Node fused;
+  fused.name = rw.node(r2).name;
+  fused.op_type = "ChannelShuffle";
+  fused.domain = std::string(kEdgerunDomain);
+  fused.opset = 1;
+  fused.inputs = {x};
+  fused.outputs = {out};
+  fused.attrs["group"] = Attribute::Int(st.dims[axis]);
+  fused.attrs["axis"] = Attribute::Int(axis);
+  if (!CanRunOnReferencePath(g, fused)) return false;
+  const std::string what = "Reshape '" + reshape1.name + "', Transpose '" + rw.node(t).name +
+                           "', Reshape '" + rw.node(r2).name + "'";
+  rw.RemoveNode(r1);
+  rw.RemoveNode(t);
+  rw.node(r2) = std::move(fused);
+  rw.Invalidate();
+  if (log != nullptr)
+    log->push_back("fused " + what + " into ChannelShuffle '" + rw.node(r2).name + "'");
+  return true;
+}
+
+}  // namespace
+
+Status FuseChannelShuffle(Graph& g, std::vector<std::string>* log) {
+  GraphRewriter rw(g);
+  for (int n = 0; n < rw.num_nodes(); ++n) {
+    if (!rw.removed(n)) TryFuse(rw, n, log);
+  }
+  return rw.Finish();
+}
+
+}  // namespace edgerun
