@@ -69,9 +69,9 @@ Agnostic ClassifyAgnostic(const Node& n) {
       "Where",       "Not",       "Softsign", "Mod",   "GreaterOrEqual",
       "LessOrEqual"};
   if (n.domain == kEdgerunDomain) {
+    if (n.op_type == "ChannelShuffle") return Agnostic::kAxisAttr;  // its `axis` is remapped
     // QLinearAdd's scales and zero points are per tensor (scalars), so it is elementwise with
     // numpy broadcasting like Add; following NHWC avoids Transposes around residual adds.
-    if (n.op_type == "ChannelShuffle") return Agnostic::kAxisAttr;
     return n.op_type == "SiLU" || n.op_type == "Gelu" || n.op_type == "QLinearAdd"
                ? Agnostic::kElementwise
                : Agnostic::kNo;

@@ -13,9 +13,9 @@
 // onednn::MakeInt8Attr), and a difference of one step anywhere in these random-weight networks
 // grows to several steps at the output (measured: 6 on mobilenet_v2_qdq before that fix), so
 // any tolerance would hide exactly the bugs this test is for. Against ONNX Runtime: at most
-// kMaxStepsVsOrt steps. ORT requantizes the same way (mobilenet_v2_qdq: 0 steps), but its
-// QLinearAdd and float Gemm classifier round differently in places (resnet18_qdq: 2 steps
-// measured, 2026-12-03); one more step of margin.
+// kMaxStepsVsOrt steps. ORT requantizes convs the same way (mobilenet_v2_qdq: 0 steps);
+// resnet18_qdq measured 2 steps on 2026-12-03 (not traced; ORT's own QLinearAdd and float Gemm
+// classifier are the candidates), plus one step of margin.
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -117,7 +117,7 @@ TEST_P(QdqModelTest, Int8MatchesOnnxRuntimeAndReferencePath) {
   const double ref_vs_ort = test_util::MaxAbsError(ref.output, want) / step;
   const double fast_vs_ref = test_util::MaxAbsError(fast.output, ref.output) / step;
   std::printf(
-      "[ qdq      ] %-18s steps: fast-ort %.2f  ref-ort %.2f  fast-ref %.2f (limit %.0f, "
+      "[ qdq      ] %-18s steps: fast-ort %.2f  ref-ort %.2f  fast-ref %.2f (limit vs ORT %.0f, "
       "step %.4g)  top-1 ort %lld fast %lld ref %lld\n",
       name.c_str(), fast_vs_ort, ref_vs_ort, fast_vs_ref, kMaxStepsVsOrt, step,
       static_cast<long long>(ArgMax(want)), static_cast<long long>(ArgMax(fast.output)),

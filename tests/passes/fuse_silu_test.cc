@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -142,6 +143,181 @@ TEST(FuseSiLUTest, NotFusedWhenMulReadsAnotherValue) {
   const int s = b.Op("Sigmoid", {b.x});
   b.Output(b.Op("Mul", {z, s}));
   ExpectUnchanged(b.g);
+}
+
+// x * Clip(x + 3, 0, 6) / 6 spelled out (MobileNetV3, PP-LCNet exports). `variant` picks the
+// association and the division: 0 (x * clip) / 6, 1 x * (clip / 6), 2 (clip * x) * (1/6),
+// 3 x * ((1/6) * clip). Returns the Clip's output through *clip_out.
+int HardSwishArithmetic(Builder& b, int variant, int* clip_out = nullptr, float lo = 0,
+                        float hi = 6, float shift = 3, float divisor = 6) {
+  const int t = b.Op("Add", {b.x, b.K(shift)});
+  const int c = b.Op("Clip", {t, b.K(lo), b.K(hi)});
+  if (clip_out != nullptr) *clip_out = c;
+  switch (variant) {
+    case 0:
+      return b.Op("Div", {b.Op("Mul", {b.x, c}), b.K(divisor)});
+    case 1:
+      return b.Op("Mul", {b.x, b.Op("Div", {c, b.K(divisor)})});
+    case 2:
+      return b.Op("Mul", {b.Op("Mul", {c, b.x}), b.K(1.0f / divisor)});
+    default:
+      return b.Op("Mul", {b.x, b.Op("Mul", {b.K(1.0f / divisor), c})});
+  }
+}
+
+TEST(FuseHardSwishTest, BothAssociationsWithDivOrMulBySixth) {
+  for (int variant = 0; variant < 4; ++variant) {
+    SCOPED_TRACE("variant " + std::to_string(variant));
+    Builder b;
+    b.Output(HardSwishArithmetic(b, variant));
+    ExpectFusedInto(b.g, "HardSwish", "");
+  }
+}
+
+TEST(FuseHardSwishTest, ThreePlusXAndLogNamesTheNodes) {
+  Builder b;
+  const int t = b.Op("Add", {b.K(3), b.x});  // constant first
+  const int c = b.Op("Clip", {t, b.K(0), b.K(6)});
+  b.Output(b.Op("Div", {b.Op("Mul", {c, b.x}), b.K(6)}));
+  Graph g = b.g;
+  std::vector<std::string> log;
+  ASSERT_TRUE(FuseSiLU(g, &log).ok());
+  ASSERT_EQ(g.nodes.size(), 1u);
+  EXPECT_EQ(log, (std::vector<std::string>{"fused Add 'n1', Clip 'n4', Mul 'n5', Div 'n7' into "
+                                           "HardSwish 'n7'"}));
+  ExpectFusedInto(b.g, "HardSwish", "");
+}
+
+TEST(FuseHardSwishTest, Opset10ClipWithAttributeBounds) {
+  for (int variant : {0, 1}) {
+    SCOPED_TRACE("variant " + std::to_string(variant));
+    Builder b;
+    const int t = b.Op("Add", {b.x, b.K(3)});
+    const int c = b.Op("Clip", {t});
+    Node& clip = b.g.nodes.back();
+    clip.opset = 10;
+    clip.attrs["min"] = Attribute::Float(0);
+    clip.attrs["max"] = Attribute::Float(6);
+    b.Output(variant == 0 ? b.Op("Div", {b.Op("Mul", {b.x, c}), b.K(6)})
+                          : b.Op("Mul", {b.Op("Div", {c, b.K(6)}), b.x}));
+    ExpectFusedInto(b.g, "HardSwish", "");
+  }
+  // Opset 10 with other attribute bounds (Relu-like clip at 0..4) is not HardSwish.
+  Builder other;
+  const int t = other.Op("Add", {other.x, other.K(3)});
+  const int c = other.Op("Clip", {t});
+  other.g.nodes.back().opset = 10;
+  other.g.nodes.back().attrs["min"] = Attribute::Float(0);
+  other.g.nodes.back().attrs["max"] = Attribute::Float(4);
+  other.Output(other.Op("Div", {other.Op("Mul", {other.x, c}), other.K(6)}));
+  ExpectUnchanged(other.g);
+}
+
+TEST(FuseHardSwishTest, TmpProbeOpset13ClipAttributes) {
+  Builder b;
+  const int t = b.Op("Add", {b.x, b.K(3)});
+  const int c = b.Op("Clip", {t});
+  b.g.nodes.back().opset = 13;
+  b.g.nodes.back().attrs["min"] = Attribute::Float(0);
+  b.g.nodes.back().attrs["max"] = Attribute::Float(6);
+  b.Output(b.Op("Div", {b.Op("Mul", {b.x, c}), b.K(6)}));
+  const Graph before = b.g;
+  ASSERT_TRUE(FuseSiLU(b.g, nullptr).ok());
+  ExpectSameResults(before, b.g, 1e-5, 1e-6);
+}
+
+TEST(FuseHardSwishTest, OtherConstantsAreNotFused) {
+  struct Case {
+    const char* what;
+    float lo, hi, shift, divisor;
+  };
+  for (const Case& k : {Case{"clip min -1", -1, 6, 3, 6}, Case{"clip max 5", 0, 5, 3, 6},
+                        Case{"x + 2", 0, 6, 2, 6}, Case{"divided by 5", 0, 6, 3, 5}}) {
+    for (int variant = 0; variant < 4; ++variant) {
+      SCOPED_TRACE(std::string(k.what) + ", variant " + std::to_string(variant));
+      Builder b;
+      b.Output(HardSwishArithmetic(b, variant, nullptr, k.lo, k.hi, k.shift, k.divisor));
+      ExpectUnchanged(b.g);
+    }
+  }
+  // Clip without a max bound (opset 11+: omitted input) is not Relu6.
+  Builder b;
+  const int t = b.Op("Add", {b.x, b.K(3)});
+  const int c = b.Op("Clip", {t, b.K(0)});
+  b.Output(b.Op("Div", {b.Op("Mul", {b.x, c}), b.K(6)}));
+  ExpectUnchanged(b.g);
+}
+
+TEST(FuseHardSwishTest, XReadElsewhereIsFine) {
+  for (int variant : {0, 1}) {
+    SCOPED_TRACE("variant " + std::to_string(variant));
+    Builder b;
+    const int n = b.Op("Neg", {b.x});
+    b.Output(HardSwishArithmetic(b, variant));
+    b.g.MarkOutput(n);
+    const Graph before = b.g;
+    std::vector<std::string> log;
+    ASSERT_TRUE(FuseSiLU(b.g, &log).ok());
+    ASSERT_EQ(b.g.nodes.size(), 2u) << (log.empty() ? "nothing fused" : log[0]);
+    int hardswish = 0;
+    for (const Node& node : b.g.nodes) {
+      if (node.op_type != "HardSwish") continue;
+      ++hardswish;
+      EXPECT_EQ(b.g.values[node.inputs[0]].name, "x");
+      EXPECT_EQ(b.g.values[node.outputs[0]].name, "y");
+    }
+    EXPECT_EQ(hardswish, 1);
+    EXPECT_TRUE(ValidateGraph(b.g).ok());
+    ExpectSameResults(before, b.g, 1e-5, 1e-6);
+  }
+}
+
+TEST(FuseHardSwishTest, IntermediateWithASecondReaderIsNotFused) {
+  // Each intermediate of each association, read by a Neg or made a graph output.
+  for (int variant = 0; variant < 4; ++variant) {
+    for (int which = 0; which < 3; ++which) {
+      for (bool as_output : {false, true}) {
+        SCOPED_TRACE("variant " + std::to_string(variant) + ", intermediate " +
+                     std::to_string(which) + (as_output ? ", graph output" : ", Neg reader"));
+        Builder b;
+        int clip = -1;
+        b.Output(HardSwishArithmetic(b, variant, &clip));
+        // which: 0 the Add (x + 3), 1 the Clip, 2 the first Mul/Div after the Clip.
+        int v = -1;
+        for (const Node& n : b.g.nodes) {
+          if (which == 0 && n.op_type == "Add") v = n.outputs[0];
+          if (which == 2 && n.op_type != "Add" && n.op_type != "Clip" &&
+              std::find(n.inputs.begin(), n.inputs.end(), clip) != n.inputs.end()) {
+            v = n.outputs[0];
+          }
+        }
+        if (which == 1) v = clip;
+        ASSERT_GE(v, 0);
+        if (as_output) {
+          b.g.MarkOutput(v);
+        } else {
+          b.g.MarkOutput(b.Op("Neg", {v}));
+        }
+        ExpectUnchanged(b.g);
+      }
+    }
+  }
+}
+
+TEST(FuseHardSwishTest, NotFusedWhenTheProductReadsAnotherTensor) {
+  Builder b;
+  const int z = b.Op("Neg", {b.x});
+  const int t = b.Op("Add", {b.x, b.K(3)});
+  const int c = b.Op("Clip", {t, b.K(0), b.K(6)});
+  b.Output(b.Op("Div", {b.Op("Mul", {z, c}), b.K(6)}));
+  ExpectUnchanged(b.g);
+
+  Builder b2;
+  const int z2 = b2.Op("Neg", {b2.x});
+  const int t2 = b2.Op("Add", {b2.x, b2.K(3)});
+  const int c2 = b2.Op("Clip", {t2, b2.K(0), b2.K(6)});
+  b2.Output(b2.Op("Mul", {b2.Op("Div", {c2, b2.K(6)}), z2}));
+  ExpectUnchanged(b2.g);
 }
 
 // PyTorch's export of nn.GELU(): x * (1 + erf(x / sqrt2)) * 0.5

@@ -108,14 +108,18 @@ TEST(NoAllocTest, RealModelsRunWithoutAllocating) {
   const char* env = std::getenv("EDGERUN_CACHE");
   const std::filesystem::path cache =
       env ? std::filesystem::path(env)
-          : std::filesystem::path(std::getenv("HOME") ? std::getenv("HOME") : "/root") / ".cache/edgerun";
+          : std::filesystem::path(std::getenv("HOME") ? std::getenv("HOME") : "/root") /
+                ".cache/edgerun";
   const std::filesystem::path models = cache / "models";
   ASSERT_TRUE(std::filesystem::is_directory(models))
       << models << " is missing: run scripts/fetch_fixtures.sh";
   int checked = 0;
-  for (const char* name : {"mobilenet_v2", "resnet18", "ppocr_cls"}) {
+  // The _qdq models run the int8 path (QLinearConv, QLinearAdd, QuantizeLinear).
+  for (const char* name :
+       {"mobilenet_v2", "resnet18", "ppocr_cls", "resnet18_qdq", "mobilenet_v2_qdq"}) {
     const std::filesystem::path path = models / name / "model.onnx";
-    ASSERT_TRUE(std::filesystem::exists(path)) << path << " is missing: run scripts/fetch_fixtures.sh";
+    ASSERT_TRUE(std::filesystem::exists(path))
+        << path << " is missing: run scripts/fetch_fixtures.sh";
     auto model = LoadModel(path.string());
     ASSERT_TRUE(model.ok()) << model.status().message();
     SessionOptions options;
@@ -128,7 +132,7 @@ TEST(NoAllocTest, RealModelsRunWithoutAllocating) {
     EXPECT_EQ(AllocationsDuringRuns(**session, 2), 0) << name;
     ++checked;
   }
-  EXPECT_EQ(checked, 3);
+  EXPECT_EQ(checked, 5);
 }
 
 }  // namespace

@@ -48,9 +48,10 @@ Model TinyNet() {
   std::vector<int> bn_inputs = {c1};
   for (uint32_t i = 0; i < 4; ++i) {
     std::vector<float> v = RandomF32({8}, 10 + i).ToFloatVector();
-    if (i == 3) for (float& f : v) f = 0.5f + 0.25f * f;  // variance > 0
-    bn_inputs.push_back(g.AddConstant("bn_" + std::to_string(i),
-                                      Tensor::FromVector(DType::kF32, {8}, v)));
+    if (i == 3)
+      for (float& f : v) f = 0.5f + 0.25f * f;  // variance > 0
+    bn_inputs.push_back(
+        g.AddConstant("bn_" + std::to_string(i), Tensor::FromVector(DType::kF32, {8}, v)));
   }
   const int bn = g.AddValue("bn");
   g.AddNode("bn1", "BatchNormalization", bn_inputs, {bn});
@@ -89,9 +90,9 @@ bool Available(KernelPath p) {
   return b != nullptr && b->available();
 }
 
-Expected<std::unique_ptr<Session>> Create(const std::vector<KernelPath>& paths,
-                                          int threads = 1, bool pin = false,
-                                          bool optimize = true, const Model& model = TinyNet()) {
+Expected<std::unique_ptr<Session>> Create(const std::vector<KernelPath>& paths, int threads = 1,
+                                          bool pin = false, bool optimize = true,
+                                          const Model& model = TinyNet()) {
   SessionOptions options;
   options.kernel_paths = paths;
   options.num_threads = threads;
@@ -199,8 +200,7 @@ TEST(SessionPaths, FastPathWithoutReferenceRunsOnlyThatPathOrNamesMissingNodes) 
       }
       ExpectClose(RunOnce(**s), ReferenceOutput());
     } else {
-      EXPECT_NE(s.status().message().find("no kernel"), std::string::npos)
-          << s.status().message();
+      EXPECT_NE(s.status().message().find("no kernel"), std::string::npos) << s.status().message();
     }
   }
 }
@@ -231,7 +231,8 @@ TEST(SessionPaths, ConvWhoseResidualIsItsOwnInputIsNotRunInPlace) {
   const Model m = MakeSmallCnn();
   const std::vector<float> want = ReferenceOutput(m);
   const std::vector<std::vector<KernelPath>> configs = {
-      {}, {KernelPath::kXnnpack, KernelPath::kReference},
+      {},
+      {KernelPath::kXnnpack, KernelPath::kReference},
       {KernelPath::kOnednn, KernelPath::kReference}};
   for (const std::vector<KernelPath>& paths : configs) {
     SCOPED_TRACE(paths.empty() ? std::string("default") : std::string(KernelPathName(paths[0])));
@@ -292,6 +293,289 @@ TEST(SessionPaths, TwoThreadsPinnedOrNotGiveTheSameOutputs) {
   auto pinned_ref = Create({KernelPath::kReference}, 2, /*pin=*/true);
   ASSERT_TRUE(pinned_ref.ok()) << pinned_ref.status().ToString();
   ExpectClose(RunOnce(**pinned_ref), want);
+}
+
+// --- Packed weights released at creation, one threading runtime, op preferences, Create(&&) ---
+
+// x[1,3,8,8] -> Conv(cw[8,3,3,3], cb) pad 1 -> Relu -> GlobalAveragePool -> Flatten
+//   -> MatMul(B[8,5]) -> y[1,5]
+// With `shared_b`, a second input u[8,5] gives z = u + B: B then has a reader (Add) that reads
+// it at run time.
+Model PackingNet(bool shared_b) {
+  Model m;
+  m.path = "packing_net";
+  Graph& g = m.graph;
+  g.opset_imports[""] = 17;
+  const int x = g.AddValue("x", DType::kF32, ShapeFromDims({1, 3, 8, 8}));
+  g.MarkInput(x);
+  const int cw = g.AddConstant("cw", RandomF32({8, 3, 3, 3}, 60));
+  const int cb = g.AddConstant("cb", RandomF32({8}, 61));
+  const int c = g.AddValue("c");
+  g.AddNode("conv", "Conv", {x, cw, cb}, {c}).attrs["pads"] = Attribute::Ints({1, 1, 1, 1});
+  const int r = g.AddValue("r");
+  g.AddNode("relu", "Relu", {c}, {r});
+  const int gp = g.AddValue("gp");
+  g.AddNode("gap", "GlobalAveragePool", {r}, {gp});
+  const int fl = g.AddValue("fl");
+  g.AddNode("flatten", "Flatten", {gp}, {fl});
+  const int b = g.AddConstant("B", RandomF32({8, 5}, 62));
+  const int y = g.AddValue("y");
+  g.AddNode("matmul", "MatMul", {fl, b}, {y});
+  g.MarkOutput(y);
+  if (shared_b) {
+    const int u = g.AddValue("u", DType::kF32, ShapeFromDims({8, 5}));
+    g.MarkInput(u);
+    const int z = g.AddValue("z");
+    g.AddNode("add_b", "Add", {u, b}, {z});
+    g.MarkOutput(z);
+  }
+  return m;
+}
+
+// x[1,4,5,5] -> ConvTranspose(w[4,6,2,2], b[6]) stride 2 -> y[1,6,10,10]
+Model DeconvNet() {
+  Model m;
+  m.path = "deconv_net";
+  Graph& g = m.graph;
+  g.opset_imports[""] = 17;
+  const int x = g.AddValue("x", DType::kF32, ShapeFromDims({1, 4, 5, 5}));
+  g.MarkInput(x);
+  const int w = g.AddConstant("w", RandomF32({4, 6, 2, 2}, 70));
+  const int b = g.AddConstant("b", RandomF32({6}, 71));
+  const int y = g.AddValue("y");
+  g.AddNode("deconv", "ConvTranspose", {x, w, b}, {y}).attrs["strides"] = Attribute::Ints({2, 2});
+  g.MarkOutput(y);
+  return m;
+}
+
+// Sets every input to a seeded random tensor, runs, and returns every output.
+std::vector<std::vector<float>> RunAll(Session& s, uint32_t seed) {
+  for (int i = 0; i < s.num_inputs(); ++i) {
+    const TensorView in = s.input(i);
+    const Tensor t = RandomF32(std::vector<int64_t>(in.dims.begin(), in.dims.end()), seed + i);
+    EXPECT_TRUE(s.SetInput(i, t.view()).ok()) << s.input_name(i);
+  }
+  const Status st = s.Run();
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  std::vector<std::vector<float>> outs;
+  for (int i = 0; i < s.num_outputs(); ++i) {
+    const TensorView y = s.output(i);
+    outs.emplace_back(y.data<float>(), y.data<float>() + y.num_elements());
+  }
+  return outs;
+}
+
+Expected<std::unique_ptr<Session>> CreateFor(const Model& model,
+                                             const std::vector<KernelPath>& paths,
+                                             int threads = 1) {
+  SessionOptions options;
+  options.kernel_paths = paths;
+  options.num_threads = threads;
+  return Session::Create(model, options);
+}
+
+bool IsWeightOp(const std::string& op) {
+  return op == "Conv" || op == "ConvTranspose" || op == "MatMul" || op == "Gemm";
+}
+
+const Tensor* ConstantInput(const Session& s, size_t node, size_t input) {
+  const Graph& g = s.optimized_graph();
+  const Node& n = g.nodes[node];
+  if (input >= n.inputs.size() || n.inputs[input] < 0) return nullptr;
+  const Value& v = g.values[n.inputs[input]];
+  return v.is_constant() ? v.constant.get() : nullptr;
+}
+
+TEST(SessionWeights, PackedWeightsAreReleasedAndOutputsStillMatch) {
+  ASSERT_TRUE(Available(KernelPath::kXnnpack) || Available(KernelPath::kOnednn));
+  const Model model = PackingNet(false);
+  auto ref = CreateFor(model, {KernelPath::kReference});
+  ASSERT_TRUE(ref.ok()) << ref.status().ToString();
+  auto fast = CreateFor(model, {});
+  ASSERT_TRUE(fast.ok()) << fast.status().ToString();
+
+  const std::vector<NodeReport> reports = (*fast)->NodeReports();
+  ASSERT_EQ(reports.size(), (*fast)->optimized_graph().nodes.size());
+  int conv_released = 0, matmul_released = 0;
+  for (size_t n = 0; n < reports.size(); ++n) {
+    if (!IsWeightOp(reports[n].op_type) || reports[n].kernel == "ref") continue;
+    SCOPED_TRACE(reports[n].name + " on " + reports[n].kernel);
+    const Tensor* w = ConstantInput(**fast, n, 1);
+    ASSERT_NE(w, nullptr);
+    // Storage freed, description kept.
+    EXPECT_EQ(w->raw(), nullptr);
+    EXPECT_EQ(w->dtype(), DType::kF32);
+    EXPECT_GT(w->num_elements(), 1);
+    (reports[n].op_type == "Conv" ? conv_released : matmul_released) += w->raw() == nullptr;
+  }
+  EXPECT_EQ(conv_released, 1);
+  EXPECT_EQ(matmul_released, 1);
+
+  // The reference kernels read the weights at run time: nothing is released there.
+  for (const Value& v : (*ref)->optimized_graph().values) {
+    if (v.is_constant()) EXPECT_NE(v.constant->raw(), nullptr) << v.name;
+  }
+  // The caller's model keeps its weights (the session works on its own copy of the graph).
+  for (const Value& v : model.graph.values) {
+    if (v.is_constant()) EXPECT_NE(v.constant->raw(), nullptr) << v.name;
+  }
+
+  for (uint32_t seed : {1u, 2u}) {
+    SCOPED_TRACE("run with seed " + std::to_string(seed));
+    const auto want = RunAll(**ref, seed);
+    const auto got = RunAll(**fast, seed);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i) ExpectClose(got[i], want[i]);
+  }
+}
+
+TEST(SessionWeights, ConstantWithANonPackingReaderIsKept) {
+  const Model model = PackingNet(/*shared_b=*/true);
+  auto ref = CreateFor(model, {KernelPath::kReference});
+  ASSERT_TRUE(ref.ok()) << ref.status().ToString();
+  auto fast = CreateFor(model, {});
+  ASSERT_TRUE(fast.ok()) << fast.status().ToString();
+  const Graph& g = (*fast)->optimized_graph();
+  const std::vector<NodeReport> reports = (*fast)->NodeReports();
+  bool matmul_fast = false, add_reads_b = false;
+  for (size_t n = 0; n < g.nodes.size(); ++n) {
+    const Node& node = g.nodes[n];
+    if (reports[n].op_type == "MatMul" && reports[n].kernel != "ref") {
+      matmul_fast = true;
+      const Tensor* b = ConstantInput(**fast, n, 1);
+      ASSERT_NE(b, nullptr);
+      EXPECT_NE(b->raw(), nullptr) << "B is read by the Add too";
+      EXPECT_EQ(g.values[node.inputs[1]].name, "B");
+    }
+    if (node.op_type == "Add") {
+      for (int v : node.inputs) add_reads_b |= v >= 0 && g.values[v].name == "B";
+    }
+  }
+  EXPECT_TRUE(matmul_fast) << "the MatMul must run on a packing kernel for this test";
+  EXPECT_TRUE(add_reads_b);
+  for (uint32_t seed : {3u, 4u}) {
+    const auto want = RunAll(**ref, seed);
+    const auto got = RunAll(**fast, seed);
+    ASSERT_EQ(got.size(), 2u);
+    ASSERT_EQ(want.size(), 2u);
+    for (size_t i = 0; i < got.size(); ++i) ExpectClose(got[i], want[i]);
+  }
+}
+
+TEST(SessionWeights, ConstantGraphOutputIsNeverReleased) {
+  // B is both a packed MatMul weight and a graph output.
+  Model model = PackingNet(false);
+  model.graph.MarkOutput(model.graph.FindValue("B"));
+  auto fast = CreateFor(model, {});
+  ASSERT_TRUE(fast.ok()) << fast.status().ToString();
+  const std::vector<NodeReport> reports = (*fast)->NodeReports();
+  ASSERT_TRUE(std::any_of(reports.begin(), reports.end(), [](const NodeReport& r) {
+    return r.op_type == "MatMul" && r.kernel != "ref";
+  })) << "the MatMul must run on a packing kernel for this test";
+  const int out = (*fast)->FindOutput("B");
+  ASSERT_GE(out, 0);
+  const std::vector<float> want =
+      model.graph.values[model.graph.FindValue("B")].constant->ToFloatVector();
+  RunAll(**fast, 10);
+  const TensorView b = (*fast)->output(out);
+  ASSERT_NE(b.raw, nullptr);
+  EXPECT_EQ(std::vector<float>(b.data<float>(), b.data<float>() + b.num_elements()), want);
+}
+
+TEST(SessionWeights, ConvTransposePrefersXnnpackUnlessPathsAreExplicit) {
+  ASSERT_TRUE(Available(KernelPath::kXnnpack));
+  const Model model = DeconvNet();
+  auto ref = CreateFor(model, {KernelPath::kReference});
+  ASSERT_TRUE(ref.ok()) << ref.status().ToString();
+  const auto want = RunAll(**ref, 7);
+
+  auto def = CreateFor(model, {});
+  ASSERT_TRUE(def.ok()) << def.status().ToString();
+  int deconvs = 0;
+  for (const NodeReport& r : (*def)->NodeReports()) {
+    if (r.op_type != "ConvTranspose") continue;
+    ++deconvs;
+#if defined(__x86_64__)
+    EXPECT_EQ(r.kernel, "xnnpack") << r.name;
+#endif
+  }
+  EXPECT_EQ(deconvs, 1);
+  ExpectClose(RunAll(**def, 7)[0], want[0]);
+  ExpectClose(RunAll(**def, 7)[0], want[0]);  // again, after the weights were released
+
+  if (Available(KernelPath::kOnednn)) {
+    auto explicit_order =
+        CreateFor(model, {KernelPath::kOnednn, KernelPath::kXnnpack, KernelPath::kReference});
+    ASSERT_TRUE(explicit_order.ok()) << explicit_order.status().ToString();
+    deconvs = 0;
+    for (const NodeReport& r : (*explicit_order)->NodeReports()) {
+      if (r.op_type != "ConvTranspose") continue;
+      ++deconvs;
+      EXPECT_EQ(r.kernel, "onednn") << r.name;
+    }
+    EXPECT_EQ(deconvs, 1);
+    ExpectClose(RunAll(**explicit_order, 7)[0], want[0]);
+  }
+}
+
+bool HasThreadsLine(const Session& s) {
+  const std::vector<std::string>& log = s.pass_log();
+  return std::any_of(log.begin(), log.end(),
+                     [](const std::string& l) { return l.rfind("threads: ", 0) == 0; });
+}
+
+TEST(SessionWeights, OneDnnWithTwoThreadsDropsThePthreadpool) {
+  ASSERT_TRUE(Available(KernelPath::kOnednn));
+  const Model model = TinyNet();
+  auto one = CreateFor(model, {}, 1);
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  auto two = CreateFor(model, {}, 2);
+  ASSERT_TRUE(two.ok()) << two.status().ToString();
+  const std::vector<NodeReport> reports = (*two)->NodeReports();
+  ASSERT_TRUE(std::any_of(reports.begin(), reports.end(),
+                          [](const NodeReport& r) { return r.kernel == "onednn"; }));
+  EXPECT_TRUE(HasThreadsLine(**two));
+  const auto& log = (*two)->pass_log();
+  const auto line = std::find_if(log.begin(), log.end(),
+                                 [](const std::string& l) { return l.rfind("threads: ", 0) == 0; });
+  ASSERT_NE(line, log.end());
+  EXPECT_EQ(line->rfind("threads: 2 ", 0), 0u) << *line;
+  EXPECT_FALSE(HasThreadsLine(**one));
+  for (uint32_t seed : {5u, 6u}) {
+    ExpectClose(RunAll(**two, seed)[0], RunAll(**one, seed)[0]);
+  }
+  // Without oneDNN the pool stays (no line); outputs still agree.
+  if (Available(KernelPath::kXnnpack)) {
+    auto xnn = CreateFor(model, {KernelPath::kXnnpack, KernelPath::kReference}, 2);
+    ASSERT_TRUE(xnn.ok()) << xnn.status().ToString();
+    EXPECT_FALSE(HasThreadsLine(**xnn));
+    ExpectClose(RunAll(**xnn, 5)[0], RunAll(**one, 5)[0]);
+  }
+}
+
+TEST(SessionWeights, CreateFromRvalueMatchesCreateFromConstRef) {
+  const Model model = TinyNet();
+  SessionOptions options;
+  auto from_copy = Session::Create(model, options);
+  ASSERT_TRUE(from_copy.ok()) << from_copy.status().ToString();
+  Model moved = TinyNet();
+  auto from_move = Session::Create(std::move(moved), options);
+  ASSERT_TRUE(from_move.ok()) << from_move.status().ToString();
+  EXPECT_TRUE(moved.graph.nodes.empty());   // NOLINT(bugprone-use-after-move): documented
+  EXPECT_TRUE(moved.graph.values.empty());  // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ((*from_move)->pass_log(), (*from_copy)->pass_log());
+  EXPECT_EQ((*from_move)->optimized_graph().nodes.size(),
+            (*from_copy)->optimized_graph().nodes.size());
+  for (uint32_t seed : {8u, 9u}) {
+    ExpectClose(RunAll(**from_move, seed)[0], RunAll(**from_copy, seed)[0]);
+  }
+  // The const& model is intact and makes a second, equal session.
+  auto again = Session::Create(model, options);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  ExpectClose(RunAll(**again, 8)[0], RunAll(**from_copy, 8)[0]);
+  auto ref = CreateFor(model, {KernelPath::kReference});
+  ASSERT_TRUE(ref.ok()) << ref.status().ToString();
+  ExpectClose(RunAll(**from_copy, 8)[0], RunAll(**ref, 8)[0]);
 }
 
 }  // namespace

@@ -449,5 +449,84 @@ TEST(OnnxTensorTest, LoadsConformanceTestData) {
   }
 }
 
+// TensorFromProtoAdoptingRaw takes over raw_data instead of copying it: the proto's raw_data is
+// emptied and the tensor holds the same values, for sizes both inside and beyond the small-string
+// buffer. Bool is copied (and normalized), so the proto keeps its bytes.
+TEST(OnnxTensorTest, AdoptingRawTakesOverTheBytes) {
+  struct Case {
+    int32_t type;
+    DType dtype;
+    std::vector<int64_t> dims;
+    std::string raw;
+  };
+  std::vector<uint16_t> halves;
+  for (float f : {1.5f, -2.f, 0.25f}) halves.push_back(FloatToHalf(f));
+  std::vector<float> big(1000);
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<float>(i) * 0.5f - 7;
+  const std::vector<Case> cases = {
+      {TensorProto::FLOAT, DType::kF32, {2, 2}, Bytes(std::vector<float>{1, -2, 3.5f, 4})},
+      {TensorProto::FLOAT, DType::kF32, {10, 100}, Bytes(big)},
+      {TensorProto::INT64, DType::kI64, {3}, Bytes(std::vector<int64_t>{-1, 1LL << 40, 7})},
+      {TensorProto::FLOAT16, DType::kF16, {3}, Bytes(halves)},
+      {TensorProto::UINT8, DType::kU8, {1, 5}, Bytes(std::vector<uint8_t>{0, 1, 128, 254, 255})},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(DTypeName(c.dtype)) + " " + DimsToString(c.dims));
+    TensorProto p = MakeProto("w", c.type, c.dims);
+    p.set_raw_data(c.raw);
+    auto t = TensorFromProtoAdoptingRaw(&p, "");
+    ASSERT_TRUE(t.ok()) << t.status().message();
+    EXPECT_EQ(t->dtype(), c.dtype);
+    EXPECT_EQ(t->dims(), c.dims);
+    ASSERT_EQ(t->bytes(), c.raw.size());
+    EXPECT_EQ(std::memcmp(t->raw(), c.raw.data(), c.raw.size()), 0);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(t->raw()) % DTypeSize(c.dtype), 0u);
+    EXPECT_TRUE(p.raw_data().empty()) << "raw_data was copied, not adopted";
+  }
+  // The adopted tensor outlives the proto.
+  Tensor kept;
+  {
+    TensorProto p = MakeProto("w", TensorProto::FLOAT, {10, 100});
+    p.set_raw_data(Bytes(big));
+    auto t = TensorFromProtoAdoptingRaw(&p, "");
+    ASSERT_TRUE(t.ok());
+    kept = *t;
+  }
+  EXPECT_EQ(Elements<float>(kept), big);
+}
+
+TEST(OnnxTensorTest, AdoptingRawCopiesBoolsAndFallsBackForEverythingElse) {
+  TensorProto b = MakeProto("b", TensorProto::BOOL, {4});
+  b.set_raw_data(std::string("\x00\x01\x07\xff", 4));
+  auto t = TensorFromProtoAdoptingRaw(&b, "");
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  EXPECT_EQ(t->dtype(), DType::kBool);
+  EXPECT_EQ(Elements<uint8_t>(*t), (std::vector<uint8_t>{0, 1, 1, 1}));
+  EXPECT_EQ(b.raw_data().size(), 4u);
+
+  // Typed field: decoded like TensorFromProto.
+  TensorProto typed = MakeProto("i", TensorProto::INT64, {2});
+  typed.add_int64_data(5);
+  typed.add_int64_data(-9);
+  auto ti = TensorFromProtoAdoptingRaw(&typed, "");
+  ASSERT_TRUE(ti.ok()) << ti.status().message();
+  EXPECT_EQ(Elements<int64_t>(*ti), (std::vector<int64_t>{5, -9}));
+
+  // Wrong raw_data size: the same one-line error as TensorFromProto, naming the tensor.
+  TensorProto bad = MakeProto("w", TensorProto::FLOAT, {2});
+  bad.set_raw_data(std::string(7, '\0'));
+  auto tb = TensorFromProtoAdoptingRaw(&bad, "");
+  ASSERT_FALSE(tb.ok());
+  EXPECT_EQ(tb.status().code(), StatusCode::kInvalidModel);
+  EXPECT_NE(tb.status().message().find("tensor 'w'"), std::string::npos) << tb.status().message();
+  EXPECT_NE(tb.status().message().find("raw_data has 7 bytes"), std::string::npos);
+
+  TensorProto neg = MakeProto("n", TensorProto::FLOAT, {-1});
+  neg.set_raw_data(std::string(4, '\0'));
+  auto tn = TensorFromProtoAdoptingRaw(&neg, "");
+  ASSERT_FALSE(tn.ok());
+  EXPECT_NE(tn.status().message().find("tensor 'n'"), std::string::npos) << tn.status().message();
+}
+
 }  // namespace
 }  // namespace edgerun
