@@ -357,6 +357,16 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 }
 
 namespace {
+
+// True when the letters of `abbrev` appear in `name` in order ("rpi4" in "raspberry-pi-4").
+bool IsAbbreviationOf(std::string_view abbrev, std::string_view name) {
+  size_t j = 0;
+  for (char c : name) {
+    if (j < abbrev.size() && c == abbrev[j]) ++j;
+  }
+  return !abbrev.empty() && j == abbrev.size();
+}
+
 template <typename T>
 std::vector<std::string> Nearest(const std::vector<T>& items, std::string_view name, size_t count) {
   std::vector<std::pair<size_t, std::string>> scored;
@@ -365,6 +375,8 @@ std::vector<std::string> Nearest(const std::vector<T>& items, std::string_view n
     size_t d = EditDistance(name, it.name);
     // A name containing the query (or the reverse) is a strong hint: "pi4" -> raspberry-pi-4.
     if (!lname.empty() && (it.name.find(lname) != std::string::npos)) d = std::min<size_t>(d, 1);
+    // Abbreviations: "rpi4" -> raspberry-pi-4, "orinnano" -> jetson-orin-nano.
+    if (lname.size() >= 3 && IsAbbreviationOf(lname, Lower(it.name))) d = std::min<size_t>(d, 2);
     scored.emplace_back(d, it.name);
   }
   std::sort(scored.begin(), scored.end());

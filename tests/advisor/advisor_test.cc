@@ -498,6 +498,11 @@ TEST(DecisionTest, UnknownTargetSuggestsNearestNames) {
   EXPECT_EQ(d.status().code(), StatusCode::kNotFound);
   EXPECT_NE(d.status().message().find("nearest: raspberry-pi-4"), std::string::npos)
       << d.status().message();
+  // An abbreviation finds its target too.
+  auto abbrev = Decide(Kb(), a, {.target = "rpi4"});
+  ASSERT_FALSE(abbrev.ok());
+  EXPECT_NE(abbrev.status().message().find("nearest: raspberry-pi-4"), std::string::npos)
+      << abbrev.status().message();
   EXPECT_FALSE(Decide(Kb(), a, {.target = "coral-usb", .framework = "jax"}).ok());
   EXPECT_FALSE(Decide(Kb(), a, {.target = "coral-usb", .precision = "int4"}).ok());
 }
