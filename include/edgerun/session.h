@@ -113,7 +113,8 @@ class Session {
   std::vector<NodeReport> NodeReports() const;
   size_t arena_bytes() const;        // planned activation bytes (incl. inputs and outputs)
   size_t persistent_bytes() const;   // kernel state and packed weights allocated at creation
-  size_t weight_bytes() const;       // constant tensor bytes the graph holds
+  size_t weight_bytes() const;       // bytes of the constants after folding (the model's weights;
+                                     // those packed by a kernel are counted here, held there)
   // Per-node time, filled by Run when options.enable_profiling is set.
   std::span<const NodeProfile> profile() const;
   void ResetProfile();

@@ -267,7 +267,8 @@ bool IsRelu6(const Graph& g, const Node& clip) {
   if (clip.inputs.size() >= 3) {
     return IsScalarConstant(g, clip.inputs[1], 0.0) && IsScalarConstant(g, clip.inputs[2], 6.0);
   }
-  if (clip.inputs.size() != 1) return false;
+  // Bounds as attributes exist only before opset 11; later Clips ignore them.
+  if (clip.inputs.size() != 1 || clip.opset <= 0 || clip.opset >= 11) return false;
   return ValueOr(clip.GetFloat("min", -1.f), -1.f) == 0.f &&
          ValueOr(clip.GetFloat("max", -1.f), -1.f) == 6.f;
 }

@@ -9,8 +9,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <cstdlib>
-static const bool kVpFake = getenv("VP_FAKE") != nullptr;
 #include <type_traits>
 
 #include "edgerun/dtype.h"
@@ -40,20 +38,6 @@ inline uint64_t LoadWindow(const uint8_t* row, size_t row_bytes, int32_t ofs) {
   return w;
 }
 
-// acc + x * y for int32 lanes whose values lie in [0, 32767]: on x86 one vpmaddwd (the high
-// 16-bit halves are zero, so the pairwise sum is the exact product), which is cheaper than the
-// 32-bit vpmulld; elsewhere a plain multiply.
-template <class D, class V>
-HWY_INLINE V MulAddSmall(D d, V x, V y, V acc) {
-#if HWY_ARCH_X86 && HWY_TARGET != HWY_SCALAR
-  const hn::Repartition<int16_t, D> d16;
-  V unused = hn::Zero(d);
-  return hn::ReorderWidenMulAccumulate(d, hn::BitCast(d16, x), hn::BitCast(d16, y), acc, unused);
-#else
-  return hn::Add(acc, hn::Mul(x, y));
-#endif
-}
-
 // OpenCV's INTER_LINEAR for `lanes` pixels of each channel, as int32 (not yet saturated).
 // Without kTwoRows the second row has weight 0 and adds exactly 0; it is not computed.
 template <int kCn, bool kTwoRows = true, class D, class V>
@@ -62,15 +46,13 @@ HWY_INLINE void LinearChannels(D d, V lo0, V hi0, V lo1, V hi1, V a0, V a1, V b0
   const V two = hn::Set(d, 2);
   auto channel = [&](auto c_tag) {
     constexpr int c = decltype(c_tag)::value;
-    // Bytes, weights (<= 2048) and h >> 4 (<= 32640) all fit MulAddSmall's range.
-    const V zero = hn::Zero(d);
-    const V h0 = MulAddSmall(d, WindowByte<c + kCn>(lo0, hi0, mask), a1,
-                             MulAddSmall(d, WindowByte<c>(lo0, hi0, mask), a0, zero));
-    const V t0 = hn::ShiftRight<16>(MulAddSmall(d, hn::ShiftRight<4>(h0), b0, zero));
+    const V h0 = hn::Add(hn::Mul(WindowByte<c>(lo0, hi0, mask), a0),
+                         hn::Mul(WindowByte<c + kCn>(lo0, hi0, mask), a1));
+    const V t0 = hn::ShiftRight<16>(hn::Mul(hn::ShiftRight<4>(h0), b0));
     if constexpr (kTwoRows) {
-      const V h1 = MulAddSmall(d, WindowByte<c + kCn>(lo1, hi1, mask), a1,
-                               MulAddSmall(d, WindowByte<c>(lo1, hi1, mask), a0, zero));
-      const V t1 = hn::ShiftRight<16>(MulAddSmall(d, hn::ShiftRight<4>(h1), b1, zero));
+      const V h1 = hn::Add(hn::Mul(WindowByte<c>(lo1, hi1, mask), a0),
+                           hn::Mul(WindowByte<c + kCn>(lo1, hi1, mask), a1));
+      const V t1 = hn::ShiftRight<16>(hn::Mul(hn::ShiftRight<4>(h1), b1));
       out[c] = hn::ShiftRight<2>(hn::Add(hn::Add(t0, t1), two));
     } else {
       out[c] = hn::ShiftRight<2>(hn::Add(t0, two));
@@ -80,22 +62,6 @@ HWY_INLINE void LinearChannels(D d, V lo0, V hi0, V lo1, V hi1, V a0, V a1, V b0
   if constexpr (kCn > 1) channel(std::integral_constant<int, 1>());
   if constexpr (kCn > 2) channel(std::integral_constant<int, 2>());
   if constexpr (kCn > 3) channel(std::integral_constant<int, 3>());
-}
-
-// Exact horizontal sums of one row, shifted right by 4 (OpenCV's first vertical step), for the
-// first min(kCn, 3) channels.
-template <int kCn, class D, class V>
-HWY_INLINE void HorizontalShifted(D d, V lo, V hi, V a0, V a1, V* out) {
-  const V mask = hn::Set(d, 0xFF);
-  const V zero = hn::Zero(d);
-  auto channel = [&](auto c_tag) {
-    constexpr int c = decltype(c_tag)::value;
-    out[c] = hn::ShiftRight<4>(MulAddSmall(d, WindowByte<c + kCn>(lo, hi, mask), a1,
-                                           MulAddSmall(d, WindowByte<c>(lo, hi, mask), a0, zero)));
-  };
-  channel(std::integral_constant<int, 0>());
-  if constexpr (kCn > 1) channel(std::integral_constant<int, 1>());
-  if constexpr (kCn > 2) channel(std::integral_constant<int, 2>());
 }
 
 // Fetches the 8-byte windows (left tap onwards) of `lanes` pixels from both rows (only s0 when
@@ -110,15 +76,6 @@ HWY_INLINE void LoadWindows(D d, const uint8_t* s0, const uint8_t* s1, size_t ro
   HWY_ALIGN uint64_t w0[kMax];
   HWY_ALIGN uint64_t w1[kMax];
   const int lanes = static_cast<int>(hn::Lanes(d));
-  if (kVpFake) {
-    lo0 = hn::LoadU(d, reinterpret_cast<const int32_t*>(s0 + xofs[0]));
-    hi0 = hn::LoadU(d, reinterpret_cast<const int32_t*>(s0 + xofs[0] + 64));
-    if constexpr (kTwoRows) {
-    lo1 = hn::LoadU(d, reinterpret_cast<const int32_t*>(s1 + xofs[0]));
-    hi1 = hn::LoadU(d, reinterpret_cast<const int32_t*>(s1 + xofs[0] + 64));
-    }
-    return;
-  }
   if (safe) {
     for (int i = 0; i < lanes; ++i) {
       std::memcpy(&w0[i], s0 + xofs[i], 8);
@@ -143,9 +100,8 @@ inline int SafePixels(const int32_t* xofs, int dw, size_t row_bytes) {
 
 // Scalar INTER_LINEAR for channel c of pixel x.
 template <int kCn>
-inline int LinearPixel(const uint8_t* s0, const uint8_t* s1, size_t row_bytes,
-                       const int32_t* xofs, const int32_t* a0, const int32_t* a1, int b0, int b1,
-                       int x, int c) {
+inline int LinearPixel(const uint8_t* s0, const uint8_t* s1, size_t row_bytes, const int32_t* xofs,
+                       const int32_t* a0, const int32_t* a1, int b0, int b1, int x, int c) {
   const uint8_t* p0 = s0 + xofs[x];
   const uint8_t* p1 = s1 + xofs[x];
   const bool last = static_cast<size_t>(xofs[x]) + 2 * kCn > row_bytes;  // a1 is 0 there
@@ -173,26 +129,26 @@ void LinearRowT(const uint8_t* s0, const uint8_t* s1, size_t row_bytes, const in
     hn::Vec<decltype(d)> lo0, hi0, lo1, hi1;
     LoadWindows(d, s0, s1, row_bytes, xofs + x, x + lanes <= safe, lo0, hi0, lo1, hi1);
     hn::Vec<decltype(d)> v[4];
-    LinearChannels<kCn>(d, lo0, hi0, lo1, hi1, hn::LoadU(d, a0 + x), hn::LoadU(d, a1 + x), vb0,
-                        vb1, v);
+    LinearChannels<kCn>(d, lo0, hi0, lo1, hi1, hn::LoadU(d, a0 + x), hn::LoadU(d, a1 + x), vb0, vb1,
+                        v);
     uint8_t* o = dst + x * kCn;
     if constexpr (kCn == 1) hn::StoreU(hn::DemoteTo(d8, v[0]), d8, o);
     if constexpr (kCn == 2) {
       hn::StoreInterleaved2(hn::DemoteTo(d8, v[0]), hn::DemoteTo(d8, v[1]), d8, o);
     }
     if constexpr (kCn == 3) {
-      hn::StoreInterleaved3(hn::DemoteTo(d8, v[0]), hn::DemoteTo(d8, v[1]),
-                            hn::DemoteTo(d8, v[2]), d8, o);
+      hn::StoreInterleaved3(hn::DemoteTo(d8, v[0]), hn::DemoteTo(d8, v[1]), hn::DemoteTo(d8, v[2]),
+                            d8, o);
     }
     if constexpr (kCn == 4) {
-      hn::StoreInterleaved4(hn::DemoteTo(d8, v[0]), hn::DemoteTo(d8, v[1]),
-                            hn::DemoteTo(d8, v[2]), hn::DemoteTo(d8, v[3]), d8, o);
+      hn::StoreInterleaved4(hn::DemoteTo(d8, v[0]), hn::DemoteTo(d8, v[1]), hn::DemoteTo(d8, v[2]),
+                            hn::DemoteTo(d8, v[3]), d8, o);
     }
   }
   for (; x < dw; ++x) {
     for (int c = 0; c < kCn; ++c) {
-      dst[x * kCn + c] = static_cast<uint8_t>(
-          LinearPixel<kCn>(s0, s1, row_bytes, xofs, a0, a1, b0, b1, x, c));
+      dst[x * kCn + c] =
+          static_cast<uint8_t>(LinearPixel<kCn>(s0, s1, row_bytes, xofs, a0, a1, b0, b1, x, c));
     }
   }
 }
@@ -447,50 +403,12 @@ void LinearPackRowT(const PackParams& params, const uint8_t* s0, const uint8_t* 
   float* planes[3] = {};
   for (int c = 0; c < kOut; ++c) planes[c] = reinterpret_cast<float*>(dst + c * plane_bytes);
   int x = 0;
-#if HWY_ARCH_X86 && HWY_TARGET != HWY_SCALAR
-  if constexpr (kF32Planar && kTwoRows) {
-    // The vertical step on 16-bit lanes, two vectors of pixels at a time: h >> 4 fits int16 and
-    // ((h >> 4) * b) >> 16 is exactly vpmulhw, as in OpenCV's own SIMD path. x86's pack and
-    // unpack both work per 128-bit block, so unpacking restores the pixel order the pack mixed.
-    const hn::Repartition<int16_t, decltype(d)> d16;
-    const auto b0_16 = hn::Set(d16, static_cast<int16_t>(b0));
-    const auto b1_16 = hn::Set(d16, static_cast<int16_t>(b1));
-    const auto two16 = hn::Set(d16, 2);
-    const auto zero16 = hn::Zero(d16);
-    const auto max16 = hn::Set(d16, 255);
-    for (; x + 2 * lanes <= dw; x += 2 * lanes) {
-      hn::Vec<decltype(d)> h0[2][3], h1[2][3];
-      for (int g = 0; g < 2; ++g) {
-        const int xg = x + g * lanes;
-        hn::Vec<decltype(d)> lo0, hi0, lo1, hi1;
-        LoadWindows<true>(d, s0, s1, row_bytes, xofs + xg, xg + lanes <= safe, lo0, hi0, lo1,
-                          hi1);
-        const auto va0 = hn::LoadU(d, a0 + xg);
-        const auto va1 = hn::LoadU(d, a1 + xg);
-        HorizontalShifted<kIn>(d, lo0, hi0, va0, va1, h0[g]);
-        HorizontalShifted<kIn>(d, lo1, hi1, va0, va1, h1[g]);
-      }
-      for (int c = 0; c < kOut; ++c) {
-        const int src_c = kIn == 1 ? 0 : (kSwap ? 2 - c : c);
-        const auto t0 = hn::ReorderDemote2To(d16, h0[0][src_c], h0[1][src_c]);
-        const auto t1 = hn::ReorderDemote2To(d16, h1[0][src_c], h1[1][src_c]);
-        auto r = hn::ShiftRight<2>(
-            hn::Add(hn::Add(hn::MulHigh(t0, b0_16), hn::MulHigh(t1, b1_16)), two16));
-        r = hn::Min(hn::Max(r, zero16), max16);
-        const auto first = hn::BitCast(d, hn::InterleaveLower(d16, r, zero16));
-        const auto second = hn::BitCast(d, hn::InterleaveUpper(d16, r, zero16));
-        hn::StoreU(hn::MulAdd(hn::ConvertTo(df, first), k[c], b[c]), df, planes[c] + x);
-        hn::StoreU(hn::MulAdd(hn::ConvertTo(df, second), k[c], b[c]), df, planes[c] + x + lanes);
-      }
-    }
-  }
-#endif
   for (; x + lanes <= dw; x += lanes) {
     hn::Vec<decltype(d)> lo0, hi0, lo1, hi1;
     LoadWindows<kTwoRows>(d, s0, s1, row_bytes, xofs + x, x + lanes <= safe, lo0, hi0, lo1, hi1);
     hn::Vec<decltype(d)> v[4];
-    LinearChannels<kIn, kTwoRows>(d, lo0, hi0, lo1, hi1, hn::LoadU(d, a0 + x),
-                                  hn::LoadU(d, a1 + x), vb0, vb1, v);
+    LinearChannels<kIn, kTwoRows>(d, lo0, hi0, lo1, hi1, hn::LoadU(d, a0 + x), hn::LoadU(d, a1 + x),
+                                  vb0, vb1, v);
     hn::Vec<decltype(df)> vals[3];
     for (int c = 0; c < kOut; ++c) {
       // Saturating to u8 first keeps the result identical to LinearRow + PackRow.
@@ -515,31 +433,30 @@ void LinearPackRowDispatch(const PackParams& p, const uint8_t* s0, const uint8_t
                            size_t row_bytes, const int32_t* xofs, const int32_t* a0,
                            const int32_t* a1, int dw, int b0, int b1, uint8_t* dst,
                            size_t plane_bytes) {
-  const bool f32_planar =
-      p.dtype == OutputDType::kF32 && (p.layout == Layout::kNchw || kOut == 1);
+  const bool f32_planar = p.dtype == OutputDType::kF32 && (p.layout == Layout::kNchw || kOut == 1);
   const bool two_rows = b1 != 0;
   if (f32_planar && two_rows) {
-    return LinearPackRowT<kIn, kOut, kSwap, true, true>(p, s0, s1, row_bytes, xofs, a0, a1, dw,
-                                                        b0, b1, dst, plane_bytes);
+    return LinearPackRowT<kIn, kOut, kSwap, true, true>(p, s0, s1, row_bytes, xofs, a0, a1, dw, b0,
+                                                        b1, dst, plane_bytes);
   }
   if (f32_planar) {
-    return LinearPackRowT<kIn, kOut, kSwap, true, false>(p, s0, s1, row_bytes, xofs, a0, a1, dw,
-                                                         b0, b1, dst, plane_bytes);
+    return LinearPackRowT<kIn, kOut, kSwap, true, false>(p, s0, s1, row_bytes, xofs, a0, a1, dw, b0,
+                                                         b1, dst, plane_bytes);
   }
   if (two_rows) {
-    return LinearPackRowT<kIn, kOut, kSwap, false, true>(p, s0, s1, row_bytes, xofs, a0, a1, dw,
-                                                         b0, b1, dst, plane_bytes);
+    return LinearPackRowT<kIn, kOut, kSwap, false, true>(p, s0, s1, row_bytes, xofs, a0, a1, dw, b0,
+                                                         b1, dst, plane_bytes);
   }
-  return LinearPackRowT<kIn, kOut, kSwap, false, false>(p, s0, s1, row_bytes, xofs, a0, a1, dw,
-                                                        b0, b1, dst, plane_bytes);
+  return LinearPackRowT<kIn, kOut, kSwap, false, false>(p, s0, s1, row_bytes, xofs, a0, a1, dw, b0,
+                                                        b1, dst, plane_bytes);
 }
 
-void LinearPackRowImpl(const PackParams& p, const uint8_t* s0, const uint8_t* s1,
-                       size_t row_bytes, const int32_t* xofs, const int32_t* a0,
-                       const int32_t* a1, int dw, int b0, int b1, void* dst, size_t plane_bytes) {
+void LinearPackRowImpl(const PackParams& p, const uint8_t* s0, const uint8_t* s1, size_t row_bytes,
+                       const int32_t* xofs, const int32_t* a0, const int32_t* a1, int dw, int b0,
+                       int b1, void* dst, size_t plane_bytes) {
   auto* out = static_cast<uint8_t*>(dst);
   const bool swap = p.src_channel[0] == 2;  // colour inputs map channels as 0,1,2 or 2,1,0
-#define EDGERUN_LINEAR_PACK(kIn, kOut, kSwap) \
+#define EDGERUN_LINEAR_PACK(kIn, kOut, kSwap)                                                    \
   return LinearPackRowDispatch<kIn, kOut, kSwap>(p, s0, s1, row_bytes, xofs, a0, a1, dw, b0, b1, \
                                                  out, plane_bytes)
   if (p.in_channels == 1 && p.out_channels == 1) EDGERUN_LINEAR_PACK(1, 1, false);
@@ -590,8 +507,8 @@ void PackRow(const PackParams& p, const uint8_t* src, int width, void* dst, size
 void LinearPackRow(const PackParams& p, const uint8_t* s0, const uint8_t* s1, size_t row_bytes,
                    const int32_t* xofs, const int32_t* a0, const int32_t* a1, int dw, int b0,
                    int b1, void* dst, size_t plane_bytes) {
-  HWY_DYNAMIC_DISPATCH(LinearPackRowImpl)(p, s0, s1, row_bytes, xofs, a0, a1, dw, b0, b1, dst,
-                                          plane_bytes);
+  HWY_DYNAMIC_DISPATCH(LinearPackRowImpl)
+  (p, s0, s1, row_bytes, xofs, a0, a1, dw, b0, b1, dst, plane_bytes);
 }
 
 const char* SimdTargetName() { return HWY_DYNAMIC_DISPATCH(TargetNameImpl)(); }

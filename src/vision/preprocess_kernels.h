@@ -37,8 +37,8 @@ struct LinearTables {
 // enlarging on an axis. Sizes must differ.
 bool UsesLinearFilter(ResizeMode mode, int src_width, int src_height, int dst_width,
                       int dst_height);
-void MakeLinearTables(ResizeMode mode, int src_width, int src_height, int dst_width,
-                      int dst_height, int channels, LinearTables* t);
+void MakeLinearTables(ResizeMode mode, int src_width, int src_height, int dst_width, int dst_height,
+                      int channels, LinearTables* t);
 
 // YUV -> packed R,G,B u8 for one row. `u`/`v` hold one chroma sample per two pixels, `uv_step`
 // bytes apart (1 planar, 2 interleaved NV12). Coefficients are 16-bit fixed point.

@@ -41,18 +41,6 @@ void FillPixels(uint8_t* base, size_t first_pixel, size_t count, int channels, b
   }
 }
 
-// Large downscales read every cache line of rows several rows apart, which the hardware
-// prefetchers only pick up after a few misses per row; asking for the next output row's source
-// rows while this one is computed hides that latency.
-void PrefetchRows(const uint8_t* src, ptrdiff_t stride, const internal::LinearTables& t, int dy,
-                  size_t row_bytes) {
-  const int rows[2] = {t.b0[dy] ? t.y0[dy] : t.y1[dy], t.b1[dy] ? t.y1[dy] : t.y0[dy]};
-  for (int r : rows) {
-    const uint8_t* p = src + r * stride;
-    for (size_t i = 0; i < row_bytes; i += 64) __builtin_prefetch(p + i);
-  }
-}
-
 }  // namespace
 
 struct Preprocessor::Impl {
@@ -302,8 +290,8 @@ Expected<Preprocessor> Preprocessor::Create(const PreprocessSpec& spec, PixelFor
 
   const bool resize = m.rw != m.crop.width || m.rh != m.crop.height;
   m.resize = resize;
-  m.linear = resize && internal::UsesLinearFilter(spec.resize_mode, m.crop.width, m.crop.height,
-                                                   m.rw, m.rh);
+  m.linear = resize &&
+             internal::UsesLinearFilter(spec.resize_mode, m.crop.width, m.crop.height, m.rw, m.rh);
   if (m.linear) {
     internal::MakeLinearTables(spec.resize_mode, m.crop.width, m.crop.height, m.rw, m.rh,
                                m.in_channels, &m.lin);
@@ -400,7 +388,6 @@ Status Preprocessor::Run(const ImageView& image, std::span<std::byte> output) {
       } else {
         p0 = src + r0 * src_stride;
         p1 = src + r1 * src_stride;
-        if (dy + 1 < m.rh) PrefetchRows(src, src_stride, t, dy + 1, row_bytes);
       }
       internal::LinearPackRow(m.pack, p0, p1, row_bytes, t.ofs0.data(), t.a0.data(), t.a1.data(),
                               m.rw, t.b0[dy], t.b1[dy], m.RowPtr(out, dy), plane_bytes);

@@ -365,8 +365,8 @@ void PlaneResizer::Run(const uint8_t* src, ptrdiff_t src_stride, uint8_t* dst,
 
 namespace internal {
 
-void MakeLinearTables(ResizeMode mode, int src_width, int src_height, int dst_width,
-                      int dst_height, int channels, LinearTables* t) {
+void MakeLinearTables(ResizeMode mode, int src_width, int src_height, int dst_width, int dst_height,
+                      int channels, LinearTables* t) {
   const bool area = mode == ResizeMode::kArea;
   const double inv_sx = static_cast<double>(dst_width) / src_width;
   const double inv_sy = static_cast<double>(dst_height) / src_height;

@@ -213,19 +213,6 @@ TEST(FuseHardSwishTest, Opset10ClipWithAttributeBounds) {
   ExpectUnchanged(other.g);
 }
 
-TEST(FuseHardSwishTest, TmpProbeOpset13ClipAttributes) {
-  Builder b;
-  const int t = b.Op("Add", {b.x, b.K(3)});
-  const int c = b.Op("Clip", {t});
-  b.g.nodes.back().opset = 13;
-  b.g.nodes.back().attrs["min"] = Attribute::Float(0);
-  b.g.nodes.back().attrs["max"] = Attribute::Float(6);
-  b.Output(b.Op("Div", {b.Op("Mul", {b.x, c}), b.K(6)}));
-  const Graph before = b.g;
-  ASSERT_TRUE(FuseSiLU(b.g, nullptr).ok());
-  ExpectSameResults(before, b.g, 1e-5, 1e-6);
-}
-
 TEST(FuseHardSwishTest, OtherConstantsAreNotFused) {
   struct Case {
     const char* what;

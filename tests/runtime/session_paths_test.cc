@@ -352,7 +352,8 @@ Model DeconvNet() {
 std::vector<std::vector<float>> RunAll(Session& s, uint32_t seed) {
   for (int i = 0; i < s.num_inputs(); ++i) {
     const TensorView in = s.input(i);
-    const Tensor t = RandomF32(std::vector<int64_t>(in.dims.begin(), in.dims.end()), seed + i);
+    const Tensor t =
+        RandomF32(std::vector<int64_t>(in.shape().begin(), in.shape().end()), seed + i);
     EXPECT_TRUE(s.SetInput(i, t.view()).ok()) << s.input_name(i);
   }
   const Status st = s.Run();

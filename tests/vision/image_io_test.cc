@@ -4,11 +4,11 @@
 #include <gtest/gtest.h>
 #include <png.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
-#include <algorithm>
 #include <random>
 #include <string_view>
 #include <vector>

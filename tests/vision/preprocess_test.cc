@@ -203,8 +203,10 @@ TEST(ColorTest, YuvFusedLinearResizeEqualsConvertThenResize) {
     int w, h;
     ResizeMode mode;
   };
-  const Size sizes[] = {{33, 20, ResizeMode::kBilinear},  {31, 31, ResizeMode::kBilinear},
-                        {140, 90, ResizeMode::kBilinear}, {20, 61, ResizeMode::kBilinear},
+  const Size sizes[] = {{33, 20, ResizeMode::kBilinear},
+                        {31, 31, ResizeMode::kBilinear},
+                        {140, 90, ResizeMode::kBilinear},
+                        {20, 61, ResizeMode::kBilinear},
                         {121, 70, ResizeMode::kArea}};
   for (const ImageView& view : views) {
     for (const CropRect& crop : crops) {
@@ -214,8 +216,8 @@ TEST(ColorTest, YuvFusedLinearResizeEqualsConvertThenResize) {
       const int cw = crop.enabled() ? crop.width : w;
       const int ch = crop.enabled() ? crop.height : h;
       for (const Size& sz : sizes) {
-        SCOPED_TRACE(fmt::format("{} crop {}x{} -> {}x{} {}", PixelFormatName(view.format), cw,
-                                 ch, sz.w, sz.h, ResizeModeName(sz.mode)));
+        SCOPED_TRACE(fmt::format("{} crop {}x{} -> {}x{} {}", PixelFormatName(view.format), cw, ch,
+                                 sz.w, sz.h, ResizeModeName(sz.mode)));
         auto r = PlaneResizer::Create(sz.mode, cw, ch, sz.w, sz.h, 3);
         ASSERT_TRUE(r.ok());
         std::vector<uint8_t> ref(static_cast<size_t>(sz.w) * sz.h * 3);
@@ -244,8 +246,8 @@ TEST(PipelineTest, FusedLinearPackEqualsResizeThenPack) {
                         {PixelFormat::kBGRA, 4, 129, 64, 37, 50},
                         {PixelFormat::kRGBA, 4, 9, 8, 8, 9}};
   for (const Case& c : cases) {
-    SCOPED_TRACE(fmt::format("{} {}x{} -> {}x{}", PixelFormatName(c.format), c.sw, c.sh, c.dw,
-                             c.dh));
+    SCOPED_TRACE(
+        fmt::format("{} {}x{} -> {}x{}", PixelFormatName(c.format), c.sw, c.sh, c.dw, c.dh));
     const cv::Mat src = RandomImage(c.sw, c.sh, c.channels, 31 + c.sw);
     auto view = ImageView::MakePacked(c.format, src.data, c.sw, c.sh, src.step);
     ASSERT_TRUE(view.ok());

@@ -2,8 +2,10 @@
 // libpng's simplified API. Output is always 8-bit RGB (gray, palette, 16-bit and alpha inputs
 // are converted by the decoder libraries).
 //
-// Truncated or corrupt files fail with one line naming the file (warnings such as "premature end
-// of data" are treated as errors, so a partial image never reaches a model).
+// Truncated or corrupt files fail with one line naming the file. For JPEG, libjpeg's warnings
+// ("premature end of data") are errors, so a partial image never reaches a model. For PNG,
+// libpng's warnings about ancillary chunks (an sRGB/iCCP chunk with an invalid rendering intent,
+// as in skimage's page.png) are not errors; CRC mismatches and missing data are.
 //   ASSIGN_OR_RETURN(Image img, DecodeImageFile("cat.jpg"));
 //   ASSIGN_OR_RETURN(Image img2, DecodeImage(bytes, "<camera>"));
 #pragma once

@@ -5,8 +5,10 @@
 // scratch; Run() then never allocates. Packed inputs are resized straight from the source rows;
 // YUV inputs are first converted to RGB (SIMD, exact fixed point), so results equal OpenCV's
 // convert-then-resize chain (resizing the subsampled planes first is faster but smears chroma at
-// colour edges by up to half the range). One fused SIMD pass then does channel order,
-// normalization, layout, dtype and letterbox placement.
+// colour edges by up to half the range). With bilinear resizing only the source rows that carry
+// weight are converted, and the resize row goes straight into one fused SIMD pass that does
+// channel order, normalization, layout, dtype and letterbox placement; other modes resize into
+// a scratch image first.
 //   ASSIGN_OR_RETURN(Preprocessor pre, Preprocessor::Create(spec, PixelFormat::kBGR, 1920, 1080));
 //   std::vector<float> input(pre.output_elements());
 //   RETURN_IF_ERROR(pre.Run(frame, std::as_writable_bytes(std::span(input))));
