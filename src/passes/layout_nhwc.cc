@@ -331,7 +331,9 @@ class LayoutPass {
         break;
       case Agnostic::kConcat:
       case Agnostic::kAxisAttr:
-        if (!remap_axis("axis", node.op_type == "Softmax" || node.op_type == "LogSoftmax" ? -1 : 0))
+        if (!remap_axis("axis", node.op_type == "Softmax" || node.op_type == "LogSoftmax" ? -1
+                                : node.op_type == "ChannelShuffle"                        ? 1
+                                                                                          : 0))
           return false;
         break;
       case Agnostic::kResize: {

@@ -186,7 +186,8 @@ bool SupportsChannelShuffle(const SupportContext& ctx) {
   const int rank = ctx.inputs[0].rank();
   Expected<int64_t> axis = ctx.node.GetInt("axis", 1);
   Expected<int64_t> group = ctx.node.GetInt("group", 0);
-  return axis.ok() && group.ok() && (*axis == rank - 1 || *axis == -1) && *group >= 1 &&
+  // XNNPACK rejects a single group (a plain copy), which the reference kernel handles.
+  return axis.ok() && group.ok() && (*axis == rank - 1 || *axis == -1) && *group >= 2 &&
          ctx.inputs[0].dims[rank - 1] % *group == 0;
 }
 

@@ -1,0 +1,110 @@
+// Shape and type inference of com.edgerun ChannelShuffle (ops/tensor.cc): the output keeps the
+// input's dtype and dims for any axis (default 1, negative axes count from the end), and a group
+// that does not divide the axis, a missing or non-positive group, or an axis out of range is an
+// error naming the node.
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ops/op_def.h"
+#include "runtime/evaluate_node.h"
+#include "util/graph_builders.h"
+
+namespace edgerun {
+namespace {
+
+Node Shuffle(int64_t group, std::optional<int64_t> axis) {
+  Node n = testing::MakeNode("ChannelShuffle", 1, 1, 1, "shuffle7");
+  n.domain = std::string(kEdgerunDomain);
+  if (group != 0) n.attrs["group"] = Attribute::Int(group);
+  if (axis) n.attrs["axis"] = Attribute::Int(*axis);
+  return n;
+}
+
+Expected<std::vector<TensorType>> Infer(const Node& n, const TensorType& x) {
+  const std::vector<TensorType> in = {x};
+  const std::vector<const Tensor*> consts = {nullptr};
+  return InferNode(n, in, consts);
+}
+
+void ExpectSameType(const Node& n, const TensorType& x) {
+  SCOPED_TRACE(DimsToString(x.dims));
+  auto r = Infer(n, x);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0], x);
+}
+
+void ExpectError(const Node& n, const TensorType& x, const std::string& what) {
+  SCOPED_TRACE(DimsToString(x.dims));
+  auto r = Infer(n, x);
+  ASSERT_FALSE(r.ok()) << "expected an error mentioning '" << what << "'";
+  const std::string& msg = r.status().message();
+  EXPECT_NE(msg.find("node 'shuffle7' (com.edgerun::ChannelShuffle)"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(what), std::string::npos) << msg;
+}
+
+TEST(ChannelShuffleInferTest, OutputKeepsDtypeAndDims) {
+  ExpectSameType(Shuffle(2, 1), {DType::kF32, {1, 8, 5, 7}});
+  ExpectSameType(Shuffle(3, std::nullopt), {DType::kF32, {2, 6, 3, 3}});  // axis defaults to 1
+  ExpectSameType(Shuffle(4, 3), {DType::kI32, {1, 5, 7, 12}});
+  ExpectSameType(Shuffle(4, -1), {DType::kI32, {1, 5, 7, 12}});
+  ExpectSameType(Shuffle(5, 0), {DType::kU8, {10, 3}});
+  ExpectSameType(Shuffle(3, -2), {DType::kI64, {2, 9, 4}});
+  ExpectSameType(Shuffle(1, 1), {DType::kF32, {1, 7, 2, 2}});  // one group: a copy
+  ExpectSameType(Shuffle(7, 1), {DType::kF32, {1, 7, 2, 2}});  // C/group == 1: a copy
+  ExpectSameType(Shuffle(2, 2), {DType::kF32, {1, 3, 0, 2}});  // empty elsewhere is fine
+}
+
+TEST(ChannelShuffleInferTest, GroupThatDoesNotDivideTheAxisNamesTheNode) {
+  ExpectError(Shuffle(3, 1), {DType::kF32, {1, 8, 4, 4}}, "not divisible by group 3");
+  ExpectError(Shuffle(3, 1), {DType::kF32, {1, 8, 4, 4}}, "size 8");
+  // The axis checked is the one named, not channel 1: 6 % 4 != 0 on the last axis.
+  ExpectError(Shuffle(4, -1), {DType::kF32, {1, 8, 4, 6}}, "not divisible by group 4");
+  ExpectError(Shuffle(16, 1), {DType::kF32, {1, 8, 4, 4}}, "not divisible by group 16");
+}
+
+TEST(ChannelShuffleInferTest, MissingOrNonPositiveGroupIsAnError) {
+  ExpectError(Shuffle(0, 1), {DType::kF32, {1, 8, 4, 4}}, "group");
+  ExpectError(Shuffle(-2, 1), {DType::kF32, {1, 8, 4, 4}}, "group -2");
+}
+
+TEST(ChannelShuffleInferTest, AxisOutOfRangeIsAnError) {
+  for (int64_t axis : {4, -5, 9}) {
+    SCOPED_TRACE("axis " + std::to_string(axis));
+    auto r = Infer(Shuffle(2, axis), {DType::kF32, {1, 8, 4, 4}});
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().message().find("shuffle7"), std::string::npos) << r.status().message();
+  }
+}
+
+TEST(ChannelShuffleInferTest, WrongAttributeKindIsAnError) {
+  Node n = Shuffle(2, 1);
+  n.attrs["group"] = Attribute::Float(2.0f);
+  auto r = Infer(n, {DType::kF32, {1, 8, 4, 4}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("group"), std::string::npos) << r.status().message();
+}
+
+TEST(ChannelShuffleInferTest, OnlyInTheEdgerunDomain) {
+  Node onnx = Shuffle(2, 1);
+  onnx.domain = "";
+  onnx.opset = 17;
+  EXPECT_FALSE(Infer(onnx, {DType::kF32, {1, 8, 4, 4}}).ok());
+}
+
+TEST(ChannelShuffleInferTest, ArityIsChecked) {
+  Node two = Shuffle(2, 1);
+  two.inputs = {0, 1};
+  two.outputs = {2};
+  const std::vector<TensorType> in = {{DType::kF32, {1, 8, 4, 4}}, {DType::kF32, {1, 8, 4, 4}}};
+  const std::vector<const Tensor*> consts = {nullptr, nullptr};
+  auto r = InferNode(two, in, consts);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("shuffle7"), std::string::npos) << r.status().message();
+}
+
+}  // namespace
+}  // namespace edgerun
