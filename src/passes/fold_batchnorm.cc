@@ -1,6 +1,8 @@
 // FoldBatchNormIntoConv, FoldAddIntoConvBias and FoldMulIntoConv.
 #include <cmath>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "passes/pass_util.h"
@@ -144,57 +146,94 @@ Status FoldBatchNormIntoConv(Graph& g, std::vector<std::string>* log) {
 
 namespace edgerun {
 
+namespace {
+
+// A binary `op` node whose one input is the sole-reader output of a float Conv/ConvTranspose
+// without a fused activation, and whose other input is a constant that broadcasts along channels
+// only ([C,1,..], [1,C,1,..] or a scalar).
+struct ConvChannelOperand {
+  int conv = -1;
+  int64_t channels = 0;
+  std::vector<float> values;  // the constant, per output channel
+  std::vector<float> bias;    // the conv's bias, per output channel (zeros without one)
+};
+
+std::optional<ConvChannelOperand> MatchConvChannelOperand(GraphRewriter& rw, int n,
+                                                          std::string_view op) {
+  const Graph& g = rw.graph();
+  const Node& node = rw.node(n);
+  if (!IsOnnxOp(node, op) || node.inputs.size() != 2 || node.outputs.size() != 1) {
+    return std::nullopt;
+  }
+  for (int side = 0; side < 2; ++side) {
+    const int x = node.inputs[side], k = node.inputs[1 - side];
+    if (x < 0 || k < 0 || !rw.HasSoleConsumer(x, n)) continue;
+    const int c = rw.Producer(x);
+    if (c < 0) continue;
+    const Node& conv = rw.node(c);
+    if (!(IsOnnxOp(conv, "Conv") || IsOnnxOp(conv, "ConvTranspose")) || conv.outputs.size() != 1 ||
+        conv.has_attr("activation") || conv.inputs.size() < 2) {
+      continue;
+    }
+    const TensorType xt = ValueType(g, x);
+    if (xt.dtype != DType::kF32 || xt.rank() < 3 || !(ValueType(g, node.outputs[0]) == xt) ||
+        !g.values[x].quant.empty()) {
+      continue;
+    }
+    const int64_t channels = xt.dims[1];
+    const Tensor* t = rw.Constant(k);
+    if (t == nullptr || t->dtype() != DType::kF32 || t->rank() > xt.rank()) continue;
+    const int64_t numel = t->num_elements();
+    if (numel != 1) {
+      if (numel != channels) continue;
+      const int channel_axis = t->rank() - (xt.rank() - 1);  // where axis 1 of x lands
+      if (channel_axis < 0 || t->dims()[channel_axis] != channels) continue;
+    }
+    ConvChannelOperand m;
+    m.conv = c;
+    m.channels = channels;
+    m.bias.assign(channels, 0.f);
+    if (conv.inputs.size() > 2 && conv.inputs[2] >= 0) {
+      const Tensor* b = ChannelVector(rw, conv.inputs[2], channels);
+      if (b == nullptr) continue;
+      std::copy(b->data<float>(), b->data<float>() + channels, m.bias.begin());
+    }
+    m.values.resize(channels);
+    for (int64_t o = 0; o < channels; ++o) m.values[o] = t->data<float>()[numel == 1 ? 0 : o];
+    return m;
+  }
+  return std::nullopt;
+}
+
+// The conv of `m` takes over node `n`'s output; `n` goes.
+void RetireIntoConv(GraphRewriter& rw, int n, const ConvChannelOperand& m, std::string_view what,
+                    std::vector<std::string>* log) {
+  Node& conv = rw.node(m.conv);
+  conv.outputs[0] = rw.node(n).outputs[0];
+  rw.RemoveNode(n);
+  rw.Invalidate();
+  if (log != nullptr) {
+    log->push_back("folded " + rw.node(n).op_type + " '" + rw.node(n).name + "' into the " +
+                   std::string(what) + " of " + conv.op_type + " '" + conv.name + "'");
+  }
+}
+
+}  // namespace
+
 Status FoldAddIntoConvBias(Graph& g, std::vector<std::string>* log) {
   GraphRewriter rw(g);
   for (int n = 0; n < rw.num_nodes(); ++n) {
     if (rw.removed(n)) continue;
-    const Node& add = rw.node(n);
-    if (!IsOnnxOp(add, "Add") || add.inputs.size() != 2 || add.outputs.size() != 1) continue;
-    for (int side = 0; side < 2; ++side) {
-      const int x = add.inputs[side], k = add.inputs[1 - side];
-      if (x < 0 || k < 0 || !rw.HasSoleConsumer(x, n)) continue;
-      const int c = rw.Producer(x);
-      if (c < 0) continue;
-      const Node& conv = rw.node(c);
-      if (!(IsOnnxOp(conv, "Conv") || IsOnnxOp(conv, "ConvTranspose")) ||
-          conv.outputs.size() != 1 || conv.has_attr("activation") || conv.inputs.size() < 2) {
-        continue;
-      }
-      const TensorType xt = ValueType(g, x);
-      if (xt.dtype != DType::kF32 || xt.rank() < 3 || !(ValueType(g, add.outputs[0]) == xt)) {
-        continue;
-      }
-      const int64_t channels = xt.dims[1];
-      // The constant must broadcast along channels only: [C,1,..], [1,C,1,..] or a scalar.
-      const Tensor* t = rw.Constant(k);
-      if (t == nullptr || t->dtype() != DType::kF32 || t->rank() > xt.rank()) continue;
-      const int64_t numel = t->num_elements();
-      if (numel != 1) {
-        if (numel != channels) continue;
-        const int channel_axis = t->rank() - (xt.rank() - 1);  // where axis 1 of x lands
-        if (channel_axis < 0 || t->dims()[channel_axis] != channels) continue;
-      }
-      std::vector<float> bias(channels, 0.f);
-      if (conv.inputs.size() > 2 && conv.inputs[2] >= 0) {
-        const Tensor* b = ChannelVector(rw, conv.inputs[2], channels);
-        if (b == nullptr) continue;
-        std::copy(b->data<float>(), b->data<float>() + channels, bias.begin());
-      }
-      for (int64_t o = 0; o < channels; ++o) bias[o] += t->data<float>()[numel == 1 ? 0 : o];
-      const int b_value = rw.AddConstant(conv.name + "_addfold_bias",
-                                         Tensor::FromVector(DType::kF32, {channels}, bias));
-      Node& conv2 = rw.node(c);
-      if (conv2.inputs.size() < 3) conv2.inputs.resize(3, Node::kNoValue);
-      conv2.inputs[2] = b_value;
-      conv2.outputs[0] = rw.node(n).outputs[0];
-      rw.RemoveNode(n);
-      rw.Invalidate();
-      if (log != nullptr) {
-        log->push_back("folded Add '" + rw.node(n).name + "' into the bias of " + conv2.op_type +
-                       " '" + conv2.name + "'");
-      }
-      break;
-    }
+    std::optional<ConvChannelOperand> m = MatchConvChannelOperand(rw, n, "Add");
+    if (!m) continue;
+    std::vector<float> bias = m->bias;
+    for (int64_t o = 0; o < m->channels; ++o) bias[o] += m->values[o];
+    const int b_value = rw.AddConstant(rw.node(m->conv).name + "_addfold_bias",
+                                       Tensor::FromVector(DType::kF32, {m->channels}, bias));
+    Node& conv = rw.node(m->conv);
+    if (conv.inputs.size() < 3) conv.inputs.resize(3, Node::kNoValue);
+    conv.inputs[2] = b_value;
+    RetireIntoConv(rw, n, *m, "bias", log);
   }
   return rw.Finish();
 }
@@ -203,60 +242,22 @@ Status FoldMulIntoConv(Graph& g, std::vector<std::string>* log) {
   GraphRewriter rw(g);
   for (int n = 0; n < rw.num_nodes(); ++n) {
     if (rw.removed(n)) continue;
-    const Node& mul = rw.node(n);
-    if (!IsOnnxOp(mul, "Mul") || mul.inputs.size() != 2 || mul.outputs.size() != 1) continue;
-    for (int side = 0; side < 2; ++side) {
-      const int x = mul.inputs[side], k = mul.inputs[1 - side];
-      if (x < 0 || k < 0 || !rw.HasSoleConsumer(x, n)) continue;
-      const int c = rw.Producer(x);
-      if (c < 0) continue;
-      const Node& conv = rw.node(c);
-      const bool transpose = IsOnnxOp(conv, "ConvTranspose");
-      if (!(IsOnnxOp(conv, "Conv") || transpose) || conv.outputs.size() != 1 ||
-          conv.has_attr("activation") || conv.inputs.size() < 2) {
-        continue;
-      }
-      const TensorType xt = ValueType(g, x);
-      if (xt.dtype != DType::kF32 || xt.rank() < 3 || !(ValueType(g, mul.outputs[0]) == xt) ||
-          !g.values[x].quant.empty()) {
-        continue;
-      }
-      const int64_t channels = xt.dims[1];
-      // The constant must broadcast along channels only: [C,1,..], [1,C,1,..] or a scalar.
-      const Tensor* t = rw.Constant(k);
-      if (t == nullptr || t->dtype() != DType::kF32 || t->rank() > xt.rank()) continue;
-      const int64_t numel = t->num_elements();
-      if (numel != 1) {
-        if (numel != channels) continue;
-        const int channel_axis = t->rank() - (xt.rank() - 1);  // where axis 1 of x lands
-        if (channel_axis < 0 || t->dims()[channel_axis] != channels) continue;
-      }
-      const Tensor* w = rw.Constant(conv.inputs[1]);
-      const int64_t group = ValueOr(conv.GetInt("group", 1), int64_t{0});
-      if (w == nullptr || w->dtype() != DType::kF32 || w->rank() < 3 || group <= 0) continue;
-      if (!transpose && w->dims()[0] != channels) continue;
-      if (transpose && (w->dims()[1] * group != channels || w->dims()[0] % group != 0)) continue;
-      std::vector<float> scale(channels), shift(channels, 0.f);
-      if (conv.inputs.size() > 2 && conv.inputs[2] >= 0) {
-        const Tensor* b = ChannelVector(rw, conv.inputs[2], channels);
-        if (b == nullptr) continue;
-        std::copy(b->data<float>(), b->data<float>() + channels, shift.begin());
-      }
-      for (int64_t o = 0; o < channels; ++o) {
-        scale[o] = t->data<float>()[numel == 1 ? 0 : o];
-        shift[o] *= scale[o];
-      }
-      if (!ScaleConvChannels(rw, c, w, transpose, group, scale, shift, "_mulfold")) continue;
-      Node& conv2 = rw.node(c);
-      conv2.outputs[0] = rw.node(n).outputs[0];
-      rw.RemoveNode(n);
-      rw.Invalidate();
-      if (log != nullptr) {
-        log->push_back("folded Mul '" + rw.node(n).name + "' into the weights of " + conv2.op_type +
-                       " '" + conv2.name + "'");
-      }
-      break;
+    std::optional<ConvChannelOperand> m = MatchConvChannelOperand(rw, n, "Mul");
+    if (!m) continue;
+    const Node& conv = rw.node(m->conv);
+    const bool transpose = IsOnnxOp(conv, "ConvTranspose");
+    const Tensor* w = rw.Constant(conv.inputs[1]);
+    const int64_t group = ValueOr(conv.GetInt("group", 1), int64_t{0});
+    const int64_t channels = m->channels;
+    if (w == nullptr || w->dtype() != DType::kF32 || w->rank() < 3 || group <= 0) continue;
+    if (!transpose && w->dims()[0] != channels) continue;
+    if (transpose && (w->dims()[1] * group != channels || w->dims()[0] % group != 0)) continue;
+    std::vector<float> shift = m->bias;
+    for (int64_t o = 0; o < channels; ++o) shift[o] *= m->values[o];
+    if (!ScaleConvChannels(rw, m->conv, w, transpose, group, m->values, shift, "_mulfold")) {
+      continue;
     }
+    RetireIntoConv(rw, n, *m, "weights", log);
   }
   return rw.Finish();
 }
