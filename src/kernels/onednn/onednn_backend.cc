@@ -34,8 +34,9 @@ Status OnednnConfigureThreads(int num_threads, bool pin) {
       if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set) != 0) failed.fetch_add(1);
     }
   }
-  if (failed.load() > 0) return InvalidArgument("cannot pin oneDNN threads to cores 0.." +
-                                                std::to_string(num_threads - 1));
+  if (failed.load() > 0)
+    return InvalidArgument("cannot pin oneDNN threads to cores 0.." +
+                           std::to_string(num_threads - 1));
   return Status::Ok();
 }
 

@@ -163,6 +163,8 @@ bool SupportsConvLike(const SupportContext& ctx, bool deconv) {
 }
 
 Status PrepareConvLike(PrepareContext& ctx, bool deconv) {
+  const int threads = onednn::ThreadsFor(ctx, 1);
+  onednn::ScopedOmpThreads team(threads);
   auto s = std::make_unique<ConvState>();
   const bool has_bias = Present(ctx.inputs, 2);
   s->residual = !deconv && Present(ctx.inputs, kResidualInput);
@@ -173,6 +175,7 @@ Status PrepareConvLike(PrepareContext& ctx, bool deconv) {
     return ctx.NotSupported("oneDNN conv needs constant weights");
   }
   RETURN_IF_ERROR(s->runner.Init(pd.get(), ctx.node));
+  s->runner.UseThreads(threads);
   const dnnl_memory_desc_t* weights =
       dnnl_primitive_desc_query_md(pd.get(), dnnl_query_weights_md, 0);
   ASSIGN_OR_RETURN(

@@ -181,12 +181,15 @@ bool SupportsMatMul(const SupportContext& ctx) {
 }
 
 Status PrepareMatMul(PrepareContext& ctx) {
+  const int threads = onednn::ThreadsFor(ctx, 1);
+  onednn::ScopedOmpThreads team(threads);
   auto state = std::make_unique<MatMulState>();
   ASSIGN_OR_RETURN(MatMulSpec s, MatMulSpecOf(ctx));
   MatMulDescs d;
   ASSIGN_OR_RETURN(PrimitiveDesc pd, CreateMatMulPd(ctx, s, &d));
   PrimitiveRunner& r = state->runner;
   RETURN_IF_ERROR(r.Init(pd.get(), ctx.node));
+  r.UseThreads(threads);
   RETURN_IF_ERROR(r.AddArg(DNNL_ARG_SRC, d.a, ArgSource::kInput, 0, ctx.node));
   if (s.b_constant) {
     const dnnl_memory_desc_t* packed_md =

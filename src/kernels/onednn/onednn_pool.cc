@@ -125,11 +125,14 @@ bool SupportsNhwcPool(const SupportContext& ctx) {
 }
 
 Status PrepareNhwcPool(PrepareContext& ctx) {
+  const int threads = onednn::ThreadsFor(ctx, 1);
+  onednn::ScopedOmpThreads team(threads);
   auto state = std::make_unique<PoolState>();
   ASSIGN_OR_RETURN(PoolSpec s, PoolSpecOf(ctx));
   dnnl_memory_desc_t src, dst;
   ASSIGN_OR_RETURN(PrimitiveDesc pd, CreatePoolPd(ctx, s, &src, &dst));
   RETURN_IF_ERROR(state->runner.Init(pd.get(), ctx.node));
+  state->runner.UseThreads(threads);
   RETURN_IF_ERROR(state->runner.AddArg(DNNL_ARG_SRC, src, ArgSource::kInput, 0, ctx.node));
   RETURN_IF_ERROR(state->runner.AddArg(DNNL_ARG_DST, dst, ArgSource::kOutput, 0, ctx.node));
   ctx.scratch_bytes = state->runner.scratch_bytes();

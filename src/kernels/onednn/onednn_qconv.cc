@@ -185,12 +185,15 @@ bool SupportsNhwcQLinearConv(const SupportContext& ctx) {
 }
 
 Status PrepareNhwcQLinearConv(PrepareContext& ctx) {
+  const int threads = onednn::ThreadsFor(ctx, 3);
+  onednn::ScopedOmpThreads team(threads);
   auto state = std::make_unique<QConvState>();
   ASSIGN_OR_RETURN(QConvSpec s, QConvSpecOf(ctx));
   QConvDescs d;
   ASSIGN_OR_RETURN(PrimitiveDesc pd, CreateQConvPd(ctx, s, &d));
   PrimitiveRunner& r = state->runner;
   RETURN_IF_ERROR(r.Init(pd.get(), ctx.node));
+  r.UseThreads(threads);
   // The packed weights carry oneDNN's s8-source compensation when the input is s8; the reorder
   // computes it.
   const dnnl_memory_desc_t* weights =

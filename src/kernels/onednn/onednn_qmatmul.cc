@@ -149,12 +149,15 @@ bool SupportsQLinearMatMul(const SupportContext& ctx) {
 }
 
 Status PrepareQLinearMatMul(PrepareContext& ctx) {
+  const int threads = onednn::ThreadsFor(ctx, 3);
+  onednn::ScopedOmpThreads team(threads);
   auto state = std::make_unique<QMatMulState>();
   ASSIGN_OR_RETURN(QMatMulSpec s, QMatMulSpecOf(ctx));
   QMatMulDescs d;
   ASSIGN_OR_RETURN(PrimitiveDesc pd, CreateQMatMulPd(ctx, s, &d));
   PrimitiveRunner& r = state->runner;
   RETURN_IF_ERROR(r.Init(pd.get(), ctx.node));
+  r.UseThreads(threads);
   const dnnl_memory_desc_t* packed_md =
       dnnl_primitive_desc_query_md(pd.get(), dnnl_query_weights_md, 0);
   ASSIGN_OR_RETURN(

@@ -1,5 +1,7 @@
 #include "kernels/onednn/onednn_util.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -348,8 +350,32 @@ Status PrimitiveRunner::BindFrom(const Ctx& ctx) const {
 
 Status PrimitiveRunner::Bind(const SetupContext& ctx) const { return BindFrom(ctx); }
 
+int ThreadsFor(const PrepareContext& ctx, int weight_input) {
+  if (ctx.num_threads <= 1 || ctx.outputs.empty()) return 1;
+  const TensorType& out = ctx.outputs[0];
+  const int64_t channels = out.dims.empty() ? 1 : std::max<int64_t>(out.dims.back(), 1);
+  int64_t weights = 1;
+  if (static_cast<int>(ctx.inputs.size()) > weight_input &&
+      ctx.inputs[weight_input].dtype != DType::kUndefined) {
+    weights = ctx.inputs[weight_input].num_elements();
+  }
+  // NHWC output elements x weights per output channel: the MACs of a conv or a matmul.
+  const double macs = static_cast<double>(out.num_elements()) * static_cast<double>(weights) /
+                      static_cast<double>(channels);
+  return macs >= kMinMacsForThreads ? ctx.num_threads : 1;
+}
+
+ScopedOmpThreads::ScopedOmpThreads(int threads) : saved_(omp_get_max_threads()) {
+  if (threads > 0 && threads != saved_) omp_set_num_threads(threads);
+}
+
+ScopedOmpThreads::~ScopedOmpThreads() {
+  if (omp_get_max_threads() != saved_) omp_set_num_threads(saved_);
+}
+
 Status PrimitiveRunner::Execute(const InvokeContext& ctx) const {
   RETURN_IF_ERROR(BindFrom(ctx));
+  ScopedOmpThreads team(threads_);
   inside_execute = true;
   const bool ok =
       dnnl_primitive_execute(primitive_.get(), stream_.get(), num_args_, args_) == dnnl_success &&

@@ -152,6 +152,27 @@ enum class ArgSource : uint8_t { kInput, kOutput, kScratch, kOwned };
 // buffer for run-time arguments); Bind points them at the session's buffers, so Execute only
 // runs the primitive. Execute re-points an argument whose buffer moved (cheap, no allocation),
 // so a caller that skips setup still gets correct results.
+// Threads for one primitive. oneDNN splits every primitive across the whole OpenMP team, and
+// waking the team costs more than it saves on small layers: PP-OCR cls (16 M MACs) ran 5x slower
+// on 2 threads than on 1. Layers under kMinMacsForThreads (20 M MACs; 4 M still lost on
+// MobileNetV3-small) run on the calling thread alone.
+// `weight_input` is the node input holding the weights (1 for Conv/MatMul, 3 for QLinear*).
+inline constexpr double kMinMacsForThreads = 20e6;
+int ThreadsFor(const PrepareContext& ctx, int weight_input);
+
+// Sets the calling thread's OpenMP team size for its lifetime (oneDNN sizes its work split when
+// a primitive is created and when it runs, so both are wrapped).
+class ScopedOmpThreads {
+ public:
+  explicit ScopedOmpThreads(int threads);
+  ~ScopedOmpThreads();
+  ScopedOmpThreads(const ScopedOmpThreads&) = delete;
+  ScopedOmpThreads& operator=(const ScopedOmpThreads&) = delete;
+
+ private:
+  int saved_ = 0;
+};
+
 class PrimitiveRunner {
  public:
   static constexpr int kMaxArgs = 8;
@@ -166,6 +187,8 @@ class PrimitiveRunner {
   // An argument whose buffer the runner owns (reordered weights, prescaled bias).
   Status AddOwnedArg(int arg, const dnnl_memory_desc_t& md, AlignedBuffer buffer, const Node& node);
 
+  // The OpenMP team size the primitive was created for (ThreadsFor); Execute runs with it.
+  void UseThreads(int threads) { threads_ = threads; }
   size_t scratch_bytes() const { return scratch_bytes_; }
   size_t owned_bytes() const;
   // Implementation name, e.g. "brgconv:avx512_core" (for tests and profiling).
@@ -190,6 +213,7 @@ class PrimitiveRunner {
   dnnl_exec_arg_t args_[kMaxArgs] = {};
   int num_args_ = 0;
   size_t scratch_bytes_ = 0;
+  int threads_ = 0;  // 0: the session's team
   std::vector<AlignedBuffer> owned_;
 };
 
