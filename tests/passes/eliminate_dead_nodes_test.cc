@@ -5,13 +5,12 @@
 
 #include "passes/pass_util.h"
 #include "passes/passes.h"
+#include "util/graph_builders.h"
 
 namespace edgerun {
 namespace {
 
-int F32(Graph& g, const std::string& name, std::vector<int64_t> dims) {
-  return g.AddValue(name, DType::kF32, ShapeFromDims(dims));
-}
+using testing::F32;
 
 std::vector<std::string> NodeNames(const Graph& g) {
   std::vector<std::string> names;

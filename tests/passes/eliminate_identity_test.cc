@@ -12,9 +12,7 @@
 namespace edgerun {
 namespace {
 
-int F32(Graph& g, const std::string& name, std::vector<int64_t> dims) {
-  return g.AddValue(name, DType::kF32, ShapeFromDims(dims));
-}
+using testing::F32;
 
 Tensor Filled(std::vector<int64_t> dims, float v) {
   std::vector<float> data(NumElements(dims), v);

@@ -16,26 +16,10 @@
 namespace edgerun {
 namespace {
 
-int F32(Graph& g, const std::string& name, std::vector<int64_t> dims) {
-  return g.AddValue(name, DType::kF32, ShapeFromDims(dims));
-}
+using testing::F32;
 
 void ExpectSameResults(const Graph& before, const Graph& after) {
-  std::vector<Tensor> inputs;
-  uint32_t seed = 200;
-  for (int v : before.inputs) {
-    inputs.push_back(testing::RandomF32(StaticDims(*before.values[v].shape), seed++));
-  }
-  Expected<std::vector<Tensor>> want = EvaluateGraph(before, inputs);
-  ASSERT_TRUE(want.ok()) << want.status().ToString();
-  Expected<std::vector<Tensor>> got = EvaluateGraph(after, inputs);
-  ASSERT_TRUE(got.ok()) << got.status().ToString();
-  ASSERT_EQ(got->size(), want->size());
-  for (size_t i = 0; i < got->size(); ++i) {
-    test_util::CompareResult r =
-        test_util::AllClose((*got)[i].view(), (*want)[i].view(), 1e-4, 1e-5);
-    EXPECT_TRUE(r.ok) << "output " << i << ": " << r.message;
-  }
+  testing::ExpectSameGraphResults(before, after, 200);
 }
 
 // Scale factors away from 1 and of both signs, so a fold that forgot a channel shows.

@@ -14,9 +14,7 @@
 namespace edgerun {
 namespace {
 
-int F32(Graph& g, const std::string& name, std::vector<int64_t> dims) {
-  return g.AddValue(name, DType::kF32, ShapeFromDims(dims));
-}
+using testing::F32;
 
 Tensor Scalar(float v) { return Tensor::FromVector(DType::kF32, {}, std::vector<float>{v}); }
 

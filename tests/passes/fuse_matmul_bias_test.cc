@@ -13,9 +13,7 @@
 namespace edgerun {
 namespace {
 
-int F32(Graph& g, const std::string& name, std::vector<int64_t> dims) {
-  return g.AddValue(name, DType::kF32, ShapeFromDims(dims));
-}
+using testing::F32;
 
 void ExpectSameResults(const Graph& before, const Graph& after) {
   std::vector<Tensor> inputs;

@@ -65,7 +65,9 @@ class GraphBuilder {
     return g().AddNode(name, op, std::move(inputs), {y});
   }
   int Out(const Node& n) const { return n.outputs[0]; }
-  int Unary(const std::string& name, const std::string& op, int x) { return Out(Op(name, op, {x})); }
+  int Unary(const std::string& name, const std::string& op, int x) {
+    return Out(Op(name, op, {x}));
+  }
 
   void Output(int v) { g().MarkOutput(v); }
   Model& model() { return model_; }
@@ -672,8 +674,8 @@ Model ConcatResizePadSlice() {
   const int c2 = b.Conv("conv2", x, 3, 5, 1, 0);
   Node& cat = b.Op("cat", "Concat", {c1, c2});
   cat.attrs["axis"] = Attribute::Int(1);
-  const int scale = b.Floats("chan_scale", {9, 1, 1},
-                             {0.5f, 1.f, 1.5f, 2.f, -1.f, 0.25f, 3.f, -0.5f, 1.25f});
+  const int scale =
+      b.Floats("chan_scale", {9, 1, 1}, {0.5f, 1.f, 1.5f, 2.f, -1.f, 0.25f, 3.f, -0.5f, 1.25f});
   const int scaled = b.Out(b.Op("scale", "Mul", {b.Out(cat), scale}));
   const int sizes_scales = b.Floats("scales", {4}, {1.f, 1.f, 2.f, 2.f});
   Node& up = b.Op("up", "Resize", {scaled, Node::kNoValue, sizes_scales});
@@ -689,7 +691,8 @@ Model ConcatResizePadSlice() {
   const int zero_pads = b.Ints("zero_pads", {0, 0, 1, 1, 0, 0, 0, 1});
   const int zp = b.Out(b.Op("zero_pad", "Pad", {c3, zero_pads}));  // folds into conv4
   const int c4 = b.Conv("conv4", zp, 6, 4, 3, 0);
-  Node& down = b.Op("down", "Resize", {c4, Node::kNoValue, b.Floats("half", {4}, {1, 1, .5f, .5f})});
+  Node& down =
+      b.Op("down", "Resize", {c4, Node::kNoValue, b.Floats("half", {4}, {1, 1, .5f, .5f})});
   down.attrs["mode"] = Attribute::String("nearest");
   b.Output(b.Unary("sig", "Sigmoid", b.Out(down)));
   return b.model();

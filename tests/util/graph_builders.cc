@@ -1,6 +1,11 @@
 #include "util/graph_builders.h"
 
+#include <gtest/gtest.h>
+
 #include <random>
+
+#include "passes/graph_eval.h"
+#include "util/compare.h"
 
 namespace edgerun::testing {
 
@@ -13,6 +18,27 @@ Node MakeNode(const std::string& op, int opset, int num_inputs, int num_outputs,
   for (int i = 0; i < num_inputs; ++i) n.inputs.push_back(i);
   for (int i = 0; i < num_outputs; ++i) n.outputs.push_back(num_inputs + i);
   return n;
+}
+
+int F32(Graph& g, const std::string& name, std::vector<int64_t> dims) {
+  return g.AddValue(name, DType::kF32, ShapeFromDims(dims));
+}
+
+void ExpectSameGraphResults(const Graph& before, const Graph& after, uint32_t seed) {
+  std::vector<Tensor> inputs;
+  for (int v : before.inputs) {
+    inputs.push_back(RandomF32(StaticDims(*before.values[v].shape), seed++));
+  }
+  Expected<std::vector<Tensor>> want = EvaluateGraph(before, inputs);
+  ASSERT_TRUE(want.ok()) << want.status().ToString();
+  Expected<std::vector<Tensor>> got = EvaluateGraph(after, inputs);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->size(), want->size());
+  for (size_t i = 0; i < got->size(); ++i) {
+    test_util::CompareResult r =
+        test_util::AllClose((*got)[i].view(), (*want)[i].view(), 1e-4, 1e-5);
+    EXPECT_TRUE(r.ok) << "output " << i << ": " << r.message;
+  }
 }
 
 Tensor RandomF32(std::vector<int64_t> dims, uint32_t seed) {
@@ -55,8 +81,10 @@ Model MakeSmallCnn() {
   dw.attrs["pads"] = Attribute::Ints({1, 1, 1, 1});
   const int a1 = g.AddValue("a1");
   g.AddNode("add1", "Add", {d1, p1}, {a1});
-  const int lo = g.AddConstant("clip_lo", Tensor::FromVector(DType::kF32, {}, std::vector<float>{0}));
-  const int hi = g.AddConstant("clip_hi", Tensor::FromVector(DType::kF32, {}, std::vector<float>{6}));
+  const int lo =
+      g.AddConstant("clip_lo", Tensor::FromVector(DType::kF32, {}, std::vector<float>{0}));
+  const int hi =
+      g.AddConstant("clip_hi", Tensor::FromVector(DType::kF32, {}, std::vector<float>{6}));
   const int k1 = g.AddValue("k1");
   g.AddNode("clip1", "Clip", {a1, lo, hi}, {k1});
   const int gp = g.AddValue("gp");
@@ -83,14 +111,17 @@ Model MakeShapeSubgraphModel() {
   g.MarkInput(x);
   const int shape = g.AddValue("shape");
   g.AddNode("shape", "Shape", {x}, {shape});
-  const int idx = g.AddConstant("zero", Tensor::FromVector(DType::kI64, {}, std::vector<int64_t>{0}));
+  const int idx =
+      g.AddConstant("zero", Tensor::FromVector(DType::kI64, {}, std::vector<int64_t>{0}));
   const int n = g.AddValue("n");
   Node& gather = g.AddNode("gather", "Gather", {shape, idx}, {n});
   gather.attrs["axis"] = Attribute::Int(0);
-  const int axes = g.AddConstant("axes", Tensor::FromVector(DType::kI64, {1}, std::vector<int64_t>{0}));
+  const int axes =
+      g.AddConstant("axes", Tensor::FromVector(DType::kI64, {1}, std::vector<int64_t>{0}));
   const int n1 = g.AddValue("n1");
   g.AddNode("unsqueeze", "Unsqueeze", {n, axes}, {n1});
-  const int rest = g.AddConstant("rest", Tensor::FromVector(DType::kI64, {1}, std::vector<int64_t>{-1}));
+  const int rest =
+      g.AddConstant("rest", Tensor::FromVector(DType::kI64, {1}, std::vector<int64_t>{-1}));
   const int target = g.AddValue("target");
   Node& concat = g.AddNode("concat", "Concat", {n1, rest}, {target});
   concat.attrs["axis"] = Attribute::Int(0);

@@ -21,6 +21,13 @@ Node MakeNode(const std::string& op, int opset, int num_inputs, int num_outputs 
 // Deterministic pseudo-random f32 tensor in [-1, 1).
 Tensor RandomF32(std::vector<int64_t> dims, uint32_t seed);
 
+// Adds an f32 value with static `dims` to `g` and returns its index.
+int F32(Graph& g, const std::string& name, std::vector<int64_t> dims);
+
+// Evaluates both graphs with the reference kernels on the same seeded random inputs and expects
+// every output within 1e-4 relative / 1e-5 absolute (a pass must not change results).
+void ExpectSameGraphResults(const Graph& before, const Graph& after, uint32_t seed);
+
 // x[1,3,16,16] -> Conv 3x3 (8) -> BatchNormalization -> Relu -> MaxPool 2x2
 //   -> depthwise Conv 3x3 pad 1 -> Add (residual) -> Clip(0,6) -> GlobalAveragePool
 //   -> Flatten -> Gemm (10) -> Softmax -> y[1,10]
