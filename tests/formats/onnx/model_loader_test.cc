@@ -11,31 +11,14 @@
 #include "edgerun/dtype.h"
 #include "edgerun/session.h"
 #include "util/onnx_model_builder.h"
+#include "util/temp_dir.h"
 
 namespace edgerun {
 namespace {
 
 namespace fs = std::filesystem;
 
-class ModelLoaderTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string templ = (fs::temp_directory_path() / "edgerun_loader_XXXXXX").string();
-    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
-    dir_ = templ;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  std::string Write(const std::string& name, const std::string& bytes) {
-    const std::string p = (fs::path(dir_) / name).string();
-    std::ofstream(p, std::ios::binary)
-        .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    return p;
-  }
-  std::string dir_;
-};
+class ModelLoaderTest : public testing::TempDirTest {};
 
 TEST_F(ModelLoaderTest, LoadsOnnx) {
   OnnxModelBuilder b;
