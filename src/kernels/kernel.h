@@ -18,6 +18,7 @@
 #include <span>
 #include <string_view>
 
+#include "core/large_buffer.h"
 #include "edgerun/ir.h"
 #include "edgerun/session.h"
 #include "edgerun/status.h"
@@ -55,6 +56,8 @@ struct PrepareContext {
   // Filled by prepare. Bit i set: constant input i was copied (packed) into the state and is never read again, so
   // the session may free the original once every reader has packed it.
   uint32_t packed_constant_inputs = 0;
+  // The session's pool for packed weights (null: allocate on the heap). Slices outlive the state.
+  WeightPool* weight_pool = nullptr;
 
   Status Invalid(std::string_view msg) const {
     return InvalidModel(node.Describe() + ": " + std::string(msg));

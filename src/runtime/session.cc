@@ -98,12 +98,14 @@ Status PinPoolThreads(pthreadpool_t pool, int n) {
 struct Session::Impl {
   std::string model_path;
   Graph graph;
+  // Packed weights of the kernel states; declared before `execs` so it outlives them.
+  std::unique_ptr<WeightPool> weight_pool;
   std::vector<NodeExec> execs;
   std::vector<TensorView> value_views;  // per value
   std::vector<TensorView> io_views;     // per node: inputs then outputs, flattened
   size_t arena_bytes = 0;
   std::byte* arena = nullptr;
-  std::unique_ptr<std::byte, decltype(&std::free)> owned_arena{nullptr, &std::free};
+  LargeBuffer owned_arena;
   pthreadpool_t pool = nullptr;
   bool profiling = false;
   std::vector<NodeProfile> profile;
@@ -245,6 +247,12 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
   int num_missing = 0;
   impl->execs.resize(g.nodes.size());
   PackedConstantReleaser releaser(g);
+  // Packed weights are about as large as the constants they come from.
+  size_t constant_bytes = 0;
+  for (const Value& v : g.values) {
+    if (v.is_constant()) constant_bytes += v.constant->bytes();
+  }
+  impl->weight_pool = std::make_unique<WeightPool>(constant_bytes);
   for (size_t n = 0; n < g.nodes.size(); ++n) {
     const Node& node = g.nodes[n];
     std::vector<TensorType> in_types(node.inputs.size()), out_types(node.outputs.size());
@@ -303,6 +311,7 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
     for (size_t c = 0; c < candidates.size(); ++c) {
       PrepareContext pctx{node, in_types, constants, out_types, impl->num_threads};
       pctx.threadpool = impl->pool;
+      pctx.weight_pool = impl->weight_pool.get();
       if (candidates[c]->prepare != nullptr) {
         Status st = candidates[c]->prepare(pctx);
         if (!st.ok()) {
@@ -449,12 +458,11 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
     impl->arena = options.external_arena.data();
   } else {
     const size_t bytes = AlignUp(std::max<size_t>(plan.arena_bytes, 1), kTensorAlignment);
-    impl->owned_arena.reset(static_cast<std::byte*>(std::aligned_alloc(kTensorAlignment, bytes)));
-    if (!impl->owned_arena) {
-      return ResourceExhausted("cannot allocate a " + std::to_string(bytes) + "-byte arena")
-          .WithPrefix(prefix);
-    }
-    impl->arena = impl->owned_arena.get();
+    // Huge pages: the first inference would otherwise fault in the arena 4 KiB at a time.
+    auto arena = LargeBuffer::Allocate(bytes);
+    if (!arena.ok()) return arena.status().WithPrefix(prefix + ": activation arena");
+    impl->owned_arena = std::move(arena).value();
+    impl->arena = impl->owned_arena.data();
   }
 
   // Setup: bind a view for every value, then per-node input/output views.

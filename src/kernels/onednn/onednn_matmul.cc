@@ -196,7 +196,7 @@ Status PrepareMatMul(PrepareContext& ctx) {
         dnnl_primitive_desc_query_md(pd.get(), dnnl_query_weights_md, 0);
     ASSIGN_OR_RETURN(
         onednn::AlignedBuffer packed,
-        onednn::ReorderConstant(ctx.constants[1]->raw(), d.b_user, *packed_md, ctx.node));
+        onednn::ReorderConstant(ctx.weight_pool, ctx.constants[1]->raw(), d.b_user, *packed_md, ctx.node));
     RETURN_IF_ERROR(r.AddOwnedArg(DNNL_ARG_WEIGHTS, *packed_md, std::move(packed), ctx.node));
     ctx.packed_constant_inputs |= 1u << 1;
   } else {

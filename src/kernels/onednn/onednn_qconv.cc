@@ -200,7 +200,7 @@ Status PrepareNhwcQLinearConv(PrepareContext& ctx) {
       dnnl_primitive_desc_query_md(pd.get(), dnnl_query_weights_md, 0);
   ASSIGN_OR_RETURN(
       onednn::AlignedBuffer packed,
-      onednn::ReorderConstant(ctx.constants[kW]->raw(), d.weights_user, *weights, ctx.node));
+      onednn::ReorderConstant(ctx.weight_pool, ctx.constants[kW]->raw(), d.weights_user, *weights, ctx.node));
   RETURN_IF_ERROR(r.AddOwnedArg(DNNL_ARG_WEIGHTS, *weights, std::move(packed), ctx.node));
   RETURN_IF_ERROR(r.AddArg(DNNL_ARG_SRC, d.src, ArgSource::kInput, kX, ctx.node));
   if (s.has_bias)

@@ -162,7 +162,7 @@ Status PrepareQLinearMatMul(PrepareContext& ctx) {
       dnnl_primitive_desc_query_md(pd.get(), dnnl_query_weights_md, 0);
   ASSIGN_OR_RETURN(
       onednn::AlignedBuffer packed,
-      onednn::ReorderConstant(ctx.constants[kB]->raw(), d.b_user, *packed_md, ctx.node));
+      onednn::ReorderConstant(ctx.weight_pool, ctx.constants[kB]->raw(), d.b_user, *packed_md, ctx.node));
   RETURN_IF_ERROR(r.AddOwnedArg(DNNL_ARG_WEIGHTS, *packed_md, std::move(packed), ctx.node));
   RETURN_IF_ERROR(r.AddArg(DNNL_ARG_SRC, d.a, ArgSource::kInput, kA, ctx.node));
   RETURN_IF_ERROR(r.AddArg(DNNL_ARG_DST, d.y, ArgSource::kOutput, 0, ctx.node));

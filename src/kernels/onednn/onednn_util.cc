@@ -57,8 +57,16 @@ Status FromDnnl(dnnl_status_t s, const Node& node, std::string_view what) {
   return Internal(std::move(msg));
 }
 
-Expected<AlignedBuffer> AlignedBuffer::Allocate(size_t bytes, const Node& node) {
+Expected<AlignedBuffer> AlignedBuffer::Allocate(size_t bytes, const Node& node,
+                                               WeightPool* pool) {
   AlignedBuffer b;
+  if (pool != nullptr) {
+    auto slice = pool->Allocate(bytes, kTensorAlignment);
+    if (!slice.ok()) return slice.status().WithPrefix(node.Describe() + ": packed oneDNN weights");
+    b.data = std::unique_ptr<void, Free>(*slice, Free{false});
+    b.bytes = bytes;
+    return b;
+  }
   const size_t rounded =
       (std::max<size_t>(bytes, 1) + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
   b.data.reset(std::aligned_alloc(kTensorAlignment, rounded));
@@ -204,12 +212,13 @@ Expected<Attr> MakeInt8Attr(const Node& node, const FusedActivation& act, bool h
   return attr;
 }
 
-Expected<AlignedBuffer> ReorderConstant(const void* data, const dnnl_memory_desc_t& from,
+Expected<AlignedBuffer> ReorderConstant(WeightPool* pool, const void* data,
+                                        const dnnl_memory_desc_t& from,
                                         const dnnl_memory_desc_t& to, const Node& node) {
   dnnl_engine_t engine = CpuEngine();
   if (engine == nullptr) return Internal(node.Describe() + ": no oneDNN CPU engine");
   ASSIGN_OR_RETURN(AlignedBuffer out,
-                   AlignedBuffer::Allocate(dnnl_memory_desc_get_size(&to), node));
+                   AlignedBuffer::Allocate(dnnl_memory_desc_get_size(&to), node, pool));
   PrimitiveDesc pd;
   RETURN_IF_ERROR(
       FromDnnl(dnnl_reorder_primitive_desc_create(pd.out(), &from, engine, &to, engine, nullptr),

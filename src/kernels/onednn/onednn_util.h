@@ -82,15 +82,22 @@ using Attr = Owned<dnnl_primitive_attr_t, dnnl_primitive_attr_destroy>;
 using PostOps = Owned<dnnl_post_ops_t, dnnl_post_ops_destroy>;
 using Stream = Owned<dnnl_stream_t, dnnl_stream_destroy>;
 
-// A 64-byte aligned heap buffer (packed weights, prescaled biases).
+// A 64-byte aligned buffer (packed weights, prescaled biases): its own heap block, or a slice of
+// the session's WeightPool, which outlives every kernel state.
+struct FreeIfOwned {
+  bool owned = true;
+  void operator()(void* p) const {
+    if (owned) std::free(p);
+  }
+};
 struct AlignedBuffer {
-  struct Free {
-    void operator()(void* p) const { std::free(p); }
-  };
+  using Free = FreeIfOwned;
   std::unique_ptr<void, Free> data;
   size_t bytes = 0;
 
-  static Expected<AlignedBuffer> Allocate(size_t bytes, const Node& node);
+  // From `pool` when given (shares huge pages with other weights), else from the heap.
+  static Expected<AlignedBuffer> Allocate(size_t bytes, const Node& node,
+                                          WeightPool* pool = nullptr);
 };
 
 // A 4-byte buffer holding `value` (run-time zero points of int8 primitives).
@@ -129,7 +136,8 @@ Expected<Attr> MakeInt8Attr(const Node& node, const FusedActivation& act, bool h
 
 // Reorders constant data laid out as `from` into a new buffer laid out as `to`, once, at prepare
 // time (packing weights into the primitive's blocked format).
-Expected<AlignedBuffer> ReorderConstant(const void* data, const dnnl_memory_desc_t& from,
+Expected<AlignedBuffer> ReorderConstant(WeightPool* pool, const void* data,
+                                        const dnnl_memory_desc_t& from,
                                         const dnnl_memory_desc_t& to, const Node& node);
 
 // The oneDNN view of one 2-D NHWC conv node (Conv, QLinearConv): sizes, strides, dilations
