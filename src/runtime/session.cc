@@ -201,11 +201,17 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
   const bool fast_paths = std::any_of(path_order.begin(), path_order.end(),
                                       [](KernelPath p) { return p != KernelPath::kReference; });
   impl->num_threads = std::max(1, options.num_threads);
-  if (impl->num_threads > 1) {
-    impl->pool = pthreadpool_create(static_cast<size_t>(impl->num_threads));
-    if (impl->pool == nullptr) return ResourceExhausted("cannot create the thread pool");
-  }
-  if (options.pin_threads) RETURN_IF_ERROR(PinPoolThreads(impl->pool, impl->num_threads));
+  // The pthreadpool serves XNNPACK and the reference kernels. It is made once the kernels are
+  // chosen, as oneDNN brings its own OpenMP team; tuning times candidates with it, so it comes
+  // first then.
+  auto make_pool = [&]() -> Status {
+    if (impl->num_threads > 1) {
+      impl->pool = pthreadpool_create(static_cast<size_t>(impl->num_threads));
+      if (impl->pool == nullptr) return ResourceExhausted("cannot create the thread pool");
+    }
+    return options.pin_threads ? PinPoolThreads(impl->pool, impl->num_threads) : Status::Ok();
+  };
+  if (options.tune) RETURN_IF_ERROR(make_pool());
   for (KernelPath p : path_order) {
     const BackendDef* b = FindBackend(p);
     if (b->configure_threads != nullptr) {
@@ -340,16 +346,20 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
 
   // One threading runtime per run. oneDNN threads with OpenMP, whose workers spin after each
   // primitive; a pthreadpool spinning beside them on the same cores made 2 threads slower than 1.
-  // So when any node runs on oneDNN, its OpenMP team does the parallel work and the other
-  // kernels (XNNPACK, reference) run on the calling thread.
-  if (impl->pool != nullptr &&
+  // So when any node runs on oneDNN, its OpenMP team does the parallel work (and pins itself) and
+  // the other kernels (XNNPACK, reference) run on the calling thread.
+  const bool onednn_threads =
       std::any_of(impl->execs.begin(), impl->execs.end(),
-                  [](const NodeExec& e) { return e.kernel->path == KernelPath::kOnednn; })) {
+                  [](const NodeExec& e) { return e.kernel->path == KernelPath::kOnednn; });
+  if (onednn_threads && impl->pool != nullptr) {
     pthreadpool_destroy(impl->pool);
     impl->pool = nullptr;
+  }
+  if (onednn_threads && impl->num_threads > 1) {
     impl->pass_log.push_back("threads: " + std::to_string(impl->num_threads) +
                              " OpenMP threads for oneDNN; other kernels on the calling thread");
   }
+  if (!onednn_threads && !options.tune) RETURN_IF_ERROR(make_pool().WithPrefix(prefix));
 
   // Lifetimes in node steps. Inputs and outputs stay live for the whole run so a caller can
   // run again on the same input and read outputs afterwards.
