@@ -28,10 +28,12 @@ void LinearRow(int channels, const uint8_t* s0, const uint8_t* s1, size_t row_by
                uint8_t* dst);
 
 // INTER_LINEAR tables for LinearRow: per destination pixel the byte offset of its left tap and
-// both weights, per destination row both source rows and weights.
+// both weights, per destination row both source rows and weights. `a01` (for LinearPackRow) is
+// filled separately by PairLinearWeights.
 struct LinearTables {
   std::vector<int32_t> ofs0, a0, a1;
   std::vector<int32_t> y0, y1, b0, b1;
+  std::vector<int32_t> a01;
 };
 // True when PlaneResizer runs OpenCV's linear filter for these sizes: bilinear, or area when
 // enlarging on an axis. Sizes must differ.
@@ -39,6 +41,9 @@ bool UsesLinearFilter(ResizeMode mode, int src_width, int src_height, int dst_wi
                       int dst_height);
 void MakeLinearTables(ResizeMode mode, int src_width, int src_height, int dst_width, int dst_height,
                       int channels, LinearTables* t);
+// Each pixel's (a0, a1) as a little-endian int16 pair in one int32: the operand of a pairwise
+// 16-bit multiply-add.
+std::vector<int32_t> PairLinearWeights(const LinearTables& t);
 
 // YUV -> packed R,G,B u8 for one row. `u`/`v` hold one chroma sample per two pixels, `uv_step`
 // bytes apart (1 planar, 2 interleaved NV12). Coefficients are 16-bit fixed point.
@@ -72,11 +77,11 @@ struct PackParams {
 void PackRow(const PackParams& p, const uint8_t* src, int width, void* dst, size_t plane_bytes);
 
 // LinearRow followed by PackRow without the u8 row in between: `p.in_channels` (1, 3 or 4)
-// interleaved source channels, `dw` output pixels written to `dst` as PackRow does. Results are
-// identical to LinearRow + PackRow.
+// interleaved source channels, `dw` output pixels written to `dst` as PackRow does. `a01` is
+// PairLinearWeights of the tables. Results are identical to LinearRow + PackRow.
 void LinearPackRow(const PackParams& p, const uint8_t* s0, const uint8_t* s1, size_t row_bytes,
-                   const int32_t* xofs, const int32_t* a0, const int32_t* a1, int dw, int b0,
-                   int b1, void* dst, size_t plane_bytes);
+                   const int32_t* xofs, const int32_t* a0, const int32_t* a1, const int32_t* a01,
+                   int dw, int b0, int b1, void* dst, size_t plane_bytes);
 
 // Name of the instruction set the dispatcher picked, e.g. "AVX2".
 const char* SimdTargetName();

@@ -295,6 +295,7 @@ Expected<Preprocessor> Preprocessor::Create(const PreprocessSpec& spec, PixelFor
   if (m.linear) {
     internal::MakeLinearTables(spec.resize_mode, m.crop.width, m.crop.height, m.rw, m.rh,
                                m.in_channels, &m.lin);
+    m.lin.a01 = internal::PairLinearWeights(m.lin);
   } else if (resize) {
     ASSIGN_OR_RETURN(m.resizer, PlaneResizer::Create(spec.resize_mode, m.crop.width, m.crop.height,
                                                      m.rw, m.rh, m.in_channels));
@@ -390,7 +391,8 @@ Status Preprocessor::Run(const ImageView& image, std::span<std::byte> output) {
         p1 = src + r1 * src_stride;
       }
       internal::LinearPackRow(m.pack, p0, p1, row_bytes, t.ofs0.data(), t.a0.data(), t.a1.data(),
-                              m.rw, t.b0[dy], t.b1[dy], m.RowPtr(out, dy), plane_bytes);
+                              t.a01.data(), m.rw, t.b0[dy], t.b1[dy], m.RowPtr(out, dy),
+                              plane_bytes);
     }
     return Status::Ok();
   }
