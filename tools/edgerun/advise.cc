@@ -31,8 +31,7 @@ struct AdviseArgs {
 };
 
 int Usage(const std::string& message) {
-  std::fprintf(stderr, "edgerun: error: usage: %s\n", message.c_str());
-  return kExitUsage;
+  return ReportError(InvalidArgument("usage: " + message));
 }
 
 int RunAdvise(const AdviseArgs& args) {
@@ -40,11 +39,7 @@ int RunAdvise(const AdviseArgs& args) {
   const std::string dir =
       args.kb_dir.empty() ? DefaultKnowledgeBaseDir("/proc/self/exe") : args.kb_dir;
   auto kb = LoadKnowledgeBase(dir);
-  if (!kb) {
-    std::fprintf(stderr, "edgerun: error: knowledge base %s: %s\n", dir.c_str(),
-                 kb.status().message().c_str());
-    return kExitInputError;
-  }
+  if (!kb) return ReportError(kb.status().WithPrefix("knowledge base " + dir));
   if (args.list_targets || args.list_runtimes) {
     if (args.list_targets) {
       for (const TargetProfile& t : kb->targets) std::printf("%s\n", t.name.c_str());
