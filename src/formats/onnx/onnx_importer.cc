@@ -119,6 +119,8 @@ AttributeProto::AttributeType EffectiveType(const AttributeProto& a) {
 struct ModelContext {
   std::string base_dir;
   std::map<std::string, int, std::less<>> opsets;  // normalized domain -> version
+  // The main graph's initializer raw_data, split off by the parse (null: still in the protos).
+  const SplitRawData* main_raw = nullptr;
 };
 
 // Imports one GraphProto (the model's main graph or a control-flow body).
@@ -210,8 +212,15 @@ Status GraphImporter::ImportInitializers(GraphProto* proto) {
     if (init->name().empty()) return InvalidModel(fmt::format("initializer #{} has no name", i));
     Definition def{-1, Definition::Kind::kInitializer};
     if (defs_.count(init->name()) > 0) RETURN_IF_ERROR(Define(init->name(), def));
-    // Takes over the proto's raw_data buffer: no copy, and peak memory stays near one model size.
-    auto tensor = TensorFromProtoAdoptingRaw(init, ctx_.base_dir);
+    // Either a view of the split-off raw_data or the proto's own raw_data taken over: no copy,
+    // and peak memory stays near one model size.
+    const RawDataSlice* raw = nullptr;
+    if (is_main() && ctx_.main_raw != nullptr) {
+      const auto& split = ctx_.main_raw->initializers.at(static_cast<size_t>(i));
+      if (split.has_value()) raw = &*split;
+    }
+    auto tensor = raw != nullptr ? TensorFromProtoWithRaw(*init, *raw, ctx_.base_dir)
+                                 : TensorFromProtoAdoptingRaw(init, ctx_.base_dir);
     if (!tensor.ok()) return tensor.status().WithPrefix("initializer");
     def.value = graph_.AddConstant(init->name(), std::move(tensor).value());
     RETURN_IF_ERROR(Define(init->name(), def));
@@ -477,22 +486,19 @@ Expected<Graph> GraphImporter::Import(GraphProto* proto) {
   return std::move(graph_);
 }
 
-Expected<onnx::ModelProto> ParseModel(std::span<const std::byte> bytes, const std::string& path) {
+Status ParseModel(std::span<const std::byte> bytes, const std::string& path,
+                  onnx::ModelProto* model, SplitRawData* raw) {
   if (bytes.empty()) return InvalidModel(fmt::format("{}: file is empty", path));
   if (bytes.size() > kMaxProtoBytes) {
     return ResourceExhausted(fmt::format(
         "{}: {} bytes is more than protobuf's 2 GB limit (store the weights as external data)",
         path, bytes.size()));
   }
-  onnx::ModelProto model;
-  if (!ParseProtoFromBytes(bytes, &model)) {
-    return InvalidModel(fmt::format("{}: not an ONNX model (protobuf parsing failed)", path));
-  }
-  return model;
+  return ParseModelSplitFromBytes(bytes, path, model, raw);
 }
 
-Expected<Graph> ImportModel(onnx::ModelProto& model, const std::string& path,
-                            const std::string& base_dir) {
+Expected<Graph> ImportModel(onnx::ModelProto& model, const SplitRawData& raw,
+                            const std::string& path, const std::string& base_dir) {
   if (!model.has_graph()) {
     return InvalidModel(fmt::format("{}: not an ONNX model (the ModelProto has no graph)", path));
   }
@@ -503,6 +509,7 @@ Expected<Graph> ImportModel(onnx::ModelProto& model, const std::string& path,
   }
   ModelContext ctx;
   ctx.base_dir = base_dir;
+  ctx.main_raw = &raw;
   for (const auto& op : model.opset_import()) {
     const std::string domain = NormalizeDomain(op.domain());
     if (op.version() < 1 || op.version() > INT_MAX) {
@@ -538,9 +545,11 @@ Expected<Graph> ImportModel(onnx::ModelProto& model, const std::string& path,
 Expected<Graph> ImportOnnxFromBytes(std::span<const std::byte> bytes,
                                     const std::string& path_for_messages,
                                     const std::string& base_dir) {
-  auto model = ParseModel(bytes, path_for_messages);
-  if (!model.ok()) return PrintableStatus(model.status());
-  auto graph = ImportModel(*model, path_for_messages, base_dir);
+  onnx::ModelProto model;
+  SplitRawData raw;
+  Status parsed = ParseModel(bytes, path_for_messages, &model, &raw);
+  if (!parsed.ok()) return PrintableStatus(parsed);
+  auto graph = ImportModel(model, raw, path_for_messages, base_dir);
   // Names in messages come from the file; keep every message one printable line.
   if (!graph.ok()) return PrintableStatus(graph.status());
   return graph;
@@ -549,22 +558,23 @@ Expected<Graph> ImportOnnxFromBytes(std::span<const std::byte> bytes,
 Expected<Graph> ImportOnnxFromBuffer(std::vector<std::byte> bytes,
                                      const std::string& path_for_messages,
                                      const std::string& base_dir) {
-  auto model = ParseModel(bytes, path_for_messages);
-  if (!model.ok()) return PrintableStatus(model.status());
-  // The parsed proto holds its own copy of everything; release the serialized bytes first.
+  onnx::ModelProto model;
+  SplitRawData raw;
+  Status parsed = ParseModel(bytes, path_for_messages, &model, &raw);
+  if (!parsed.ok()) return PrintableStatus(parsed);
+  // The proto and the raw_data buffer hold their own copies; release the serialized bytes first.
   std::vector<std::byte>().swap(bytes);
-  auto graph = ImportModel(*model, path_for_messages, base_dir);
+  auto graph = ImportModel(model, raw, path_for_messages, base_dir);
   if (!graph.ok()) return PrintableStatus(graph.status());
   return graph;
 }
 
 Expected<Graph> ImportOnnx(const std::string& path) {
   onnx::ModelProto model;
-  ASSIGN_OR_RETURN(bool parsed, ParseProtoFromFile(path, kMaxProtoBytes, &model));
-  if (!parsed) {
-    return InvalidModel(fmt::format("{}: not an ONNX model (protobuf parsing failed)", path));
-  }
-  auto graph = ImportModel(model, path, DirectoryOf(path));
+  SplitRawData raw;
+  Status parsed = ParseModelSplit(path, &model, &raw);
+  if (!parsed.ok()) return PrintableStatus(parsed);
+  auto graph = ImportModel(model, raw, path, DirectoryOf(path));
   if (!graph.ok()) return PrintableStatus(graph.status());
   return graph;
 }

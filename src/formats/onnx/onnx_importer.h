@@ -1,6 +1,8 @@
 // Imports an ONNX ModelProto into the edgerun Graph IR.
 //
-// The protobuf is parsed with a 2 GB limit, the default-domain opset is checked (7..18), then
+// The model is parsed by ParseModelSplit (onnx_io.h): the main graph's initializer raw_data is
+// read into one huge-page buffer and its tensors are views of it, everything else is parsed by
+// protobuf with a 2 GB limit. The default-domain opset is checked (7..18), then
 // each graph is imported in two passes: the first defines every value (inputs, initializers,
 // node outputs; Constant nodes become constant values) and rejects duplicates, the second
 // resolves node inputs, converts attributes (subgraphs recursively) and records the nodes, which
@@ -25,8 +27,8 @@ namespace edgerun {
 inline constexpr int kMinOnnxOpset = 7;
 inline constexpr int kMaxOnnxOpset = 18;
 
-// Reads and imports `path` (streamed through protobuf, never whole in memory); external data
-// is resolved relative to its directory.
+// Reads and imports `path` (streamed, never whole in memory; the weights are read straight into
+// their final buffer); external data is resolved relative to its directory.
 Expected<Graph> ImportOnnx(const std::string& path);
 
 // Imports a serialized ModelProto. `path_for_messages` prefixes every error; external data is

@@ -1,7 +1,6 @@
 #include "formats/onnx/onnx_io.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,7 +14,12 @@
 #include <fmt/format.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/message_lite.h>
+#include <google/protobuf/wire_format_lite.h>
+#include <onnx/onnx_pb.h>  // defines ONNX_API, then includes onnx-ml.pb.h
+
+#include "edgerun/tensor.h"
 
 namespace edgerun {
 namespace {
@@ -91,41 +95,23 @@ Expected<std::vector<std::byte>> ReadFileBytes(const std::string& path, size_t m
   return bytes;
 }
 
-Expected<MappedFile> MappedFile::Open(const std::string& path, size_t max_bytes) {
+Expected<std::string> ReadFilePrefix(const std::string& path, size_t n, size_t max_bytes) {
   uint64_t size = 0;
   ASSIGN_OR_RETURN(int fd, OpenRegularFile(path, max_bytes, &size));
   FdCloser closer(fd);
-  MappedFile file;
-  if (size == 0) return file;
-  void* addr = ::mmap(nullptr, static_cast<size_t>(size), PROT_READ, MAP_PRIVATE, fd, 0);
-  if (addr == MAP_FAILED) {
-    return IoError(fmt::format("{}: cannot map the file: {}", path, std::strerror(errno)));
+  std::string bytes(static_cast<size_t>(std::min<uint64_t>(n, size)), '\0');
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t r = ::pread(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return IoError(fmt::format("{}: read failed: {}", path, std::strerror(errno)));
+    }
+    if (r == 0) break;  // shrank since the stat: what is there is the prefix
+    done += static_cast<size_t>(r);
   }
-  // One sequential pass (the parse) follows: read ahead.
-  ::madvise(addr, static_cast<size_t>(size), MADV_SEQUENTIAL | MADV_WILLNEED);
-  file.addr_ = addr;
-  file.size_ = static_cast<size_t>(size);
-  return file;
-}
-
-MappedFile::MappedFile(MappedFile&& other) noexcept
-    : addr_(std::exchange(other.addr_, nullptr)), size_(std::exchange(other.size_, 0)) {}
-
-MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
-  if (this != &other) {
-    Unmap();
-    addr_ = std::exchange(other.addr_, nullptr);
-    size_ = std::exchange(other.size_, 0);
-  }
-  return *this;
-}
-
-MappedFile::~MappedFile() { Unmap(); }
-
-void MappedFile::Unmap() {
-  if (addr_ != nullptr) ::munmap(addr_, size_);
-  addr_ = nullptr;
-  size_ = 0;
+  bytes.resize(done);
+  return bytes;
 }
 
 Expected<bool> ParseProtoFromFile(const std::string& path, size_t max_bytes,
@@ -150,6 +136,265 @@ bool ParseProtoFromBytes(std::span<const std::byte> bytes, google::protobuf::Mes
                                                static_cast<int>(bytes.size()));
   input.SetTotalBytesLimit(INT_MAX);
   return message->ParseFromCodedStream(&input) && input.ConsumedEntireMessage();
+}
+
+namespace {
+
+using google::protobuf::internal::WireFormatLite;
+using google::protobuf::io::CodedInputStream;
+using google::protobuf::io::CodedOutputStream;
+using google::protobuf::io::StringOutputStream;
+
+constexpr uint32_t kModelGraphTag =
+    WireFormatLite::MakeTag(7, WireFormatLite::WIRETYPE_LENGTH_DELIMITED);  // ModelProto.graph
+constexpr uint32_t kGraphInitializerTag = WireFormatLite::MakeTag(
+    5, WireFormatLite::WIRETYPE_LENGTH_DELIMITED);  // GraphProto.initializer
+constexpr uint32_t kTensorRawDataTag =
+    WireFormatLite::MakeTag(9, WireFormatLite::WIRETYPE_LENGTH_DELIMITED);  // TensorProto.raw_data
+
+// Where one initializer's raw_data lies in the serialized model.
+struct RawRange {
+  uint64_t source_offset = 0;
+  size_t length = 0;
+};
+
+// Walks ModelProto -> graph -> initializer -> raw_data on the wire and copies every other field
+// verbatim, so that the copy is a valid ModelProto encoding without those raw_data fields. Only
+// lengths are interpreted here; protobuf validates everything else when it parses the copy.
+class WireSplitter {
+ public:
+  WireSplitter(CodedInputStream* in, int size) : in_(in), size_(size) {}
+
+  bool Model(std::string* out) {
+    return CopyFields(size_, kModelGraphTag, out, [&](int at, CodedOutputStream* copy) {
+      return Nested(at, size_, kModelGraphTag, "graph", copy,
+                    [&](int end, std::string* inner) { return Graph(end, inner); });
+    });
+  }
+
+  const std::string& error() const { return error_; }
+  // One per initializer of the (merged) main graph, in order.
+  const std::vector<std::optional<RawRange>>& ranges() const { return ranges_; }
+
+ private:
+  bool Graph(int end, std::string* out) {
+    return CopyFields(end, kGraphInitializerTag, out, [&](int at, CodedOutputStream* copy) {
+      std::optional<RawRange> raw;
+      const std::string what = fmt::format("initializer #{}", ranges_.size());
+      const bool ok = Nested(at, end, kGraphInitializerTag, what, copy,
+                             [&](int tensor_end, std::string* inner) {
+                               return Tensor(tensor_end, what, inner, &raw);
+                             });
+      ranges_.push_back(raw);
+      return ok;
+    });
+  }
+
+  bool Tensor(int end, const std::string& what, std::string* out, std::optional<RawRange>* raw) {
+    return CopyFields(end, kTensorRawDataTag, out, [&](int at, CodedOutputStream*) {
+      uint32_t length = 0;
+      if (!ReadLength(at, end, "raw_data of " + what, &length)) return false;
+      const int start = in_->CurrentPosition();
+      // Skip, not read: the bytes go straight to their final buffer later. A repeated raw_data
+      // replaces the earlier one, as in protobuf.
+      if (!in_->Skip(static_cast<int>(length))) {
+        return Fail(at, fmt::format("the input ends inside raw_data of {}", what));
+      }
+      *raw = RawRange{static_cast<uint64_t>(start), length};
+      return true;
+    });
+  }
+
+  // Copies the fields before `end` into `out`, except those tagged `special_tag`: `special(at,
+  // copy)` gets those (positioned after the tag) and writes to `copy` what it keeps.
+  template <typename Special>
+  bool CopyFields(int end, uint32_t special_tag, std::string* out, Special special) {
+    StringOutputStream sink(out);
+    CodedOutputStream copy(&sink);
+    while (in_->CurrentPosition() < end) {
+      const int at = in_->CurrentPosition();
+      const uint32_t tag = in_->ReadTag();
+      // CodedInputStream takes 10-byte tags that protobuf's parser refuses; the copy would hide
+      // them, so refuse them here.
+      if (tag == 0 || in_->CurrentPosition() - at > kMaxVarint32Bytes) {
+        return Fail(at, "invalid or truncated field tag");
+      }
+      if (tag == special_tag) {
+        if (!special(at, &copy)) return false;
+        continue;
+      }
+      switch (WireFormatLite::GetTagWireType(tag)) {
+        case WireFormatLite::WIRETYPE_LENGTH_DELIMITED: {
+          // Copied here rather than by SkipField, to check the length prefix as strictly.
+          uint32_t length = 0;
+          if (!ReadLength(at, end, "field", &length)) return false;
+          scratch_.resize(length);
+          if (!in_->ReadRaw(scratch_.data(), static_cast<int>(length))) {
+            return Fail(at, "truncated field");
+          }
+          copy.WriteTag(tag);
+          copy.WriteVarint32(length);
+          copy.WriteRaw(scratch_.data(), static_cast<int>(length));
+          break;
+        }
+        case WireFormatLite::WIRETYPE_START_GROUP:
+        case WireFormatLite::WIRETYPE_END_GROUP:
+          // Deprecated groups never occur in ONNX files; copying them would re-encode their
+          // contents unchecked.
+          return Fail(at, "group fields are not supported");
+        default:
+          if (!WireFormatLite::SkipField(in_, tag, &copy)) {
+            return Fail(at, "truncated or malformed field");
+          }
+      }
+    }
+    return true;
+  }
+
+  // A length-delimited submessage: `walk(end, &inner)` splits its fields, which are written back
+  // to `copy` under `tag`.
+  template <typename Walk>
+  bool Nested(int at, int end, uint32_t tag, const std::string& what, CodedOutputStream* copy,
+              Walk walk) {
+    uint32_t length = 0;
+    if (!ReadLength(at, end, what, &length)) return false;
+    const int inner_end = in_->CurrentPosition() + static_cast<int>(length);
+    std::string inner;
+    const CodedInputStream::Limit limit = in_->PushLimit(static_cast<int>(length));
+    const bool ok = walk(inner_end, &inner);
+    in_->PopLimit(limit);
+    if (!ok) return false;
+    copy->WriteTag(tag);
+    copy->WriteVarint32(static_cast<uint32_t>(inner.size()));
+    copy->WriteString(inner);
+    return true;
+  }
+
+  // Reads a length prefix and checks that the field ends within its message (at `end`).
+  // Protobuf's rules: at most 5 bytes, no bits dropped.
+  bool ReadLength(int at, int end, const std::string& what, uint32_t* length) {
+    const int start = in_->CurrentPosition();
+    uint64_t value = 0;
+    if (!in_->ReadVarint64(&value) || in_->CurrentPosition() - start > kMaxVarint32Bytes) {
+      return Fail(at, fmt::format("invalid or truncated length of {}", what));
+    }
+    const int64_t left = int64_t{end} - in_->CurrentPosition();
+    if (value > static_cast<uint64_t>(left)) {
+      const bool past_eof = value > static_cast<uint64_t>(size_ - in_->CurrentPosition());
+      return Fail(at, fmt::format("{} of {} bytes runs past the end of {}", what, value,
+                                  past_eof ? "the file" : "its enclosing message"));
+    }
+    *length = static_cast<uint32_t>(value);
+    return true;
+  }
+
+  bool Fail(int at, std::string reason) {
+    error_ = fmt::format("{} at byte {}", reason, at);
+    return false;
+  }
+
+  static constexpr int kMaxVarint32Bytes = 5;
+
+  CodedInputStream* in_;
+  int size_;
+  std::string scratch_;  // one field's bytes on their way to the copy
+  std::vector<std::optional<RawRange>> ranges_;
+  std::string error_;
+};
+
+Status NotAModel(const std::string& path, const std::string& detail) {
+  if (detail.empty()) {
+    return InvalidModel(fmt::format("{}: not an ONNX model (protobuf parsing failed)", path));
+  }
+  return InvalidModel(
+      fmt::format("{}: not an ONNX model (protobuf parsing failed: {})", path, detail));
+}
+
+size_t RoundUp(size_t n, size_t a) { return (n + a - 1) / a * a; }
+
+// The split itself, over `in` (positioned at the start of `size` bytes); `read(offset, length,
+// dst)` copies a raw_data range of the source into the shared buffer.
+template <typename ReadRange>
+Status SplitParse(CodedInputStream* in, int size, const std::string& path, ReadRange read,
+                  onnx::ModelProto* model, SplitRawData* raw) {
+  in->SetTotalBytesLimit(INT_MAX);
+  // Bounds every read (and protobuf's reservations for claimed lengths) by the real size.
+  in->PushLimit(size);
+  WireSplitter splitter(in, size);
+  std::string rest;
+  if (!splitter.Model(&rest)) return NotAModel(path, splitter.error());
+  if (!ParseProtoFromBytes(std::as_bytes(std::span(rest)), model)) return NotAModel(path, "");
+  const auto& ranges = splitter.ranges();
+  if (static_cast<size_t>(model->graph().initializer_size()) != ranges.size()) {
+    return Internal(fmt::format("{}: split parse found {} initializers, protobuf {}", path,
+                                ranges.size(), model->graph().initializer_size()));
+  }
+  size_t total = 0;
+  for (const auto& r : ranges) {
+    if (r) total = RoundUp(total, kTensorAlignment) + r->length;
+  }
+  auto buffer = std::make_shared<LargeBuffer>();
+  ASSIGN_OR_RETURN(*buffer, LargeBuffer::Allocate(total));
+  raw->initializers.assign(ranges.size(), std::nullopt);
+  size_t offset = 0;
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    if (!ranges[i]) continue;
+    offset = RoundUp(offset, kTensorAlignment);
+    // In file order, so the kernel's readahead keeps up.
+    if (ranges[i]->length > 0) {
+      RETURN_IF_ERROR(read(ranges[i]->source_offset, ranges[i]->length, buffer->data() + offset));
+    }
+    raw->initializers[i] = RawDataSlice{buffer, offset, ranges[i]->length};
+    offset += ranges[i]->length;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ParseModelSplit(const std::string& path, onnx::ModelProto* model, SplitRawData* raw) {
+  uint64_t size = 0;
+  ASSIGN_OR_RETURN(int fd, OpenRegularFile(path, kMaxProtoBytes, &size));
+  FdCloser closer(fd);
+  auto read = [&](uint64_t offset, size_t length, std::byte* dst) -> Status {
+    size_t done = 0;
+    while (done < length) {
+      ssize_t n = ::pread(fd, dst + done, length - done, static_cast<off_t>(offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return IoError(fmt::format("{}: read failed: {}", path, std::strerror(errno)));
+      if (n == 0) return IoError(fmt::format("{}: file shrank while reading", path));
+      done += static_cast<size_t>(n);
+    }
+    return Status::Ok();
+  };
+  // Small blocks: after each skipped raw_data the stream refills from the new position, and
+  // the bytes it reads past the next header are thrown away.
+  google::protobuf::io::FileInputStream stream(fd, 16 << 10);
+  Status status;
+  {
+    CodedInputStream input(&stream);
+    status = SplitParse(&input, static_cast<int>(size), path, read, model, raw);
+  }
+  if (stream.GetErrno() != 0) {
+    return IoError(fmt::format("{}: read failed: {}", path, std::strerror(stream.GetErrno())));
+  }
+  return status;
+}
+
+Status ParseModelSplitFromBytes(std::span<const std::byte> bytes,
+                                const std::string& path_for_messages, onnx::ModelProto* model,
+                                SplitRawData* raw) {
+  if (bytes.size() > kMaxProtoBytes) {
+    return ResourceExhausted(fmt::format("{}: {} bytes is more than protobuf's 2 GB limit",
+                                         path_for_messages, bytes.size()));
+  }
+  auto read = [&](uint64_t offset, size_t length, std::byte* dst) -> Status {
+    std::memcpy(dst, bytes.data() + offset, length);
+    return Status::Ok();
+  };
+  CodedInputStream input(reinterpret_cast<const uint8_t*>(bytes.data()),
+                         static_cast<int>(bytes.size()));
+  return SplitParse(&input, static_cast<int>(bytes.size()), path_for_messages, read, model, raw);
 }
 
 std::string Printable(std::string_view s, size_t max_chars) {

@@ -265,6 +265,13 @@ Expected<Tensor> ReadExternalData(const TensorProto& p, DType dtype, const Check
   return t;
 }
 
+Status RawSizeMismatch(const TensorProto& p, DType dtype, const CheckedLayout& layout,
+                       size_t raw_bytes) {
+  return InvalidModel(fmt::format("{}: raw_data has {} bytes, but {} [{}] needs {} bytes", Label(p),
+                                  raw_bytes, DTypeName(dtype), fmt::join(layout.dims, ", "),
+                                  layout.bytes));
+}
+
 void NormalizeBools(Tensor* t) {
   if (t->dtype() != DType::kBool) return;
   uint8_t* b = t->mutable_data<uint8_t>();
@@ -386,11 +393,7 @@ Expected<Tensor> TensorFromProto(const TensorProto& proto, const std::string& ba
   }
   if (proto.has_raw_data()) {
     const std::string& raw = proto.raw_data();
-    if (raw.size() != layout.bytes) {
-      return InvalidModel(fmt::format("{}: raw_data has {} bytes, but {} [{}] needs {} bytes",
-                                      Label(proto), raw.size(), DTypeName(*dtype),
-                                      fmt::join(layout.dims, ", "), layout.bytes));
-    }
+    if (raw.size() != layout.bytes) return RawSizeMismatch(proto, *dtype, layout, raw.size());
     ASSIGN_OR_RETURN(Tensor t, Tensor::FromBytes(*dtype, layout.dims, raw.data(), raw.size()));
     NormalizeBools(&t);
     return t;
@@ -403,6 +406,44 @@ Expected<Tensor> TensorFromProto(const TensorProto& proto, const std::string& ba
   }
   ASSIGN_OR_RETURN(Tensor t, Tensor::Create(*dtype, layout.dims));
   DecodeTypedField(proto, &t);
+  return t;
+}
+
+Expected<Tensor> TensorFromProtoWithRaw(const TensorProto& proto, const RawDataSlice& raw,
+                                        const std::string& base_dir) {
+  // Checks in TensorFromProto's order, so that a model gives the same error either way.
+  auto unused = [&raw] {
+    if (raw.buffer != nullptr) raw.buffer->Discard(raw.offset, raw.length);
+  };
+  auto dtype = DTypeFromOnnx(proto.data_type());
+  if (!dtype.ok()) {
+    unused();
+    return dtype.status().WithPrefix(Label(proto));
+  }
+  if (proto.has_segment()) {
+    unused();
+    return Unsupported(fmt::format("{}: segmented tensors are not supported", Label(proto)));
+  }
+  auto layout = CheckLayout(proto, *dtype);
+  if (!layout.ok() || proto.data_location() == TensorProto::EXTERNAL) {
+    unused();
+    if (!layout.ok()) return layout.status();
+    return ReadExternalData(proto, *dtype, *layout, base_dir);
+  }
+  if (raw.length != layout->bytes) {
+    unused();
+    return RawSizeMismatch(proto, *dtype, *layout, raw.length);
+  }
+  if (raw.length == 0) return Tensor::Create(*dtype, layout->dims);
+  const std::byte* data = raw.buffer->data() + raw.offset;
+  // The buffer is shared by all of the model's initializers; this tensor's pages go back to the
+  // OS as soon as nothing uses it (e.g. after the session packed it), not when the last goes.
+  std::shared_ptr<const void> keep_alive(
+      data, [buffer = raw.buffer, offset = raw.offset, length = raw.length](const void*) {
+        buffer->Discard(offset, length);
+      });
+  Tensor t = Tensor::Wrap(*dtype, std::move(layout->dims), data, std::move(keep_alive));
+  NormalizeBools(&t);  // the slice is this tensor's own: normalized in place
   return t;
 }
 

@@ -5,6 +5,8 @@
 // uint64_data) and external data files next to the model. Claimed dims are validated against the
 // data actually present *before* anything is allocated, so a corrupt file gives an error rather
 // than a huge allocation.
+// Initializers whose raw_data the split parse put in a shared LargeBuffer become views of their
+// slice, which is given back to the OS when the last reference to the tensor goes.
 // Usage:
 //   ASSIGN_OR_RETURN(Tensor w, TensorFromProto(model.graph().initializer(0), "/models"));
 //   ASSIGN_OR_RETURN(auto named, LoadTensorProtoFile("test_data_set_0/input_0.pb"));
@@ -21,6 +23,7 @@
 #include "edgerun/dtype.h"
 #include "edgerun/status.h"
 #include "edgerun/tensor.h"
+#include "formats/onnx/onnx_io.h"
 
 namespace edgerun {
 
@@ -38,6 +41,13 @@ Expected<Tensor> TensorFromProto(const onnx::TensorProto& proto, const std::stri
 // As TensorFromProto, but a tensor stored in raw_data takes over the proto's string instead of
 // copying it (the proto's raw_data is left empty). For initializers of a parsed model.
 Expected<Tensor> TensorFromProtoAdoptingRaw(onnx::TensorProto* proto, const std::string& base_dir);
+
+// As TensorFromProto for a proto whose raw_data was split off into `raw` (see ParseModelSplit): the
+// tensor is a view of the slice (bools normalized in place), whose pages are discarded when the
+// last copy of the tensor is destroyed. Same checks and messages as TensorFromProto; the slice is
+// discarded at once when the tensor does not use it (external data, errors).
+Expected<Tensor> TensorFromProtoWithRaw(const onnx::TensorProto& proto, const RawDataSlice& raw,
+                                        const std::string& base_dir);
 
 // Reads a file holding one serialized TensorProto (the conformance test data format) and returns
 // the tensor's name and value. Errors name the file.

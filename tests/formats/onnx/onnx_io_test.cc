@@ -1,6 +1,6 @@
-// ParseProtoFromFile and MappedFile (src/formats/onnx/onnx_io.cc): the streamed parse gives
-// `false` for malformed files and an error naming the file for unreadable ones; the map shows the
-// file's bytes.
+// ParseProtoFromFile and ReadFilePrefix (src/formats/onnx/onnx_io.cc): the streamed parse gives
+// `false` for malformed files and an error naming the file for unreadable ones. The split parse
+// has its own tests (onnx_split_test.cc).
 #include "formats/onnx/onnx_io.h"
 
 #include <stdlib.h>
@@ -85,28 +85,30 @@ TEST_F(OnnxIoTest, UnreadableFilesAreErrorsNamingThePath) {
   EXPECT_NE(r3.status().message().find(big), std::string::npos) << r3.status().message();
 }
 
-TEST_F(OnnxIoTest, MappedFileShowsTheBytesAndMoves) {
-  const std::string content = "0123456789abcdef";
-  const std::string path = Write("f.bin", content);
-  auto file = MappedFile::Open(path, kMaxProtoBytes);
-  ASSERT_TRUE(file.ok()) << file.status().message();
-  ASSERT_EQ(file->bytes().size(), content.size());
-  EXPECT_EQ(std::memcmp(file->bytes().data(), content.data(), content.size()), 0);
+TEST_F(OnnxIoTest, ReadFilePrefixReadsTheFirstBytes) {
+  const std::string path = Write("f.bin", "0123456789abcdef");
+  auto head = ReadFilePrefix(path, 8, kMaxProtoBytes);
+  ASSERT_TRUE(head.ok()) << head.status().message();
+  EXPECT_EQ(*head, "01234567");
+  auto whole = ReadFilePrefix(path, 100, kMaxProtoBytes);
+  ASSERT_TRUE(whole.ok()) << whole.status().message();
+  EXPECT_EQ(*whole, "0123456789abcdef");
 
-  MappedFile moved = std::move(*file);
-  EXPECT_TRUE(file->bytes().empty());  // NOLINT(bugprone-use-after-move): moved-from is empty
-  ASSERT_EQ(moved.bytes().size(), content.size());
-  EXPECT_EQ(static_cast<char>(moved.bytes()[10]), 'a');
-  moved.Unmap();
-  EXPECT_TRUE(moved.bytes().empty());
-
-  auto empty = MappedFile::Open(Write("empty.bin", ""), kMaxProtoBytes);
+  auto empty = ReadFilePrefix(Write("empty.bin", ""), 8, kMaxProtoBytes);
   ASSERT_TRUE(empty.ok()) << empty.status().message();
-  EXPECT_TRUE(empty->bytes().empty());
+  EXPECT_TRUE(empty->empty());
 
-  auto missing = MappedFile::Open((fs::path(dir_) / "nope").string(), kMaxProtoBytes);
-  ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  const std::string missing = (fs::path(dir_) / "nope").string();
+  auto r1 = ReadFilePrefix(missing, 8, kMaxProtoBytes);
+  ASSERT_FALSE(r1.ok());
+  EXPECT_EQ(r1.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(r1.status().message().find(missing), std::string::npos);
+  auto r2 = ReadFilePrefix(dir_, 8, kMaxProtoBytes);
+  ASSERT_FALSE(r2.ok());
+  EXPECT_EQ(r2.status().code(), StatusCode::kInvalidArgument);
+  auto r3 = ReadFilePrefix(path, 8, 10);
+  ASSERT_FALSE(r3.ok());
+  EXPECT_EQ(r3.status().code(), StatusCode::kResourceExhausted);
 }
 
 }  // namespace
