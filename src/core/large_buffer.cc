@@ -29,7 +29,7 @@ Status CannotAllocate(size_t bytes) {
 
 }  // namespace
 
-Expected<LargeBuffer> LargeBuffer::Allocate(size_t bytes) {
+Expected<LargeBuffer> LargeBuffer::Allocate(size_t bytes, bool huge_pages) {
   LargeBuffer b;
   b.size_ = bytes;
   if (bytes == 0) return b;
@@ -49,7 +49,7 @@ Expected<LargeBuffer> LargeBuffer::Allocate(size_t bytes) {
     b.mapping_ = reinterpret_cast<void*>(aligned);
     b.mapping_bytes_ = length;
     b.data_ = static_cast<std::byte*>(b.mapping_);
-    b.huge_bytes_ = bytes / kHugePageBytes * kHugePageBytes;
+    b.huge_bytes_ = huge_pages ? bytes / kHugePageBytes * kHugePageBytes : 0;
     // Advice only: kernels without THP (or with it disabled) return an error we can ignore.
     if (b.huge_bytes_ > 0 && ::madvise(b.mapping_, b.huge_bytes_, MADV_HUGEPAGE) != 0) {
       b.huge_bytes_ = 0;
@@ -130,10 +130,12 @@ Expected<std::byte*> WeightPool::Allocate(size_t bytes, size_t alignment) {
     }
   }
   // Mappings start 2 MiB-aligned, aligned_alloc ones 64-byte aligned: pad for larger alignments.
-  const size_t chunk_bytes = std::max(next_chunk_bytes_, bytes + alignment);
-  ASSIGN_OR_RETURN(LargeBuffer buffer, LargeBuffer::Allocate(chunk_bytes));
-  // Later chunks (the guess was short) grow by half the first, at least one huge page.
-  next_chunk_bytes_ = std::max(LargeBuffer::kHugePageBytes, next_chunk_bytes_ / 2);
+  constexpr size_t kMinOverflowChunk = size_t{256} << 10;
+  const bool first = chunks_.empty();
+  const size_t chunk_bytes =
+      std::max(first ? expected_bytes_ : std::max(expected_bytes_ / 4, kMinOverflowChunk),
+               bytes + alignment);
+  ASSIGN_OR_RETURN(LargeBuffer buffer, LargeBuffer::Allocate(chunk_bytes, /*huge_pages=*/first));
   chunks_.push_back(Chunk{std::move(buffer), 0});
   Chunk& c = chunks_.back();
   const auto base = reinterpret_cast<uintptr_t>(c.buffer.data());

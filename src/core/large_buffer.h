@@ -26,8 +26,9 @@ class LargeBuffer {
  public:
   static constexpr size_t kHugePageBytes = size_t{2} << 20;
 
-  // Zero-filled, 64-byte aligned. Fails with ResourceExhausted naming the size.
-  static Expected<LargeBuffer> Allocate(size_t bytes);
+  // Zero-filled, 64-byte aligned. Fails with ResourceExhausted naming the size. Without
+  // `huge_pages`, the mapping keeps small pages (RSS grows only with the bytes touched).
+  static Expected<LargeBuffer> Allocate(size_t bytes, bool huge_pages = true);
 
   LargeBuffer() = default;
   LargeBuffer(LargeBuffer&& other) noexcept;
@@ -57,8 +58,9 @@ class LargeBuffer {
 class WeightPool {
  public:
   // `expected_bytes` sizes the first chunk (the sum of the model's constants is a good guess), so a
-  // model's packed weights usually share one mapping.
-  explicit WeightPool(size_t expected_bytes = 0) : next_chunk_bytes_(expected_bytes) {}
+  // model's packed weights usually share one mapping. Only that chunk gets huge pages: overflow
+  // chunks (padding made the guess short) are mostly empty, and a huge page is resident whole.
+  explicit WeightPool(size_t expected_bytes = 0) : expected_bytes_(expected_bytes) {}
 
   // A slice of `bytes`, aligned to `alignment` (a power of two up to 4096), zero-filled.
   Expected<std::byte*> Allocate(size_t bytes, size_t alignment = 64);
@@ -72,7 +74,7 @@ class WeightPool {
     size_t used = 0;
   };
   std::vector<Chunk> chunks_;
-  size_t next_chunk_bytes_;
+  size_t expected_bytes_;
   size_t used_bytes_ = 0;
 };
 
