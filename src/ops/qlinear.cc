@@ -3,7 +3,9 @@
 //
 // ONNX QLinearConv and QLinearMatMul (opset 10), plus edgerun's own com.edgerun QLinearAdd and
 // QLinearGlobalAveragePool, which the QDQ folding pass (passes/fold_qdq.cc) creates for residual
-// adds and global pooling (the pool also in an NHWC form, com.edgerun.nhwc, for the layout pass).
+// adds and global pooling (the pool also in an NHWC form, com.edgerun.nhwc, for the layout pass),
+// and com.edgerun.nhwc QLinearConvAdd, an NHWC QLinearConv with the residual QLinearAdd reading
+// its output fused in (passes/fuse_qlinear_residual.cc).
 // Shapes follow the float ops: QLinearConv and QLinearMatMul run the Conv and MatMul definitions on
 // a float view of their data inputs, so both share one set of rules and error messages. Every op
 // accepts the fused activation attributes "activation" (Relu or Clip) and "activation_params"
@@ -129,8 +131,9 @@ Expected<std::vector<int64_t>> FloatOpDims(const InferContext& ctx, std::string_
   return outputs[0].dims;
 }
 
-// QLinearConv: x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point[, B].
-Status InferQLinearConv(InferContext& ctx) {
+// The inputs QLinearConv shares with QLinearConvAdd: x, x_scale, x_zero_point, w, w_scale,
+// w_zero_point, y_scale, y_zero_point[, B].
+Status CheckQLinearConvInputs(const InferContext& ctx) {
   RETURN_IF_ERROR(RequireQuantized(ctx, 0, "x"));
   RETURN_IF_ERROR(RequireQuantized(ctx, 3, "w"));
   const TensorType& w = ctx.input(3);
@@ -153,9 +156,50 @@ Status InferQLinearConv(InferContext& ctx) {
                          Str(m) + "]");
     }
   }
-  RETURN_IF_ERROR(CheckActivation(ctx));
+  return CheckActivation(ctx);
+}
+
+// QLinearConv: x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point[, B].
+Status InferQLinearConv(InferContext& ctx) {
+  RETURN_IF_ERROR(CheckQLinearConvInputs(ctx));
   ASSIGN_OR_RETURN(std::vector<int64_t> out, FloatOpDims(ctx, "Conv", {0, 3}));
   ctx.set_output(0, ctx.input(7).dtype, std::move(out));
+  return Status::Ok();
+}
+
+// com.edgerun.nhwc QLinearConvAdd: the nine QLinearConv inputs (x NHWC; B may be omitted), then
+// z (9, NHWC, the output's shape), z_scale (10), z_zero_point (11), out_scale (12),
+// out_zero_point (13). It computes QLinearAdd(QLinearConv(x, ..., B), z) exactly as the two
+// nodes would, except that the add's float arithmetic is oneDNN's (see kernels/ref/qlinear.cc):
+// the conv output is quantized with (y_scale, y_zero_point), saturated and rounded as usual, then
+// added to z and requantized to (out_scale, out_zero_point). "activation" (Relu/Clip) belongs to
+// the add; the conv part has none. Output dtype: out_zero_point's.
+Status InferNhwcQLinearConvAdd(InferContext& ctx) {
+  RETURN_IF_ERROR(CheckQLinearConvInputs(ctx));
+  const TensorType& x = ctx.input(0);
+  if (x.rank() != 4) {
+    return ctx.Invalid("NHWC x (input 0) has shape " + DimsToString(x.dims) + ", need rank 4");
+  }
+  const OpDef* conv = FindOpDef("", "Conv");
+  if (conv == nullptr) return ctx.NotSupported("no definition of Conv");
+  const TensorType in[2] = {TensorType{DType::kF32, {x.dims[0], x.dims[3], x.dims[1], x.dims[2]}},
+                            TensorType{DType::kF32, ctx.input(3).dims}};
+  const Tensor* const constants[2] = {nullptr, nullptr};
+  std::vector<TensorType> out(1);
+  InferContext float_ctx(ctx.node(), in, constants, &out);
+  RETURN_IF_ERROR(conv->infer(float_ctx));
+  const std::vector<int64_t>& nchw = out[0].dims;
+  std::vector<int64_t> dims = {nchw[0], nchw[2], nchw[3], nchw[1]};
+  RETURN_IF_ERROR(RequireQuantized(ctx, 9, "z"));
+  if (ctx.input(9).dims != dims) {
+    return ctx.Invalid("z (input 9) has shape " + DimsToString(ctx.input(9).dims) +
+                       ", the convolution's output has " + DimsToString(dims));
+  }
+  RETURN_IF_ERROR(RequireScale(ctx, 10, "z_scale", 1));
+  RETURN_IF_ERROR(RequireZeroPoint(ctx, 11, "z_zero_point", 9, 1));
+  RETURN_IF_ERROR(RequireScale(ctx, 12, "out_scale", 1));
+  RETURN_IF_ERROR(RequireOutputZeroPoint(ctx, 13, "out_zero_point"));
+  ctx.set_output(0, ctx.input(13).dtype, std::move(dims));
   return Status::Ok();
 }
 
@@ -253,6 +297,7 @@ constexpr OpDef kQLinearOpDefs[] = {
     {"QLinearAdd", 8, 8, 1, 1, InferQLinearAdd, kEdgerunDomain},
     {"QLinearGlobalAveragePool", 5, 5, 1, 1, InferQLinearGlobalAveragePool, kEdgerunDomain},
     {"QLinearGlobalAveragePool", 5, 5, 1, 1, InferNhwcQLinearGlobalAveragePool, kNhwcDomain},
+    {"QLinearConvAdd", 14, 14, 1, 1, InferNhwcQLinearConvAdd, kNhwcDomain},
 };
 
 }  // namespace

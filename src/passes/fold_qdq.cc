@@ -10,6 +10,12 @@
 // Conv biases are requantized to int32 with scale x_scale * w_scale[c] (float product, as ONNX
 // Runtime computes it), rounding half to even; a DQ(int32) bias with exactly that scale keeps
 // its integers.
+// The classifier of torchvision-style models, GlobalAveragePool -> Flatten -> Gemm, folds too:
+// DQ -> Flatten/Reshape -> Q with equal parameters runs the reshape on the int8 tensor, and a
+// Gemm(DQ(a), DQ(int8 W), bias) -> Q whose `a` is such an int8 Flatten of an [N, K, 1, 1]
+// tensor becomes a 1x1 QLinearConv on that tensor (the Flatten's slot) followed by a Flatten of
+// its [N, M, 1, 1] output (the Gemm's slot): the int8 conv kernels take the bias and per-channel
+// weight scales that QLinearMatMul has no room for.
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -26,9 +32,9 @@ bool IsQuantizedType(DType d) { return d == DType::kU8 || d == DType::kI8; }
 
 // The constant parameters of one QuantizeLinear / DequantizeLinear node.
 struct QdqParams {
-  int data = -1;        // input 0: float for Q, int for DQ
-  int scale = -1;       // value index of the scale constant
-  int zero_point = -1;  // value index of the zero-point constant; -1 when omitted
+  int data = -1;                    // input 0: float for Q, int for DQ
+  int scale = -1;                   // value index of the scale constant
+  int zero_point = -1;              // value index of the zero-point constant; -1 when omitted
   DType qtype = DType::kUndefined;  // the integer side: DQ's input, Q's output
   std::vector<float> scales;
   std::vector<int64_t> zero_points;  // one per scale (zeros when omitted)
@@ -36,8 +42,7 @@ struct QdqParams {
 
   bool per_tensor() const { return axis < 0; }
   bool SameAs(const QdqParams& o) const {
-    return qtype == o.qtype && axis == o.axis && scales == o.scales &&
-           zero_points == o.zero_points;
+    return qtype == o.qtype && axis == o.axis && scales == o.scales && zero_points == o.zero_points;
   }
 };
 
@@ -125,8 +130,8 @@ std::optional<Clamp> DescribeClamp(GraphRewriter& rw, const Node& a) {
 // one the int8 ops cannot take.
 std::optional<std::optional<Clamp>> ExistingClamp(const Node& op) {
   const std::string name = ValueOr(op.GetString("activation", ""), std::string("?"));
-  const std::vector<float> params = ValueOr(op.GetFloats("activation_params", {}),
-                                            std::vector<float>{});
+  const std::vector<float> params =
+      ValueOr(op.GetFloats("activation_params", {}), std::vector<float>{});
   if (name.empty()) return std::optional<Clamp>();
   if (name == "Relu" || name == "Clip") return std::optional<Clamp>(Clamp{name, params});
   return std::nullopt;
@@ -164,6 +169,10 @@ class QdqFolder {
         TryGlobalAveragePool(*chain);
       } else if (IsOnnxOp(core, "MaxPool")) {
         TryMaxPool(*chain);
+      } else if (IsOnnxOp(core, "Flatten") || IsOnnxOp(core, "Reshape")) {
+        TryReshape(*chain);
+      } else if (IsOnnxOp(core, "Gemm")) {
+        TryGemm(*chain);
       }
     }
     RemoveDeadQdq();
@@ -305,8 +314,9 @@ class QdqFolder {
       if (!b) return;
       bias = rw_.AddConstant(conv.name + "_bias_int32", std::move(*b));
     }
-    std::vector<int> inputs = {x->data,  x->scale,  ZeroPointValue(*x), w->data,
-                               w->scale, ZeroPointValue(*w), c.q.scale, ZeroPointValue(c.q)};
+    std::vector<int> inputs = {x->data,   x->scale,           ZeroPointValue(*x),
+                               w->data,   w->scale,           ZeroPointValue(*w),
+                               c.q.scale, ZeroPointValue(c.q)};
     if (bias >= 0) inputs.push_back(bias);
     Node fused = MakeFused(c, "QLinearConv", "", std::move(inputs));
     fused.attrs = conv.attrs;
@@ -364,6 +374,111 @@ class QdqFolder {
     fused.inputs[0] = x->data;
     fused.outputs = {rw_.node(c.q_node).outputs[0]};
     Commit(c, std::move(fused));
+  }
+
+  // Reshapes move bytes only: with identical parameters on both sides they run on the integers.
+  void TryReshape(const Chain& c) {
+    const Node& node = rw_.node(c.core);
+    if (c.clamp || node.inputs.empty()) return;
+    std::optional<QdqParams> x = ActivationDq(node.inputs[0]);
+    if (!x || !x->SameAs(c.q)) return;
+    Node fused = node;
+    fused.inputs[0] = x->data;
+    fused.outputs = {rw_.node(c.q_node).outputs[0]};
+    Commit(c, std::move(fused));
+  }
+
+  // Gemm(DQ(a), DQ(W), bias) -> Q where a = Flatten(x) on int8 data and x is [N, K, 1, 1]: the
+  // Flatten's slot computes QLinearConv(x, W as [M, K, 1, 1]) into a new [N, M, 1, 1] value, the
+  // Gemm's slot flattens it into the Q's output.
+  void TryGemm(const Chain& c) {
+    const Node& gemm = rw_.node(c.core);
+    if (gemm.inputs.size() < 2 || gemm.inputs.size() > 3 || gemm.outputs.size() != 1) return;
+    if (ValueOr(gemm.GetFloat("alpha", 1.0f), 0.0f) != 1.0f ||
+        ValueOr(gemm.GetFloat("beta", 1.0f), 0.0f) != 1.0f ||
+        ValueOr(gemm.GetInt("transA", 0), int64_t{1}) != 0) {
+      return;
+    }
+    const int64_t trans_b = ValueOr(gemm.GetInt("transB", 0), int64_t{-1});
+    if (trans_b != 0 && trans_b != 1) return;
+    const int dq_a = rw_.Producer(gemm.inputs[0]);
+    std::optional<QdqParams> a = ActivationDq(gemm.inputs[0]);
+    if (!a || !rw_.HasSoleConsumer(gemm.inputs[0], c.core) || !rw_.HasSoleConsumer(a->data, dq_a)) {
+      return;
+    }
+    const int flat = rw_.Producer(a->data);
+    if (flat < 0) return;
+    const Node& flatten = rw_.node(flat);
+    if (!(IsOnnxOp(flatten, "Flatten") || IsOnnxOp(flatten, "Reshape")) || flatten.inputs.empty() ||
+        flatten.inputs[0] < 0 || flatten.outputs.size() != 1) {
+      return;
+    }
+    const int x = flatten.inputs[0];
+    const TensorType xt = ValueType(g_, x), at = ValueType(g_, a->data);
+    if (xt.rank() != 4 || xt.dims[2] != 1 || xt.dims[3] != 1 || at.rank() != 2 ||
+        at.dims[0] != xt.dims[0] || at.dims[1] != xt.dims[1] || xt.dtype != a->qtype) {
+      return;
+    }
+    std::optional<QdqParams> w = DqOf(rw_, gemm.inputs[1]);
+    if (!w || w->qtype != DType::kI8) return;
+    const Tensor* wq = rw_.Constant(w->data);
+    const TensorType wt = ValueType(g_, w->data);
+    if (wq == nullptr || wt.rank() != 2) return;
+    const int64_t k = xt.dims[1];
+    const int64_t m = trans_b ? wt.dims[0] : wt.dims[1];
+    if ((trans_b ? wt.dims[1] : wt.dims[0]) != k) return;
+    if (!w->per_tensor() && w->axis != (trans_b ? 0 : 1)) return;  // per output channel
+    // W as [M, K, 1, 1], and its scale and zero point as the conv's (axis 0).
+    std::vector<int8_t> packed(static_cast<size_t>(m * k));
+    const int8_t* src = wq->data<int8_t>();
+    for (int64_t i = 0; i < m; ++i) {
+      for (int64_t j = 0; j < k; ++j) packed[i * k + j] = trans_b ? src[i * k + j] : src[j * m + i];
+    }
+    int bias = -1;
+    if (gemm.inputs.size() > 2 && gemm.inputs[2] >= 0) {
+      if (ValueType(g_, gemm.inputs[2]).rank() != 1) return;  // per output column only
+      std::optional<Tensor> b = QuantizedBias(gemm.inputs[2], *a, *w, m);
+      if (!b) return;
+      bias = rw_.AddConstant(gemm.name + "_bias_int32", std::move(*b));
+    }
+    const int w4 = rw_.AddConstant(gemm.name + "_weight_oihw",
+                                   Tensor::FromVector(DType::kI8, {m, k, 1, 1}, packed));
+    const Node& q = rw_.node(c.q_node);
+    std::string name = g_.values[q.outputs[0]].name + "_4d";
+    while (NameTaken(name)) name += "_";
+    const int y4 = g_.AddValue(name, c.q.qtype, ShapeFromDims({xt.dims[0], m, 1, 1}));
+    Node conv;
+    conv.name = gemm.name;
+    conv.op_type = "QLinearConv";
+    conv.opset = std::max(gemm.opset, 10);
+    conv.inputs = {x,        a->scale,           ZeroPointValue(*a), w4,
+                   w->scale, ZeroPointValue(*w), c.q.scale,          ZeroPointValue(c.q)};
+    if (bias >= 0) conv.inputs.push_back(bias);
+    conv.outputs = {y4};
+    conv.attrs["kernel_shape"] = Attribute::Ints({1, 1});
+    SetActivation(conv, c.clamp);
+    Node out;
+    out.name = gemm.name + "_flatten";
+    out.op_type = "Flatten";
+    out.opset = gemm.opset;
+    out.inputs = {y4};
+    out.outputs = {q.outputs[0]};
+    out.attrs["axis"] = Attribute::Int(1);
+    if (!CanRunOnReferencePath(g_, conv)) return;
+    const std::string what = gemm.Describe();
+    rw_.node(flat) = std::move(conv);
+    rw_.node(c.core) = std::move(out);
+    rw_.RemoveNode(c.q_node);
+    if (c.act_node >= 0) rw_.RemoveNode(c.act_node);
+    rw_.Invalidate();
+    if (log_ != nullptr) log_->push_back("fold_qdq: " + what + " -> QLinearConv 1x1 + Flatten");
+  }
+
+  bool NameTaken(const std::string& name) const {
+    for (const Value& v : g_.values) {
+      if (v.name == name) return true;
+    }
+    return false;
   }
 
   // Q(DQ(x)) with identical parameters is x.

@@ -92,6 +92,11 @@ Status ConvertToNhwc(Graph& g, std::vector<std::string>* log);
 // FuseActivations then merges a following Relu: y = act(conv(x) + b + z).
 Status FuseConvResidual(Graph& g, std::vector<std::string>* log);
 
+// NHWC QLinearConv (no activation) -> com.edgerun QLinearAdd(conv output, z) with z of the same
+// shape => com.edgerun.nhwc QLinearConvAdd: the add runs in the conv's epilogue (oneDNN's sum
+// post-op); within one output step of the two nodes (passes/fuse_qlinear_residual.cc).
+Status FuseQLinearResidual(Graph& g, std::vector<std::string>* log);
+
 // The passes that need fast kernels: ConvertToNhwc, then FuseConvResidual and FuseActivations
 // until nothing changes.
 Status RunLayoutPasses(Graph& graph, std::vector<std::string>* log);

@@ -38,6 +38,7 @@ Status RunLayoutPasses(Graph& graph, std::vector<std::string>* log) {
   for (int round = 0; round < 4; ++round) {
     std::vector<std::string> changes;
     RETURN_IF_ERROR(FuseConvResidual(graph, &changes));
+    RETURN_IF_ERROR(FuseQLinearResidual(graph, &changes));
     RETURN_IF_ERROR(FuseActivations(graph, &changes));
     RETURN_IF_ERROR(EliminateIdentity(graph, &changes));
     if (log != nullptr) log->insert(log->end(), changes.begin(), changes.end());

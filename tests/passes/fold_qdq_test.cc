@@ -158,6 +158,49 @@ TEST(FoldQdqTest, ConvReluBecomesQLinearConv) {
   EXPECT_EQ(qc.attr("pads")->ints, (std::vector<int64_t>{1, 1, 1, 1}));
 }
 
+// The classifier head of torchvision models: GlobalAveragePool -> Flatten -> Gemm, each with
+// Q/DQ around it. The Flatten runs on the int8 tensor, and the Gemm becomes a 1x1 QLinearConv on
+// the pooled [N, K, 1, 1] tensor plus a Flatten, for W as [M, K] (transB=1, per-channel axis 0)
+// and as [K, M] (transB=0, axis 1). alpha != 1 keeps the float Gemm.
+TEST(FoldQdqTest, ClassifierGemmBecomesQLinearConv) {
+  for (int trans_b : {1, 0, -1}) {
+    SCOPED_TRACE("transB " + std::to_string(trans_b));
+    QdqGraph b;
+    const int x = b.Input("x", {2, 5, 3, 3});
+    const int xd = b.QDQ(x, 2.0f / 255, 128, DType::kU8);
+    const int gap = b.Op("GlobalAveragePool", {xd});
+    const float ps = 1.0f / 255;
+    const int gd = b.QDQ(gap, ps, 120, DType::kU8);
+    const int flat = b.Op("Flatten", {gd});
+    const int fd = b.QDQ(flat, ps, 120, DType::kU8);
+    const int w = trans_b != 0 ? b.Weight({7, 5}, 0, 11) : b.Weight({5, 7}, 1, 11);
+    const int bias = b.Const(testing::RandomF32({7}, 12));
+    const int y = b.Op("Gemm", {fd, w, bias}, "fc");
+    b.last().attrs["transB"] = Attribute::Int(trans_b != 0 ? 1 : 0);
+    if (trans_b < 0) b.last().attrs["alpha"] = Attribute::Float(0.5f);
+    const float ys = 0.02f;
+    b.Output(b.QDQ(y, ys, 100, DType::kU8));
+    std::vector<std::string> log;
+    // The pooled value's one-step differences feed the Gemm: two steps of the final scale.
+    const Graph after = FoldAndCompare(b.Finish(), 2 * ys, &log);
+    if (trans_b < 0) {
+      EXPECT_FALSE(LogHas(log, "(Gemm) -> QLinearConv"));
+      const std::vector<std::string> ops = OpTypes(after);
+      EXPECT_EQ(std::count(ops.begin(), ops.end(), "Gemm"), 1);
+      continue;
+    }
+    EXPECT_EQ(OpTypes(after),
+              (std::vector<std::string>{"QuantizeLinear", "QLinearGlobalAveragePool", "QLinearConv",
+                                        "Flatten", "DequantizeLinear"}));
+    EXPECT_TRUE(LogHas(log, "fold_qdq: node 'fc' (Gemm) -> QLinearConv 1x1 + Flatten"));
+    const Node& conv = after.nodes[2];
+    EXPECT_EQ(ValueType(after, conv.inputs[3]).dims, (std::vector<int64_t>{7, 5, 1, 1}));
+    EXPECT_EQ(ValueType(after, conv.outputs[0]).dims, (std::vector<int64_t>{2, 7, 1, 1}));
+    ASSERT_EQ(conv.inputs.size(), 9u);
+    EXPECT_EQ(after.values[conv.inputs[8]].dtype, DType::kI32);
+  }
+}
+
 // s8 activations, DQ(int32) bias, Clip(0, 6) as inputs, depthwise, and a Conv whose Relu was
 // already fused by FuseActivations.
 TEST(FoldQdqTest, ClipInt32BiasAndPrefusedActivation) {

@@ -13,10 +13,23 @@
 // float(acc) * multiplier by an ulp across a rounding boundary.
 // Scales and zero points must be constant (they are in folded QDQ models); weight zero points
 // must be 0.
+//
+// QLinearConvAdd (the residual QLinearAdd fused in, passes/fuse_qlinear_residual.cc) runs the
+// same convolution with the add as post-ops: after the output scales give the conv's value in
+// units of its own output scale, a clip to that output's integer range and a round reproduce the
+// conv's quantized output exactly (relative to its zero point, as the reference computes it);
+// an eltwise linear rescales it to the sum's output units, a sum post-op adds
+// (z - z_zp) * z_scale / out_scale from the output buffer (which the kernel first fills with z,
+// unless the runtime already placed the output on z), then the add's activation, the round and
+// the dst zero point as above. The reference QLinearConvAdd computes the add with the same float
+// operations (kernels/ref/qlinear.cc), so both agree bit for bit.
 #include <oneapi/dnnl/dnnl.h>
 
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kernels/onednn/onednn_kernels.h"
@@ -39,21 +52,90 @@ enum QConvInput {
   kWZeroPoint,
   kYScale,
   kYZeroPoint,
-  kBias
+  kBias,
+  kZ,  // QLinearConvAdd: the residual and its parameters, then the sum's output parameters
+  kZScale,
+  kZZeroPoint,
+  kOutScale,
+  kOutZeroPoint
 };
 
 bool IsQuant(DType t) { return t == DType::kU8 || t == DType::kI8; }
 
-struct QConvSpec {
-  ConvGeometry g;
-  dnnl_data_type_t x_type = dnnl_u8, y_type = dnnl_u8;
-  std::vector<float> output_scales;  // one, or one per output channel
-  int32_t x_zp = 0, y_zp = 0;
-  FusedActivation act;  // Relu, or Clip in output units
-  bool has_bias = false;
+// QLinearConvAdd's add, in the sum's output units.
+struct ResidualSpec {
+  float conv_lo = 0, conv_hi = 0;  // the conv output's integer range minus its zero point
+  float alpha = 1;                 // y_scale / out_scale
+  float beta = 1;                  // z_scale / out_scale
+  int32_t z_zp = 0;
+  dnnl_data_type_t z_type = dnnl_u8;
 };
 
-Expected<QConvSpec> QConvSpecOf(const PrepareContext& ctx) {
+struct QConvSpec {
+  ConvGeometry g;
+  dnnl_data_type_t x_type = dnnl_u8, y_type = dnnl_u8;  // y: the primitive's dst
+  std::vector<float> output_scales;                     // one, or one per output channel
+  int32_t x_zp = 0, y_zp = 0;  // y_zp: the dst's (QLinearConvAdd: out_zero_point)
+  FusedActivation act;         // Relu, or Clip in dst units (QLinearConvAdd: the add's)
+  bool has_bias = false;
+  bool residual = false;  // QLinearConvAdd
+  ResidualSpec res;
+};
+
+// Relu, or Clip with bounds divided by `scale`; NotSupported for anything else.
+Expected<FusedActivation> ActivationInUnits(const PrepareContext& ctx, float scale) {
+  ASSIGN_OR_RETURN(FusedActivation act, FusedActivation::FromNode(ctx.node));
+  if (act.kind == FusedActivation::Kind::kClip) {
+    act.a /= scale;
+    act.b /= scale;
+  } else if (act.kind != FusedActivation::Kind::kNone && act.kind != FusedActivation::Kind::kRelu) {
+    return ctx.NotSupported("fused activation other than Relu/Clip on QLinearConv");
+  }
+  return act;
+}
+
+template <typename Q>
+void IntRange(int32_t zp, float* lo, float* hi) {
+  *lo = static_cast<float>(std::numeric_limits<Q>::min() - zp);
+  *hi = static_cast<float>(std::numeric_limits<Q>::max() - zp);
+}
+
+float PerTensorScale(const Tensor& t) { return t.data<float>()[0]; }
+
+// The add of QLinearConvAdd (inputs 9 to 13); the conv's output parameters are inputs 6 and 7.
+Expected<ResidualSpec> ResidualSpecOf(const PrepareContext& ctx) {
+  const auto& in = ctx.inputs;
+  const auto& k = ctx.constants;
+  if (in.size() != kOutZeroPoint + 1 || k.size() != kOutZeroPoint + 1) {
+    return ctx.Invalid("QLinearConvAdd needs 14 inputs");
+  }
+  for (int i : {kZScale, kZZeroPoint, kOutScale, kOutZeroPoint}) {
+    if (k[i] == nullptr || k[i]->view().num_elements() != 1) {
+      return ctx.NotSupported("oneDNN QLinearConvAdd needs constant per-tensor add parameters");
+    }
+  }
+  if (!IsQuant(in[kZ].dtype) || in[kZZeroPoint].dtype != in[kZ].dtype ||
+      in[kOutZeroPoint].dtype != ctx.outputs[0].dtype || in[kZScale].dtype != DType::kF32 ||
+      in[kOutScale].dtype != DType::kF32 || in[kZ].dims != ctx.outputs[0].dims) {
+    return ctx.NotSupported("oneDNN QLinearConvAdd needs a u8/s8 residual of the output's shape");
+  }
+  ResidualSpec r;
+  const float out_scale = PerTensorScale(*k[kOutScale]);
+  if (!(out_scale > 0.0f)) return ctx.NotSupported("non-positive output scale");
+  r.alpha = PerTensorScale(*k[kYScale]) / out_scale;
+  r.beta = PerTensorScale(*k[kZScale]) / out_scale;
+  r.z_zp = onednn::QuantizedIntAt(*k[kZZeroPoint], 0);
+  onednn::ToDnnlType(in[kZ].dtype, &r.z_type);
+  const int32_t conv_zp = onednn::QuantizedIntAt(*k[kYZeroPoint], 0);
+  if (in[kYZeroPoint].dtype == DType::kU8) {
+    IntRange<uint8_t>(conv_zp, &r.conv_lo, &r.conv_hi);
+  } else {
+    IntRange<int8_t>(conv_zp, &r.conv_lo, &r.conv_hi);
+  }
+  return r;
+}
+
+Expected<QConvSpec> QConvSpecOf(const PrepareContext& ctx, bool residual) {
   const auto& in = ctx.inputs;
   const auto& k = ctx.constants;
   if (in.size() < 8 || k.size() < 8) return ctx.Invalid("QLinearConv needs 8 or 9 inputs");
@@ -62,10 +144,12 @@ Expected<QConvSpec> QConvSpecOf(const PrepareContext& ctx) {
       return ctx.NotSupported("oneDNN QLinearConv needs constant weights, scales and zero points");
     }
   }
+  // The conv's own output type: the node's output, or QLinearConvAdd's intermediate.
+  const DType conv_out = residual ? in[kYZeroPoint].dtype : ctx.outputs[0].dtype;
   if (!IsQuant(in[kX].dtype) || in[kW].dtype != DType::kI8 || !IsQuant(ctx.outputs[0].dtype) ||
-      in[kXZeroPoint].dtype != in[kX].dtype || in[kYZeroPoint].dtype != ctx.outputs[0].dtype ||
-      in[kXScale].dtype != DType::kF32 || in[kWScale].dtype != DType::kF32 ||
-      in[kYScale].dtype != DType::kF32) {
+      !IsQuant(conv_out) || in[kXZeroPoint].dtype != in[kX].dtype ||
+      in[kYZeroPoint].dtype != conv_out || in[kXScale].dtype != DType::kF32 ||
+      in[kWScale].dtype != DType::kF32 || in[kYScale].dtype != DType::kF32) {
     return ctx.NotSupported("oneDNN QLinearConv handles u8/s8 activations and s8 weights");
   }
   QConvSpec s;
@@ -93,25 +177,95 @@ Expected<QConvSpec> QConvSpecOf(const PrepareContext& ctx) {
   s.output_scales.resize(n_w);
   for (int64_t c = 0; c < n_w; ++c) s.output_scales[c] = xs * w_scale.data<float>()[c] / ys;
   s.x_zp = onednn::QuantizedIntAt(*k[kXZeroPoint], 0);
-  s.y_zp = onednn::QuantizedIntAt(*k[kYZeroPoint], 0);
-  ASSIGN_OR_RETURN(FusedActivation act, FusedActivation::FromNode(ctx.node));
-  if (act.kind == FusedActivation::Kind::kRelu) {
-    s.act = act;
-  } else if (act.kind == FusedActivation::Kind::kClip) {
-    s.act = act;
-    s.act.a = act.a / ys;
-    s.act.b = act.b / ys;
-  } else if (act.kind != FusedActivation::Kind::kNone) {
-    return ctx.NotSupported("fused activation other than Relu/Clip on QLinearConv");
-  }
   s.has_bias = in.size() > kBias && in[kBias].dtype != DType::kUndefined;
+  s.residual = residual;
+  if (residual) {
+    ASSIGN_OR_RETURN(s.res, ResidualSpecOf(ctx));
+    s.y_zp = onednn::QuantizedIntAt(*k[kOutZeroPoint], 0);
+    ASSIGN_OR_RETURN(s.act, ActivationInUnits(ctx, PerTensorScale(*k[kOutScale])));
+  } else {
+    s.y_zp = onednn::QuantizedIntAt(*k[kYZeroPoint], 0);
+    ASSIGN_OR_RETURN(s.act, ActivationInUnits(ctx, ys));
+  }
   if (s.has_bias && in[kBias].dtype != DType::kI32) return ctx.Invalid("bias B must be int32");
   return s;
+}
+
+// The attributes of QLinearConvAdd: see the header comment for the chain of post-ops.
+Expected<onednn::Attr> MakeResidualAttr(const Node& node, const QConvSpec& s) {
+  ASSIGN_OR_RETURN(onednn::Attr attr, onednn::MakeAttr(node, false, FusedActivation{}));
+  onednn::PostOps post_ops;
+  RETURN_IF_ERROR(onednn::FromDnnl(dnnl_post_ops_create(post_ops.out()), node, "post-op creation"));
+  dnnl_post_ops_t p = post_ops.get();
+  const ResidualSpec& r = s.res;
+  // clip_v2 for the saturation: with two dnnl_eltwise_clip post-ops (the second a Clip
+  // activation after the sum) oneDNN 2.6 computed wrong outputs (OnednnQConvAddTest's Clip
+  // cases); clip_v2 is the same function in forward.
+  bool ok =
+      dnnl_post_ops_append_eltwise(p, 1.0f, dnnl_eltwise_clip_v2, r.conv_lo, r.conv_hi) ==
+          dnnl_success &&
+      dnnl_post_ops_append_eltwise(p, 1.0f, dnnl_eltwise_round, 0.0f, 0.0f) == dnnl_success &&
+      dnnl_post_ops_append_eltwise(p, 1.0f, dnnl_eltwise_linear, r.alpha, 0.0f) == dnnl_success &&
+      dnnl_post_ops_append_sum_v3(p, r.beta, r.z_zp, r.z_type) == dnnl_success &&
+      onednn::AppendActivation(p, s.act);
+  if (ok && s.y_zp != 0) {
+    ok = dnnl_post_ops_append_eltwise(p, 1.0f, dnnl_eltwise_round, 0.0f, 0.0f) == dnnl_success;
+  }
+  if (!ok) return Unsupported(node.Describe() + ": oneDNN cannot express the residual add");
+  RETURN_IF_ERROR(
+      onednn::FromDnnl(dnnl_primitive_attr_set_post_ops(attr.get(), p), node, "post-ops"));
+  return attr;
 }
 
 struct QConvDescs {
   dnnl_memory_desc_t src, weights_any, weights_user, bias, dst, zero_point;
 };
+
+// oneDNN lists its brgemm kernels first, but for depthwise and 1x1 int8 convs its older direct
+// kernels were faster on the AVX-512 VNNI machines measured (AMD EPYC, 1 thread, every
+// mobilenet_v2 layer timed in isolation, both orders): depthwise jit_int8 vs brdgmm_dw 0.072 vs
+// 0.085 ms (32 ch, 112x112), 0.080 vs 0.093 (144 ch, 56x56), slower (by under 0.001 ms) only on
+// the 7x7 and stride-2 14x14 layers; 1x1 jit_int8_1x1 vs brgconv_1x1 0.127 vs
+// 0.145 ms (16 -> 96 channels, 112x112), 0.055 vs 0.061 (24 -> 144, 56x56), never slower. Dense
+// 3x3 convs keep oneDNN's order (within the noise there). So: the first implementation, unless it
+// is brdgmm_dw or brgconv_1x1 and the matching direct kernel is further down the list.
+const char* ImplName(const_dnnl_primitive_desc_t pd) {
+  const char* name = "";
+  if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name) != dnnl_success) return "";
+  return name;
+}
+
+bool StartsWith(const char* s, std::string_view prefix) {
+  return std::string_view(s).substr(0, prefix.size()) == prefix;
+}
+
+Expected<PrimitiveDesc> PreferredImplementation(const Node& node,
+                                                const dnnl_convolution_desc_t& desc,
+                                                const_dnnl_primitive_attr_t attr) {
+  using Iterator =
+      onednn::Owned<dnnl_primitive_desc_iterator_t, dnnl_primitive_desc_iterator_destroy>;
+  Iterator it;
+  RETURN_IF_ERROR(onednn::FromDnnl(
+      dnnl_primitive_desc_iterator_create(it.out(), &desc, attr, onednn::CpuEngine(), nullptr),
+      node, "int8 convolution"));
+  PrimitiveDesc first(dnnl_primitive_desc_iterator_fetch(it.get()));
+  if (first.get() == nullptr)
+    return Internal(node.Describe() + ": oneDNN returned no implementation");
+  const char* name = ImplName(first.get());
+  std::string_view want;
+  if (StartsWith(name, "brdgmm_dw:")) {
+    want = "jit_int8:";
+  } else if (StartsWith(name, "brgconv_1x1:")) {
+    want = "jit_int8_1x1:";
+  } else {
+    return first;
+  }
+  while (dnnl_primitive_desc_iterator_next(it.get()) == dnnl_success) {
+    PrimitiveDesc next(dnnl_primitive_desc_iterator_fetch(it.get()));
+    if (next.get() != nullptr && StartsWith(ImplName(next.get()), want)) return next;
+  }
+  return first;
+}
 
 Expected<PrimitiveDesc> CreateQConvPd(const PrepareContext& ctx, const QConvSpec& s,
                                       QConvDescs* d) {
@@ -136,7 +290,8 @@ Expected<PrimitiveDesc> CreateQConvPd(const PrepareContext& ctx, const QConvSpec
   const int64_t one[] = {1};
   ASSIGN_OR_RETURN(d->zero_point, onednn::MakeDesc(one, dnnl_s32, dnnl_x, node));
 
-  ASSIGN_OR_RETURN(onednn::Attr attr, onednn::MakeInt8Attr(node, s.act, s.y_zp != 0));
+  ASSIGN_OR_RETURN(onednn::Attr attr, s.residual ? MakeResidualAttr(node, s)
+                                                 : onednn::MakeInt8Attr(node, s.act, s.y_zp != 0));
   const int mask = s.output_scales.size() > 1 ? 1 << 1 : 0;  // dst dims are (n, c, h, w)
   RETURN_IF_ERROR(onednn::FromDnnl(dnnl_primitive_attr_set_output_scales(
                                        attr.get(), static_cast<dnnl_dim_t>(s.output_scales.size()),
@@ -159,36 +314,37 @@ Expected<PrimitiveDesc> CreateQConvPd(const PrepareContext& ctx, const QConvSpec
           &desc, dnnl_forward_inference, dnnl_convolution_direct, &d->src, &d->weights_any,
           s.has_bias ? &d->bias : nullptr, &d->dst, g.strides, g.dilates, g.pad_l, g.pad_r),
       node, "int8 convolution"));
-  PrimitiveDesc pd;
-  RETURN_IF_ERROR(onednn::FromDnnl(
-      dnnl_primitive_desc_create(pd.out(), &desc, attr.get(), onednn::CpuEngine(), nullptr), node,
-      "int8 convolution"));
-  return pd;
+  return PreferredImplementation(node, desc, attr.get());
 }
 
 struct QConvState : KernelState {
   PrimitiveRunner runner;
+  bool residual = false;
   size_t persistent_bytes() const override { return runner.owned_bytes(); }
 };
 
-bool SupportsNhwcQLinearConv(const SupportContext& ctx) {
+bool SupportsQConv(const SupportContext& ctx, bool residual) {
   if (onednn::CpuEngine() == nullptr || ctx.outputs.empty()) return false;
   if (ctx.inputs.empty() || NumElements(ctx.inputs[0].dims) == 0 ||
       NumElements(ctx.outputs[0].dims) == 0) {
     return false;
   }
   PrepareContext pctx{ctx.node, ctx.inputs, ctx.constants, ctx.outputs, 1, 0, {}, nullptr};
-  Expected<QConvSpec> s = QConvSpecOf(pctx);
+  Expected<QConvSpec> s = QConvSpecOf(pctx, residual);
   if (!s.ok()) return false;
   QConvDescs d;
   return CreateQConvPd(pctx, *s, &d).ok();
 }
 
-Status PrepareNhwcQLinearConv(PrepareContext& ctx) {
+bool SupportsNhwcQLinearConv(const SupportContext& ctx) { return SupportsQConv(ctx, false); }
+bool SupportsNhwcQLinearConvAdd(const SupportContext& ctx) { return SupportsQConv(ctx, true); }
+
+Status PrepareQConv(PrepareContext& ctx, bool residual) {
   const int threads = onednn::ThreadsFor(ctx, 3);
   onednn::ScopedOmpThreads team(threads);
   auto state = std::make_unique<QConvState>();
-  ASSIGN_OR_RETURN(QConvSpec s, QConvSpecOf(ctx));
+  state->residual = residual;
+  ASSIGN_OR_RETURN(QConvSpec s, QConvSpecOf(ctx, residual));
   QConvDescs d;
   ASSIGN_OR_RETURN(PrimitiveDesc pd, CreateQConvPd(ctx, s, &d));
   PrimitiveRunner& r = state->runner;
@@ -198,9 +354,9 @@ Status PrepareNhwcQLinearConv(PrepareContext& ctx) {
   // computes it.
   const dnnl_memory_desc_t* weights =
       dnnl_primitive_desc_query_md(pd.get(), dnnl_query_weights_md, 0);
-  ASSIGN_OR_RETURN(
-      onednn::AlignedBuffer packed,
-      onednn::ReorderConstant(ctx.weight_pool, ctx.constants[kW]->raw(), d.weights_user, *weights, ctx.node));
+  ASSIGN_OR_RETURN(onednn::AlignedBuffer packed,
+                   onednn::ReorderConstant(ctx.weight_pool, ctx.constants[kW]->raw(),
+                                           d.weights_user, *weights, ctx.node));
   RETURN_IF_ERROR(r.AddOwnedArg(DNNL_ARG_WEIGHTS, *weights, std::move(packed), ctx.node));
   RETURN_IF_ERROR(r.AddArg(DNNL_ARG_SRC, d.src, ArgSource::kInput, kX, ctx.node));
   if (s.has_bias)
@@ -221,6 +377,9 @@ Status PrepareNhwcQLinearConv(PrepareContext& ctx) {
   return Status::Ok();
 }
 
+Status PrepareNhwcQLinearConv(PrepareContext& ctx) { return PrepareQConv(ctx, false); }
+Status PrepareNhwcQLinearConvAdd(PrepareContext& ctx) { return PrepareQConv(ctx, true); }
+
 Status SetupNhwcQLinearConv(SetupContext& ctx) {
   if (ctx.inputs[kX].raw != nullptr && ctx.inputs[kX].raw == ctx.outputs[0].raw) {
     return ctx.Fail("oneDNN QLinearConv cannot run in place on its input");
@@ -229,7 +388,14 @@ Status SetupNhwcQLinearConv(SetupContext& ctx) {
 }
 
 Status InvokeNhwcQLinearConv(InvokeContext& ctx) {
-  return ctx.state_as<QConvState>().runner.Execute(ctx);
+  const auto& s = ctx.state_as<QConvState>();
+  if (s.residual) {
+    // The sum post-op reads z from the output buffer.
+    const TensorView& z = ctx.inputs[kZ];
+    TensorView& y = ctx.outputs[0];
+    if (z.raw != y.raw) std::memcpy(y.raw, z.raw, y.bytes());
+  }
+  return s.runner.Execute(ctx);
 }
 
 constexpr DTypeSet kQuantTypes{DType::kU8, DType::kI8};
@@ -241,6 +407,9 @@ std::span<const KernelDef> OnednnQConvKernels() {
       {"QLinearConv", KernelPath::kOnednn, kQuantTypes, SupportsNhwcQLinearConv,
        PrepareNhwcQLinearConv, InvokeNhwcQLinearConv, kNhwcDomain, false, false,
        SetupNhwcQLinearConv},
+      {"QLinearConvAdd", KernelPath::kOnednn, kQuantTypes, SupportsNhwcQLinearConvAdd,
+       PrepareNhwcQLinearConvAdd, InvokeNhwcQLinearConv, kNhwcDomain, /*may_run_in_place=*/true,
+       /*output_aliases_input=*/false, SetupNhwcQLinearConv, /*in_place_input=*/kZ},
   };
   return kKernels;
 }

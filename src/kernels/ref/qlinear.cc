@@ -20,6 +20,15 @@
 // QLinearAdd computes in float exactly what DequantizeLinear -> Add -> [Relu] -> QuantizeLinear
 // computes: (a - a_zp) * a_scale + (b - b_zp) * b_scale, activation, then a / c_scale rounded
 // half to even, + c_zp, saturated; so folding that pattern changes no bit.
+// QLinearConvAdd (com.edgerun.nhwc, made by passes/fuse_qlinear_residual.cc) is an NHWC
+// QLinearConv whose output a (quantized as usual with y_scale, y_zero_point) is added to the
+// residual z and requantized to (out_scale, out_zero_point). Its add uses the arithmetic of the
+// oneDNN kernel's post-ops rather than QLinearAdd's, so that the fast kernel and this oracle agree
+// bit for bit: in output units, v = fma(z - z_zp, z_scale / out_scale,
+// (a - y_zp) * (y_scale / out_scale)), the activation clamps v (bounds / out_scale), then v is
+// rounded half to even and gets out_zero_point. It differs from QLinearAdd's
+// ((a - a_zp) * a_scale + (z - z_zp) * z_scale) / out_scale by a few float ulps, i.e. by one
+// step where that value lies within those ulps of a rounding tie (rare).
 // QLinearGlobalAveragePool sums (x - x_zp) exactly in int64 and requantizes the mean
 // x_scale * sum / count / y_scale in double; its NHWC form (com.edgerun.nhwc, from the layout
 // pass) sums channel rows and gives the same bits.
@@ -522,6 +531,136 @@ Status InvokeQLinearConv(InvokeContext& ctx) {
 
 namespace {
 
+// ---- QLinearConvAdd ----
+
+// The NCHW QLinearConv computing a, then the add: x is transposed to NCHW in scratch, a lands
+// in scratch, and the add reads a (NCHW) and z (NHWC) and writes the NHWC output. The output may
+// share z's buffer: each element of z is read once, just before the same element is written.
+struct QConvAddState : KernelState {
+  Node conv;  // ONNX QLinearConv: the node's conv inputs and attributes, no activation
+  std::vector<TensorType> conv_inputs;
+  TensorType a_type;
+  std::unique_ptr<KernelState> conv_state;
+  size_t x_bytes = 0, a_bytes = 0, conv_scratch = 0;
+  RealClamp clamp;  // the add's activation, real units
+
+  size_t persistent_bytes() const override {
+    return conv_state ? conv_state->persistent_bytes() : 0;
+  }
+};
+
+enum QConvAddInput { kZ = 9, kZScale, kZZeroPoint, kOutScale, kOutZeroPoint };
+
+Status PrepareNhwcQLinearConvAdd(PrepareContext& ctx) {
+  auto s = std::make_unique<QConvAddState>();
+  ASSIGN_OR_RETURN(s->clamp, ParseClamp(ctx));
+  const int conv_inputs = ctx.inputs[8].dtype != DType::kUndefined ? 9 : 8;
+  s->conv = ctx.node;
+  s->conv.domain.clear();
+  s->conv.op_type = "QLinearConv";
+  s->conv.inputs.resize(conv_inputs);
+  s->conv.attrs.erase("activation");
+  s->conv.attrs.erase("activation_params");
+  s->conv_inputs.assign(ctx.inputs.begin(), ctx.inputs.begin() + conv_inputs);
+  const std::vector<int64_t>& x = ctx.inputs[0].dims;
+  const std::vector<int64_t>& y = ctx.outputs[0].dims;
+  s->conv_inputs[0].dims = {x[0], x[3], x[1], x[2]};
+  s->a_type = TensorType{ctx.inputs[7].dtype, {y[0], y[3], y[1], y[2]}};
+  std::vector<const Tensor*> constants(ctx.constants.begin(), ctx.constants.begin() + conv_inputs);
+  constants[0] = nullptr;
+  PrepareContext inner{s->conv,
+                       s->conv_inputs,
+                       constants,
+                       std::span(&s->a_type, 1),
+                       ctx.num_threads,
+                       0,
+                       {},
+                       ctx.threadpool,
+                       0,
+                       nullptr};
+  RETURN_IF_ERROR(PrepareQLinearConv(inner));
+  s->conv_state = std::move(inner.state);
+  s->conv_scratch = inner.scratch_bytes;
+  s->x_bytes = AlignUp(static_cast<size_t>(NumElements(x)));
+  s->a_bytes = AlignUp(static_cast<size_t>(NumElements(y)));
+  ctx.scratch_bytes = s->x_bytes + s->a_bytes + s->conv_scratch;
+  ctx.state = std::move(s);
+  return Status::Ok();
+}
+
+// The add's parameters in output units.
+struct ConvAddParams {
+  float alpha, beta, z_zp, lo, hi;
+  int32_t a_zp, out_zp;
+};
+
+template <typename Out>
+void ConvAddRows(const ConvAddParams& p, const TensorView& a, const TensorView& z, Out* out) {
+  const int64_t batch = z.dims[0], hw = z.dims[1] * z.dims[2], channels = z.dims[3];
+  for (int64_t n = 0; n < batch; ++n) {
+    for (int64_t i = 0; i < hw; ++i) {
+      for (int64_t c = 0; c < channels; ++c) {
+        const int64_t at = (n * channels + c) * hw + i;
+        const int64_t zt = (n * hw + i) * channels + c;
+        const float k = static_cast<float>(LoadInt(a.dtype, a.raw, at) - p.a_zp);
+        const float j = static_cast<float>(LoadInt(z.dtype, z.raw, zt)) - p.z_zp;
+        // One rounding for the product and the sum, as oneDNN's sum post-op (an FMA).
+        float v = std::fma(j, p.beta, k * p.alpha);
+        v = v < p.lo ? p.lo : (v > p.hi ? p.hi : v);
+        out[zt] = QuantizeUnits<Out>(v, p.out_zp);
+      }
+    }
+  }
+}
+
+Status InvokeNhwcQLinearConvAdd(InvokeContext& ctx) {
+  const auto& s = ctx.state_as<QConvAddState>();
+  std::byte* scratch = static_cast<std::byte*>(ctx.scratch);
+  const TensorView& x = ctx.inputs[0];
+  // NHWC -> NCHW, one byte per element.
+  const int64_t batch = x.dims[0], hw = x.dims[1] * x.dims[2], channels = x.dims[3];
+  const auto* xs = static_cast<const uint8_t*>(x.raw);
+  auto* xt = reinterpret_cast<uint8_t*>(scratch);
+  for (int64_t n = 0; n < batch; ++n) {
+    for (int64_t i = 0; i < hw; ++i) {
+      for (int64_t c = 0; c < channels; ++c) {
+        xt[(n * channels + c) * hw + i] = xs[(n * hw + i) * channels + c];
+      }
+    }
+  }
+  const int conv_inputs = static_cast<int>(s.conv_inputs.size());
+  TensorView inputs[9];
+  for (int i = 0; i < conv_inputs; ++i) inputs[i] = ctx.inputs[i];
+  ASSIGN_OR_RETURN(inputs[0], TensorView::Make(x.dtype, s.conv_inputs[0].dims, xt));
+  TensorView a[1];
+  ASSIGN_OR_RETURN(a[0], TensorView::Make(s.a_type.dtype, s.a_type.dims, scratch + s.x_bytes));
+  InvokeContext inner{s.conv,
+                      s.conv_state.get(),
+                      std::span<const TensorView>(inputs, conv_inputs),
+                      std::span<TensorView>(a, 1),
+                      s.conv_scratch > 0 ? scratch + s.x_bytes + s.a_bytes : nullptr,
+                      s.conv_scratch,
+                      ctx.threadpool};
+  RETURN_IF_ERROR(InvokeQLinearConv(inner));
+
+  const float out_scale = ScaleAt(ctx.inputs[kOutScale], 0);
+  ConvAddParams p;
+  p.alpha = ScaleAt(ctx.inputs[6], 0) / out_scale;
+  p.beta = ScaleAt(ctx.inputs[kZScale], 0) / out_scale;
+  p.z_zp = static_cast<float>(ZeroPointAt(ctx.inputs[kZZeroPoint], 0));
+  p.lo = s.clamp.lo / out_scale;
+  p.hi = s.clamp.hi / out_scale;
+  p.a_zp = ZeroPointAt(ctx.inputs[7], 0);
+  p.out_zp = ZeroPointAt(ctx.inputs[kOutZeroPoint], 0);
+  TensorView& out = ctx.outputs[0];
+  if (out.dtype == DType::kU8) {
+    ConvAddRows(p, a[0], ctx.inputs[kZ], out.data<uint8_t>());
+  } else {
+    ConvAddRows(p, a[0], ctx.inputs[kZ], out.data<int8_t>());
+  }
+  return Status::Ok();
+}
+
 // ---- QLinearMatMul ----
 
 struct QMatMulState : KernelState {
@@ -899,6 +1038,9 @@ constexpr KernelDef kRefQLinearKernels[] = {
      InvokeQLinearGlobalAveragePool, kEdgerunDomain},
     {"QLinearGlobalAveragePool", kRef, kQuantTypes, nullptr, PrepareNhwcQLinearGlobalAveragePool,
      InvokeNhwcQLinearGlobalAveragePool, kNhwcDomain},
+    {"QLinearConvAdd", kRef, kQuantTypes, nullptr, PrepareNhwcQLinearConvAdd,
+     InvokeNhwcQLinearConvAdd, kNhwcDomain, /*may_run_in_place=*/true,
+     /*output_aliases_input=*/false, nullptr, /*in_place_input=*/kZ},
 };
 
 }  // namespace

@@ -1,7 +1,9 @@
 // oneDNN int8 kernels against the reference QLinear kernels. NHWC QLinearConv
 // (kernels/onednn/onednn_qconv.cc): u8 and s8 activations, per-tensor and per-channel weight
 // scales, input and output zero points, padding (where the input zero point must contribute
-// nothing), strides, groups and depthwise, int32 bias, fused Relu/Clip. QLinearMatMul
+// nothing), strides, groups and depthwise, int32 bias, fused Relu/Clip; QLinearConvAdd (the
+// residual add fused in as post-ops) with u8/s8 residuals and outputs, zero points, Relu/Clip
+// after the add, and conv outputs that saturate before the add. QLinearMatMul
 // (onednn_qmatmul.cc): batched a, per-column scales, zero points, Relu/Clip. 1 and 2 threads.
 // Results must match exactly: the int8 kernels round half to even before oneDNN adds the output
 // zero point (onednn::MakeInt8Attr). Adding it first would round v + zp instead, which differs
@@ -177,6 +179,325 @@ TEST(OnednnQConvTest, MatchesReference) {
                  std::string(DTypeName(c.y_type)) + " " + c.activation);
     CheckQConv(c, seed += 11);
   }
+}
+
+// Depthwise 3x3 (oneDNN's jit_int8 kernel, preferred over brdgmm_dw): channel counts off the
+// 16-lane blocks, strides 1 and 2, odd sizes, symmetric, asymmetric and no padding, zero points,
+// s8 output, no bias, Relu/Clip, batch 2, and MobileNetV2 layer sizes (large enough to meet
+// rounding ties).
+TEST(OnednnQConvTest, DepthwiseMatchesReference) {
+  using D = DType;
+  const QConvCase cases[] = {
+      {{1, 9, 7, 21}, 21, {3, 3}, 21, {1, 1}, {1, 1, 1, 1}, D::kU8, D::kU8, true, 0, 0},
+      {{2, 11, 10, 37}, 37, {3, 3}, 37, {2, 2}, {1, 1, 1, 1}, D::kU8, D::kI8, true, 131, -7},
+      {{1, 8, 9, 16},
+       16,
+       {3, 3},
+       16,
+       {2, 1},
+       {0, 0, 1, 1},
+       D::kU8,
+       D::kU8,
+       false,
+       5,
+       128,
+       true,
+       "Relu"},
+      {{1, 6, 6, 48},
+       48,
+       {3, 3},
+       48,
+       {1, 1},
+       {0, 0, 0, 0},
+       D::kU8,
+       D::kU8,
+       true,
+       77,
+       3,
+       true,
+       "Clip",
+       {-0.25f, 0.5f}},
+      {{1, 3, 3, 5}, 5, {3, 3}, 5, {2, 2}, {1, 1, 1, 1}, D::kU8, D::kU8, true, 200, 0},
+      {{1, 56, 56, 144},
+       144,
+       {3, 3},
+       144,
+       {1, 1},
+       {1, 1, 1, 1},
+       D::kU8,
+       D::kU8,
+       true,
+       0,
+       0,
+       true,
+       "Clip",
+       {0.0f, 6.0f}},
+      {{1, 112, 112, 96}, 96, {3, 3}, 96, {2, 2}, {1, 1, 1, 1}, D::kU8, D::kU8, true, 3, 0},
+      {{1, 7, 7, 960}, 960, {3, 3}, 960, {1, 1}, {1, 1, 1, 1}, D::kU8, D::kU8, true, 0, 0},
+  };
+  uint32_t seed = 300;
+  for (const QConvCase& c : cases) {
+    SCOPED_TRACE("x " + DimsToString(c.x) + " strides " + DimsToString(c.strides) + " pads " +
+                 DimsToString(c.pads) + " y " + std::string(DTypeName(c.y_type)) + " " +
+                 c.activation);
+    CheckQConv(c, seed += 17);
+  }
+}
+
+struct QConvAddCase {
+  std::vector<int64_t> x;  // N, H, W, C
+  int64_t m;
+  std::vector<int64_t> kernel;
+  int64_t group = 1;
+  std::vector<int64_t> strides, pads;
+  DType x_type = DType::kU8, a_type = DType::kU8, z_type = DType::kU8, out_type = DType::kU8;
+  int32_t x_zp = 0, a_zp = 0, z_zp = 0, out_zp = 0;
+  bool bias = true;
+  std::string activation;
+  std::vector<float> activation_params;
+  float a_scale_factor = 1;  // < 1: the conv output saturates often before the add
+};
+
+void CheckQConvAdd(const QConvAddCase& c, uint32_t seed) {
+  Node n = OnednnTestNode("QLinearConvAdd", kNhwcDomain, 14, 10);
+  n.attrs["group"] = Attribute::Int(c.group);
+  SetInts(n, "kernel_shape", c.kernel);
+  if (!c.strides.empty()) SetInts(n, "strides", c.strides);
+  if (!c.pads.empty()) SetInts(n, "pads", c.pads);
+  if (!c.activation.empty()) n.attrs["activation"] = Attribute::String(c.activation);
+  if (!c.activation_params.empty()) {
+    n.attrs["activation_params"] = Attribute::Floats(c.activation_params);
+  }
+  auto random_q = [](DType t, const std::vector<int64_t>& dims, uint32_t s) {
+    const bool u8 = t == DType::kU8;
+    return RandomTensor(t, dims, s, u8 ? 0 : -128, u8 ? 255 : 127);
+  };
+  Tensor x = random_q(c.x_type, c.x, seed);
+  const int64_t cg = c.x[3] / c.group;
+  Tensor w = RandomTensor(DType::kI8, {c.m, cg, c.kernel[0], c.kernel[1]}, seed + 1, -127, 127);
+  const float xs = 0.02f;
+  Tensor w_scale = RandomTensor(DType::kF32, {c.m}, seed + 2, 0.002, 0.01);
+  const double k = static_cast<double>(cg * c.kernel[0] * c.kernel[1]);
+  const float as =
+      static_cast<float>(std::sqrt(k) * 70.0 * 70.0 * xs * 0.006 / 50.0) * c.a_scale_factor;
+  Tensor b = RandomTensor(DType::kI32, {c.m}, seed + 3, -3000, 3000);
+  Tensor x_scale = Scalar(DType::kF32, xs), a_scale = Scalar(DType::kF32, as);
+  // The residual needs the output's shape: the plain conv on the reference path gives it.
+  Tensor x_zp = Scalar(c.x_type, c.x_zp), a_zp = Scalar(c.a_type, c.a_zp);
+  Tensor w_zp = testing::TensorFromDoubles(DType::kI8, {1}, {0});
+  Node conv = OnednnTestNode("QLinearConv", kNhwcDomain, 9, 10);
+  conv.attrs = n.attrs;
+  conv.attrs.erase("activation");
+  conv.attrs.erase("activation_params");
+  const std::vector<const Tensor*> conv_inputs = {&x,    &x_scale, &x_zp, &w, &w_scale,
+                                                  &w_zp, &a_scale, &a_zp, &b};
+  Expected<std::vector<Tensor>> a = EvaluateNode(conv, conv_inputs);
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  const TensorView a_view = (*a)[0].view();
+  const std::vector<int64_t> out_dims(a_view.dims, a_view.dims + a_view.rank);
+  Tensor z = random_q(c.z_type, out_dims, seed + 4);
+  Tensor z_scale = Scalar(DType::kF32, as * 0.8f), z_zp = Scalar(c.z_type, c.z_zp);
+  Tensor out_scale = Scalar(DType::kF32, as * 1.3f), out_zp = Scalar(c.out_type, c.out_zp);
+  std::vector<const Tensor*> inputs = {
+      &x, &x_scale, &x_zp, &w,         &w_scale, &w_zp, &a_scale, &a_zp, c.bias ? &b : nullptr,
+      &z, &z_scale, &z_zp, &out_scale, &out_zp};
+  ExpectExact(n, inputs);
+}
+
+TEST(OnednnQConvAddTest, MatchesReference) {
+  using D = DType;
+  QConvAddCase cases[] = {
+      // 1x1 projections as in MobileNetV2, odd channel counts.
+      {{1, 9, 11, 37}, 13, {1, 1}, 1, {}, {}, D::kU8, D::kU8, D::kU8, D::kU8, 0, 131, 127, 125},
+      {{2, 6, 5, 24}, 7, {1, 1}, 1, {}, {}, D::kU8, D::kI8, D::kI8, D::kI8, 3, -5, 9, -2},
+      // 3x3 with padding and stride, then the residual (ResNet), Relu after the add.
+      {{1, 8, 9, 16},
+       16,
+       {3, 3},
+       1,
+       {1, 1},
+       {1, 1, 1, 1},
+       D::kU8,
+       D::kU8,
+       D::kU8,
+       D::kU8,
+       120,
+       128,
+       110,
+       0,
+       true,
+       "Relu"},
+      {{1, 10, 10, 8},
+       24,
+       {3, 3},
+       1,
+       {2, 2},
+       {1, 1, 1, 1},
+       D::kI8,
+       D::kU8,
+       D::kU8,
+       D::kI8,
+       -4,
+       100,
+       140,
+       3,
+       false,
+       "Clip",
+       {-0.5f, 2.0f}},
+      // A Clip after the add next to the conv's own saturating clip (oneDNN once gave both the
+      // first clip's bounds), across residual, input and output types.
+      {{1, 10, 10, 8},
+       24,
+       {3, 3},
+       1,
+       {2, 2},
+       {1, 1, 1, 1},
+       D::kI8,
+       D::kU8,
+       D::kI8,
+       D::kI8,
+       -4,
+       100,
+       14,
+       3,
+       false,
+       "Clip",
+       {-0.5f, 2.0f}},
+      {{1, 10, 10, 8},
+       24,
+       {3, 3},
+       1,
+       {2, 2},
+       {1, 1, 1, 1},
+       D::kI8,
+       D::kU8,
+       D::kU8,
+       D::kI8,
+       -4,
+       100,
+       140,
+       3,
+       true,
+       "Clip",
+       {-0.5f, 2.0f}},
+      {{1, 10, 10, 8},
+       24,
+       {3, 3},
+       1,
+       {2, 2},
+       {1, 1, 1, 1},
+       D::kU8,
+       D::kU8,
+       D::kU8,
+       D::kI8,
+       4,
+       100,
+       140,
+       3,
+       false,
+       "Clip",
+       {-0.5f, 2.0f}},
+      {{1, 10, 10, 8},
+       24,
+       {3, 3},
+       1,
+       {2, 2},
+       {1, 1, 1, 1},
+       D::kI8,
+       D::kU8,
+       D::kU8,
+       D::kI8,
+       -4,
+       100,
+       140,
+       3,
+       false,
+       "",
+       {}},
+      {{1, 10, 10, 8},
+       24,
+       {3, 3},
+       1,
+       {2, 2},
+       {1, 1, 1, 1},
+       D::kI8,
+       D::kU8,
+       D::kU8,
+       D::kU8,
+       -4,
+       100,
+       140,
+       3,
+       false,
+       "Clip",
+       {-0.5f, 2.0f}},
+      // Depthwise, s8 residual into a u8 output.
+      {{1, 12, 12, 21},
+       21,
+       {3, 3},
+       21,
+       {1, 1},
+       {1, 1, 1, 1},
+       D::kU8,
+       D::kU8,
+       D::kI8,
+       D::kU8,
+       0,
+       128,
+       -3,
+       128},
+      // A conv output range far too small: most values saturate before the add.
+      {{1, 7, 7, 32},
+       19,
+       {1, 1},
+       1,
+       {},
+       {},
+       D::kU8,
+       D::kU8,
+       D::kU8,
+       D::kU8,
+       128,
+       128,
+       128,
+       128,
+       true,
+       "",
+       {},
+       0.1f},
+      // Large enough (half a million outputs) that ties and rounding differences would show.
+      {{1, 64, 64, 40}, 128, {1, 1}, 1, {}, {}, D::kU8, D::kU8, D::kU8, D::kU8, 128, 117, 121, 119},
+  };
+  uint32_t seed = 900;
+  for (const QConvAddCase& c : cases) {
+    SCOPED_TRACE("x " + DimsToString(c.x) + " m " + std::to_string(c.m) + " group " +
+                 std::to_string(c.group) + " x " + std::string(DTypeName(c.x_type)) + " z " +
+                 std::string(DTypeName(c.z_type)) + " out " + std::string(DTypeName(c.out_type)) +
+                 (c.bias ? " bias " : " ") + c.activation);
+    CheckQConvAdd(c, seed += 13);
+  }
+}
+
+// The kernel must refuse what it cannot express rather than compute something else.
+TEST(OnednnQConvAddTest, DeclinesNonConstantAddParameters) {
+  Node n = OnednnTestNode("QLinearConvAdd", kNhwcDomain, 14, 10);
+  SetInts(n, "kernel_shape", {1, 1});
+  std::vector<TensorType> in(14);
+  in[0] = {DType::kU8, {1, 4, 4, 8}};
+  in[1] = in[4] = in[6] = in[10] = in[12] = {DType::kF32, {1}};
+  in[2] = in[7] = in[11] = in[13] = {DType::kU8, {1}};
+  in[3] = {DType::kI8, {8, 8, 1, 1}};
+  in[5] = {DType::kI8, {1}};
+  in[9] = {DType::kU8, {1, 4, 4, 8}};
+  std::vector<TensorType> out = {{DType::kU8, {1, 4, 4, 8}}};
+  Tensor f = Scalar(DType::kF32, 0.1), u = Scalar(DType::kU8, 3), s = Scalar(DType::kI8, 0);
+  Tensor w = RandomTensor(DType::kI8, {8, 8, 1, 1}, 3, -127, 127);
+  std::vector<const Tensor*> constants = {nullptr, &f,      &u, &w, &f,      &s, &f, &u,
+                                          nullptr, nullptr, &f, &u, nullptr, &u};  // out_scale
+  const KernelPath order[] = {KernelPath::kOnednn};
+  EXPECT_EQ(SelectKernel(SupportContext{n, in, constants, out}, order), nullptr);
+  constants[12] = &f;
+  EXPECT_NE(SelectKernel(SupportContext{n, in, constants, out}, order), nullptr);
 }
 
 struct QMatMulCase {
