@@ -9,7 +9,7 @@ std::span<const KernelDef> OnednnKernels() {
   static const std::vector<KernelDef> table = [] {
     std::vector<KernelDef> all;
     for (auto family : {OnednnConvKernels(), OnednnPoolKernels(), OnednnMatMulKernels(),
-                        OnednnQConvKernels(), OnednnQMatMulKernels()}) {
+                        OnednnQConvKernels(), OnednnQMatMulKernels(), OnednnTransposeKernels()}) {
       all.insert(all.end(), family.begin(), family.end());
     }
     return all;

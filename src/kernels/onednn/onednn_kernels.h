@@ -17,10 +17,11 @@ namespace edgerun {
 std::span<const KernelDef> OnednnKernels();
 
 // The families, one per file.
-std::span<const KernelDef> OnednnConvKernels();     // NHWC Conv, ConvTranspose (f32)
-std::span<const KernelDef> OnednnPoolKernels();     // NHWC MaxPool, AveragePool, Global*Pool
-std::span<const KernelDef> OnednnMatMulKernels();   // MatMul, Gemm, FusedMatMul (f32)
-std::span<const KernelDef> OnednnQConvKernels();    // NHWC QLinearConv (u8/s8)
-std::span<const KernelDef> OnednnQMatMulKernels();  // QLinearMatMul (u8/s8)
+std::span<const KernelDef> OnednnConvKernels();       // NHWC Conv, ConvTranspose (f32)
+std::span<const KernelDef> OnednnPoolKernels();       // NHWC MaxPool, AveragePool, Global*Pool
+std::span<const KernelDef> OnednnMatMulKernels();     // MatMul, Gemm, FusedMatMul (f32)
+std::span<const KernelDef> OnednnQConvKernels();      // NHWC QLinearConv (u8/s8)
+std::span<const KernelDef> OnednnQMatMulKernels();    // QLinearMatMul (u8/s8)
+std::span<const KernelDef> OnednnTransposeKernels();  // Transpose (f32, u8, s8, s32) by reorder
 
 }  // namespace edgerun
