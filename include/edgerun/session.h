@@ -51,6 +51,12 @@ struct SessionOptions {
   int num_threads = 1;
   // Pin the worker threads (and the calling thread) to cores 0..num_threads-1.
   bool pin_threads = false;
+  // For cores reserved for inference: every oneDNN layer runs on all threads, as the workers spin
+  // between layers instead of sleeping (about 1.5x faster on MobileNets at 2 threads on an idle
+  // machine, 2-3x slower when other processes share the cores). Off: only layers of at least
+  // 20 M MACs use the extra threads. libgomp reads its wait policy at start-up, so the process
+  // must also run with OMP_WAIT_POLICY=active (the CLI's --spin sets it).
+  bool spin_wait = false;
   // Kernel paths in preference order; empty: DefaultPathOrder() for this CPU (oneDNN, XNNPACK,
   // reference on x86-64). {kReference} runs the portable oracle kernels only.
   std::vector<KernelPath> kernel_paths;

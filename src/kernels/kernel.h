@@ -58,6 +58,7 @@ struct PrepareContext {
   uint32_t packed_constant_inputs = 0;
   // The session's pool for packed weights (null: allocate on the heap). Slices outlive the state.
   WeightPool* weight_pool = nullptr;
+  bool spin_wait = false;  // SessionOptions::spin_wait: every layer may use all threads
 
   Status Invalid(std::string_view msg) const {
     return InvalidModel(node.Describe() + ": " + std::string(msg));

@@ -148,6 +148,17 @@ class CliTest(unittest.TestCase):
             self.assertEqual(code, 0, err)
         np.testing.assert_array_equal(np.load(self.path("a/y.npy")), np.load(self.path("b/y.npy")))
 
+    def test_spin_wait_threads_give_the_same_outputs(self):
+        # --spin re-executes with OMP_WAIT_POLICY=active and lets every layer use both threads.
+        for d, flags in (("one", ["--threads", "1"]), ("spin", ["--threads", "2", "--spin"]),
+                         ("passive", ["--threads", "2"])):
+            code, _, err = run("run", self.model, "--random-inputs", "7", "--output-dir",
+                               self.path(d), *flags)
+            self.assertEqual(code, 0, err)
+        y = np.load(self.path("one/y.npy"))
+        np.testing.assert_allclose(np.load(self.path("spin/y.npy")), y, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(np.load(self.path("passive/y.npy")), y, rtol=1e-5, atol=1e-6)
+
     def test_run_input_errors(self):
         code, _, err = run("run", self.model, "--output-dir", self.path("o"))
         self.assert_one_line_error(code, err, "missing input 'x'")

@@ -1,7 +1,7 @@
 #include "edgerun/cli_common.h"
 
-#include <CLI/CLI.hpp>
 #include <sys/resource.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -19,6 +19,9 @@ void AddEngineOptions(CLI::App* cmd, EngineArgs& args) {
   cmd->add_option("--threads", args.threads, "Threads for one inference, including the caller")
       ->check(CLI::Range(1, 256));
   cmd->add_flag("--pin", args.pin, "Pin the inference threads to cores 0..threads-1");
+  cmd->add_flag("--spin", args.spin,
+                "Threads spin between layers and share every layer: fastest on cores reserved "
+                "for inference, much slower when other processes compete for them");
   cmd->add_option("--kernels", args.kernels,
                   "Kernel paths in preference order: auto, or a comma list of onednn, xnnpack, "
                   "ref (ref alone runs the portable reference kernels)");
@@ -34,6 +37,7 @@ void AddEngineOptions(CLI::App* cmd, EngineArgs& args) {
 Status ApplyEngineArgs(const EngineArgs& args, SessionOptions& options) {
   options.num_threads = args.threads;
   options.pin_threads = args.pin;
+  options.spin_wait = args.spin;
   options.tune = args.tune;
   options.tune_cache_dir = args.tune_cache;
   options.optimize = !args.no_optimize;
@@ -57,8 +61,8 @@ Status ApplyEngineArgs(const EngineArgs& args, SessionOptions& options) {
     start = comma + 1;
   }
   // The reference kernels stay the fallback for ops no fast path covers.
-  if (std::find(options.kernel_paths.begin(), options.kernel_paths.end(),
-                KernelPath::kReference) == options.kernel_paths.end()) {
+  if (std::find(options.kernel_paths.begin(), options.kernel_paths.end(), KernelPath::kReference) ==
+      options.kernel_paths.end()) {
     options.kernel_paths.push_back(KernelPath::kReference);
   }
   return Status::Ok();
@@ -81,7 +85,8 @@ Expected<std::vector<int64_t>> ParseDims(const std::string& text) {
     const std::string part = text.substr(pos, end - pos);
     if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos ||
         part.size() > 12) {
-      return InvalidArgument("invalid dims '" + text + "': expected numbers joined by 'x', e.g. 1x3x224x224");
+      return InvalidArgument("invalid dims '" + text +
+                             "': expected numbers joined by 'x', e.g. 1x3x224x224");
     }
     dims.push_back(std::stoll(part));
     pos = end + 1;
@@ -127,16 +132,39 @@ void FillRandom(const TensorView& view, uint64_t seed) {
     const float r = real(rng);
     const int64_t k = static_cast<int64_t>(rng() % 10);
     switch (view.dtype) {
-      case DType::kF32: view.data<float>()[i] = r; break;
-      case DType::kF64: view.data<double>()[i] = r; break;
-      case DType::kF16: view.data<uint16_t>()[i] = FloatToHalf(r); break;
-      case DType::kBF16: view.data<uint16_t>()[i] = FloatToBFloat16(r); break;
-      case DType::kBool: view.data<uint8_t>()[i] = static_cast<uint8_t>(k & 1); break;
-      case DType::kI8: case DType::kU8: view.data<uint8_t>()[i] = static_cast<uint8_t>(k); break;
-      case DType::kI16: case DType::kU16: view.data<uint16_t>()[i] = static_cast<uint16_t>(k); break;
-      case DType::kI32: case DType::kU32: view.data<uint32_t>()[i] = static_cast<uint32_t>(k); break;
-      case DType::kI64: case DType::kU64: view.data<uint64_t>()[i] = static_cast<uint64_t>(k); break;
-      case DType::kUndefined: break;
+      case DType::kF32:
+        view.data<float>()[i] = r;
+        break;
+      case DType::kF64:
+        view.data<double>()[i] = r;
+        break;
+      case DType::kF16:
+        view.data<uint16_t>()[i] = FloatToHalf(r);
+        break;
+      case DType::kBF16:
+        view.data<uint16_t>()[i] = FloatToBFloat16(r);
+        break;
+      case DType::kBool:
+        view.data<uint8_t>()[i] = static_cast<uint8_t>(k & 1);
+        break;
+      case DType::kI8:
+      case DType::kU8:
+        view.data<uint8_t>()[i] = static_cast<uint8_t>(k);
+        break;
+      case DType::kI16:
+      case DType::kU16:
+        view.data<uint16_t>()[i] = static_cast<uint16_t>(k);
+        break;
+      case DType::kI32:
+      case DType::kU32:
+        view.data<uint32_t>()[i] = static_cast<uint32_t>(k);
+        break;
+      case DType::kI64:
+      case DType::kU64:
+        view.data<uint64_t>()[i] = static_cast<uint64_t>(k);
+        break;
+      case DType::kUndefined:
+        break;
     }
   }
 }

@@ -25,6 +25,7 @@ Subcommand AddAdviseCommand(CLI::App& parent);      // advise.cc (advisor)
 struct EngineArgs {
   int threads = 1;
   bool pin = false;
+  bool spin = false;
   std::string kernels = "auto";  // "auto" or a comma list of ref, onednn, xnnpack
   bool tune = false;
   std::string tune_cache;

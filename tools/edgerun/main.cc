@@ -27,10 +27,13 @@ bool WantsThreads(int argc, char** argv) {
 // oneDNN threads with OpenMP, and libgomp reads its wait policy when it is loaded, before main.
 // Its default spins between parallel regions; with other processes on the cores that made 2
 // threads 2-8x slower than 1 (PP-OCR det: 149-565 ms against 69 ms passive). So a multi-threaded
-// run restarts itself once with OMP_WAIT_POLICY=passive, unless the user chose a policy.
-void UsePassiveOpenMpWaits(int argc, char** argv) {
+// run restarts itself once with OMP_WAIT_POLICY=passive, or active with --spin (cores reserved
+// for inference), unless the user chose a policy.
+void ChooseOpenMpWaits(int argc, char** argv) {
   if (std::getenv("OMP_WAIT_POLICY") != nullptr || !WantsThreads(argc, argv)) return;
-  if (::setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
+  bool spin = false;
+  for (int i = 1; i < argc; ++i) spin = spin || std::string_view(argv[i]) == "--spin";
+  if (::setenv("OMP_WAIT_POLICY", spin ? "active" : "passive", 1) != 0) return;
   ::execv("/proc/self/exe", argv);  // returns only on failure: carry on with the default policy
 }
 
@@ -38,7 +41,7 @@ void UsePassiveOpenMpWaits(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   using namespace edgerun::cli;
-  UsePassiveOpenMpWaits(argc, argv);
+  ChooseOpenMpWaits(argc, argv);
   CLI::App app{"edgerun: run neural networks on edge CPUs from a static arena"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "edgerun 0.1.0");

@@ -57,8 +57,7 @@ Status FromDnnl(dnnl_status_t s, const Node& node, std::string_view what) {
   return Internal(std::move(msg));
 }
 
-Expected<AlignedBuffer> AlignedBuffer::Allocate(size_t bytes, const Node& node,
-                                               WeightPool* pool) {
+Expected<AlignedBuffer> AlignedBuffer::Allocate(size_t bytes, const Node& node, WeightPool* pool) {
   AlignedBuffer b;
   if (pool != nullptr) {
     auto slice = pool->Allocate(bytes, kTensorAlignment);
@@ -371,7 +370,8 @@ int ThreadsFor(const PrepareContext& ctx, int weight_input) {
   // NHWC output elements x weights per output channel: the MACs of a conv or a matmul.
   const double macs = static_cast<double>(out.num_elements()) * static_cast<double>(weights) /
                       static_cast<double>(channels);
-  return macs >= kMinMacsForThreads ? ctx.num_threads : 1;
+  // Spinning workers join a layer within microseconds, so then every layer is worth sharing.
+  return ctx.spin_wait || macs >= kMinMacsForThreads ? ctx.num_threads : 1;
 }
 
 ScopedOmpThreads::ScopedOmpThreads(int threads) : saved_(omp_get_max_threads()) {
