@@ -242,6 +242,17 @@ class Bench:
             cmd += ["--input", f"{m['input_name']}={m['input']}"]
         return cmd + self.extra
 
+    def pinned(self, cmd, threads):
+        """1-thread runs of both engines go to the same CPU: on a VM the virtual CPUs can differ
+        in speed (here one ran MobileNetV2 20% slower than the other, with the same FLOP peak),
+        which otherwise decides a 1-thread ratio by where the scheduler put each process."""
+        cpus = self.args.cpus_1t
+        if threads != 1 or cpus == "none" or shutil.which("taskset") is None:
+            return cmd
+        if cpus == "last":
+            cpus = str(max(os.sched_getaffinity(0)))
+        return ["taskset", "-c", cpus] + cmd
+
     def ort_cmd(self, m, threads, warmup, iterations):
         return ["node", ORT_RUN, m["model"], "-", f"{m['input_name']}={m['input']}",
                 "--threads", str(threads), "--bench", str(warmup), str(iterations)]
@@ -294,6 +305,7 @@ class Bench:
                         cmd = self.edgerun_cmd(m, threads, self.args.warmup, iterations)
                     else:
                         cmd = self.ort_cmd(m, threads, self.args.warmup, iterations)
+                    cmd = self.pinned(cmd, threads)
                     t0 = time.time()
                     result, err = run_tool(cmd, timeout=timeout)
                     result = {"error": err, "command": " ".join(cmd)} if err else result
@@ -481,7 +493,8 @@ def markdown(meta, rows, targets):
         w(line + ".")
     w(f"Protocol: batch 1, {meta['warmup']} warm-up runs, iterations per model as listed "
       f"({meta['iterations_mode']}), {meta['rounds']} round(s), both engines on the fixture's "
-      f"input shape; edgerun input: {meta['edgerun_input']}. edgerun flags: "
+      f"input shape; 1-thread runs of both engines pinned to CPU {meta.get('cpus_1t', 'none')}; "
+      f"edgerun input: {meta['edgerun_input']}. edgerun flags: "
       f"`{meta['edgerun_args'] or '(none)'}`. Node's baseline peak RSS: "
       f"{fmt(meta['node_rss'] and meta['node_rss'] / MIB, '.1f', ' MiB')}.")
     w("")
@@ -624,6 +637,9 @@ def main():
     ap.add_argument("--peak-flops", default=None,
                     help="edgerun-peak-flops binary (default: next to --edgerun, else compiled now)")
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts (default 1,2)")
+    ap.add_argument("--cpus-1t", default="last",
+                    help="CPU list (taskset -c) for both engines' 1-thread runs: 'last' (default, "
+                         "the highest CPU), or 'none' to let the scheduler place them")
     ap.add_argument("--models", default=",".join(DEFAULT_MODELS),
                     help="comma-separated fixture names (default: issue 3's table and the int8 rows)")
     ap.add_argument("--warmup", type=int, default=5, help="untimed runs after the first (default 5)")
@@ -706,6 +722,7 @@ def main():
         "iterations_mode": (f"auto: ~{args.budget_s:g} s per engine, {args.min_iterations}-"
                             f"{args.max_iterations}" if args.iterations == "auto" else "fixed"),
         "rounds": args.rounds,
+        "cpus_1t": args.cpus_1t if args.cpus_1t != "last" else str(max(os.sched_getaffinity(0))),
         "threads": thread_counts,
         "peak": peak,
         "node_rss": node_rss,

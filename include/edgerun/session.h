@@ -51,12 +51,14 @@ struct SessionOptions {
   int num_threads = 1;
   // Pin the worker threads (and the calling thread) to cores 0..num_threads-1.
   bool pin_threads = false;
-  // For cores reserved for inference: every oneDNN layer runs on all threads, as the workers spin
-  // between layers instead of sleeping (about 1.5x faster on MobileNets at 2 threads on an idle
-  // machine, 2-3x slower when other processes share the cores). Off: only layers of at least
-  // 20 M MACs use the extra threads. libgomp reads its wait policy at start-up, so the process
-  // must also run with OMP_WAIT_POLICY=active (the CLI's --spin sets it).
-  bool spin_wait = false;
+  // Every oneDNN layer runs on all threads, as OpenMP workers spin-wait between layers, which is
+  // libgomp's default (ONNX Runtime's pool spins by default too). The CLI bounds that spin to a
+  // few microseconds (GOMP_SPINCOUNT=500): MobileNetV2 at 2 threads 5.2 -> 3.1 ms on an idle
+  // 2-core machine, but 4.7 -> 6.7 ms when another busy process shares the cores. Off, for cores
+  // shared with other work: only layers of at least 20 M MACs use the extra threads; run the
+  // process with OMP_WAIT_POLICY=passive then (libgomp reads it at start-up; the CLI's --no-spin
+  // sets it).
+  bool spin_wait = true;
   // Kernel paths in preference order; empty: DefaultPathOrder() for this CPU (oneDNN, XNNPACK,
   // reference on x86-64). {kReference} runs the portable oracle kernels only.
   std::vector<KernelPath> kernel_paths;
@@ -65,7 +67,7 @@ struct SessionOptions {
   // versions), so the next creation reads it instead of timing.
   bool tune = false;
   std::string tune_cache_dir;  // empty: $EDGERUN_CACHE/tune or ~/.cache/edgerun/tune
-  bool optimize = true;  // graph passes (constant folding always runs: it is shape inference)
+  bool optimize = true;        // graph passes (constant folding always runs: it is shape inference)
   // Optional caller-owned arena. Must be at least arena_bytes() and 64-byte aligned.
   std::span<std::byte> external_arena;
   // Largest arena edgerun will allocate; guards against absurd dims.
@@ -117,10 +119,10 @@ class Session {
   const Graph& optimized_graph() const;
   const std::vector<std::string>& pass_log() const;
   std::vector<NodeReport> NodeReports() const;
-  size_t arena_bytes() const;        // planned activation bytes (incl. inputs and outputs)
-  size_t persistent_bytes() const;   // kernel state and packed weights allocated at creation
-  size_t weight_bytes() const;       // bytes of the constants after folding (the model's weights;
-                                     // those packed by a kernel are counted here, held there)
+  size_t arena_bytes() const;       // planned activation bytes (incl. inputs and outputs)
+  size_t persistent_bytes() const;  // kernel state and packed weights allocated at creation
+  size_t weight_bytes() const;      // bytes of the constants after folding (the model's weights;
+                                    // those packed by a kernel are counted here, held there)
   // Per-node time, filled by Run when options.enable_profiling is set.
   std::span<const NodeProfile> profile() const;
   void ResetProfile();

@@ -148,16 +148,24 @@ class CliTest(unittest.TestCase):
             self.assertEqual(code, 0, err)
         np.testing.assert_array_equal(np.load(self.path("a/y.npy")), np.load(self.path("b/y.npy")))
 
-    def test_spin_wait_threads_give_the_same_outputs(self):
-        # --spin re-executes with OMP_WAIT_POLICY=active and lets every layer use both threads.
+    def test_wait_policies_give_the_same_outputs(self):
+        # Multi-threaded runs re-execute with a bounded spin (default), OMP_WAIT_POLICY=active
+        # (--spin) or passive (--no-spin); the outputs must not depend on it.
         for d, flags in (("one", ["--threads", "1"]), ("spin", ["--threads", "2", "--spin"]),
-                         ("passive", ["--threads", "2"])):
+                         ("brief", ["--threads", "2"]),
+                         ("passive", ["--threads", "2", "--no-spin"])):
             code, _, err = run("run", self.model, "--random-inputs", "7", "--output-dir",
                                self.path(d), *flags)
             self.assertEqual(code, 0, err)
         y = np.load(self.path("one/y.npy"))
-        np.testing.assert_allclose(np.load(self.path("spin/y.npy")), y, rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(np.load(self.path("passive/y.npy")), y, rtol=1e-5, atol=1e-6)
+        for d in ("spin", "brief", "passive"):
+            np.testing.assert_allclose(np.load(self.path(f"{d}/y.npy")), y, rtol=1e-5, atol=1e-6)
+
+    def test_spin_and_no_spin_together_is_a_usage_error(self):
+        code, _, err = run("bench", self.model, "--threads", "2", "--spin", "--no-spin",
+                           "--iterations", "1")
+        self.assertEqual(code, 2, err)
+        self.assertIn("--no-spin", err)
 
     def test_run_input_errors(self):
         code, _, err = run("run", self.model, "--output-dir", self.path("o"))

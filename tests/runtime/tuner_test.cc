@@ -107,11 +107,11 @@ TEST(TuningCache, CorruptFilesAreIgnored) {
   TempDir dir;
   const std::string file = dir.path() + "/bad.tune";
   const std::string cases[] = {
-      "",                                                   // empty
-      "garbage\n",                                          // no header
-      "edgerun-tune 2\nconv1\tonednn\n",                    // another format version
-      "edgerun-tune 1\nconv1\tonednn\nno tab here\n",       // a line without a path
-      "edgerun-tune 1\nconv1\tonednn\nconv2\tcuda\n",       // an unknown path
+      "",                                              // empty
+      "garbage\n",                                     // no header
+      "edgerun-tune 2\nconv1\tonednn\n",               // another format version
+      "edgerun-tune 1\nconv1\tonednn\nno tab here\n",  // a line without a path
+      "edgerun-tune 1\nconv1\tonednn\nconv2\tcuda\n",  // an unknown path
   };
   for (const std::string& text : cases) {
     SCOPED_TRACE(text);
@@ -220,9 +220,8 @@ TEST(TuneNode, PicksAPreparedCandidateAndReportsEachTiming) {
   node.attrs["pads"] = Attribute::Ints({1, 1, 1, 1});
   const Tensor w = RandomF32({8, 4, 3, 3}, 3);
   const Tensor b = RandomF32({8}, 4);
-  const std::vector<TensorType> in_types = {{DType::kF32, {1, 6, 6, 4}},
-                                            {DType::kF32, {8, 4, 3, 3}},
-                                            {DType::kF32, {8}}};
+  const std::vector<TensorType> in_types = {
+      {DType::kF32, {1, 6, 6, 4}}, {DType::kF32, {8, 4, 3, 3}}, {DType::kF32, {8}}};
   const std::vector<const Tensor*> constants = {nullptr, &w, &b};
   Expected<std::vector<TensorType>> out_types = InferNode(node, in_types, constants);
   ASSERT_TRUE(out_types.ok()) << out_types.status().ToString();
@@ -237,14 +236,13 @@ TEST(TuneNode, PicksAPreparedCandidateAndReportsEachTiming) {
 
   std::string report;
   Expected<TunedKernel> tuned =
-      TuneNode(node, in_types, constants, *out_types, candidates, 1, nullptr, &report);
+      TuneNode(node, in_types, constants, *out_types, candidates, 1, false, nullptr, &report);
   ASSERT_TRUE(tuned.ok()) << tuned.status().ToString();
   EXPECT_NE(std::find(candidates.begin(), candidates.end(), tuned->kernel), candidates.end());
   EXPECT_GE(tuned->best_ms, 0.0);
   EXPECT_EQ(report.rfind("conv_t: ", 0), 0u) << report;
   for (const KernelDef* k : candidates) {
-    EXPECT_NE(report.find(std::string(KernelPathName(k->path)) + " "), std::string::npos)
-        << report;
+    EXPECT_NE(report.find(std::string(KernelPathName(k->path)) + " "), std::string::npos) << report;
   }
   EXPECT_NE(report.find("-> " + std::string(KernelPathName(tuned->kernel->path))),
             std::string::npos)
@@ -254,8 +252,8 @@ TEST(TuneNode, PicksAPreparedCandidateAndReportsEachTiming) {
   }
 
   // No candidates: an error naming the node, not a crash.
-  Expected<TunedKernel> none = TuneNode(node, in_types, constants, *out_types, {}, 1, nullptr,
-                                        nullptr);
+  Expected<TunedKernel> none =
+      TuneNode(node, in_types, constants, *out_types, {}, 1, false, nullptr, nullptr);
   ASSERT_FALSE(none.ok());
   EXPECT_NE(none.status().message().find("conv_t"), std::string::npos);
 }
@@ -289,9 +287,10 @@ Model TinyNet() {
   std::vector<int> bn_inputs = {c1};
   for (uint32_t i = 0; i < 4; ++i) {
     std::vector<float> v = RandomF32({8}, 10 + i).ToFloatVector();
-    if (i == 3) for (float& f : v) f = 0.5f + 0.25f * f;  // variance > 0
-    bn_inputs.push_back(g.AddConstant("bn_" + std::to_string(i),
-                                      Tensor::FromVector(DType::kF32, {8}, v)));
+    if (i == 3)
+      for (float& f : v) f = 0.5f + 0.25f * f;  // variance > 0
+    bn_inputs.push_back(
+        g.AddConstant("bn_" + std::to_string(i), Tensor::FromVector(DType::kF32, {8}, v)));
   }
   const int bn = g.AddValue("bn");
   g.AddNode("bn1", "BatchNormalization", bn_inputs, {bn});
@@ -342,8 +341,8 @@ void ExpectSameOutputs(const std::vector<Tensor>& got, const std::vector<Tensor>
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) {
     const double atol = 1e-5 * (1.0 + test_util::MaxAbs(test_util::ToDoubles(want[i].view())));
-    const test_util::CompareResult r = test_util::AllClose(got[i].view(), want[i].view(), 1e-4,
-                                                           atol);
+    const test_util::CompareResult r =
+        test_util::AllClose(got[i].view(), want[i].view(), 1e-4, atol);
     EXPECT_TRUE(r.ok) << "output " << i << ": " << r.message;
   }
 }

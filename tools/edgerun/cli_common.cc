@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
+#include <string_view>
 
 #include "edgerun/commands.h"
 #include "formats/onnx/onnx_tensor.h"
@@ -19,9 +21,14 @@ void AddEngineOptions(CLI::App* cmd, EngineArgs& args) {
   cmd->add_option("--threads", args.threads, "Threads for one inference, including the caller")
       ->check(CLI::Range(1, 256));
   cmd->add_flag("--pin", args.pin, "Pin the inference threads to cores 0..threads-1");
-  cmd->add_flag("--spin", args.spin,
-                "Threads spin between layers and share every layer: fastest on cores reserved "
-                "for inference, much slower when other processes compete for them");
+  CLI::Option* spin = cmd->add_flag(
+      "--spin", args.spin,
+      "Workers spin without bound between layers (default: a few microseconds, then sleep); "
+      "for cores reserved for inference");
+  cmd->add_flag("--no-spin", args.no_spin,
+                "Workers sleep at once and only large layers use them: for cores shared with "
+                "other busy processes")
+      ->excludes(spin);
   cmd->add_option("--kernels", args.kernels,
                   "Kernel paths in preference order: auto, or a comma list of onednn, xnnpack, "
                   "ref (ref alone runs the portable reference kernels)");
@@ -37,7 +44,10 @@ void AddEngineOptions(CLI::App* cmd, EngineArgs& args) {
 Status ApplyEngineArgs(const EngineArgs& args, SessionOptions& options) {
   options.num_threads = args.threads;
   options.pin_threads = args.pin;
-  options.spin_wait = args.spin;
+  // A passive policy chosen in the environment means the same as --no-spin.
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  const bool passive_env = policy != nullptr && std::string_view(policy) == "passive";
+  options.spin_wait = args.spin || (!args.no_spin && !passive_env);
   options.tune = args.tune;
   options.tune_cache_dir = args.tune_cache;
   options.optimize = !args.no_optimize;

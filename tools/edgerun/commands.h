@@ -25,7 +25,8 @@ Subcommand AddAdviseCommand(CLI::App& parent);      // advise.cc (advisor)
 struct EngineArgs {
   int threads = 1;
   bool pin = false;
-  bool spin = false;
+  bool spin = false;             // workers spin without bound (OMP_WAIT_POLICY=active)
+  bool no_spin = false;          // workers sleep at once, small layers on one thread (passive)
   std::string kernels = "auto";  // "auto" or a comma list of ref, onednn, xnnpack
   bool tune = false;
   std::string tune_cache;
