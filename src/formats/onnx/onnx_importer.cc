@@ -153,10 +153,23 @@ class GraphImporter {
   Status ImportOutputs();
   void ApplyValueInfo();
 
-  // Takes over a 'value' tensor's raw_data string (no copy of the weights); `np` keeps the rest.
-  Expected<Tensor> ConstantNodeValue(NodeProto* np, const std::string& desc) const;
+  // The value of the Constant node `index`, without copying its weights: a view of the split-off
+  // raw_data, or the proto's raw_data string taken over.
+  Expected<Tensor> ConstantNodeValue(NodeProto* np, int index, const std::string& desc) const;
   Expected<int> ResolveInput(const std::string& name, const Node& node) const;
-  Expected<Attribute> ConvertAttribute(AttributeProto* a, const Node& node) const;
+  // Attribute `attr` of the proto node `index`.
+  Expected<Attribute> ConvertAttribute(AttributeProto* a, int index, int attr,
+                                       const Node& node) const;
+  // Where the split parse put the raw_data of a node attribute's tensor (main graph only).
+  const RawDataSlice* SplitAttributeTensor(int index, int attr) const {
+    return is_main() && ctx_.main_raw != nullptr ? ctx_.main_raw->NodeAttribute(index, attr)
+                                                 : nullptr;
+  }
+  Expected<Tensor> AttributeTensor(AttributeProto* a, int index, int attr) const {
+    const RawDataSlice* split = SplitAttributeTensor(index, attr);
+    return split != nullptr ? TensorFromProtoWithRaw(a->t(), *split, ctx_.base_dir)
+                            : TensorFromProtoAdoptingRaw(a->mutable_t(), ctx_.base_dir);
+  }
 
   const ModelContext& ctx_;
   const GraphImporter* outer_;
@@ -252,7 +265,7 @@ Status GraphImporter::ImportInputs() {
   return Status::Ok();
 }
 
-Expected<Tensor> GraphImporter::ConstantNodeValue(NodeProto* mutable_np,
+Expected<Tensor> GraphImporter::ConstantNodeValue(NodeProto* mutable_np, int index,
                                                   const std::string& desc) const {
   const NodeProto& np = *mutable_np;
   if (np.input_size() != 0) {
@@ -285,8 +298,7 @@ Expected<Tensor> GraphImporter::ConstantNodeValue(NodeProto* mutable_np,
   if (kind == "value") {
     if (!value->has_t()) return InvalidModel(fmt::format("{}: 'value' holds no tensor", desc));
     // PP-OCR rec keeps its 10 MB of weights in Constant nodes: a copy here cost 18% of its load.
-    AttributeProto* attr = mutable_np->mutable_attribute(value_index);
-    auto t = TensorFromProtoAdoptingRaw(attr->mutable_t(), ctx_.base_dir);
+    auto t = AttributeTensor(mutable_np->mutable_attribute(value_index), index, value_index);
     if (!t.ok()) return t.status().WithPrefix(desc + ": attribute 'value'");
     return t;
   }
@@ -319,7 +331,8 @@ Status GraphImporter::DefineNodeValues() {
     const NodeProto& np = proto_->node(i);
     Definition def{-1, Definition::Kind::kNode, i};
     if (IsConstantNode(np)) {
-      ASSIGN_OR_RETURN(Tensor t, ConstantNodeValue(proto_->mutable_node(i), DescribeProtoNode(i)));
+      ASSIGN_OR_RETURN(Tensor t,
+                       ConstantNodeValue(proto_->mutable_node(i), i, DescribeProtoNode(i)));
       const std::string& out = np.output(0);
       if (defs_.count(out) > 0) RETURN_IF_ERROR(Define(out, def));
       def.value = graph_.AddConstant(out, std::move(t));
@@ -348,7 +361,8 @@ Expected<int> GraphImporter::ResolveInput(const std::string& name, const Node& n
                                   node.Describe(), name));
 }
 
-Expected<Attribute> GraphImporter::ConvertAttribute(AttributeProto* a, const Node& node) const {
+Expected<Attribute> GraphImporter::ConvertAttribute(AttributeProto* a, int index, int attr,
+                                                    const Node& node) const {
   auto where = [&] { return fmt::format("{}: attribute '{}'", node.Describe(), a->name()); };
   const AttributeProto::AttributeType type = EffectiveType(*a);
   switch (type) {
@@ -365,7 +379,7 @@ Expected<Attribute> GraphImporter::ConvertAttribute(AttributeProto* a, const Nod
     case AttributeProto::STRINGS:
       return Attribute::Strings(std::vector<std::string>(a->strings().begin(), a->strings().end()));
     case AttributeProto::TENSOR: {
-      auto t = TensorFromProto(a->t(), ctx_.base_dir);
+      auto t = AttributeTensor(a, index, attr);
       if (!t.ok()) return t.status().WithPrefix(where());
       return Attribute::FromTensor(std::move(t).value());
     }
@@ -427,7 +441,7 @@ Status GraphImporter::ImportNodes() {
         return InvalidModel(
             fmt::format("{}: attribute '{}' appears twice", node.Describe(), a->name()));
       }
-      ASSIGN_OR_RETURN(Attribute attr, ConvertAttribute(a, node));
+      ASSIGN_OR_RETURN(Attribute attr, ConvertAttribute(a, i, j, node));
       node.attrs.emplace(a->name(), std::move(attr));
     }
     Node& added = graph_.AddNode(std::move(node.name), std::move(node.op_type),

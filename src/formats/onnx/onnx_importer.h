@@ -1,8 +1,8 @@
 // Imports an ONNX ModelProto into the edgerun Graph IR.
 //
-// The model is parsed by ParseModelSplit (onnx_io.h): the main graph's initializer raw_data is
-// read into one huge-page buffer and its tensors are views of it, everything else is parsed by
-// protobuf with a 2 GB limit. The default-domain opset is checked (7..18), then
+// The model is parsed by ParseModelSplit (onnx_io.h): the raw_data of the main graph's
+// initializers and node attribute tensors (Constant nodes) is read into one huge-page buffer and
+// its tensors are views of it, everything else is parsed by protobuf with a 2 GB limit. The default-domain opset is checked (7..18), then
 // each graph is imported in two passes: the first defines every value (inputs, initializers,
 // node outputs; Constant nodes become constant values) and rejects duplicates, the second
 // resolves node inputs, converts attributes (subgraphs recursively) and records the nodes, which

@@ -151,6 +151,12 @@ constexpr uint32_t kGraphInitializerTag = WireFormatLite::MakeTag(
     5, WireFormatLite::WIRETYPE_LENGTH_DELIMITED);  // GraphProto.initializer
 constexpr uint32_t kTensorRawDataTag =
     WireFormatLite::MakeTag(9, WireFormatLite::WIRETYPE_LENGTH_DELIMITED);  // TensorProto.raw_data
+constexpr uint32_t kGraphNodeTag =
+    WireFormatLite::MakeTag(1, WireFormatLite::WIRETYPE_LENGTH_DELIMITED);  // GraphProto.node
+constexpr uint32_t kNodeAttributeTag =
+    WireFormatLite::MakeTag(5, WireFormatLite::WIRETYPE_LENGTH_DELIMITED);  // NodeProto.attribute
+constexpr uint32_t kAttributeTensorTag =
+    WireFormatLite::MakeTag(5, WireFormatLite::WIRETYPE_LENGTH_DELIMITED);  // AttributeProto.t
 
 // Where one initializer's raw_data lies in the serialized model.
 struct RawRange {
@@ -158,9 +164,10 @@ struct RawRange {
   size_t length = 0;
 };
 
-// Walks ModelProto -> graph -> initializer -> raw_data on the wire and copies every other field
-// verbatim, so that the copy is a valid ModelProto encoding without those raw_data fields. Only
-// lengths are interpreted here; protobuf validates everything else when it parses the copy.
+// Walks ModelProto -> graph -> initializer -> raw_data, and graph -> node -> attribute -> t ->
+// raw_data (Constant nodes' weights), on the wire and copies every other field verbatim, so that
+// the copy is a valid ModelProto encoding without those raw_data fields. Only lengths are
+// interpreted here; protobuf validates everything else when it parses the copy.
 class WireSplitter {
  public:
   // `dry`: only find the raw_data ranges, copy nothing (a cheap scan of the file).
@@ -168,7 +175,7 @@ class WireSplitter {
       : in_(in), size_(size), dry_(dry) {}
 
   bool Model(std::string* out) {
-    return CopyFields(size_, kModelGraphTag, out, [&](int at, CodedOutputStream* copy) {
+    return CopyFields(size_, {kModelGraphTag}, out, [&](int at, uint32_t, CodedOutputStream* copy) {
       return Nested(at, size_, kModelGraphTag, "graph", copy,
                     [&](int end, std::string* inner) { return Graph(end, inner); });
     });
@@ -177,23 +184,61 @@ class WireSplitter {
   const std::string& error() const { return error_; }
   // One per initializer of the (merged) main graph, in order.
   const std::vector<std::optional<RawRange>>& ranges() const { return ranges_; }
+  // One per node of the main graph, with one entry per attribute: its tensor's raw_data.
+  const std::vector<std::vector<std::optional<RawRange>>>& node_ranges() const {
+    return node_ranges_;
+  }
 
  private:
   bool Graph(int end, std::string* out) {
-    return CopyFields(end, kGraphInitializerTag, out, [&](int at, CodedOutputStream* copy) {
-      std::optional<RawRange> raw;
-      const std::string what = fmt::format("initializer #{}", ranges_.size());
-      const bool ok = Nested(at, end, kGraphInitializerTag, what, copy,
-                             [&](int tensor_end, std::string* inner) {
-                               return Tensor(tensor_end, what, inner, &raw);
-                             });
-      ranges_.push_back(raw);
-      return ok;
-    });
+    return CopyFields(
+        end, {kGraphInitializerTag, kGraphNodeTag}, out,
+        [&](int at, uint32_t tag, CodedOutputStream* copy) {
+          std::optional<RawRange> raw;
+          if (tag == kGraphNodeTag) {
+            const size_t node = node_ranges_.size();
+            node_ranges_.emplace_back();
+            return Nested(
+                at, end, tag, fmt::format("node #{}", node), copy,
+                [&](int node_end, std::string* inner) { return Node(node_end, node, inner); });
+          }
+          const std::string what = fmt::format("initializer #{}", ranges_.size());
+          const bool ok = Nested(at, end, tag, what, copy, [&](int tensor_end, std::string* inner) {
+            return Tensor(tensor_end, what, inner, &raw);
+          });
+          ranges_.push_back(raw);
+          return ok;
+        });
+  }
+
+  bool Node(int end, size_t node, std::string* out) {
+    return CopyFields(
+        end, {kNodeAttributeTag}, out, [&](int at, uint32_t tag, CodedOutputStream* copy) {
+          auto& attrs = node_ranges_[node];
+          const std::string what = fmt::format("attribute #{} of node #{}", attrs.size(), node);
+          attrs.emplace_back();
+          const size_t index = attrs.size() - 1;
+          return Nested(at, end, tag, what, copy, [&](int attr_end, std::string* inner) {
+            return Attribute(attr_end, what, inner, node, index);
+          });
+        });
+  }
+
+  // A repeated `t` merges into the first, as protobuf does; a later raw_data replaces the earlier.
+  bool Attribute(int end, const std::string& what, std::string* out, size_t node, size_t index) {
+    return CopyFields(
+        end, {kAttributeTensorTag}, out, [&](int at, uint32_t tag, CodedOutputStream* copy) {
+          std::optional<RawRange> raw = node_ranges_[node][index];
+          const bool ok = Nested(at, end, tag, what, copy, [&](int tensor_end, std::string* inner) {
+            return Tensor(tensor_end, what, inner, &raw);
+          });
+          node_ranges_[node][index] = raw;
+          return ok;
+        });
   }
 
   bool Tensor(int end, const std::string& what, std::string* out, std::optional<RawRange>* raw) {
-    return CopyFields(end, kTensorRawDataTag, out, [&](int at, CodedOutputStream*) {
+    return CopyFields(end, {kTensorRawDataTag}, out, [&](int at, uint32_t, CodedOutputStream*) {
       uint32_t length = 0;
       if (!ReadLength(at, end, "raw_data of " + what, &length)) return false;
       const int start = in_->CurrentPosition();
@@ -207,10 +252,12 @@ class WireSplitter {
     });
   }
 
-  // Copies the fields before `end` into `out`, except those tagged `special_tag`: `special(at,
-  // copy)` gets those (positioned after the tag) and writes to `copy` what it keeps.
+  // Copies the fields before `end` into `out`, except those with one of `special_tags`:
+  // `special(at, tag, copy)` gets those (positioned after the tag) and writes to `copy` what it
+  // keeps.
   template <typename Special>
-  bool CopyFields(int end, uint32_t special_tag, std::string* out, Special special) {
+  bool CopyFields(int end, std::initializer_list<uint32_t> special_tags, std::string* out,
+                  Special special) {
     StringOutputStream sink(out);
     CodedOutputStream copy(&sink);
     while (in_->CurrentPosition() < end) {
@@ -221,8 +268,8 @@ class WireSplitter {
       if (tag == 0 || in_->CurrentPosition() - at > kMaxVarint32Bytes) {
         return Fail(at, "invalid or truncated field tag");
       }
-      if (tag == special_tag) {
-        if (!special(at, &copy)) return false;
+      if (std::find(special_tags.begin(), special_tags.end(), tag) != special_tags.end()) {
+        if (!special(at, tag, &copy)) return false;
         continue;
       }
       switch (WireFormatLite::GetTagWireType(tag)) {
@@ -308,6 +355,7 @@ class WireSplitter {
   bool dry_;
   std::string scratch_;  // one field's bytes on their way to the copy
   std::vector<std::optional<RawRange>> ranges_;
+  std::vector<std::vector<std::optional<RawRange>>> node_ranges_;
   std::string error_;
 };
 
@@ -334,27 +382,50 @@ Status SplitParse(CodedInputStream* in, int size, const std::string& path, ReadR
   if (!splitter.Model(&rest)) return NotAModel(path, splitter.error());
   if (!ParseProtoFromBytes(std::as_bytes(std::span(rest)), model)) return NotAModel(path, "");
   const auto& ranges = splitter.ranges();
-  if (static_cast<size_t>(model->graph().initializer_size()) != ranges.size()) {
-    return Internal(fmt::format("{}: split parse found {} initializers, protobuf {}", path,
-                                ranges.size(), model->graph().initializer_size()));
+  const auto& node_ranges = splitter.node_ranges();
+  const onnx::GraphProto& graph = model->graph();
+  if (static_cast<size_t>(graph.initializer_size()) != ranges.size() ||
+      static_cast<size_t>(graph.node_size()) != node_ranges.size()) {
+    return Internal(fmt::format(
+        "{}: split parse found {} initializers and {} nodes, protobuf {} "
+        "and {}",
+        path, ranges.size(), node_ranges.size(), graph.initializer_size(), graph.node_size()));
   }
+  for (size_t n = 0; n < node_ranges.size(); ++n) {
+    if (static_cast<size_t>(graph.node(static_cast<int>(n)).attribute_size()) !=
+        node_ranges[n].size()) {
+      return Internal(
+          fmt::format("{}: split parse and protobuf disagree on node #{}'s attributes", path, n));
+    }
+  }
+  // Every split range with its destination slot, in file order (so readahead keeps up).
+  raw->initializers.assign(ranges.size(), std::nullopt);
+  raw->node_attributes.assign(node_ranges.size(), {});
+  std::vector<std::pair<RawRange, std::optional<RawDataSlice>*>> pieces;
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    if (ranges[i]) pieces.emplace_back(*ranges[i], &raw->initializers[i]);
+  }
+  for (size_t n = 0; n < node_ranges.size(); ++n) {
+    raw->node_attributes[n].assign(node_ranges[n].size(), std::nullopt);
+    for (size_t a = 0; a < node_ranges[n].size(); ++a) {
+      if (node_ranges[n][a]) pieces.emplace_back(*node_ranges[n][a], &raw->node_attributes[n][a]);
+    }
+  }
+  std::sort(pieces.begin(), pieces.end(), [](const auto& x, const auto& y) {
+    return x.first.source_offset < y.first.source_offset;
+  });
   size_t total = 0;
-  for (const auto& r : ranges) {
-    if (r) total = RoundUp(total, kTensorAlignment) + r->length;
-  }
+  for (const auto& p : pieces) total = RoundUp(total, kTensorAlignment) + p.first.length;
   auto buffer = std::make_shared<LargeBuffer>();
   ASSIGN_OR_RETURN(*buffer, LargeBuffer::Allocate(total));
-  raw->initializers.assign(ranges.size(), std::nullopt);
   size_t offset = 0;
-  for (size_t i = 0; i < ranges.size(); ++i) {
-    if (!ranges[i]) continue;
+  for (const auto& [range, slot] : pieces) {
     offset = RoundUp(offset, kTensorAlignment);
-    // In file order, so the kernel's readahead keeps up.
-    if (ranges[i]->length > 0) {
-      RETURN_IF_ERROR(read(ranges[i]->source_offset, ranges[i]->length, buffer->data() + offset));
+    if (range.length > 0) {
+      RETURN_IF_ERROR(read(range.source_offset, range.length, buffer->data() + offset));
     }
-    raw->initializers[i] = RawDataSlice{buffer, offset, ranges[i]->length};
-    offset += ranges[i]->length;
+    *slot = RawDataSlice{buffer, offset, range.length};
+    offset += range.length;
   }
   return Status::Ok();
 }
@@ -376,10 +447,10 @@ Status ParseModelSplit(const std::string& path, onnx::ModelProto* model, SplitRa
     }
     return Status::Ok();
   };
-  // The split pays when initializer raw_data is most of the file. Models that keep their weights
-  // elsewhere (PaddleOCR rec: 325 Constant nodes, no initializers) would only pay for the split's
-  // extra copies (load 171 -> 317 ms, peak RSS +22 MiB), so a scan that copies nothing decides;
-  // those take the plain streamed parse, whose raw_data strings the importer adopts.
+  // The split pays when raw_data (of initializers and of node attributes such as Constant's
+  // value, where PaddleOCR rec keeps its weights) is most of the file. Other models would only
+  // pay for the split's extra copies, so a scan that copies nothing decides; those take the plain
+  // streamed parse, whose raw_data strings the importer adopts.
   {
     google::protobuf::io::FileInputStream probe(fd, 16 << 10);
     CodedInputStream input(&probe);
@@ -390,11 +461,15 @@ Status ParseModelSplit(const std::string& path, onnx::ModelProto* model, SplitRa
     if (scan.Model(&unused)) {
       uint64_t raw_bytes = 0;
       for (const auto& r : scan.ranges()) raw_bytes += r ? r->length : 0;
+      for (const auto& node : scan.node_ranges()) {
+        for (const auto& r : node) raw_bytes += r ? r->length : 0;
+      }
       if (raw_bytes * 2 < size) {
         ASSIGN_OR_RETURN(bool parsed, ParseProtoFromFile(path, kMaxProtoBytes, model));
         if (!parsed) return NotAModel(path, "");
         raw->initializers.assign(static_cast<size_t>(model->graph().initializer_size()),
                                  std::nullopt);
+        raw->node_attributes.clear();
         return Status::Ok();
       }
     }

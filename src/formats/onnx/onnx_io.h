@@ -4,9 +4,10 @@
 // Files are checked (regular, size limit) before reading; protobuf messages are parsed through a
 // CodedInputStream with a 2 GB limit, so malformed input yields an error rather than an abort.
 // ParseModelSplit keeps the bulk of a model out of protobuf: it walks the ModelProto wire format,
-// copies every field except the raw_data of the main graph's initializers into a small buffer that
-// protobuf parses, and reads those raw_data bytes into one LargeBuffer (huge pages: a few page
-// faults instead of one per 4 KiB of weights, which dominated load time).
+// copies every field except the raw_data of the main graph's initializers and node attribute
+// tensors into a small buffer that protobuf parses, and reads those raw_data bytes into one
+// LargeBuffer (huge pages: a few page faults instead of one per 4 KiB of weights, which dominated
+// load time).
 // Usage:
 //   onnx::ModelProto model;  SplitRawData raw;
 //   RETURN_IF_ERROR(ParseModelSplit("model.onnx", &model, &raw));
@@ -61,10 +62,23 @@ struct RawDataSlice {
   size_t length = 0;
 };
 
-// The main graph's initializer raw_data split off by ParseModelSplit: initializers[i] belongs to
-// graph().initializer(i) (nullopt when it had no raw_data), all slices of one buffer.
+// The main graph's raw_data split off by ParseModelSplit, all slices of one buffer:
+// initializers[i] belongs to graph().initializer(i), node_attributes[n][a] to the tensor `t` of
+// graph().node(n).attribute(a) (nullopt where there was no raw_data; node_attributes is empty
+// when the parse did not split).
 struct SplitRawData {
   std::vector<std::optional<RawDataSlice>> initializers;
+  std::vector<std::vector<std::optional<RawDataSlice>>> node_attributes;
+
+  // The slice of node `n`'s attribute `a`, or null.
+  const RawDataSlice* NodeAttribute(int n, int a) const {
+    if (n < 0 || static_cast<size_t>(n) >= node_attributes.size()) return nullptr;
+    const auto& attrs = node_attributes[static_cast<size_t>(n)];
+    if (a < 0 || static_cast<size_t>(a) >= attrs.size() || !attrs[static_cast<size_t>(a)]) {
+      return nullptr;
+    }
+    return &*attrs[static_cast<size_t>(a)];
+  }
 };
 
 // Parses the ModelProto in the file at `path` (streamed; raw_data ranges skipped, then pread) with

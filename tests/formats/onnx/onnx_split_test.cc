@@ -1,7 +1,8 @@
 // The split parse (ParseModelSplit, src/formats/onnx/onnx_io.cc) and the importer on top of it:
-// initializer tensors must be byte-identical to a plain protobuf parse decoded by TensorFromProto,
-// for generated models covering every encoding and for the real fixtures; malformed files give
-// one-line errors naming the file; a released initializer's pages go back to the OS.
+// initializer and Constant node tensors must be byte-identical to a plain protobuf parse decoded by
+// TensorFromProto, for generated models covering every encoding and for the real fixtures;
+// malformed files give one-line errors naming the file; a released initializer's pages go back to
+// the OS.
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -59,8 +60,8 @@ std::string VarintField(int field, uint64_t v) {
   return Varint(static_cast<uint64_t>(field) << 3) + Varint(v);
 }
 
-// The reference: a full protobuf parse, every initializer of the main graph decoded by
-// TensorFromProto. Keyed by name.
+// The reference: a full protobuf parse, every initializer and every Constant node's 'value' of
+// the main graph decoded by TensorFromProto. Keyed by name (a Constant's by its output).
 std::map<std::string, Tensor> ReferenceInitializers(std::span<const std::byte> bytes,
                                                     const std::string& base_dir) {
   onnx::ModelProto model;
@@ -71,13 +72,22 @@ std::map<std::string, Tensor> ReferenceInitializers(std::span<const std::byte> b
     EXPECT_TRUE(t.ok()) << p.name() << ": " << t.status().message();
     if (t.ok()) out.emplace(p.name(), *t);
   }
+  for (const onnx::NodeProto& n : model.graph().node()) {
+    if (n.op_type() != "Constant" || n.output_size() != 1) continue;
+    for (const onnx::AttributeProto& a : n.attribute()) {
+      if (a.name() != "value" || !a.has_t()) continue;
+      auto t = TensorFromProto(a.t(), base_dir);
+      EXPECT_TRUE(t.ok()) << n.output(0) << ": " << t.status().message();
+      if (t.ok()) out.emplace(n.output(0), *t);
+    }
+  }
   return out;
 }
 
-// Every reference initializer is a constant of `g` with the same dtype, dims and bytes.
+// Every reference tensor is a constant of `g` with the same dtype, dims and bytes.
 void ExpectSameInitializers(const Graph& g, const std::map<std::string, Tensor>& want) {
   for (const auto& [name, ref] : want) {
-    SCOPED_TRACE("initializer '" + name + "'");
+    SCOPED_TRACE("constant '" + name + "'");
     const int v = g.FindValue(name);
     ASSERT_GE(v, 0);
     ASSERT_TRUE(g.values[v].is_constant());
@@ -87,7 +97,19 @@ void ExpectSameInitializers(const Graph& g, const std::map<std::string, Tensor>&
     ASSERT_EQ(t.bytes(), ref.bytes());
     ASSERT_NE(t.raw(), nullptr);
     EXPECT_EQ(std::memcmp(t.raw(), ref.raw(), ref.bytes()), 0);
-    EXPECT_EQ(reinterpret_cast<uintptr_t>(t.raw()) % kTensorAlignment, 0u);
+    // Split-off and copied tensors are 64-byte aligned; raw_data strings taken over from a
+    // streamed parse are malloc-aligned, enough for their element type.
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(t.raw()) % DTypeSize(t.dtype()), 0u);
+  }
+}
+
+// `slice` holds exactly the bytes of `proto`'s raw_data, at an aligned offset.
+void ExpectSliceHolds(const RawDataSlice& slice, const TensorProto& proto) {
+  ASSERT_EQ(slice.length, proto.raw_data().size());
+  EXPECT_EQ(slice.offset % kTensorAlignment, 0u);
+  if (slice.length > 0) {
+    EXPECT_EQ(
+        std::memcmp(slice.buffer->data() + slice.offset, proto.raw_data().data(), slice.length), 0);
   }
 }
 
@@ -114,15 +136,23 @@ class OnnxSplitTest : public testing::TempDirTest {
     for (int i = 0; i < full.graph().initializer_size(); ++i) {
       TensorProto* p = full.mutable_graph()->mutable_initializer(i);
       ASSERT_EQ(raw.initializers[i].has_value(), p->has_raw_data()) << p->name();
-      if (p->has_raw_data()) {
-        const RawDataSlice& s = *raw.initializers[i];
-        ASSERT_EQ(s.length, p->raw_data().size());
-        EXPECT_EQ(s.offset % kTensorAlignment, 0u);
-        if (s.length > 0) {
-          EXPECT_EQ(std::memcmp(s.buffer->data() + s.offset, p->raw_data().data(), s.length), 0);
+      if (p->has_raw_data()) ExpectSliceHolds(*raw.initializers[i], *p);
+      p->clear_raw_data();
+    }
+    // Node attribute tensors (Constant's value and any other tensor attribute) likewise.
+    ASSERT_EQ(raw.node_attributes.size(), static_cast<size_t>(full.graph().node_size()));
+    for (int n = 0; n < full.graph().node_size(); ++n) {
+      onnx::NodeProto* node = full.mutable_graph()->mutable_node(n);
+      ASSERT_EQ(raw.node_attributes[n].size(), static_cast<size_t>(node->attribute_size()));
+      for (int a = 0; a < node->attribute_size(); ++a) {
+        onnx::AttributeProto* attr = node->mutable_attribute(a);
+        const bool has_raw = attr->has_t() && attr->t().has_raw_data();
+        ASSERT_EQ(raw.node_attributes[n][a].has_value(), has_raw) << "node " << n << " attr " << a;
+        if (has_raw) {
+          ExpectSliceHolds(*raw.node_attributes[n][a], attr->t());
+          attr->mutable_t()->clear_raw_data();
         }
       }
-      p->clear_raw_data();
     }
     EXPECT_EQ(split.SerializeAsString(), full.SerializeAsString());
   }
@@ -163,6 +193,50 @@ OnnxModelBuilder ModelWithInitializers() {
   *b.proto().mutable_graph()->add_initializer() = ints;
   b.Node("Mul", {"x", "w_f32"}, {"y"}, {}, "mul").Output("y");
   return b;
+}
+
+// A model whose weights are in Constant nodes (as PaddleOCR exports them) and in another tensor
+// attribute (ConstantOfShape's value).
+std::vector<float> BigConstant() {
+  std::vector<float> big(4096);
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<float>(i) * -0.5f + 3.f;
+  return big;
+}
+
+std::string ModelWithConstantNodes() {
+  const std::vector<float> big = BigConstant();
+  OnnxModelBuilder b;
+  b.Opset(13).Input("x", DType::kF32, {4096});
+  b.Constant("c_big", Tensor::FromVector(DType::kF32, {64, 64}, big));
+  b.Constant("c_i64", Tensor::FromVector(DType::kI64, {3}, std::vector<int64_t>{4096, -1, 7}));
+  b.Node("Constant", {}, {"c_scalar"}, {AttrFloat("value_float", 1.5f)});
+  b.Constant("c_shape", Tensor::FromVector(DType::kI64, {1}, std::vector<int64_t>{4096}));
+  b.Node("ConstantOfShape", {"c_shape"}, {"filled"},
+         {AttrTensor("value", Tensor::FromVector(DType::kF32, {1}, std::vector<float>{0.75f}))});
+  b.Node("Reshape", {"x", "c_shape"}, {"flat"});
+  b.Node("Add", {"flat", "filled"}, {"y"}).Output("y");
+  return b.Serialize();
+}
+
+// Constant node and tensor attribute weights are split off too, and import as the plain parse
+// decodes them.
+TEST_F(OnnxSplitTest, ConstantNodeAndTensorAttributeWeightsMatchAPlainParse) {
+  const std::vector<float> big = BigConstant();
+  const std::string bytes = ModelWithConstantNodes();
+  ExpectImportMatchesReference(bytes, "constants.onnx");
+
+  auto g = ImportOnnx(Write("constants2.onnx", bytes));
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  const Tensor& c = *g->values[g->FindValue("c_big")].constant;
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(c.raw()) % kTensorAlignment, 0u) << "a split-off slice";
+  EXPECT_EQ(c.data<float>()[4095], big[4095]);
+  for (const Node& n : g->nodes) {
+    if (n.op_type != "ConstantOfShape") continue;
+    const Attribute* value = n.attr("value");
+    ASSERT_NE(value, nullptr);
+    ASSERT_NE(value->tensor, nullptr);
+    EXPECT_EQ(value->tensor->data<float>()[0], 0.75f);
+  }
 }
 
 TEST_F(OnnxSplitTest, InitializersOfEveryEncodingMatchAPlainParse) {
@@ -283,6 +357,19 @@ void ExpectMalformed(const Expected<Graph>& g, const std::string& path, const st
 }
 
 TEST_F(OnnxSplitTest, EveryTruncationIsAOneLineErrorOrAValidModel) {
+  // Cuts inside a Constant node's tensor: errors name the file, never a crash.
+  {
+    const std::string full = ModelWithConstantNodes();
+    for (size_t len = 0; len < full.size(); len += len < 200 ? 1 : 53) {
+      auto g = ImportOnnxFromBytes(AsBytes(full.substr(0, len)), "c.onnx", "");
+      if (!g.ok()) {
+        EXPECT_EQ(g.status().message().rfind("c.onnx: ", 0), 0u) << g.status().message();
+        EXPECT_EQ(g.status().message().find('\n'), std::string::npos);
+      }
+    }
+    const std::string path = Write("c_half.onnx", full.substr(0, full.size() / 2));
+    ExpectMalformed(ImportOnnx(path), path, "runs past the end of the file");
+  }
   const std::string full = ModelWithInitializers().Serialize();
   int errors = 0;
   // Every prefix through memory; a spread of them through a file (the streamed path).
