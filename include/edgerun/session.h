@@ -123,6 +123,9 @@ class Session {
   size_t persistent_bytes() const;  // kernel state and packed weights allocated at creation
   size_t weight_bytes() const;      // bytes of the constants after folding (the model's weights;
                                     // those packed by a kernel are counted here, held there)
+  // The part of weight_bytes still held as constants: the rest was freed once every reader had
+  // packed it into its kernel state. Memory in use = arena + persistent + held weights.
+  size_t held_weight_bytes() const;
   // Per-node time, filled by Run when options.enable_profiling is set.
   std::span<const NodeProfile> profile() const;
   void ResetProfile();

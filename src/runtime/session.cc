@@ -668,6 +668,14 @@ size_t Session::weight_bytes() const {
   return total;
 }
 
+size_t Session::held_weight_bytes() const {
+  size_t total = 0;
+  for (const Value& v : impl_->graph.values) {
+    if (v.is_constant() && v.constant->raw() != nullptr) total += v.constant->bytes();
+  }
+  return total;
+}
+
 std::span<const NodeProfile> Session::profile() const { return impl_->profile; }
 void Session::ResetProfile() {
   std::fill(impl_->profile.begin(), impl_->profile.end(), NodeProfile{});

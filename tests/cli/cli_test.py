@@ -94,6 +94,9 @@ class CliTest(unittest.TestCase):
         self.assertEqual(report["op_histogram"], {"Conv": 1, "Relu": 1})
         self.assertEqual(report["macs"], 2 * 4 * 8 * 8 * 27)
         self.assertGreaterEqual(report["arena_bytes"], 2 * 3 * 64 * 4 + 2 * 4 * 64 * 4)
+        # 4x3x3x3 weights + 4 biases; what a kernel packed is no longer held as a constant.
+        self.assertEqual(report["weight_bytes"], (108 + 4) * 4)
+        self.assertLessEqual(report["held_weight_bytes"], report["weight_bytes"])
         self.assertEqual(report["unsupported_ops"], [])
         self.assertTrue(all(n["kernel"] for n in report["nodes"]))
         self.assertIn("conv", report["graph_before"])

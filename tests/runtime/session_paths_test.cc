@@ -411,6 +411,14 @@ TEST(SessionWeights, PackedWeightsAreReleasedAndOutputsStillMatch) {
   }
   EXPECT_EQ(conv_released, 1);
   EXPECT_EQ(matmul_released, 1);
+  // Released weights still count in weight_bytes, but not as held.
+  size_t held = 0;
+  for (const Value& v : (*fast)->optimized_graph().values) {
+    if (v.is_constant() && v.constant->raw() != nullptr) held += v.constant->bytes();
+  }
+  EXPECT_EQ((*fast)->held_weight_bytes(), held);
+  EXPECT_LT((*fast)->held_weight_bytes(), (*fast)->weight_bytes());
+  EXPECT_EQ((*ref)->held_weight_bytes(), (*ref)->weight_bytes());
 
   // The reference kernels read the weights at run time: nothing is released there.
   for (const Value& v : (*ref)->optimized_graph().values) {

@@ -80,7 +80,8 @@ int RunInspect(const InspectArgs& args) {
     j["format"] = g.source_format;
     j["producer"] = g.producer;
     nlohmann::json opsets = nlohmann::json::object();
-    for (const auto& [domain, version] : g.opset_imports) opsets[domain.empty() ? "ai.onnx" : domain] = version;
+    for (const auto& [domain, version] : g.opset_imports)
+      opsets[domain.empty() ? "ai.onnx" : domain] = version;
     j["opset_imports"] = opsets;
     j["inputs"] = IoJson(g, g.inputs);
     j["outputs"] = IoJson(g, g.outputs);
@@ -100,14 +101,19 @@ int RunInspect(const InspectArgs& args) {
       j["arena_bytes"] = s.arena_bytes();
       j["persistent_bytes"] = s.persistent_bytes();
       j["weight_bytes"] = s.weight_bytes();
+      j["held_weight_bytes"] = s.held_weight_bytes();
       j["optimized_node_count"] = s.optimized_graph().nodes.size();
       j["optimized_op_histogram"] = s.optimized_graph().OpHistogram();
       j["passes"] = s.pass_log();
       nlohmann::json nodes = nlohmann::json::array();
       for (const NodeReport& r : reports) {
-        nodes.push_back({{"name", r.name}, {"op", r.op_type}, {"kernel", r.kernel},
-                         {"inputs", r.inputs}, {"outputs", r.outputs},
-                         {"output_shapes", r.output_shapes}, {"macs", r.macs}});
+        nodes.push_back({{"name", r.name},
+                         {"op", r.op_type},
+                         {"kernel", r.kernel},
+                         {"inputs", r.inputs},
+                         {"outputs", r.outputs},
+                         {"output_shapes", r.output_shapes},
+                         {"macs", r.macs}});
       }
       j["nodes"] = nodes;
       if (args.show_graph) {
@@ -122,7 +128,8 @@ int RunInspect(const InspectArgs& args) {
     fmt::print("model: {} ({}, producer '{}')\n", args.model, g.source_format, g.producer);
     std::string opsets;
     for (const auto& [domain, version] : g.opset_imports) {
-      opsets += fmt::format("{}{}={}", opsets.empty() ? "" : ", ", domain.empty() ? "ai.onnx" : domain, version);
+      opsets += fmt::format("{}{}={}", opsets.empty() ? "" : ", ",
+                            domain.empty() ? "ai.onnx" : domain, version);
     }
     fmt::print("opsets: {}\n", opsets);
     fmt::print("inputs:\n");
@@ -151,7 +158,11 @@ int RunInspect(const InspectArgs& args) {
       const Session& s = **session;
       fmt::print("MACs: {} ({:.3f} G)\n", total_macs, total_macs / 1e9);
       fmt::print("arena: {} bytes ({})\n", s.arena_bytes(), HumanBytes(s.arena_bytes()));
-      fmt::print("kernel state: {} bytes, weights after folding: {} bytes\n", s.persistent_bytes(), s.weight_bytes());
+      fmt::print(
+          "kernel state: {} bytes ({}), weights after folding: {} bytes, of which held "
+          "unpacked: {} bytes (the rest lives packed in the kernel state)\n",
+          s.persistent_bytes(), HumanBytes(s.persistent_bytes()), s.weight_bytes(),
+          s.held_weight_bytes());
       fmt::print("optimized graph: {} nodes\n", s.optimized_graph().nodes.size());
       for (const std::string& line : s.pass_log()) fmt::print("  pass: {}\n", line);
       fmt::print("kernels:\n");
@@ -160,7 +171,8 @@ int RunInspect(const InspectArgs& args) {
         fmt::print("  {:<36} {:<24} {:<8} {}\n", r.name, r.op_type, r.kernel, shape);
       }
       if (args.show_graph) {
-        fmt::print("graph before passes:\n{}graph after passes:\n{}", DumpGraph(g), DumpGraph(s.optimized_graph()));
+        fmt::print("graph before passes:\n{}graph after passes:\n{}", DumpGraph(g),
+                   DumpGraph(s.optimized_graph()));
       }
     } else {
       fmt::print("session: cannot be created: {}\n", session.status().message());
