@@ -246,11 +246,9 @@ class Bench:
         """1-thread runs of both engines go to the same CPU: on a VM the virtual CPUs can differ
         in speed (here one ran MobileNetV2 20% slower than the other, with the same FLOP peak),
         which otherwise decides a 1-thread ratio by where the scheduler put each process."""
-        cpus = self.args.cpus_1t
+        cpus = self.args.cpus_1t  # resolved in main(): a CPU list or "none"
         if threads != 1 or cpus == "none" or shutil.which("taskset") is None:
             return cmd
-        if cpus == "last":
-            cpus = str(max(os.sched_getaffinity(0)))
         return ["taskset", "-c", cpus] + cmd
 
     def ort_cmd(self, m, threads, warmup, iterations):
@@ -660,6 +658,8 @@ def main():
     ap.add_argument("--json", default=None, help="write all results as JSON to this file ('-': stdout, "
                                                  "instead of markdown)")
     args = ap.parse_args()
+    if args.cpus_1t == "last":
+        args.cpus_1t = str(max(os.sched_getaffinity(0)))
     if args.iterations != "auto" and not (args.iterations.isdigit() and int(args.iterations) >= 1):
         ap.error("--iterations is a positive integer or 'auto'")
     if args.rounds < 1 or args.warmup < 0 or args.min_iterations < 1 or args.max_iterations < args.min_iterations:
@@ -722,7 +722,7 @@ def main():
         "iterations_mode": (f"auto: ~{args.budget_s:g} s per engine, {args.min_iterations}-"
                             f"{args.max_iterations}" if args.iterations == "auto" else "fixed"),
         "rounds": args.rounds,
-        "cpus_1t": args.cpus_1t if args.cpus_1t != "last" else str(max(os.sched_getaffinity(0))),
+        "cpus_1t": args.cpus_1t,
         "threads": thread_counts,
         "peak": peak,
         "node_rss": node_rss,

@@ -53,12 +53,14 @@ struct PrepareContext {
   size_t scratch_bytes = 0;
   std::unique_ptr<KernelState> state;
   pthreadpool_t threadpool = nullptr;  // the session's pool (null with one thread)
-  // Filled by prepare. Bit i set: constant input i was copied (packed) into the state and is never read again, so
-  // the session may free the original once every reader has packed it.
+  // Filled by prepare. Bit i set: constant input i was copied (packed) into the state and is never
+  // read again, so the session may free the original once every reader has packed it.
   uint32_t packed_constant_inputs = 0;
   // The session's pool for packed weights (null: allocate on the heap). Slices outlive the state.
   WeightPool* weight_pool = nullptr;
-  bool spin_wait = false;  // SessionOptions::spin_wait: every layer may use all threads
+  // The session decided that every layer uses all threads (its workers spin between layers and
+  // the model's layers are large enough); otherwise only layers worth waking the workers for.
+  bool share_every_layer = false;
 
   Status Invalid(std::string_view msg) const {
     return InvalidModel(node.Describe() + ": " + std::string(msg));

@@ -339,7 +339,7 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
       PrepareContext pctx{node, in_types, constants, out_types, impl->num_threads};
       pctx.threadpool = impl->pool;
       pctx.weight_pool = impl->weight_pool.get();
-      pctx.spin_wait = share_every_layer;
+      pctx.share_every_layer = share_every_layer;
       if (candidates[c]->prepare != nullptr) {
         Status st = candidates[c]->prepare(pctx);
         if (!st.ok()) {

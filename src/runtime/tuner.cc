@@ -157,7 +157,7 @@ Expected<TunedKernel> TuneNode(const Node& node, std::span<const TensorType> inp
                                std::span<const Tensor* const> constants,
                                std::span<const TensorType> outputs,
                                std::span<const KernelDef* const> candidates, int num_threads,
-                               bool spin_wait, pthreadpool_t pool, std::string* report) {
+                               bool share_every_layer, pthreadpool_t pool, std::string* report) {
   std::mt19937 rng(1234);
   std::vector<Tensor> in_buf(inputs.size()), out_buf(outputs.size());
   std::vector<TensorView> in_views(inputs.size()), out_views(outputs.size());
@@ -183,7 +183,7 @@ Expected<TunedKernel> TuneNode(const Node& node, std::span<const TensorType> inp
   for (const KernelDef* k : candidates) {
     PrepareContext pctx{node, inputs, constants, outputs, num_threads};
     pctx.threadpool = pool;
-    pctx.spin_wait = spin_wait;
+    pctx.share_every_layer = share_every_layer;
     if (k->prepare != nullptr && !k->prepare(pctx).ok()) continue;  // the next candidate runs
     std::unique_ptr<std::byte, decltype(&std::free)> scratch(nullptr, &std::free);
     if (pctx.scratch_bytes > 0) {

@@ -57,6 +57,6 @@ Expected<TunedKernel> TuneNode(const Node& node, std::span<const TensorType> inp
                                std::span<const Tensor* const> constants,
                                std::span<const TensorType> outputs,
                                std::span<const KernelDef* const> candidates, int num_threads,
-                               bool spin_wait, pthreadpool_t pool, std::string* report);
+                               bool share_every_layer, pthreadpool_t pool, std::string* report);
 
 }  // namespace edgerun

@@ -2,12 +2,12 @@
 //
 // The model is parsed by ParseModelSplit (onnx_io.h): the raw_data of the main graph's
 // initializers and node attribute tensors (Constant nodes) is read into one huge-page buffer and
-// its tensors are views of it, everything else is parsed by protobuf with a 2 GB limit. The default-domain opset is checked (7..18), then
-// each graph is imported in two passes: the first defines every value (inputs, initializers,
-// node outputs; Constant nodes become constant values) and rejects duplicates, the second
-// resolves node inputs, converts attributes (subgraphs recursively) and records the nodes, which
-// are finally sorted topologically. Every error is one line naming the file and the tensor or
-// node involved.
+// its tensors are views of it, everything else is parsed by protobuf with a 2 GB limit. The
+// default-domain opset is checked (7..18), then each graph is imported in two passes: the first
+// defines every value (inputs, initializers, node outputs; Constant nodes become constant values)
+// and rejects duplicates, the second resolves node inputs, converts attributes (subgraphs
+// recursively) and records the nodes, which are finally sorted topologically. Every error is one
+// line naming the file and the tensor or node involved.
 // Usage:
 //   ASSIGN_OR_RETURN(Graph g, ImportOnnx("models/mobilenet.onnx"));
 //   ASSIGN_OR_RETURN(Graph g2, ImportOnnxFromBytes(bytes, "in-memory.onnx", "/models"));

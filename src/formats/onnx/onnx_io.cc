@@ -194,7 +194,6 @@ class WireSplitter {
     return CopyFields(
         end, {kGraphInitializerTag, kGraphNodeTag}, out,
         [&](int at, uint32_t tag, CodedOutputStream* copy) {
-          std::optional<RawRange> raw;
           if (tag == kGraphNodeTag) {
             const size_t node = node_ranges_.size();
             node_ranges_.emplace_back();
@@ -203,6 +202,7 @@ class WireSplitter {
                 [&](int node_end, std::string* inner) { return Node(node_end, node, inner); });
           }
           const std::string what = fmt::format("initializer #{}", ranges_.size());
+          std::optional<RawRange> raw;
           const bool ok = Nested(at, end, tag, what, copy, [&](int tensor_end, std::string* inner) {
             return Tensor(tensor_end, what, inner, &raw);
           });

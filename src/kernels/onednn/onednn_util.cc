@@ -371,7 +371,7 @@ int ThreadsFor(const PrepareContext& ctx, int weight_input) {
   const double macs = static_cast<double>(out.num_elements()) * static_cast<double>(weights) /
                       static_cast<double>(channels);
   // Spinning workers join a layer within microseconds, so then every layer is worth sharing.
-  return ctx.spin_wait || macs >= kMinMacsForThreads ? ctx.num_threads : 1;
+  return ctx.share_every_layer || macs >= kMinMacsForThreads ? ctx.num_threads : 1;
 }
 
 ScopedOmpThreads::ScopedOmpThreads(int threads) : saved_(omp_get_max_threads()) {

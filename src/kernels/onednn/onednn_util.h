@@ -161,11 +161,12 @@ enum class ArgSource : uint8_t { kInput, kOutput, kScratch, kOwned };
 // runs the primitive. Execute re-points an argument whose buffer moved (cheap, no allocation),
 // so a caller that skips setup still gets correct results.
 // Threads for one primitive. oneDNN splits every primitive across the whole OpenMP team. With
-// spin_wait the workers are still spinning when the next layer starts, so every layer is shared.
-// Without it they sleep, and waking the team costs more than it saves on small layers: PP-OCR
-// cls (16 M MACs) ran 5x slower on 2 threads than on 1. Then layers under kMinMacsForThreads
-// (20 M MACs; 4 M still lost on MobileNetV3-small) run on the calling thread alone.
-// `weight_input` is the node input holding the weights (1 for Conv/MatMul, 3 for QLinear*).
+// share_every_layer (Session::Create decides it) the workers are still spinning when the next
+// layer starts, so every layer is shared. Otherwise they sleep, and waking the team costs more than
+// it saves on small layers: PP-OCR cls (16 M MACs) ran 5x slower on 2 threads than on 1. Then
+// layers under kMinMacsForThreads (20 M MACs; 4 M still lost on MobileNetV3-small) run on the
+// calling thread alone. `weight_input` is the node input holding the weights (1 for Conv/MatMul, 3
+// for QLinear*).
 inline constexpr double kMinMacsForThreads = 20e6;
 int ThreadsFor(const PrepareContext& ctx, int weight_input);
 
