@@ -40,6 +40,7 @@ class LargeBuffer {
   std::byte* data() const { return data_; }
   size_t size() const { return size_; }
   bool huge_pages_advised() const { return huge_bytes_ > 0; }
+  size_t huge_page_bytes() const { return huge_bytes_; }  // the whole blocks advised
 
   // Returns the whole pages inside [offset, offset + length) to the OS; they read as zeros after.
   // Bytes of pages the range only partly covers are kept. A no-op without mmap.
@@ -59,14 +60,21 @@ class WeightPool {
  public:
   // `expected_bytes` sizes the first chunk (the sum of the model's constants is a good guess), so a
   // model's packed weights usually share one mapping. Only that chunk gets huge pages: overflow
-  // chunks (padding made the guess short) are mostly empty, and a huge page is resident whole.
+  // chunks (padding made the guess short) are mostly empty, and a huge page is resident whole;
+  // a slice of 2 MiB or more that does not fit gets a huge-page chunk of its own.
   explicit WeightPool(size_t expected_bytes = 0) : expected_bytes_(expected_bytes) {}
 
   // A slice of `bytes`, aligned to `alignment` (a power of two up to 4096), zero-filled.
   Expected<std::byte*> Allocate(size_t bytes, size_t alignment = 64);
 
+  // Gives the whole pages past each chunk's last slice back to the OS. A huge page is resident
+  // whole once touched, so a chunk 4.2 MiB into its third block holds 6 MiB without this. Call
+  // when the session has packed its weights; later slices still come back zeroed.
+  void ReleaseUnused();
+
   size_t reserved_bytes() const;  // sum of the chunks' sizes
   size_t used_bytes() const { return used_bytes_; }
+  size_t huge_page_bytes() const;  // bytes advised as huge pages, over all chunks
 
  private:
   struct Chunk {

@@ -64,8 +64,8 @@ Expected<Tensor> Tensor::Allocate(DType dtype, std::vector<int64_t> dims, bool z
   t.dtype_ = dtype;
   t.dims_ = std::move(dims);
   t.bytes_ = static_cast<size_t>(n) * elem;
-  const size_t alloc = (std::max<size_t>(t.bytes_, 1) + kTensorAlignment - 1) / kTensorAlignment *
-                       kTensorAlignment;
+  const size_t alloc =
+      (std::max<size_t>(t.bytes_, 1) + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
   void* p = std::aligned_alloc(kTensorAlignment, alloc);
   if (p == nullptr) return ResourceExhausted("cannot allocate " + std::to_string(alloc) + " bytes");
   if (zero) {
@@ -73,8 +73,10 @@ Expected<Tensor> Tensor::Allocate(DType dtype, std::vector<int64_t> dims, bool z
   } else if (alloc > t.bytes_) {
     std::memset(static_cast<std::byte*>(p) + t.bytes_, 0, alloc - t.bytes_);  // padding only
   }
-  t.storage_ = std::shared_ptr<const void>(p, [](const void* q) { std::free(const_cast<void*>(q)); });
+  t.storage_ =
+      std::shared_ptr<const void>(p, [](const void* q) { std::free(const_cast<void*>(q)); });
   t.data_ = p;
+  t.writable_ = true;
   return t;
 }
 
@@ -89,13 +91,20 @@ Tensor Tensor::Wrap(DType dtype, std::vector<int64_t> dims, const void* data,
   return t;
 }
 
+Tensor Tensor::WrapWritable(DType dtype, std::vector<int64_t> dims, void* data,
+                            std::shared_ptr<const void> keep_alive) {
+  Tensor t = Wrap(dtype, std::move(dims), data, std::move(keep_alive));
+  t.writable_ = true;
+  return t;
+}
+
 Expected<Tensor> Tensor::FromBytes(DType dtype, std::vector<int64_t> dims, const void* data,
                                    size_t bytes) {
   ASSIGN_OR_RETURN(Tensor t, CreateUninitialized(dtype, std::move(dims)));
   if (bytes != t.bytes()) {
     return InvalidArgument("tensor of dims " + DimsToString(t.dims()) + " (" +
-                           std::string(DTypeName(dtype)) + ") needs " +
-                           std::to_string(t.bytes()) + " bytes, got " + std::to_string(bytes));
+                           std::string(DTypeName(dtype)) + ") needs " + std::to_string(t.bytes()) +
+                           " bytes, got " + std::to_string(bytes));
   }
   if (bytes > 0) std::memcpy(t.mutable_raw(), data, bytes);
   return t;
@@ -114,9 +123,12 @@ double Tensor::ScalarAsDouble(int64_t i) const { return LoadElementAsDouble(data
 
 int64_t Tensor::ScalarAsInt(int64_t i) const {
   switch (dtype_) {
-    case DType::kI64: return static_cast<const int64_t*>(data_)[i];
-    case DType::kU64: return static_cast<int64_t>(static_cast<const uint64_t*>(data_)[i]);
-    default: return static_cast<int64_t>(ScalarAsDouble(i));
+    case DType::kI64:
+      return static_cast<const int64_t*>(data_)[i];
+    case DType::kU64:
+      return static_cast<int64_t>(static_cast<const uint64_t*>(data_)[i]);
+    default:
+      return static_cast<int64_t>(ScalarAsDouble(i));
   }
 }
 

@@ -355,6 +355,7 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
     }
     releaser.NodePrepared(g, node, exec.packed_constant_inputs);
   }
+  impl->weight_pool->ReleaseUnused();
   if (tuning_changed) {
     if (Status st = tuning.Save(); !st.ok()) impl->pass_log.push_back("tune: " + st.message());
   } else if (options.tune && tuning.loaded()) {

@@ -95,6 +95,44 @@ TEST(WeightPoolTest, SliceLargerThanTheGuessGetsItsOwnChunk) {
   EXPECT_GE(pool.reserved_bytes(), size_t{5} << 20);
 }
 
+TEST(WeightPoolTest, LargeOverflowSliceGetsHugePagesAndSmallSlicesKeepTheirChunk) {
+  const bool thp = LargeBuffer::Allocate(LargeBuffer::kHugePageBytes * 2)->huge_pages_advised();
+  WeightPool pool(size_t{1} << 20);
+  auto a = pool.Allocate(1000);  // first chunk: 1 MiB, no whole block
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(pool.huge_page_bytes(), 0u);
+  auto big = pool.Allocate(size_t{4} << 20, 4096);  // as a padded 1024x1024 fp32 FC weight
+  ASSERT_TRUE(big.ok());
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(*big) % 4096, 0u);
+  std::memset(*big, 1, size_t{4} << 20);
+  if (thp) {
+    EXPECT_EQ(pool.huge_page_bytes(), size_t{4} << 20);
+  }
+  // A small slice still goes to the first chunk, right after the first slice.
+  auto b = pool.Allocate(1000);
+  ASSERT_TRUE(b.ok());
+  EXPECT_LT(*b - *a, 4096);
+  EXPECT_TRUE(AllZero(*b, 1000));
+  EXPECT_EQ(pool.used_bytes(), 2000u + (size_t{4} << 20));
+}
+
+TEST(WeightPoolTest, ReleaseUnusedKeepsSlicesAndLaterSlicesAreZeroed) {
+  WeightPool pool(size_t{3} << 20);
+  auto a = pool.Allocate(100000);
+  ASSERT_TRUE(a.ok());
+  std::memset(*a, 0x11, 100000);
+  // Fault in whole pages past the slice (a huge page makes them resident). Nothing writes past a
+  // slice, so they hold zeros; ReleaseUnused must keep them zero when it gives them back.
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  volatile std::byte* past = *a + (100000 + page - 1) / page * page;
+  for (size_t i = 0; i < 200000; i += page) (void)past[i];
+  pool.ReleaseUnused();
+  for (size_t i = 0; i < 100000; ++i) ASSERT_EQ(std::to_integer<int>((*a)[i]), 0x11) << i;
+  auto b = pool.Allocate(150000);
+  ASSERT_TRUE(b.ok());
+  EXPECT_TRUE(AllZero(*b, 150000));  // the whole pages past the slice read as zeros again
+}
+
 TEST(WeightPoolTest, RejectsBadAlignment) {
   WeightPool pool;
   EXPECT_FALSE(pool.Allocate(10, 48).ok());

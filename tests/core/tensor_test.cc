@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
+#include <memory>
+
 namespace edgerun {
 namespace {
 
@@ -19,6 +23,31 @@ TEST(TensorTest, RejectsNegativeOverflowingAndAbsurdDims) {
   auto huge = Tensor::Create(DType::kF32, {int64_t{1} << 33});
   ASSERT_FALSE(huge.ok());
   EXPECT_EQ(huge.status().code(), StatusCode::kResourceExhausted);
+}
+
+TEST(TensorTest, ExclusiveMutableRawOnlyForAnUnsharedWritableBuffer) {
+  Tensor a = Tensor::Create(DType::kF32, {4}).value();
+  EXPECT_EQ(a.ExclusiveMutableRaw(), a.raw());
+  {
+    const Tensor copy = a;  // copies share the buffer: neither may write it
+    EXPECT_EQ(a.ExclusiveMutableRaw(), nullptr);
+    EXPECT_EQ(copy.ExclusiveMutableRaw(), nullptr);
+  }
+  EXPECT_EQ(a.ExclusiveMutableRaw(), a.raw());
+  auto buffer = std::make_shared<std::vector<float>>(4, 1.f);
+  const Tensor wrapped = Tensor::Wrap(DType::kF32, {4}, buffer->data(), buffer);
+  EXPECT_EQ(wrapped.ExclusiveMutableRaw(), nullptr);  // may be a read-only mapping
+  float* data = buffer->data();
+  const Tensor writable = Tensor::WrapWritable(DType::kF32, {4}, data, std::move(buffer));
+  EXPECT_EQ(writable.ExclusiveMutableRaw(), nullptr);  // `wrapped` still shares the buffer
+  EXPECT_EQ(Tensor::WrapWritable(DType::kF32, {4}, data, nullptr).ExclusiveMutableRaw(), nullptr);
+}
+
+TEST(TensorTest, WrapWritableOwnsItsBufferAlone) {
+  auto buffer = std::make_shared<std::vector<float>>(4, 1.f);
+  float* data = buffer->data();
+  const Tensor t = Tensor::WrapWritable(DType::kF32, {4}, data, std::move(buffer));
+  EXPECT_EQ(t.ExclusiveMutableRaw(), data);
 }
 
 TEST(TensorTest, FromBytesChecksSize) {

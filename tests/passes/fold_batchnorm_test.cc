@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -179,6 +180,44 @@ TEST(FoldBatchNormTest, SharedWeightsStayUntouched) {
   EXPECT_EQ(g.values[w_after].constant->ToFloatVector(), original);
   EXPECT_EQ(g.nodes[2].inputs[1], w_after);  // conv2 still reads the original weights
   EXPECT_NE(g.nodes[0].inputs[1], w_after);  // conv got folded copies
+  ExpectSameResults(before, g);
+}
+
+// A copy of `g` whose constants have buffers of their own, so `g` holds its weights alone.
+Graph WithOwnConstants(const Graph& g) {
+  Graph copy = g;
+  for (Value& v : copy.values) {
+    if (!v.is_constant()) continue;
+    v.constant =
+        std::make_shared<const Tensor>(Tensor::FromBytes(v.constant->dtype(), v.constant->dims(),
+                                                         v.constant->raw(), v.constant->bytes())
+                                           .value());
+  }
+  return copy;
+}
+
+TEST(FoldBatchNormTest, WeightsHeldByTheGraphAloneAreScaledInPlace) {
+  Graph g = ConvBnGraph(true);
+  const Graph before = WithOwnConstants(g);
+  const void* w_data = g.values[g.FindValue("w")].constant->raw();
+  ASSERT_TRUE(FoldBatchNormIntoConv(g, nullptr).ok());
+  ASSERT_EQ(g.nodes.size(), 2u);
+  EXPECT_EQ(g.values[g.nodes[0].inputs[1]].constant->raw(), w_data);  // no copy was made
+  ExpectSameResults(before, g);
+}
+
+TEST(FoldBatchNormTest, ReadOnlyWeightsAreCopied) {
+  // Weights wrapping memory the graph does not own (a mapped file) are never written.
+  Graph g = ConvBnGraph(true);
+  const int w = g.FindValue("w");
+  auto keep = std::make_shared<const Tensor>(*g.values[w].constant);
+  g.values[w].constant = std::make_shared<const Tensor>(
+      Tensor::Wrap(DType::kF32, keep->dims(), keep->raw(), std::shared_ptr<const void>(keep)));
+  const std::vector<float> original = keep->ToFloatVector();
+  const Graph before = WithOwnConstants(g);
+  ASSERT_TRUE(FoldBatchNormIntoConv(g, nullptr).ok());
+  EXPECT_NE(g.values[g.nodes[0].inputs[1]].constant->raw(), keep->raw());
+  EXPECT_EQ(keep->ToFloatVector(), original);
   ExpectSameResults(before, g);
 }
 

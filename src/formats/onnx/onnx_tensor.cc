@@ -376,8 +376,9 @@ Expected<Tensor> TensorFromProtoAdoptingRaw(TensorProto* proto, const std::strin
   if (reinterpret_cast<uintptr_t>(holder->data()) % DTypeSize(*dtype) != 0) {
     return Tensor::FromBytes(*dtype, layout.dims, holder->data(), holder->size());
   }
-  const void* data = holder->data();
-  return Tensor::Wrap(*dtype, layout.dims, data, std::shared_ptr<const void>(std::move(holder)));
+  void* data = holder->data();
+  return Tensor::WrapWritable(*dtype, layout.dims, data,
+                              std::shared_ptr<const void>(std::move(holder)));
 }
 
 Expected<Tensor> TensorFromProto(const TensorProto& proto, const std::string& base_dir) {
@@ -435,14 +436,14 @@ Expected<Tensor> TensorFromProtoWithRaw(const TensorProto& proto, const RawDataS
     return RawSizeMismatch(proto, *dtype, *layout, raw.length);
   }
   if (raw.length == 0) return Tensor::Create(*dtype, layout->dims);
-  const std::byte* data = raw.buffer->data() + raw.offset;
+  std::byte* data = raw.buffer->data() + raw.offset;
   // The buffer is shared by all of the model's initializers; this tensor's pages go back to the
   // OS as soon as nothing uses it (e.g. after the session packed it), not when the last goes.
   std::shared_ptr<const void> keep_alive(
       data, [buffer = raw.buffer, offset = raw.offset, length = raw.length](const void*) {
         buffer->Discard(offset, length);
       });
-  Tensor t = Tensor::Wrap(*dtype, std::move(layout->dims), data, std::move(keep_alive));
+  Tensor t = Tensor::WrapWritable(*dtype, std::move(layout->dims), data, std::move(keep_alive));
   NormalizeBools(&t);  // the slice is this tensor's own: normalized in place
   return t;
 }
