@@ -41,6 +41,10 @@ struct SupportContext {
   std::span<const TensorType> inputs;  // omitted optional inputs have dtype kUndefined
   std::span<const Tensor* const> constants;
   std::span<const TensorType> outputs;
+  // As the session will prepare the node: kernels that build a plan to check support can build
+  // the one prepare will use.
+  int num_threads = 1;
+  bool share_every_layer = false;
 };
 
 struct PrepareContext {

@@ -291,7 +291,7 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
     for (size_t i = 0; i < node.outputs.size(); ++i) {
       if (node.outputs[i] != Node::kNoValue) out_types[i] = types[node.outputs[i]];
     }
-    SupportContext sctx{node, in_types, constants, out_types};
+    SupportContext sctx{node, in_types, constants, out_types, impl->num_threads, share_every_layer};
     // Candidates: the first kernel of each path that claims the node, in preference order.
     std::vector<const KernelDef*> candidates;
     std::vector<KernelPath> node_order = path_order;

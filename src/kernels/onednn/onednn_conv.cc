@@ -6,6 +6,7 @@
 // primitive accumulates into the output buffer, which is Z's own buffer when the runtime let the
 // node run in place, and otherwise holds a copy of Z made just before executing. The fused
 // activation follows as eltwise post-ops.
+#include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
@@ -102,32 +103,63 @@ Expected<ConvDescs> MakeConvDescs(const PrepareContext& ctx, const ConvGeometry&
   return d;
 }
 
+// Session creation asks whether oneDNN can run a conv (SupportsConvLike) and then builds it
+// (PrepareConvLike); each needs a primitive descriptor, whose implementation search was a tenth
+// of a small model's load. So the support check leaves its descriptor here, keyed by everything
+// dnnl_primitive_desc_create reads, and the prepare that follows on this thread takes it.
+struct PdMemo {
+  bool valid = false;
+  bool deconv = false;
+  bool residual = false;
+  int threads = 0;
+  FusedActivation act;
+  dnnl_convolution_desc_t desc;  // dnnl_deconvolution_desc_t is the same type
+  PrimitiveDesc pd;
+
+  bool Matches(const PdMemo& key) const {
+    return valid && deconv == key.deconv && residual == key.residual && threads == key.threads &&
+           act.kind == key.act.kind && act.a == key.act.a && act.b == key.act.b &&
+           std::memcmp(&desc, &key.desc, sizeof(desc)) == 0;
+  }
+};
+thread_local PdMemo last_supported_pd;
+
+enum class PdUse { kForSupportCheck, kForPrepare };
+
 // Builds the primitive descriptor; Unsupported when oneDNN has no implementation for it.
 Expected<PrimitiveDesc> CreatePd(const PrepareContext& ctx, const ConvGeometry& g,
-                                 const ConvDescs& d, bool deconv, bool has_bias, bool residual) {
-  ASSIGN_OR_RETURN(FusedActivation act, FusedActivation::FromNode(ctx.node));
-  ASSIGN_OR_RETURN(onednn::Attr attr, onednn::MakeAttr(ctx.node, residual, act));
+                                 const ConvDescs& d, bool deconv, bool has_bias, bool residual,
+                                 PdUse use) {
+  PdMemo key;
+  key.deconv = deconv;
+  key.residual = residual;
+  key.threads = omp_get_max_threads();  // oneDNN sizes its blocking by the team
+  ASSIGN_OR_RETURN(key.act, FusedActivation::FromNode(ctx.node));
   const dnnl_memory_desc_t* bias = has_bias ? &d.bias : nullptr;
-  PrimitiveDesc pd;
-  dnnl_status_t s;
-  if (deconv) {
-    dnnl_deconvolution_desc_t desc;
-    s = dnnl_dilated_deconvolution_forward_desc_init(
-        &desc, dnnl_forward_inference, dnnl_deconvolution_direct, &d.src, &d.weights_any, bias,
-        &d.dst, g.strides, g.dilates, g.pad_l, g.pad_r);
-    if (s == dnnl_success) {
-      s = dnnl_primitive_desc_create(pd.out(), &desc, attr.get(), onednn::CpuEngine(), nullptr);
-    }
-  } else {
-    dnnl_convolution_desc_t desc;
-    s = dnnl_dilated_convolution_forward_desc_init(
-        &desc, dnnl_forward_inference, dnnl_convolution_direct, &d.src, &d.weights_any, bias,
-        &d.dst, g.strides, g.dilates, g.pad_l, g.pad_r);
-    if (s == dnnl_success) {
-      s = dnnl_primitive_desc_create(pd.out(), &desc, attr.get(), onednn::CpuEngine(), nullptr);
-    }
-  }
+  std::memset(&key.desc, 0, sizeof(key.desc));  // padding too, for the byte compare
+  dnnl_status_t s = deconv
+                        ? dnnl_dilated_deconvolution_forward_desc_init(
+                              &key.desc, dnnl_forward_inference, dnnl_deconvolution_direct, &d.src,
+                              &d.weights_any, bias, &d.dst, g.strides, g.dilates, g.pad_l, g.pad_r)
+                        : dnnl_dilated_convolution_forward_desc_init(
+                              &key.desc, dnnl_forward_inference, dnnl_convolution_direct, &d.src,
+                              &d.weights_any, bias, &d.dst, g.strides, g.dilates, g.pad_l, g.pad_r);
   RETURN_IF_ERROR(onednn::FromDnnl(s, ctx.node, deconv ? "deconvolution" : "convolution"));
+  PdMemo& memo = last_supported_pd;
+  if (use == PdUse::kForPrepare && memo.Matches(key)) {
+    memo.valid = false;
+    return std::move(memo.pd);
+  }
+  ASSIGN_OR_RETURN(onednn::Attr attr, onednn::MakeAttr(ctx.node, residual, key.act));
+  PrimitiveDesc pd;
+  s = dnnl_primitive_desc_create(pd.out(), &key.desc, attr.get(), onednn::CpuEngine(), nullptr);
+  RETURN_IF_ERROR(onednn::FromDnnl(s, ctx.node, deconv ? "deconvolution" : "convolution"));
+  if (use == PdUse::kForSupportCheck) {
+    memo = std::move(key);
+    memo.pd = std::move(pd);
+    memo.valid = true;
+    return PrimitiveDesc();
+  }
   return pd;
 }
 
@@ -154,12 +186,15 @@ bool SupportsConvLike(const SupportContext& ctx, bool deconv) {
   if (residual && (!IsF32(in[kResidualInput]) || in[kResidualInput].dims != ctx.outputs[0].dims)) {
     return false;
   }
-  PrepareContext pctx{ctx.node, ctx.inputs, ctx.constants, ctx.outputs, 1, 0, {}, nullptr};
+  PrepareContext pctx{ctx.node, ctx.inputs, ctx.constants, ctx.outputs, ctx.num_threads,
+                      0,        {},         nullptr};
+  pctx.share_every_layer = ctx.share_every_layer;
+  onednn::ScopedOmpThreads team(onednn::ThreadsFor(pctx, 1));  // the team prepare will use
   Expected<ConvGeometry> g = deconv ? DeconvGeometryOf(pctx) : onednn::ConvGeometryOf(pctx, 1);
   if (!g.ok()) return false;
   Expected<ConvDescs> d = MakeConvDescs(pctx, *g, deconv);
   if (!d.ok()) return false;
-  return CreatePd(pctx, *g, *d, deconv, has_bias, residual).ok();
+  return CreatePd(pctx, *g, *d, deconv, has_bias, residual, PdUse::kForSupportCheck).ok();
 }
 
 Status PrepareConvLike(PrepareContext& ctx, bool deconv) {
@@ -170,7 +205,8 @@ Status PrepareConvLike(PrepareContext& ctx, bool deconv) {
   s->residual = !deconv && Present(ctx.inputs, kResidualInput);
   ASSIGN_OR_RETURN(ConvGeometry g, deconv ? DeconvGeometryOf(ctx) : onednn::ConvGeometryOf(ctx, 1));
   ASSIGN_OR_RETURN(ConvDescs d, MakeConvDescs(ctx, g, deconv));
-  ASSIGN_OR_RETURN(PrimitiveDesc pd, CreatePd(ctx, g, d, deconv, has_bias, s->residual));
+  ASSIGN_OR_RETURN(PrimitiveDesc pd,
+                   CreatePd(ctx, g, d, deconv, has_bias, s->residual, PdUse::kForPrepare));
   if (ctx.constants.size() < 2 || ctx.constants[1] == nullptr) {
     return ctx.NotSupported("oneDNN conv needs constant weights");
   }
@@ -178,9 +214,9 @@ Status PrepareConvLike(PrepareContext& ctx, bool deconv) {
   s->runner.UseThreads(threads);
   const dnnl_memory_desc_t* weights =
       dnnl_primitive_desc_query_md(pd.get(), dnnl_query_weights_md, 0);
-  ASSIGN_OR_RETURN(
-      onednn::AlignedBuffer packed,
-      onednn::ReorderConstant(ctx.weight_pool, ctx.constants[1]->raw(), d.weights_user, *weights, ctx.node));
+  ASSIGN_OR_RETURN(onednn::AlignedBuffer packed,
+                   onednn::ReorderConstant(ctx.weight_pool, ctx.constants[1]->raw(), d.weights_user,
+                                           *weights, ctx.node));
   RETURN_IF_ERROR(s->runner.AddOwnedArg(DNNL_ARG_WEIGHTS, *weights, std::move(packed), ctx.node));
   ctx.packed_constant_inputs |= 1u << 1;
   RETURN_IF_ERROR(s->runner.AddArg(DNNL_ARG_SRC, d.src, ArgSource::kInput, 0, ctx.node));
