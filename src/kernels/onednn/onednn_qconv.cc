@@ -229,43 +229,8 @@ struct QConvDescs {
 // 0.145 ms (16 -> 96 channels, 112x112), 0.055 vs 0.061 (24 -> 144, 56x56), never slower. Dense
 // 3x3 convs keep oneDNN's order (within the noise there). So: the first implementation, unless it
 // is brdgmm_dw or brgconv_1x1 and the matching direct kernel is further down the list.
-const char* ImplName(const_dnnl_primitive_desc_t pd) {
-  const char* name = "";
-  if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name) != dnnl_success) return "";
-  return name;
-}
-
-bool StartsWith(const char* s, std::string_view prefix) {
-  return std::string_view(s).substr(0, prefix.size()) == prefix;
-}
-
-Expected<PrimitiveDesc> PreferredImplementation(const Node& node,
-                                                const dnnl_convolution_desc_t& desc,
-                                                const_dnnl_primitive_attr_t attr) {
-  using Iterator =
-      onednn::Owned<dnnl_primitive_desc_iterator_t, dnnl_primitive_desc_iterator_destroy>;
-  Iterator it;
-  RETURN_IF_ERROR(onednn::FromDnnl(
-      dnnl_primitive_desc_iterator_create(it.out(), &desc, attr, onednn::CpuEngine(), nullptr),
-      node, "int8 convolution"));
-  PrimitiveDesc first(dnnl_primitive_desc_iterator_fetch(it.get()));
-  if (first.get() == nullptr)
-    return Internal(node.Describe() + ": oneDNN returned no implementation");
-  const char* name = ImplName(first.get());
-  std::string_view want;
-  if (StartsWith(name, "brdgmm_dw:")) {
-    want = "jit_int8:";
-  } else if (StartsWith(name, "brgconv_1x1:")) {
-    want = "jit_int8_1x1:";
-  } else {
-    return first;
-  }
-  while (dnnl_primitive_desc_iterator_next(it.get()) == dnnl_success) {
-    PrimitiveDesc next(dnnl_primitive_desc_iterator_fetch(it.get()));
-    if (next.get() != nullptr && StartsWith(ImplName(next.get()), want)) return next;
-  }
-  return first;
-}
+constexpr onednn::ImplPreference kInt8Preferences[] = {{"brdgmm_dw:", "jit_int8:"},
+                                                       {"brgconv_1x1:", "jit_int8_1x1:"}};
 
 Expected<PrimitiveDesc> CreateQConvPd(const PrepareContext& ctx, const QConvSpec& s,
                                       QConvDescs* d) {
@@ -314,7 +279,7 @@ Expected<PrimitiveDesc> CreateQConvPd(const PrepareContext& ctx, const QConvSpec
           &desc, dnnl_forward_inference, dnnl_convolution_direct, &d->src, &d->weights_any,
           s.has_bias ? &d->bias : nullptr, &d->dst, g.strides, g.dilates, g.pad_l, g.pad_r),
       node, "int8 convolution"));
-  return PreferredImplementation(node, desc, attr.get());
+  return onednn::CreatePdPreferring(node, &desc, attr.get(), kInt8Preferences, "int8 convolution");
 }
 
 struct QConvState : KernelState {

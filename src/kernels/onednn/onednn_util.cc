@@ -211,6 +211,40 @@ Expected<Attr> MakeInt8Attr(const Node& node, const FusedActivation& act, bool h
   return attr;
 }
 
+const char* ImplName(const_dnnl_primitive_desc_t pd) {
+  const char* name = "";
+  if (pd == nullptr ||
+      dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name) != dnnl_success) {
+    return "";
+  }
+  return name;
+}
+
+Expected<PrimitiveDesc> CreatePdPreferring(const Node& node, const void* op_desc,
+                                           const_dnnl_primitive_attr_t attr,
+                                           std::span<const ImplPreference> preferences,
+                                           std::string_view what) {
+  using Iterator = Owned<dnnl_primitive_desc_iterator_t, dnnl_primitive_desc_iterator_destroy>;
+  Iterator it;
+  RETURN_IF_ERROR(
+      FromDnnl(dnnl_primitive_desc_iterator_create(it.out(), op_desc, attr, CpuEngine(), nullptr),
+               node, what));
+  PrimitiveDesc first(dnnl_primitive_desc_iterator_fetch(it.get()));
+  if (first.get() == nullptr)
+    return Internal(node.Describe() + ": oneDNN returned no implementation");
+  const std::string_view name = ImplName(first.get());
+  std::string_view want;
+  for (const ImplPreference& p : preferences) {
+    if (name.starts_with(p.first)) want = p.instead;
+  }
+  if (want.empty()) return first;
+  while (dnnl_primitive_desc_iterator_next(it.get()) == dnnl_success) {
+    PrimitiveDesc next(dnnl_primitive_desc_iterator_fetch(it.get()));
+    if (std::string_view(ImplName(next.get())).starts_with(want)) return next;
+  }
+  return first;
+}
+
 Expected<AlignedBuffer> ReorderConstant(WeightPool* pool, const void* data,
                                         const dnnl_memory_desc_t& from,
                                         const dnnl_memory_desc_t& to, const Node& node) {

@@ -136,6 +136,21 @@ Expected<Attr> MakeInt8Attr(const Node& node, const FusedActivation& act, bool h
 
 // Reorders constant data laid out as `from` into a new buffer laid out as `to`, once, at prepare
 // time (packing weights into the primitive's blocked format).
+// oneDNN tries its implementations in a fixed order and takes the first that accepts the problem.
+// A preference overrides that for one kind of layer: when the first implementation's name starts
+// with `first`, the first later one whose name starts with `instead` is taken (or the first, if
+// none does). The orders we measured are next to each table.
+struct ImplPreference {
+  std::string_view first, instead;
+};
+// `op_desc` is a convolution (or other op) descriptor, `what` names it in errors.
+Expected<PrimitiveDesc> CreatePdPreferring(const Node& node, const void* op_desc,
+                                           const_dnnl_primitive_attr_t attr,
+                                           std::span<const ImplPreference> preferences,
+                                           std::string_view what);
+// "brgconv:avx512_core" and the like; "" when oneDNN does not say.
+const char* ImplName(const_dnnl_primitive_desc_t pd);
+
 Expected<AlignedBuffer> ReorderConstant(WeightPool* pool, const void* data,
                                         const dnnl_memory_desc_t& from,
                                         const dnnl_memory_desc_t& to, const Node& node);
