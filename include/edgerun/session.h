@@ -59,6 +59,11 @@ struct SessionOptions {
   // process with OMP_WAIT_POLICY=passive then (libgomp reads it at start-up; the CLI's --no-spin
   // sets it).
   bool spin_wait = true;
+  // Subnormal floats read and written as zero during Run() (x86 FTZ+DAZ, ARM FZ), on the calling
+  // thread and the workers, as ONNX Runtime's session.set_denormal_as_zero. Subnormal operands
+  // can slow float math 10-100x on many x86 cores. Off by default: results then follow IEEE,
+  // except in XNNPACK's parallel kernels, which always flush.
+  bool flush_denormals = false;
   // Kernel paths in preference order; empty: DefaultPathOrder() for this CPU (oneDNN, XNNPACK,
   // reference on x86-64). {kReference} runs the portable oracle kernels only.
   std::vector<KernelPath> kernel_paths;

@@ -30,6 +30,9 @@ struct BackendDef {
   // Called by the calling thread before each run, for thread-local settings (OpenMP's team size
   // is per calling thread). nullptr: nothing to do. Must not allocate.
   void (*before_run)(int num_threads);
+  // With SessionOptions::flush_denormals: sets (at the start of a run) or clears (at its end) the
+  // flush mode on the backend's own worker threads. nullptr: no workers of its own.
+  void (*set_worker_denormals)(int num_threads, bool flush) = nullptr;
 };
 
 BackendDef RefBackend();      // kernels/ref/ref_backend.cc

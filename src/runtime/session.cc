@@ -14,6 +14,7 @@
 #include <cstring>
 #include <numeric>
 
+#include "core/denormals.h"
 #include "kernels/backend.h"
 #include "kernels/kernel.h"
 #include "passes/passes.h"
@@ -114,6 +115,8 @@ struct Session::Impl {
   std::vector<std::string> pass_log;
   int num_threads = 1;
   std::vector<void (*)(int)> before_run;  // backend hooks used by this session's kernels
+  bool flush_denormals = false;
+  std::vector<void (*)(int, bool)> set_worker_denormals;  // likewise
 
   ~Impl() {
     if (pool != nullptr) pthreadpool_destroy(pool);
@@ -548,7 +551,13 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
             impl->before_run.end()) {
       impl->before_run.push_back(b->before_run);
     }
+    if (options.flush_denormals && b != nullptr && b->set_worker_denormals != nullptr &&
+        std::find(impl->set_worker_denormals.begin(), impl->set_worker_denormals.end(),
+                  b->set_worker_denormals) == impl->set_worker_denormals.end()) {
+      impl->set_worker_denormals.push_back(b->set_worker_denormals);
+    }
   }
+  impl->flush_denormals = options.flush_denormals;
   impl->profiling = options.enable_profiling;
   impl->profile.resize(g.nodes.size());
   return std::unique_ptr<Session>(new Session(std::move(impl)));
@@ -597,9 +606,35 @@ Status Session::SetInput(int i, const TensorView& view) {
   return Status::Ok();
 }
 
+namespace {
+
+// The flush mode on a session's backend workers for one run; cleared again however Run() ends.
+class WorkerDenormalsScope {
+ public:
+  WorkerDenormalsScope(std::span<void (*const)(int, bool)> hooks, int threads)
+      : hooks_(hooks), threads_(threads) {
+    for (auto hook : hooks_) hook(threads_, true);
+  }
+  ~WorkerDenormalsScope() {
+    for (auto hook : hooks_) hook(threads_, false);
+  }
+  WorkerDenormalsScope(const WorkerDenormalsScope&) = delete;
+  WorkerDenormalsScope& operator=(const WorkerDenormalsScope&) = delete;
+
+ private:
+  std::span<void (*const)(int, bool)> hooks_;
+  int threads_;
+};
+
+}  // namespace
+
 Status Session::Run() {
   Impl& s = *impl_;
   for (auto hook : s.before_run) hook(s.num_threads);
+  // The calling thread and, through the hooks, oneDNN's OpenMP workers; the reference kernels'
+  // pthreadpool calls pass the calling thread's mode on (ThreadpoolFlagsForThisThread).
+  const ScopedFlushDenormals flush(s.flush_denormals);
+  const WorkerDenormalsScope workers(s.set_worker_denormals, s.num_threads);
   const size_t n_nodes = s.graph.nodes.size();
   for (size_t n = 0; n < n_nodes; ++n) {
     NodeExec& e = s.execs[n];

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/denormals.h"
 #include "edgerun/session.h"
 #include "kernels/backend.h"
 #include "util/compare.h"
@@ -585,6 +586,71 @@ TEST(SessionWeights, CreateFromRvalueMatchesCreateFromConstRef) {
   auto ref = CreateFor(model, {KernelPath::kReference});
   ASSERT_TRUE(ref.ok()) << ref.status().ToString();
   ExpectClose(RunAll(**from_copy, 8)[0], RunAll(**ref, 8)[0]);
+}
+
+// x[1,C,H,W] (about 1e-20) -> 1x1 Conv (weights 1e-22, no bias) -> y: every output is a sum of
+// C products near 1e-42, subnormal unless the session flushes them to zero.
+Model SubnormalNet(int64_t c, int64_t hw) {
+  Model m;
+  m.path = "subnormal_net";
+  Graph& g = m.graph;
+  g.opset_imports[""] = 17;
+  const int x = g.AddValue("x", DType::kF32, ShapeFromDims({1, c, hw, hw}));
+  g.MarkInput(x);
+  const int w = g.AddConstant(
+      "w", Tensor::FromVector(DType::kF32, {c, c, 1, 1},
+                              std::vector<float>(static_cast<size_t>(c * c), 1e-22f)));
+  const int y = g.AddValue("y");
+  g.AddNode("conv", "Conv", {x, w}, {y});
+  g.MarkOutput(y);
+  return m;
+}
+
+// Counts the outputs that are subnormal (non-zero and below FLT_MIN in magnitude).
+int64_t CountSubnormals(const TensorView& t) {
+  int64_t n = 0;
+  for (int64_t i = 0; i < t.num_elements(); ++i) {
+    const float v = t.data<float>()[i];
+    if (v != 0.0f && std::fabs(v) < 1.17549435e-38f) ++n;
+  }
+  return n;
+}
+
+TEST(SessionPathsTest, FlushDenormalsZeroesSubnormalResultsOnEveryPathAndThread) {
+  if (!FlushDenormalsSupported()) GTEST_SKIP() << "no flush-to-zero control on this CPU";
+  struct Config {
+    std::vector<KernelPath> paths;
+    int threads;
+  };
+  // 32 channels at 128x128: 16.8 M MACs, so a 2-thread oneDNN session shares the layer.
+  const Config configs[] = {{{KernelPath::kReference}, 1},
+                            {{KernelPath::kReference}, 2},
+                            {{KernelPath::kOnednn, KernelPath::kReference}, 1},
+                            {{KernelPath::kOnednn, KernelPath::kReference}, 2}};
+  for (const Config& c : configs) {
+    for (bool flush : {false, true}) {
+      SCOPED_TRACE("path " + std::to_string(static_cast<int>(c.paths[0])) + " threads " +
+                   std::to_string(c.threads) + (flush ? " flush" : " IEEE"));
+      SessionOptions options;
+      options.kernel_paths = c.paths;
+      options.num_threads = c.threads;
+      options.flush_denormals = flush;
+      auto session = Session::Create(SubnormalNet(32, 128), options);
+      ASSERT_TRUE(session.ok()) << session.status().message();
+      Session& s = **session;
+      const TensorView x = s.input(0);
+      for (int64_t i = 0; i < x.num_elements(); ++i) x.data<float>()[i] = 1e-20f * (1 + i % 7);
+      ASSERT_TRUE(s.Run().ok());
+      const TensorView y = s.output(0);
+      if (flush) {
+        EXPECT_EQ(CountSubnormals(y), 0);
+        for (int64_t i = 0; i < y.num_elements(); ++i) ASSERT_EQ(y.data<float>()[i], 0.0f) << i;
+      } else {
+        EXPECT_EQ(CountSubnormals(y), y.num_elements());
+      }
+      EXPECT_FALSE(FlushingDenormals());  // the caller's mode is back after Run
+    }
+  }
 }
 
 }  // namespace

@@ -39,6 +39,9 @@ void AddEngineOptions(CLI::App* cmd, EngineArgs& args) {
                   "~/.cache/edgerun/tune)");
   cmd->add_flag("--no-optimize", args.no_optimize,
                 "Skip graph passes (fusion, layout); run the graph as written");
+  cmd->add_flag("--flush-denormals", args.flush_denormals,
+                "Treat subnormal floats as zero while running (x86 FTZ/DAZ, ARM FZ): avoids "
+                "slow subnormal arithmetic; results may differ below 1.2e-38");
 }
 
 Status ApplyEngineArgs(const EngineArgs& args, SessionOptions& options) {
@@ -51,6 +54,7 @@ Status ApplyEngineArgs(const EngineArgs& args, SessionOptions& options) {
   options.tune = args.tune;
   options.tune_cache_dir = args.tune_cache;
   options.optimize = !args.no_optimize;
+  options.flush_denormals = args.flush_denormals;
   options.kernel_paths.clear();
   if (args.kernels == "auto" || args.kernels.empty()) return Status::Ok();
   size_t start = 0;

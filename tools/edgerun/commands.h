@@ -31,6 +31,7 @@ struct EngineArgs {
   bool tune = false;
   std::string tune_cache;
   bool no_optimize = false;
+  bool flush_denormals = false;  // subnormal floats as zero while running (FTZ/DAZ)
 };
 
 struct InspectArgs {

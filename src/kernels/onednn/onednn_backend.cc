@@ -8,6 +8,7 @@
 #include <atomic>
 #include <string>
 
+#include "core/denormals.h"
 #include "kernels/backend.h"
 
 namespace edgerun {
@@ -42,11 +43,20 @@ Status OnednnConfigureThreads(int num_threads, bool pin) {
 
 void OnednnBeforeRun(int num_threads) { omp_set_num_threads(num_threads); }
 
+// One parallel region reaches every thread of the team the primitives will use.
+void OnednnSetWorkerDenormals(int num_threads, bool flush) {
+  if (num_threads <= 1) return;
+#pragma omp parallel num_threads(num_threads)
+  {
+    if (omp_get_thread_num() != 0) SetFlushDenormals(flush);
+  }
+}
+
 }  // namespace
 
 BackendDef OnednnBackend() {
-  return BackendDef{KernelPath::kOnednn, OnednnAvailable, OnednnVersion, OnednnConfigureThreads,
-                    OnednnBeforeRun};
+  return BackendDef{KernelPath::kOnednn,    OnednnAvailable, OnednnVersion,
+                    OnednnConfigureThreads, OnednnBeforeRun, OnednnSetWorkerDenormals};
 }
 
 }  // namespace edgerun

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/denormals.h"
 #include "kernels/ref/gemm.h"
 #include "kernels/ref/ref_util.h"
 
@@ -258,7 +259,8 @@ Status InvokeConv(InvokeContext& ctx) {
     DepthwiseArgs args{&s, x, wt, bias, y};
     const size_t planes = static_cast<size_t>(s.batch * s.out_channels);
     if (ctx.threadpool != nullptr) {
-      pthreadpool_parallelize_1d(ctx.threadpool, DepthwiseTask, &args, planes, 0);
+      pthreadpool_parallelize_1d(ctx.threadpool, DepthwiseTask, &args, planes,
+                                 ThreadpoolFlagsForThisThread());
     } else {
       for (size_t p = 0; p < planes; ++p) DepthwiseTask(&args, p);
     }

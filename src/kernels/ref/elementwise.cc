@@ -20,11 +20,11 @@
 
 #include <pthreadpool.h>
 
+#include "core/denormals.h"
 #include "kernels/ref/ref_kernels.h"
 #include "kernels/ref/ref_util.h"
 
 namespace edgerun {
-
 
 namespace {
 
@@ -36,7 +36,6 @@ inline constexpr DTypeSet kAnyType = kNumericTypes | kBoolOnly;
 
 // ---------------------------------------------------------------------------------------------
 // Storage types: how elements sit in memory, and the type arithmetic happens in.
-
 
 template <class S>
 constexpr DType kDTypeOf = DType::kUndefined;
@@ -93,7 +92,6 @@ inline S Store(C v) {
     return static_cast<S>(v);
   }
 }
-
 
 // Integer arithmetic wraps (two's complement) instead of overflowing, which is UB in C++.
 template <class T>
@@ -480,7 +478,8 @@ Status InvokeUnary(InvokeContext& ctx) {
                    DTypeSize(out.dtype),
                    n};
     const size_t chunks = static_cast<size_t>((n + kParallelChunk - 1) / kParallelChunk);
-    pthreadpool_parallelize_1d(ctx.threadpool, RunUnaryChunk, &task, chunks, 0);
+    pthreadpool_parallelize_1d(ctx.threadpool, RunUnaryChunk, &task, chunks,
+                               ThreadpoolFlagsForThisThread());
   } else {
     s.fn(in.raw, out.raw, n, s.params);
   }
@@ -867,9 +866,7 @@ int64_t IntPow(int64_t base, int64_t exp) {
   return static_cast<int64_t>(result);
 }
 
-void StoreFromDouble(void* p, int64_t i, DType t, double v) {
-  StoreElementFromDouble(p, t, i, v);
-}
+void StoreFromDouble(void* p, int64_t i, DType t, double v) { StoreElementFromDouble(p, t, i, v); }
 
 void StoreFromInt(void* p, int64_t i, DType t, int64_t v) {
   switch (t) {

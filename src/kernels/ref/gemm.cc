@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstddef>
 
+#include "core/denormals.h"
+
 namespace edgerun {
 namespace {
 
@@ -183,7 +185,8 @@ void Sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
   const int64_t want = static_cast<int64_t>(threads) * 2;
   g.m_splits = std::clamp<int64_t>((want + g.n_blocks - 1) / g.n_blocks, 1, m_blocks);
   pthreadpool_parallelize_1d(threadpool, GemmTaskThunk, &g,
-                             static_cast<size_t>(g.n_blocks * g.m_splits), 0);
+                             static_cast<size_t>(g.n_blocks * g.m_splits),
+                             ThreadpoolFlagsForThisThread());
 }
 
 }  // namespace edgerun

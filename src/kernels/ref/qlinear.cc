@@ -46,6 +46,7 @@
 #include <string>
 #include <vector>
 
+#include "core/denormals.h"
 #include "kernels/ref/conv.h"
 #include "kernels/ref/ref_kernels.h"
 #include "kernels/ref/ref_util.h"
@@ -397,7 +398,7 @@ void QDepthwiseThunk(void* context, size_t plane) {
 // Runs fn(i) for i in [0, n), on the pool when there is one.
 void ParallelFor(pthreadpool_t pool, pthreadpool_task_1d_t fn, void* context, size_t n) {
   if (pool != nullptr) {
-    pthreadpool_parallelize_1d(pool, fn, context, n, 0);
+    pthreadpool_parallelize_1d(pool, fn, context, n, ThreadpoolFlagsForThisThread());
   } else {
     for (size_t i = 0; i < n; ++i) fn(context, i);
   }
