@@ -14,52 +14,38 @@
 namespace edgerun {
 namespace {
 
+// The thread's floating-point control register and the bits that make it flush.
 #if EDGERUN_DENORMALS_X86
-constexpr unsigned kFlushToZero = 1u << 15;      // MXCSR.FTZ: subnormal results become zero
-constexpr unsigned kDenormalsAreZero = 1u << 6;  // MXCSR.DAZ: subnormal inputs read as zero
-constexpr unsigned kBoth = kFlushToZero | kDenormalsAreZero;
+// MXCSR.FTZ (bit 15): subnormal results become zero; MXCSR.DAZ (bit 6): subnormal inputs read
+// as zero.
+constexpr uint64_t kFlushBits = (uint64_t{1} << 15) | (uint64_t{1} << 6);
+uint64_t ReadControl() { return _mm_getcsr(); }
+void WriteControl(uint64_t v) { _mm_setcsr(static_cast<unsigned>(v)); }
 #elif EDGERUN_DENORMALS_AARCH64
-constexpr uint64_t kFpcrFz = uint64_t{1} << 24;  // FPCR.FZ covers inputs and results
+constexpr uint64_t kFlushBits = uint64_t{1} << 24;  // FPCR.FZ covers inputs and results
+uint64_t ReadControl() {
+  uint64_t fpcr;
+  __asm__ __volatile__("mrs %0, fpcr" : "=r"(fpcr));
+  return fpcr;
+}
+void WriteControl(uint64_t v) { __asm__ __volatile__("msr fpcr, %0" : : "r"(v)); }
+#else
+constexpr uint64_t kFlushBits = 0;
+uint64_t ReadControl() { return 0; }
+void WriteControl(uint64_t) {}
 #endif
 
 }  // namespace
 
-bool FlushDenormalsSupported() {
-#if EDGERUN_DENORMALS_X86 || EDGERUN_DENORMALS_AARCH64
-  return true;
-#else
-  return false;
-#endif
-}
+bool FlushDenormalsSupported() { return kFlushBits != 0; }
 
 bool SetFlushDenormals(bool on) {
-#if EDGERUN_DENORMALS_X86
-  const unsigned csr = _mm_getcsr();
-  _mm_setcsr(on ? (csr | kBoth) : (csr & ~kBoth));
-  return (csr & kBoth) == kBoth;
-#elif EDGERUN_DENORMALS_AARCH64
-  uint64_t fpcr;
-  __asm__ __volatile__("mrs %0, fpcr" : "=r"(fpcr));
-  const uint64_t next = on ? (fpcr | kFpcrFz) : (fpcr & ~kFpcrFz);
-  __asm__ __volatile__("msr fpcr, %0" : : "r"(next));
-  return (fpcr & kFpcrFz) != 0;
-#else
-  (void)on;
-  return false;
-#endif
+  const uint64_t control = ReadControl();
+  if (kFlushBits != 0) WriteControl(on ? (control | kFlushBits) : (control & ~kFlushBits));
+  return kFlushBits != 0 && (control & kFlushBits) == kFlushBits;
 }
 
-bool FlushingDenormals() {
-#if EDGERUN_DENORMALS_X86
-  return (_mm_getcsr() & kBoth) == kBoth;
-#elif EDGERUN_DENORMALS_AARCH64
-  uint64_t fpcr;
-  __asm__ __volatile__("mrs %0, fpcr" : "=r"(fpcr));
-  return (fpcr & kFpcrFz) != 0;
-#else
-  return false;
-#endif
-}
+bool FlushingDenormals() { return kFlushBits != 0 && (ReadControl() & kFlushBits) == kFlushBits; }
 
 uint32_t ThreadpoolFlagsForThisThread() {
   return FlushingDenormals() ? PTHREADPOOL_FLAG_DISABLE_DENORMALS : 0;

@@ -32,18 +32,18 @@ bool ScaleConvChannels(GraphRewriter& rw, int c, const Tensor* w, bool transpose
   const int64_t channels = static_cast<int64_t>(scale.size());
   // Weights that only this conv reads, held by nothing but the graph, are scaled in place.
   const int w_in = rw.node(c).inputs[1];
-  float* in_place = nullptr;
-  if (rw.HasSoleConsumer(w_in, c) && !g.IsGraphInput(w_in) &&
-      g.values[w_in].constant.use_count() == 1) {
-    in_place = static_cast<float*>(w->ExclusiveMutableRaw());
+  float* dst = static_cast<float*>(rw.WritableConstant(w_in, c));
+  const bool in_place = dst != nullptr;
+  Tensor new_w;
+  if (!in_place) {
+    Expected<Tensor> copy = Tensor::CreateUninitialized(DType::kF32, w->dims());
+    if (!copy.ok()) return false;
+    new_w = std::move(copy).value();
+    dst = new_w.mutable_data<float>();
   }
-  Expected<Tensor> new_w = in_place != nullptr
-                               ? Expected<Tensor>(Tensor())
-                               : Tensor::CreateUninitialized(DType::kF32, w->dims());
   Expected<Tensor> new_b = Tensor::Create(DType::kF32, {channels});
-  if (!new_w.ok() || !new_b.ok()) return false;
+  if (!new_b.ok()) return false;
   const float* src = w->data<float>();
-  float* dst = in_place != nullptr ? in_place : new_w->mutable_data<float>();
   const int64_t d0 = w->dims()[0], d1 = w->dims()[1];
   const int64_t inner = w->num_elements() / (d0 * d1);
   for (int64_t i = 0; i < d0; ++i) {
@@ -59,7 +59,7 @@ bool ScaleConvChannels(GraphRewriter& rw, int c, const Tensor* w, bool transpose
   const Node& conv = rw.node(c);
   const std::string w_name = g.values[conv.inputs[1]].name + std::string(suffix);
   const std::string b_name = conv.name + std::string(suffix) + "_bias";
-  const int w_value = in_place != nullptr ? w_in : rw.AddConstant(w_name, std::move(new_w).value());
+  const int w_value = in_place ? w_in : rw.AddConstant(w_name, std::move(new_w));
   const int b_value = rw.AddConstant(b_name, std::move(new_b).value());
   // AddConstant may grow g.values; node references stay valid (nodes are not touched).
   Node& conv2 = rw.node(c);

@@ -51,6 +51,12 @@ const Tensor* GraphRewriter::Constant(int v) const {
   return graph_.values[v].constant.get();
 }
 
+void* GraphRewriter::WritableConstant(int v, int n) {
+  if (Constant(v) == nullptr || !HasSoleConsumer(v, n)) return nullptr;
+  const std::shared_ptr<const Tensor>& t = graph_.values[v].constant;
+  return t.use_count() == 1 ? t->ExclusiveMutableRaw() : nullptr;
+}
+
 void GraphRewriter::RemoveNode(int n) {
   removed_[n] = 1;
   dirty_ = true;

@@ -41,6 +41,10 @@ class GraphRewriter {
   bool HasSoleConsumer(int v, int n);
   // The constant tensor behind value `v`, or nullptr.
   const Tensor* Constant(int v) const;
+  // The data of constant `v`, writable, when node `n` is its only reader and nothing outside the
+  // graph shares its buffer (no copy of the graph, no other Tensor, writable memory); otherwise
+  // nullptr. Lets a fold rewrite weights in place instead of faulting in a fresh copy.
+  void* WritableConstant(int v, int n);
 
   // Flags node `n` for removal at Finish().
   void RemoveNode(int n);

@@ -544,18 +544,17 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
                       impl->pool};
     RETURN_IF_ERROR(e.kernel->setup(sctx).WithPrefix(prefix));
   }
+  // Each backend's hooks once, for the backends this session's kernels use.
+  auto add_once = [](auto& hooks, auto hook) {
+    if (hook != nullptr && std::find(hooks.begin(), hooks.end(), hook) == hooks.end()) {
+      hooks.push_back(hook);
+    }
+  };
   for (const NodeExec& e : impl->execs) {
     const BackendDef* b = FindBackend(e.kernel->path);
-    if (b != nullptr && b->before_run != nullptr &&
-        std::find(impl->before_run.begin(), impl->before_run.end(), b->before_run) ==
-            impl->before_run.end()) {
-      impl->before_run.push_back(b->before_run);
-    }
-    if (options.flush_denormals && b != nullptr && b->set_worker_denormals != nullptr &&
-        std::find(impl->set_worker_denormals.begin(), impl->set_worker_denormals.end(),
-                  b->set_worker_denormals) == impl->set_worker_denormals.end()) {
-      impl->set_worker_denormals.push_back(b->set_worker_denormals);
-    }
+    if (b == nullptr) continue;
+    add_once(impl->before_run, b->before_run);
+    if (options.flush_denormals) add_once(impl->set_worker_denormals, b->set_worker_denormals);
   }
   impl->flush_denormals = options.flush_denormals;
   impl->profiling = options.enable_profiling;

@@ -108,18 +108,17 @@ Expected<ConvDescs> MakeConvDescs(const PrepareContext& ctx, const ConvGeometry&
 // of a small model's load. So the support check leaves its descriptor here, keyed by everything
 // dnnl_primitive_desc_create reads, and the prepare that follows on this thread takes it.
 struct PdMemo {
-  bool valid = false;
   bool deconv = false;
   bool residual = false;
   int threads = 0;
   FusedActivation act;
   dnnl_convolution_desc_t desc;  // dnnl_deconvolution_desc_t is the same type
-  PrimitiveDesc pd;
+  PrimitiveDesc pd;              // null once taken
 
   bool Matches(const PdMemo& key) const {
-    return valid && deconv == key.deconv && residual == key.residual && threads == key.threads &&
-           act.kind == key.act.kind && act.a == key.act.a && act.b == key.act.b &&
-           std::memcmp(&desc, &key.desc, sizeof(desc)) == 0;
+    return pd.get() != nullptr && deconv == key.deconv && residual == key.residual &&
+           threads == key.threads && act.kind == key.act.kind && act.a == key.act.a &&
+           act.b == key.act.b && std::memcmp(&desc, &key.desc, sizeof(desc)) == 0;
   }
 };
 thread_local PdMemo last_supported_pd;
@@ -152,10 +151,7 @@ Expected<PrimitiveDesc> CreatePd(const PrepareContext& ctx, const ConvGeometry& 
                               &d.weights_any, bias, &d.dst, g.strides, g.dilates, g.pad_l, g.pad_r);
   RETURN_IF_ERROR(onednn::FromDnnl(s, ctx.node, deconv ? "deconvolution" : "convolution"));
   PdMemo& memo = last_supported_pd;
-  if (use == PdUse::kForPrepare && memo.Matches(key)) {
-    memo.valid = false;
-    return std::move(memo.pd);
-  }
+  if (use == PdUse::kForPrepare && memo.Matches(key)) return std::move(memo.pd);
   ASSIGN_OR_RETURN(onednn::Attr attr, onednn::MakeAttr(ctx.node, residual, key.act));
   ASSIGN_OR_RETURN(PrimitiveDesc pd,
                    onednn::CreatePdPreferring(ctx.node, &key.desc, attr.get(), kF32Preferences,
@@ -163,7 +159,6 @@ Expected<PrimitiveDesc> CreatePd(const PrepareContext& ctx, const ConvGeometry& 
   if (use == PdUse::kForSupportCheck) {
     memo = std::move(key);
     memo.pd = std::move(pd);
-    memo.valid = true;
     return PrimitiveDesc();
   }
   return pd;

@@ -353,14 +353,7 @@ size_t PrimitiveRunner::owned_bytes() const {
   return total;
 }
 
-const char* PrimitiveRunner::impl_name() const {
-  const char* name = "";
-  if (pd_ == nullptr ||
-      dnnl_primitive_desc_query(pd_, dnnl_query_impl_info_str, 0, &name) != dnnl_success) {
-    return "";
-  }
-  return name;
-}
+const char* PrimitiveRunner::impl_name() const { return ImplName(pd_); }
 
 template <typename Ctx>
 Status PrimitiveRunner::BindFrom(const Ctx& ctx) const {

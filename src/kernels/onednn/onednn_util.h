@@ -134,8 +134,6 @@ Expected<Attr> MakeAttr(const Node& node, bool residual_sum, const FusedActivati
 // v + zp is not representable (about 3e-5 of the outputs at |zp| ~ 128).
 Expected<Attr> MakeInt8Attr(const Node& node, const FusedActivation& act, bool has_dst_zero_point);
 
-// Reorders constant data laid out as `from` into a new buffer laid out as `to`, once, at prepare
-// time (packing weights into the primitive's blocked format).
 // oneDNN tries its implementations in a fixed order and takes the first that accepts the problem.
 // A preference overrides that for one kind of layer: when the first implementation's name starts
 // with `first`, the first later one whose name starts with `instead` is taken (or the first, if
@@ -151,6 +149,8 @@ Expected<PrimitiveDesc> CreatePdPreferring(const Node& node, const void* op_desc
 // "brgconv:avx512_core" and the like; "" when oneDNN does not say.
 const char* ImplName(const_dnnl_primitive_desc_t pd);
 
+// Reorders constant data laid out as `from` into a new buffer laid out as `to`, once, at prepare
+// time (packing weights into the primitive's blocked format).
 Expected<AlignedBuffer> ReorderConstant(WeightPool* pool, const void* data,
                                         const dnnl_memory_desc_t& from,
                                         const dnnl_memory_desc_t& to, const Node& node);
