@@ -100,18 +100,21 @@ void LargeBuffer::Release() {
   size_ = mapping_bytes_ = huge_bytes_ = 0;
 }
 
-void LargeBuffer::Discard(size_t offset, size_t length) {
+void DiscardWholePages(void* begin, size_t length) {
 #if EDGERUN_HAVE_MMAP
-  if (mapping_ == nullptr || offset >= size_) return;
-  length = std::min(length, size_ - offset);
-  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  const size_t begin = RoundUp(offset, page);
-  const size_t end = (offset + length) / page * page;
-  if (end > begin) ::madvise(data_ + begin, end - begin, MADV_DONTNEED);
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t first = RoundUp(reinterpret_cast<uintptr_t>(begin), page);
+  const uintptr_t last = (reinterpret_cast<uintptr_t>(begin) + length) / page * page;
+  if (last > first) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 #else
-  (void)offset;
+  (void)begin;
   (void)length;
 #endif
+}
+
+void LargeBuffer::Discard(size_t offset, size_t length) {
+  if (mapping_ == nullptr || offset >= size_) return;
+  DiscardWholePages(data_ + offset, std::min(length, size_ - offset));
 }
 
 Expected<std::byte*> WeightPool::Allocate(size_t bytes, size_t alignment) {

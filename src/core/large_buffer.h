@@ -22,6 +22,12 @@
 
 namespace edgerun {
 
+// Returns the whole pages inside [begin, begin + length) to the OS; they read as zeros after.
+// Bytes of pages the range only partly covers are kept. Only for private, writable memory that
+// the caller alone uses (like writing zeros to it, but the pages stop counting in RSS). A no-op
+// without mmap.
+void DiscardWholePages(void* begin, size_t length);
+
 class LargeBuffer {
  public:
   static constexpr size_t kHugePageBytes = size_t{2} << 20;

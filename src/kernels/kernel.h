@@ -65,6 +65,13 @@ struct PrepareContext {
   // The session decided that every layer uses all threads (its workers spin between layers and
   // the model's layers are large enough); otherwise only layers worth waking the workers for.
   bool share_every_layer = false;
+  // Bit i set: constant input i has no other reader and its buffer is private and writable, so a
+  // kernel packing it may give its pages back to the OS while it packs (they then read as zeros):
+  // the peak holds one copy of a large weight instead of two. A kernel that does so must set
+  // constants_consumed and report the input in packed_constant_inputs; the session then does not
+  // hand the node to another path if prepare fails.
+  uint32_t consumable_constant_inputs = 0;
+  bool constants_consumed = false;
 
   Status Invalid(std::string_view msg) const {
     return InvalidModel(node.Describe() + ": " + std::string(msg));

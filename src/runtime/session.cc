@@ -142,6 +142,22 @@ class PackedConstantReleaser {
     }
   }
 
+  // The constant inputs whose pages the node's kernel may give back while packing them: read by
+  // this node alone (once), not a graph output, held by this graph alone, in a private writable
+  // buffer.
+  uint32_t ConsumableInputs(const Graph& g, const Node& node) const {
+    uint32_t bits = 0;
+    for (size_t i = 0; i < node.inputs.size() && i < 32; ++i) {
+      const int v = node.inputs[i];
+      if (v < 0 || !g.values[v].is_constant() || pending_readers_[v] != 1 || keep_[v]) continue;
+      // A Model the caller keeps (Session::Create(const Model&)) shares the Tensor object.
+      const std::shared_ptr<const Tensor>& t = g.values[v].constant;
+      if (t.use_count() != 1 || t->ExclusiveMutableRaw() == nullptr) continue;
+      bits |= 1u << i;
+    }
+    return bits;
+  }
+
   void NodePrepared(Graph& g, const Node& node, uint32_t packed_inputs) {
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       const int v = node.inputs[i];
@@ -343,10 +359,12 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
       pctx.threadpool = impl->pool;
       pctx.weight_pool = impl->weight_pool.get();
       pctx.share_every_layer = share_every_layer;
+      pctx.consumable_constant_inputs = releaser.ConsumableInputs(g, node);
       if (candidates[c]->prepare != nullptr) {
         Status st = candidates[c]->prepare(pctx);
         if (!st.ok()) {
-          if (c + 1 < candidates.size()) continue;
+          // After a kernel gave back a weight's pages, no other kernel can read that weight.
+          if (c + 1 < candidates.size() && !pctx.constants_consumed) continue;
           return st.WithPrefix(prefix);
         }
       }

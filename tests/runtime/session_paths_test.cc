@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -586,6 +587,46 @@ TEST(SessionWeights, CreateFromRvalueMatchesCreateFromConstRef) {
   auto ref = CreateFor(model, {KernelPath::kReference});
   ASSERT_TRUE(ref.ok()) << ref.status().ToString();
   ExpectClose(RunAll(**from_copy, 8)[0], RunAll(**ref, 8)[0]);
+}
+
+// x[1,512] -> Gemm(B[600,512], transB) -> y[1,600]: B (1.2 MB) is large enough, and laid out
+// along N as oneDNN packs it, so a oneDNN session packs it piecewise, giving its pages back as it
+// goes, when the session's graph alone holds it.
+Model LargeMatMulNet() {
+  Model m;
+  m.path = "large_matmul_net";
+  Graph& g = m.graph;
+  g.opset_imports[""] = 17;
+  const int x = g.AddValue("x", DType::kF32, ShapeFromDims({1, 512}));
+  g.MarkInput(x);
+  const int b = g.AddConstant("B", RandomF32({600, 512}, 90));
+  const int y = g.AddValue("y");
+  g.AddNode("fc", "Gemm", {x, b}, {y}).attrs["transB"] = Attribute::Int(1);
+  g.MarkOutput(y);
+  return m;
+}
+
+TEST(SessionWeights, LargeWeightsConsumedOnlyWhenTheSessionAloneHoldsThem) {
+  if (!Available(KernelPath::kOnednn)) GTEST_SKIP() << "oneDNN is not built in";
+  const Model kept = LargeMatMulNet();
+  auto ref = CreateFor(kept, {KernelPath::kReference});
+  ASSERT_TRUE(ref.ok()) << ref.status().ToString();
+  const auto want = RunAll(**ref, 4);
+  // From a model the caller keeps: its weights must come through unchanged, for another session.
+  auto first = CreateFor(kept, {KernelPath::kOnednn});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  const Tensor expected_b = RandomF32({600, 512}, 90);
+  const Tensor& b = *kept.graph.values[kept.graph.FindValue("B")].constant;
+  ASSERT_NE(b.raw(), nullptr);
+  EXPECT_EQ(std::memcmp(b.raw(), expected_b.raw(), b.bytes()), 0);
+  auto second = CreateFor(kept, {KernelPath::kOnednn});
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  // From a moved model, the session packs B piecewise and frees it: same outputs.
+  SessionOptions options;
+  options.kernel_paths = {KernelPath::kOnednn};
+  auto moved = Session::Create(LargeMatMulNet(), options);
+  ASSERT_TRUE(moved.ok()) << moved.status().ToString();
+  for (auto* s : {&first, &second, &moved}) ExpectClose(RunAll(***s, 4)[0], want[0]);
 }
 
 // x[1,C,H,W] (about 1e-20) -> 1x1 Conv (weights 1e-22, no bias) -> y: every output is a sum of

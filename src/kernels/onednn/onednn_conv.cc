@@ -216,8 +216,7 @@ Status PrepareConvLike(PrepareContext& ctx, bool deconv) {
   const dnnl_memory_desc_t* weights =
       dnnl_primitive_desc_query_md(pd.get(), dnnl_query_weights_md, 0);
   ASSIGN_OR_RETURN(onednn::AlignedBuffer packed,
-                   onednn::ReorderConstant(ctx.weight_pool, ctx.constants[1]->raw(), d.weights_user,
-                                           *weights, ctx.node));
+                   onednn::PackConstantInput(ctx, 1, d.weights_user, *weights));
   RETURN_IF_ERROR(s->runner.AddOwnedArg(DNNL_ARG_WEIGHTS, *weights, std::move(packed), ctx.node));
   ctx.packed_constant_inputs |= 1u << 1;
   RETURN_IF_ERROR(s->runner.AddArg(DNNL_ARG_SRC, d.src, ArgSource::kInput, 0, ctx.node));

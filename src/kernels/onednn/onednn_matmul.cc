@@ -194,9 +194,8 @@ Status PrepareMatMul(PrepareContext& ctx) {
   if (s.b_constant) {
     const dnnl_memory_desc_t* packed_md =
         dnnl_primitive_desc_query_md(pd.get(), dnnl_query_weights_md, 0);
-    ASSIGN_OR_RETURN(
-        onednn::AlignedBuffer packed,
-        onednn::ReorderConstant(ctx.weight_pool, ctx.constants[1]->raw(), d.b_user, *packed_md, ctx.node));
+    ASSIGN_OR_RETURN(onednn::AlignedBuffer packed,
+                     onednn::PackConstantInput(ctx, 1, d.b_user, *packed_md));
     RETURN_IF_ERROR(r.AddOwnedArg(DNNL_ARG_WEIGHTS, *packed_md, std::move(packed), ctx.node));
     ctx.packed_constant_inputs |= 1u << 1;
   } else {

@@ -320,9 +320,9 @@ Status PrepareQConv(PrepareContext& ctx, bool residual) {
   const dnnl_memory_desc_t* weights =
       dnnl_primitive_desc_query_md(pd.get(), dnnl_query_weights_md, 0);
   ASSIGN_OR_RETURN(onednn::AlignedBuffer packed,
-                   onednn::ReorderConstant(ctx.weight_pool, ctx.constants[kW]->raw(),
-                                           d.weights_user, *weights, ctx.node));
+                   onednn::PackConstantInput(ctx, kW, d.weights_user, *weights));
   RETURN_IF_ERROR(r.AddOwnedArg(DNNL_ARG_WEIGHTS, *weights, std::move(packed), ctx.node));
+  ctx.packed_constant_inputs |= 1u << kW;
   RETURN_IF_ERROR(r.AddArg(DNNL_ARG_SRC, d.src, ArgSource::kInput, kX, ctx.node));
   if (s.has_bias)
     RETURN_IF_ERROR(r.AddArg(DNNL_ARG_BIAS, d.bias, ArgSource::kInput, kBias, ctx.node));

@@ -160,10 +160,10 @@ Status PrepareQLinearMatMul(PrepareContext& ctx) {
   r.UseThreads(threads);
   const dnnl_memory_desc_t* packed_md =
       dnnl_primitive_desc_query_md(pd.get(), dnnl_query_weights_md, 0);
-  ASSIGN_OR_RETURN(
-      onednn::AlignedBuffer packed,
-      onednn::ReorderConstant(ctx.weight_pool, ctx.constants[kB]->raw(), d.b_user, *packed_md, ctx.node));
+  ASSIGN_OR_RETURN(onednn::AlignedBuffer packed,
+                   onednn::PackConstantInput(ctx, kB, d.b_user, *packed_md));
   RETURN_IF_ERROR(r.AddOwnedArg(DNNL_ARG_WEIGHTS, *packed_md, std::move(packed), ctx.node));
+  ctx.packed_constant_inputs |= 1u << kB;
   RETURN_IF_ERROR(r.AddArg(DNNL_ARG_SRC, d.a, ArgSource::kInput, kA, ctx.node));
   RETURN_IF_ERROR(r.AddArg(DNNL_ARG_DST, d.y, ArgSource::kOutput, 0, ctx.node));
   if (s.a_zp != 0) {

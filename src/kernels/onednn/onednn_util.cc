@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 
+#include "core/large_buffer.h"
 #include "kernels/ref/conv.h"
 
 namespace edgerun::onednn {
@@ -245,32 +246,148 @@ Expected<PrimitiveDesc> CreatePdPreferring(const Node& node, const void* op_desc
   return first;
 }
 
-Expected<AlignedBuffer> ReorderConstant(WeightPool* pool, const void* data,
-                                        const dnnl_memory_desc_t& from,
-                                        const dnnl_memory_desc_t& to, const Node& node) {
-  dnnl_engine_t engine = CpuEngine();
-  if (engine == nullptr) return Internal(node.Describe() + ": no oneDNN CPU engine");
+namespace {
+
+// Reorders `from` at `src` into `to` at `dst`: one primitive, run once per call of `run`.
+class ConstantReorder {
+ public:
+  Status Init(const dnnl_memory_desc_t& from, const dnnl_memory_desc_t& to, const Node& node) {
+    dnnl_engine_t engine = CpuEngine();
+    if (engine == nullptr) return Internal(node.Describe() + ": no oneDNN CPU engine");
+    PrimitiveDesc pd;
+    RETURN_IF_ERROR(
+        FromDnnl(dnnl_reorder_primitive_desc_create(pd.out(), &from, engine, &to, engine, nullptr),
+                 node, "weight reorder"));
+    RETURN_IF_ERROR(
+        FromDnnl(dnnl_primitive_create(reorder_.out(), pd.get()), node, "weight reorder"));
+    RETURN_IF_ERROR(
+        FromDnnl(dnnl_memory_create(src_.out(), &from, engine, DNNL_MEMORY_NONE), node, "weights"));
+    RETURN_IF_ERROR(
+        FromDnnl(dnnl_memory_create(dst_.out(), &to, engine, DNNL_MEMORY_NONE), node, "weights"));
+    return FromDnnl(dnnl_stream_create(stream_.out(), engine, dnnl_stream_default_flags), node,
+                    "stream creation");
+  }
+
+  Status Run(const void* src, void* dst, const Node& node) {
+    // The reorder only reads `src`; the C API takes a non-const handle.
+    RETURN_IF_ERROR(
+        FromDnnl(dnnl_memory_set_data_handle(src_.get(), const_cast<void*>(src)), node, "weights"));
+    RETURN_IF_ERROR(FromDnnl(dnnl_memory_set_data_handle(dst_.get(), dst), node, "weights"));
+    const dnnl_exec_arg_t args[] = {{DNNL_ARG_FROM, src_.get()}, {DNNL_ARG_TO, dst_.get()}};
+    RETURN_IF_ERROR(FromDnnl(dnnl_primitive_execute(reorder_.get(), stream_.get(), 2, args), node,
+                             "weight reorder"));
+    return FromDnnl(dnnl_stream_wait(stream_.get()), node, "weight reorder");
+  }
+
+ private:
+  Primitive reorder_;
+  Memory src_, dst_;
+  Stream stream_;
+};
+
+// Source bytes packed per chunk when a consumable constant is packed piecewise.
+constexpr size_t kPackChunkBytes = size_t{256} << 10;
+
+int64_t BlockOf(const dnnl_blocking_desc_t& b, int dim) {
+  int64_t block = 1;
+  for (int i = 0; i < b.inner_nblks; ++i) {
+    if (b.inner_idxs[i] == dim) block *= b.inner_blks[i];
+  }
+  return block;
+}
+
+// A blocked layout starting at its buffer, without extra data after it (int8 compensation).
+bool IsPlainBlocked(const dnnl_memory_desc_t& md) {
+  if (md.format_kind != dnnl_blocked || md.extra.flags != 0 || md.offset0 != 0) return false;
+  for (int d = 0; d < md.ndims; ++d) {
+    if (md.padded_offsets[d] != 0) return false;
+  }
+  return true;
+}
+
+// The dimension whose index is outermost in memory, with everything else dense under it: a run
+// of its indices is one contiguous byte range. -1 for anything else.
+int DenseOutermostDim(const dnnl_memory_desc_t& md) {
+  if (!IsPlainBlocked(md)) return -1;
+  int64_t padded_elements = 1;
+  for (int d = 0; d < md.ndims; ++d) padded_elements *= md.padded_dims[d];
+  const dnnl_blocking_desc_t& b = md.format_desc.blocking;
+  for (int d = 0; d < md.ndims; ++d) {
+    const int64_t outer = md.padded_dims[d] / BlockOf(b, d);
+    if (outer > 1 && b.strides[d] * outer == padded_elements) return d;
+  }
+  return -1;
+}
+
+// `md` cut down to `length` indices of `dim` (`padded_length` with the block padding), strides
+// kept: the sub-tensor starting where the caller points the memory handle.
+dnnl_memory_desc_t CutAlong(const dnnl_memory_desc_t& md, int dim, int64_t length,
+                            int64_t padded_length) {
+  dnnl_memory_desc_t cut = md;
+  cut.dims[dim] = length;
+  cut.padded_dims[dim] = padded_length;
+  return cut;
+}
+
+}  // namespace
+
+Expected<AlignedBuffer> PackConstantInput(PrepareContext& ctx, int input,
+                                          const dnnl_memory_desc_t& from,
+                                          const dnnl_memory_desc_t& to) {
+  const Node& node = ctx.node;
+  const Tensor* constant = ctx.constants[input];
+  if (constant == nullptr || constant->raw() == nullptr) {
+    return Internal(node.Describe() + ": input " + std::to_string(input) + " is not a constant");
+  }
+  const size_t element = dnnl_data_type_size(from.data_type);
   ASSIGN_OR_RETURN(AlignedBuffer out,
-                   AlignedBuffer::Allocate(dnnl_memory_desc_get_size(&to), node, pool));
-  PrimitiveDesc pd;
+                   AlignedBuffer::Allocate(dnnl_memory_desc_get_size(&to), node, ctx.weight_pool));
+  // Packing a consumable constant piecewise along its outermost dimension lets each packed
+  // chunk's source pages go back at once (in the packed layout a chunk may be spread out: a
+  // blocked sub-tensor); otherwise one reorder of the whole tensor.
+  void* consumable = input < 32 && (ctx.consumable_constant_inputs >> input & 1u)
+                         ? constant->ExclusiveMutableRaw()
+                         : nullptr;
+  const int dim = DenseOutermostDim(from);
+  const bool piecewise = consumable != nullptr && dim >= 0 && IsPlainBlocked(to) &&
+                         BlockOf(from.format_desc.blocking, dim) == 1 &&
+                         constant->bytes() > 2 * kPackChunkBytes;
+  if (!piecewise) {
+    ConstantReorder whole;
+    RETURN_IF_ERROR(whole.Init(from, to, node));
+    RETURN_IF_ERROR(whole.Run(constant->raw(), out.data.get(), node));
+    return out;
+  }
+  const int64_t extent = from.dims[dim];
+  const int64_t block = BlockOf(to.format_desc.blocking, dim);
+  const size_t src_unit = static_cast<size_t>(from.format_desc.blocking.strides[dim]) * element;
+  const size_t dst_unit = static_cast<size_t>(to.format_desc.blocking.strides[dim]) * element;
+  const int64_t step =
+      std::max<int64_t>(1, static_cast<int64_t>(kPackChunkBytes / src_unit) / block) * block;
+  // Every chunk but the last has the same shape, so two primitives cover the tensor. Both are
+  // created before the first source page is given back: nothing can fail half way for lack of one.
+  const int64_t tail = extent % step == 0 ? step : extent % step;
+  const int64_t tail_padded = to.padded_dims[dim] - (extent - tail);
+  ConstantReorder body, last;
+  if (extent > step) {
+    RETURN_IF_ERROR(
+        body.Init(CutAlong(from, dim, step, step), CutAlong(to, dim, step, step), node));
+  }
   RETURN_IF_ERROR(
-      FromDnnl(dnnl_reorder_primitive_desc_create(pd.out(), &from, engine, &to, engine, nullptr),
-               node, "weight reorder"));
-  Primitive reorder;
-  RETURN_IF_ERROR(FromDnnl(dnnl_primitive_create(reorder.out(), pd.get()), node, "weight reorder"));
-  Memory src, dst;
-  // The reorder only reads `data`; the C API takes a non-const handle.
-  RETURN_IF_ERROR(FromDnnl(dnnl_memory_create(src.out(), &from, engine, const_cast<void*>(data)),
-                           node, "weight memory"));
-  RETURN_IF_ERROR(
-      FromDnnl(dnnl_memory_create(dst.out(), &to, engine, out.data.get()), node, "weight memory"));
-  Stream stream;
-  RETURN_IF_ERROR(FromDnnl(dnnl_stream_create(stream.out(), engine, dnnl_stream_default_flags),
-                           node, "stream creation"));
-  const dnnl_exec_arg_t args[] = {{DNNL_ARG_FROM, src.get()}, {DNNL_ARG_TO, dst.get()}};
-  RETURN_IF_ERROR(FromDnnl(dnnl_primitive_execute(reorder.get(), stream.get(), 2, args), node,
-                           "weight reorder"));
-  RETURN_IF_ERROR(FromDnnl(dnnl_stream_wait(stream.get()), node, "weight reorder"));
+      last.Init(CutAlong(from, dim, tail, tail), CutAlong(to, dim, tail, tail_padded), node));
+  std::byte* src = static_cast<std::byte*>(consumable);
+  std::byte* dst = static_cast<std::byte*>(out.data.get());
+  ctx.constants_consumed = true;
+  // The page a chunk boundary splits goes back with the chunk after it.
+  int64_t previous = 0;
+  for (int64_t begin = 0; begin < extent; begin += step) {
+    const bool is_last = begin + step >= extent;
+    RETURN_IF_ERROR(
+        (is_last ? last : body).Run(src + begin * src_unit, dst + begin / block * dst_unit, node));
+    const int64_t end = is_last ? extent : begin + step;
+    DiscardWholePages(src + previous * src_unit, (end - previous) * src_unit);
+    previous = begin;
+  }
   return out;
 }
 

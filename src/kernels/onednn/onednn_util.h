@@ -149,11 +149,15 @@ Expected<PrimitiveDesc> CreatePdPreferring(const Node& node, const void* op_desc
 // "brgconv:avx512_core" and the like; "" when oneDNN does not say.
 const char* ImplName(const_dnnl_primitive_desc_t pd);
 
-// Reorders constant data laid out as `from` into a new buffer laid out as `to`, once, at prepare
-// time (packing weights into the primitive's blocked format).
-Expected<AlignedBuffer> ReorderConstant(WeightPool* pool, const void* data,
-                                        const dnnl_memory_desc_t& from,
-                                        const dnnl_memory_desc_t& to, const Node& node);
+// Packs constant input `input` of the node, laid out as `from`, into a new buffer laid out as `to`
+// (the primitive's blocked format), once, at prepare time. When the session lets the kernel
+// consume that input (PrepareContext::consumable_constant_inputs), a large one is packed in
+// chunks along its outermost dimension, and each chunk's source pages go back to the OS once it is
+// packed: the peak holds the weight about once, not twice. The caller reports the input in
+// packed_constant_inputs.
+Expected<AlignedBuffer> PackConstantInput(PrepareContext& ctx, int input,
+                                          const dnnl_memory_desc_t& from,
+                                          const dnnl_memory_desc_t& to);
 
 // The oneDNN view of one 2-D NHWC conv node (Conv, QLinearConv): sizes, strides, dilations
 // counted from 0 as oneDNN does, and both pads; the trailing pad is whatever makes the output
