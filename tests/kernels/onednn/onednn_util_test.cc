@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/large_buffer.h"
 #include "kernels/onednn/onednn_util.h"
 
 namespace edgerun {
@@ -128,8 +129,10 @@ Tensor RandomWeights(const PackCase& c, uint32_t seed) {
 }
 
 // Packs input 1 of a node whose input 0 is not constant; `consumable` sets the session's grant.
+// The packed weights come from `pool`, zero-filled as in a session: bytes the reorder skips (the
+// gap before int8 compensation) compare equal.
 Expected<onednn::AlignedBuffer> Pack(const PackCase& c, const Tensor& weights, bool consumable,
-                                     bool* consumed) {
+                                     WeightPool* pool, bool* consumed) {
   Node node;
   node.name = "fc";
   node.op_type = "Gemm";
@@ -138,6 +141,7 @@ Expected<onednn::AlignedBuffer> Pack(const PackCase& c, const Tensor& weights, b
   const TensorType out[1] = {{DType::kF32, {1, 1000}}};
   PrepareContext ctx{node, types, constants, out};
   ctx.consumable_constant_inputs = consumable ? 2u : 0u;
+  ctx.weight_pool = pool;
   auto packed = onednn::PackConstantInput(ctx, 1, c.from, c.to);
   *consumed = ctx.constants_consumed;
   return packed;
@@ -163,13 +167,14 @@ TEST(OnednnUtilTest, PackConstantInputPiecewiseMatchesOneReorderAndFreesTheSourc
     const std::vector<unsigned char> before(
         static_cast<const unsigned char*>(kept.raw()),
         static_cast<const unsigned char*>(kept.raw()) + kept.bytes());
+    WeightPool pool;
     bool consumed = true;
-    auto whole = Pack(c, kept, /*consumable=*/false, &consumed);
+    auto whole = Pack(c, kept, /*consumable=*/false, &pool, &consumed);
     ASSERT_TRUE(whole.ok()) << whole.status().message();
     EXPECT_FALSE(consumed);
     EXPECT_EQ(std::memcmp(kept.raw(), before.data(), before.size()), 0);
 
-    auto pieces = Pack(c, consumable, /*consumable=*/true, &consumed);
+    auto pieces = Pack(c, consumable, /*consumable=*/true, &pool, &consumed);
     ASSERT_TRUE(pieces.ok()) << pieces.status().message();
     EXPECT_TRUE(consumed);
     const size_t size = dnnl_memory_desc_get_size(&c.to);
@@ -186,10 +191,11 @@ TEST(OnednnUtilTest, PackConstantInputKeepsTheSourceWhenTheLayoutHasExtraData) {
   const Tensor kept = RandomWeights(c, 3);
   Tensor consumable = RandomWeights(c, 3);
   ASSERT_GT(kept.bytes(), size_t{512} << 10);
+  WeightPool pool;
   bool consumed = true;
-  auto whole = Pack(c, kept, false, &consumed);
+  auto whole = Pack(c, kept, false, &pool, &consumed);
   ASSERT_TRUE(whole.ok()) << whole.status().message();
-  auto same = Pack(c, consumable, true, &consumed);
+  auto same = Pack(c, consumable, true, &pool, &consumed);
   ASSERT_TRUE(same.ok()) << same.status().message();
   EXPECT_FALSE(consumed);
   EXPECT_EQ(ZeroBytes(consumable), 0u);
