@@ -17,6 +17,8 @@
 
 namespace edgerun {
 
+struct SupportContext;  // kernels/kernel.h
+
 struct BackendDef {
   KernelPath path;
   // False when the library cannot run here (e.g. missing ISA); its kernels are then never used.
@@ -46,9 +48,12 @@ const BackendDef* FindBackend(KernelPath path);
 // ARM XNNPACK first. Only available backends are listed. Reference is always last.
 std::vector<KernelPath> DefaultPathOrder();
 
-// Per-op exceptions to DefaultPathOrder, measured on this CPU family: moves the op's preferred
-// path to the front of `order` when that path is in it. Applied only to the default order; an
-// order the caller gave is kept as given.
-void ApplyOpPreference(std::string_view op_type, std::vector<KernelPath>& order);
+// Per-node exceptions to DefaultPathOrder, measured on this CPU family: moves the node's preferred
+// path to the front of `order` when that path is in it. `macs` is the node's estimated
+// multiply-accumulates (EstimateMacs). Applied only to the default order; an order the caller
+// gave is kept as given.
+void ApplyNodePreference(const SupportContext& ctx, int64_t macs, std::vector<KernelPath>& order);
+// On x86, 1x1 convs under this many MACs run on XNNPACK before oneDNN (see ApplyNodePreference).
+inline constexpr int64_t kMaxMacsForPrebuiltKernels = 1'000'000;
 
 }  // namespace edgerun

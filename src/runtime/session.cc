@@ -314,7 +314,7 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
     // Candidates: the first kernel of each path that claims the node, in preference order.
     std::vector<const KernelDef*> candidates;
     std::vector<KernelPath> node_order = path_order;
-    if (options.kernel_paths.empty()) ApplyOpPreference(node.op_type, node_order);
+    if (options.kernel_paths.empty()) ApplyNodePreference(sctx, EstimateMacs(g, node), node_order);
     for (KernelPath p : node_order) {
       const KernelPath one[] = {p};
       if (const KernelDef* k = SelectKernel(sctx, one)) candidates.push_back(k);

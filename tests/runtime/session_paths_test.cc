@@ -493,6 +493,51 @@ TEST(SessionWeights, ConstantGraphOutputIsNeverReleased) {
   EXPECT_EQ(std::vector<float>(b.data<float>(), b.data<float>() + b.num_elements()), want);
 }
 
+// x[1,16,S,S] -> Conv 1x1 (16 -> 32) -> y: 16*32*S*S MACs (S=8: 32 K, S=64: 2.1 M).
+Model PointwiseNet(int64_t size) {
+  Model m;
+  m.path = "pointwise_net";
+  Graph& g = m.graph;
+  g.opset_imports[""] = 17;
+  const int x = g.AddValue("x", DType::kF32, ShapeFromDims({1, 16, size, size}));
+  g.MarkInput(x);
+  const int w = g.AddConstant("w", RandomF32({32, 16, 1, 1}, 80));
+  const int b = g.AddConstant("b", RandomF32({32}, 81));
+  const int y = g.AddValue("y");
+  g.AddNode("pw", "Conv", {x, w, b}, {y});
+  g.MarkOutput(y);
+  return m;
+}
+
+TEST(SessionWeights, SmallPointwiseConvsPreferXnnpackOnX86) {
+  if (!Available(KernelPath::kXnnpack) || !Available(KernelPath::kOnednn)) {
+    GTEST_SKIP() << "needs both fast paths";
+  }
+  for (int64_t size : {8, 64}) {
+    SCOPED_TRACE("spatial size " + std::to_string(size));
+    const Model model = PointwiseNet(size);
+    const bool small = 16 * 32 * size * size < kMaxMacsForPrebuiltKernels;
+    auto def = CreateFor(model, {});
+    ASSERT_TRUE(def.ok()) << def.status().ToString();
+    auto ref = CreateFor(model, {KernelPath::kReference});
+    ASSERT_TRUE(ref.ok()) << ref.status().ToString();
+    const std::vector<NodeReport> reports = (*def)->NodeReports();
+    auto conv = std::find_if(reports.begin(), reports.end(),
+                             [](const NodeReport& r) { return r.op_type == "Conv"; });
+    ASSERT_NE(conv, reports.end());
+#if defined(__x86_64__)
+    EXPECT_EQ(conv->kernel, small ? "xnnpack" : "onednn");
+#endif
+    ExpectClose(RunAll(**def, 3)[0], RunAll(**ref, 3)[0]);
+    // An explicit order is kept as given.
+    auto explicit_order = CreateFor(model, {KernelPath::kOnednn, KernelPath::kXnnpack});
+    ASSERT_TRUE(explicit_order.ok()) << explicit_order.status().ToString();
+    for (const NodeReport& r : (*explicit_order)->NodeReports()) {
+      if (r.op_type == "Conv") EXPECT_EQ(r.kernel, "onednn");
+    }
+  }
+}
+
 TEST(SessionWeights, ConvTransposePrefersXnnpackUnlessPathsAreExplicit) {
   ASSERT_TRUE(Available(KernelPath::kXnnpack));
   const Model model = DeconvNet();
