@@ -139,7 +139,7 @@ Expected<std::byte*> WeightPool::Allocate(size_t bytes, size_t alignment) {
     // A slice the guess missed (padding: MobileNetV3's 1000-class FC packs to 4 MiB) gets a chunk
     // of its own with huge pages: it fills the chunk, and small pages cost a fault per 4 KiB
     // (15 ms for those 4 MiB). It goes before the last chunk, which keeps taking small slices.
-    ASSIGN_OR_RETURN(LargeBuffer own, LargeBuffer::Allocate(bytes + alignment));
+    ASSIGN_OR_RETURN(LargeBuffer own, LargeBuffer::Allocate(bytes + alignment, huge_pages_));
     const auto own_base = reinterpret_cast<uintptr_t>(own.data());
     std::byte* slice = own.data() + (RoundUp(own_base, alignment) - own_base);
     chunks_.insert(chunks_.end() - 1, Chunk{std::move(own), bytes + alignment});
@@ -149,7 +149,7 @@ Expected<std::byte*> WeightPool::Allocate(size_t bytes, size_t alignment) {
   const size_t chunk_bytes =
       std::max(first ? expected_bytes_ : std::max(expected_bytes_ / 4, kMinOverflowChunk),
                bytes + alignment);
-  ASSIGN_OR_RETURN(LargeBuffer buffer, LargeBuffer::Allocate(chunk_bytes, /*huge_pages=*/first));
+  ASSIGN_OR_RETURN(LargeBuffer buffer, LargeBuffer::Allocate(chunk_bytes, first && huge_pages_));
   chunks_.push_back(Chunk{std::move(buffer), 0});
   Chunk& c = chunks_.back();
   const auto base = reinterpret_cast<uintptr_t>(c.buffer.data());

@@ -68,7 +68,9 @@ class WeightPool {
   // model's packed weights usually share one mapping. Only that chunk gets huge pages: overflow
   // chunks (padding made the guess short) are mostly empty, and a huge page is resident whole;
   // a slice of 2 MiB or more that does not fit gets a huge-page chunk of its own.
-  explicit WeightPool(size_t expected_bytes = 0) : expected_bytes_(expected_bytes) {}
+  // Without `huge_pages`, no chunk gets huge pages.
+  explicit WeightPool(size_t expected_bytes = 0, bool huge_pages = true)
+      : expected_bytes_(expected_bytes), huge_pages_(huge_pages) {}
 
   // A slice of `bytes`, aligned to `alignment` (a power of two up to 4096), zero-filled.
   Expected<std::byte*> Allocate(size_t bytes, size_t alignment = 64);
@@ -89,6 +91,7 @@ class WeightPool {
   };
   std::vector<Chunk> chunks_;
   size_t expected_bytes_;
+  bool huge_pages_;
   size_t used_bytes_ = 0;
 };
 

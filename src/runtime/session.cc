@@ -297,7 +297,7 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
   for (const Value& v : g.values) {
     if (v.is_constant()) constant_bytes += v.constant->bytes();
   }
-  impl->weight_pool = std::make_unique<WeightPool>(constant_bytes);
+  impl->weight_pool = std::make_unique<WeightPool>(constant_bytes, options.huge_pages);
   for (size_t n = 0; n < g.nodes.size(); ++n) {
     const Node& node = g.nodes[n];
     std::vector<TensorType> in_types(node.inputs.size()), out_types(node.outputs.size());
@@ -515,7 +515,7 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
   } else {
     const size_t bytes = AlignUp(std::max<size_t>(plan.arena_bytes, 1), kTensorAlignment);
     // Huge pages: the first inference would otherwise fault in the arena 4 KiB at a time.
-    auto arena = LargeBuffer::Allocate(bytes);
+    auto arena = LargeBuffer::Allocate(bytes, options.huge_pages);
     if (!arena.ok()) return arena.status().WithPrefix(prefix + ": activation arena");
     impl->owned_arena = std::move(arena).value();
     impl->arena = impl->owned_arena.data();

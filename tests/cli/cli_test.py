@@ -164,6 +164,17 @@ class CliTest(unittest.TestCase):
         for d in ("spin", "brief", "passive"):
             np.testing.assert_allclose(np.load(self.path(f"{d}/y.npy")), y, rtol=1e-5, atol=1e-6)
 
+    def test_small_pages_give_the_same_outputs(self):
+        for d, flags in (("huge", []), ("small", ["--no-huge-pages"])):
+            code, _, err = run("run", self.model, "--random-inputs", "7", "--output-dir",
+                               self.path(d), *flags)
+            self.assertEqual(code, 0, err)
+        np.testing.assert_array_equal(np.load(self.path("small/y.npy")),
+                                      np.load(self.path("huge/y.npy")))
+        code, out, err = run("bench", self.model, "--no-huge-pages", "--iterations", "2", "--json")
+        self.assertEqual(code, 0, err)
+        self.assertGreater(json.loads(out)["arena_bytes"], 0)
+
     def test_spin_and_no_spin_together_is_a_usage_error(self):
         code, _, err = run("bench", self.model, "--threads", "2", "--spin", "--no-spin",
                            "--iterations", "1")

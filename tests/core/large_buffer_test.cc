@@ -116,6 +116,24 @@ TEST(WeightPoolTest, LargeOverflowSliceGetsHugePagesAndSmallSlicesKeepTheirChunk
   EXPECT_EQ(pool.used_bytes(), 2000u + (size_t{4} << 20));
 }
 
+TEST(WeightPoolTest, WithoutHugePagesNoChunkIsAdvised) {
+  WeightPool pool(size_t{5} << 20, /*huge_pages=*/false);
+  auto first = pool.Allocate(size_t{3} << 20);  // two whole blocks in the first chunk
+  ASSERT_TRUE(first.ok());
+  auto big = pool.Allocate(size_t{4} << 20);  // an overflow slice of its own
+  ASSERT_TRUE(big.ok());
+  std::memset(*first, 1, size_t{3} << 20);
+  std::memset(*big, 1, size_t{4} << 20);
+  EXPECT_EQ(pool.huge_page_bytes(), 0u);
+  EXPECT_GE(pool.reserved_bytes(), size_t{7} << 20);
+  // The same requests with huge pages allowed do get them where the OS has THP.
+  WeightPool huge(size_t{5} << 20);
+  ASSERT_TRUE(huge.Allocate(size_t{3} << 20).ok());
+  if (LargeBuffer::Allocate(LargeBuffer::kHugePageBytes * 2)->huge_pages_advised()) {
+    EXPECT_GT(huge.huge_page_bytes(), 0u);
+  }
+}
+
 TEST(WeightPoolTest, ReleaseUnusedKeepsSlicesAndLaterSlicesAreZeroed) {
   WeightPool pool(size_t{3} << 20);
   auto a = pool.Allocate(100000);

@@ -674,6 +674,19 @@ TEST(SessionWeights, LargeWeightsConsumedOnlyWhenTheSessionAloneHoldsThem) {
   for (auto* s : {&first, &second, &moved}) ExpectClose(RunAll(***s, 4)[0], want[0]);
 }
 
+TEST(SessionWeights, SmallPagesGiveTheSameOutputs) {
+  for (const Model& model : {TinyNet(), LargeMatMulNet()}) {
+    SCOPED_TRACE(model.path);
+    SessionOptions small;
+    small.huge_pages = false;
+    auto a = Session::Create(model, small);
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    auto b = Session::Create(model, SessionOptions{});
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    EXPECT_EQ(RunAll(**a, 5)[0], RunAll(**b, 5)[0]);
+  }
+}
+
 // x[1,C,H,W] (about 1e-20) -> 1x1 Conv (weights 1e-22, no bias) -> y: every output is a sum of
 // C products near 1e-42, subnormal unless the session flushes them to zero.
 Model SubnormalNet(int64_t c, int64_t hw) {

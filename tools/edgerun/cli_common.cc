@@ -42,6 +42,9 @@ void AddEngineOptions(CLI::App* cmd, EngineArgs& args) {
   cmd->add_flag("--flush-denormals", args.flush_denormals,
                 "Treat subnormal floats as zero while running (x86 FTZ/DAZ, ARM FZ): avoids "
                 "slow subnormal arithmetic; results may differ below 1.2e-38");
+  cmd->add_flag("--no-huge-pages", args.no_huge_pages,
+                "Arena and packed weights on 4 KiB pages: slower load, but no stalls where the "
+                "OS samples memory access (DAMON on some VMs)");
 }
 
 Status ApplyEngineArgs(const EngineArgs& args, SessionOptions& options) {
@@ -55,6 +58,7 @@ Status ApplyEngineArgs(const EngineArgs& args, SessionOptions& options) {
   options.tune_cache_dir = args.tune_cache;
   options.optimize = !args.no_optimize;
   options.flush_denormals = args.flush_denormals;
+  options.huge_pages = !args.no_huge_pages;
   options.kernel_paths.clear();
   if (args.kernels == "auto" || args.kernels.empty()) return Status::Ok();
   size_t start = 0;

@@ -32,6 +32,7 @@ struct EngineArgs {
   std::string tune_cache;
   bool no_optimize = false;
   bool flush_denormals = false;  // subnormal floats as zero while running (FTZ/DAZ)
+  bool no_huge_pages = false;    // arena and packed weights on 4 KiB pages
 };
 
 struct InspectArgs {
