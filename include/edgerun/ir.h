@@ -79,6 +79,13 @@ struct Value {
   Layout layout = Layout::kAny;
 
   bool is_constant() const { return constant != nullptr; }
+  // The constant's data, writable in place, when this value alone holds the Tensor (no caller's
+  // Model or graph copy shares it) and the Tensor alone holds a writable buffer; else nullptr.
+  // Whether other nodes read the value is the caller's to check.
+  void* ExclusiveConstantData() const {
+    return constant != nullptr && constant.use_count() == 1 ? constant->ExclusiveMutableRaw()
+                                                            : nullptr;
+  }
 };
 
 struct Graph;
@@ -109,8 +116,8 @@ std::string_view AttributeKindName(Attribute::Kind k);
 struct Node {
   std::string name;
   std::string op_type;
-  std::string domain;   // "" is the default ONNX domain
-  int opset = 0;        // opset version of `domain` that the model imports
+  std::string domain;        // "" is the default ONNX domain
+  int opset = 0;             // opset version of `domain` that the model imports
   std::vector<int> inputs;   // value indices; kNoValue for an omitted optional input
   std::vector<int> outputs;  // value indices; kNoValue for an omitted optional output
   std::map<std::string, Attribute, std::less<>> attrs;

@@ -54,6 +54,8 @@ Expected<LargeBuffer> LargeBuffer::Allocate(size_t bytes, bool huge_pages) {
     if (b.huge_bytes_ > 0 && ::madvise(b.mapping_, b.huge_bytes_, MADV_HUGEPAGE) != 0) {
       b.huge_bytes_ = 0;
     }
+    // Asked for small pages: keep them small where THP is "always" too.
+    if (!huge_pages) ::madvise(b.mapping_, b.mapping_bytes_, MADV_NOHUGEPAGE);
     return b;
   }
 #endif

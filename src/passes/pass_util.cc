@@ -53,8 +53,7 @@ const Tensor* GraphRewriter::Constant(int v) const {
 
 void* GraphRewriter::WritableConstant(int v, int n) {
   if (Constant(v) == nullptr || !HasSoleConsumer(v, n)) return nullptr;
-  const std::shared_ptr<const Tensor>& t = graph_.values[v].constant;
-  return t.use_count() == 1 ? t->ExclusiveMutableRaw() : nullptr;
+  return graph_.values[v].ExclusiveConstantData();
 }
 
 void GraphRewriter::RemoveNode(int n) {

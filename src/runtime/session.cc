@@ -149,11 +149,9 @@ class PackedConstantReleaser {
     uint32_t bits = 0;
     for (size_t i = 0; i < node.inputs.size() && i < 32; ++i) {
       const int v = node.inputs[i];
-      if (v < 0 || !g.values[v].is_constant() || pending_readers_[v] != 1 || keep_[v]) continue;
-      // A Model the caller keeps (Session::Create(const Model&)) shares the Tensor object.
-      const std::shared_ptr<const Tensor>& t = g.values[v].constant;
-      if (t.use_count() != 1 || t->ExclusiveMutableRaw() == nullptr) continue;
-      bits |= 1u << i;
+      if (v < 0 || pending_readers_[v] != 1 || keep_[v]) continue;
+      // Not when a Model the caller keeps (Session::Create(const Model&)) shares the Tensor.
+      if (g.values[v].ExclusiveConstantData() != nullptr) bits |= 1u << i;
     }
     return bits;
   }

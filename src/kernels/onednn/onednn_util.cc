@@ -364,17 +364,21 @@ Expected<AlignedBuffer> PackConstantInput(PrepareContext& ctx, int input,
   const size_t dst_unit = static_cast<size_t>(to.format_desc.blocking.strides[dim]) * element;
   const int64_t step =
       std::max<int64_t>(1, static_cast<int64_t>(kPackChunkBytes / src_unit) / block) * block;
-  // Every chunk but the last has the same shape, so two primitives cover the tensor. Both are
-  // created before the first source page is given back: nothing can fail half way for lack of one.
+  // Every chunk but the last has the same shape, so at most two primitives cover the tensor. Both
+  // are created before the first source page is given back: nothing fails half way for want of one.
   const int64_t tail = extent % step == 0 ? step : extent % step;
   const int64_t tail_padded = to.padded_dims[dim] - (extent - tail);
-  ConstantReorder body, last;
-  if (extent > step) {
+  const bool tail_is_full = tail == step && tail_padded == step;
+  ConstantReorder body, short_tail;
+  if (extent > step || tail_is_full) {
     RETURN_IF_ERROR(
         body.Init(CutAlong(from, dim, step, step), CutAlong(to, dim, step, step), node));
   }
-  RETURN_IF_ERROR(
-      last.Init(CutAlong(from, dim, tail, tail), CutAlong(to, dim, tail, tail_padded), node));
+  if (!tail_is_full) {
+    RETURN_IF_ERROR(short_tail.Init(CutAlong(from, dim, tail, tail),
+                                    CutAlong(to, dim, tail, tail_padded), node));
+  }
+  ConstantReorder& last = tail_is_full ? body : short_tail;
   std::byte* src = static_cast<std::byte*>(consumable);
   std::byte* dst = static_cast<std::byte*>(out.data.get());
   ctx.constants_consumed = true;

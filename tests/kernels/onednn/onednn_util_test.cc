@@ -82,10 +82,11 @@ struct PackCase {
 
 // A 1000-column Gemm weight used transposed ([K, N] with N outermost in memory) packed to a blocked
 // matmul layout whose outer blocks also run along N; 1000 is not a multiple of the 64-wide blocks.
-PackCase MatMulWeights() {
-  PackCase c{{300, 1000}, {}, {}};
-  const dnnl_dims_t dims = {300, 1000};
-  const dnnl_dims_t strides = {1, 300};
+// With k = 256 and n = 1024 every 256 KiB chunk is full (one reorder primitive serves them all).
+PackCase MatMulWeights(int64_t k = 300, int64_t n = 1000) {
+  PackCase c{{k, n}, {}, {}};
+  const dnnl_dims_t dims = {k, n};
+  const dnnl_dims_t strides = {1, k};
   EXPECT_EQ(dnnl_memory_desc_init_by_strides(&c.from, 2, dims, dnnl_f32, strides), dnnl_success);
   EXPECT_EQ(dnnl_memory_desc_init_by_tag(&c.to, 2, dims, dnnl_f32, dnnl_BA16a64b), dnnl_success);
   return c;
@@ -158,8 +159,8 @@ TEST(OnednnUtilTest, PackConstantInputPiecewiseMatchesOneReorderAndFreesTheSourc
   ASSERT_NE(onednn::CpuEngine(), nullptr);
   // Along N, as oneDNN's matmul packs it; OIHW to O-outer blocks; OIHW to I-outer blocks, where
   // each chunk of output channels is a strided sub-tensor of the packed weights.
-  for (const PackCase& c :
-       {MatMulWeights(), ConvWeights(dnnl_OIhw16i16o), ConvWeights(dnnl_IOhw16o16i)}) {
+  for (const PackCase& c : {MatMulWeights(), MatMulWeights(256, 1024), ConvWeights(dnnl_OIhw16i16o),
+                            ConvWeights(dnnl_IOhw16o16i)}) {
     const Tensor kept = RandomWeights(c, 7);
     Tensor consumable = RandomWeights(c, 7);
     ASSERT_GT(kept.bytes(), size_t{512} << 10);  // large enough to go piecewise
