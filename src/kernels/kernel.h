@@ -34,6 +34,9 @@ struct KernelState {
   virtual ~KernelState() = default;
   // Bytes of heap memory this state holds (packed weights etc.), reported by inspect.
   virtual size_t persistent_bytes() const { return 0; }
+  // The library's name for the code that runs the node ("jit_fp32_wino_2x3:avx512_core"), for
+  // inspect and bench; empty when the kernel does not say.
+  virtual std::string_view implementation() const { return {}; }
 };
 
 struct SupportContext {
@@ -72,6 +75,9 @@ struct PrepareContext {
   // hand the node to another path if prepare fails.
   uint32_t consumable_constant_inputs = 0;
   bool constants_consumed = false;
+  // SessionOptions::winograd: convolutions may use Winograd kernels (faster, small rounding
+  // differences from a direct convolution).
+  bool winograd = false;
 
   Status Invalid(std::string_view msg) const {
     return InvalidModel(node.Describe() + ": " + std::string(msg));

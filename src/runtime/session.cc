@@ -284,7 +284,7 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
   if (options.tune) {
     tuning = TuningCache::Load(
         options.tune_cache_dir.empty() ? DefaultTuningDir() : options.tune_cache_dir,
-        TuningKey(model.path, g, impl->num_threads));
+        TuningKey(model.path, g, impl->num_threads, options.winograd));
   }
   std::string missing;
   int num_missing = 0;
@@ -336,7 +336,7 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
         std::string report;
         Expected<TunedKernel> tuned =
             TuneNode(node, in_types, constants, out_types, candidates, impl->num_threads,
-                     share_every_layer, impl->pool, &report);
+                     share_every_layer, options.winograd, impl->pool, &report);
         if (!tuned.ok()) return tuned.status().WithPrefix(prefix);
         TunedKernel best = std::move(tuned).value();
         impl->pass_log.push_back("tune: " + report);
@@ -358,6 +358,7 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
       pctx.weight_pool = impl->weight_pool.get();
       pctx.share_every_layer = share_every_layer;
       pctx.consumable_constant_inputs = releaser.ConsumableInputs(g, node);
+      pctx.winograd = options.winograd;
       if (candidates[c]->prepare != nullptr) {
         Status st = candidates[c]->prepare(pctx);
         if (!st.ok()) {
@@ -689,6 +690,7 @@ std::vector<NodeReport> Session::NodeReports() const {
                     : node.domain + "::" + node.op_type;
     r.layout = node.domain == kNhwcDomain ? "NHWC" : "";
     r.kernel = std::string(KernelPathName(impl_->execs[n].kernel->path));
+    if (impl_->execs[n].state) r.implementation = impl_->execs[n].state->implementation();
     for (int v : node.inputs) r.inputs.push_back(v >= 0 ? g.values[v].name : "");
     for (int v : node.outputs) {
       r.outputs.push_back(v >= 0 ? g.values[v].name : "");

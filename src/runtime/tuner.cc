@@ -64,7 +64,8 @@ void FillForTiming(Tensor& t, std::mt19937& rng) {
 
 }  // namespace
 
-std::string TuningKey(const std::string& model_path, const Graph& graph, int num_threads) {
+std::string TuningKey(const std::string& model_path, const Graph& graph, int num_threads,
+                      bool winograd) {
   Hasher h;
   for (const Value& v : graph.values) {
     h.Str(v.name);
@@ -85,6 +86,7 @@ std::string TuningKey(const std::string& model_path, const Graph& graph, int num
     }
   }
   h.Mix(static_cast<uint64_t>(num_threads));
+  h.Mix(winograd ? 1 : 0);
   h.Str(CpuName());
   for (const BackendDef& b : AllBackends()) h.Str(b.version());
   char buf[17];
@@ -157,7 +159,8 @@ Expected<TunedKernel> TuneNode(const Node& node, std::span<const TensorType> inp
                                std::span<const Tensor* const> constants,
                                std::span<const TensorType> outputs,
                                std::span<const KernelDef* const> candidates, int num_threads,
-                               bool share_every_layer, pthreadpool_t pool, std::string* report) {
+                               bool share_every_layer, bool winograd, pthreadpool_t pool,
+                               std::string* report) {
   std::mt19937 rng(1234);
   std::vector<Tensor> in_buf(inputs.size()), out_buf(outputs.size());
   std::vector<TensorView> in_views(inputs.size()), out_views(outputs.size());
@@ -184,6 +187,7 @@ Expected<TunedKernel> TuneNode(const Node& node, std::span<const TensorType> inp
     PrepareContext pctx{node, inputs, constants, outputs, num_threads};
     pctx.threadpool = pool;
     pctx.share_every_layer = share_every_layer;
+    pctx.winograd = winograd;
     if (k->prepare != nullptr && !k->prepare(pctx).ok()) continue;  // the next candidate runs
     std::unique_ptr<std::byte, decltype(&std::free)> scratch(nullptr, &std::free);
     if (pctx.scratch_bytes > 0) {

@@ -20,7 +20,9 @@
 namespace edgerun {
 
 // The cache key: a hex digest of everything a timing depends on.
-std::string TuningKey(const std::string& model_path, const Graph& graph, int num_threads);
+// `winograd` is SessionOptions::winograd (it changes what a oneDNN conv candidate runs).
+std::string TuningKey(const std::string& model_path, const Graph& graph, int num_threads,
+                      bool winograd);
 
 // Default cache directory: $EDGERUN_CACHE/tune, else ~/.cache/edgerun/tune.
 std::string DefaultTuningDir();
@@ -57,6 +59,7 @@ Expected<TunedKernel> TuneNode(const Node& node, std::span<const TensorType> inp
                                std::span<const Tensor* const> constants,
                                std::span<const TensorType> outputs,
                                std::span<const KernelDef* const> candidates, int num_threads,
-                               bool share_every_layer, pthreadpool_t pool, std::string* report);
+                               bool share_every_layer, bool winograd, pthreadpool_t pool,
+                               std::string* report);
 
 }  // namespace edgerun

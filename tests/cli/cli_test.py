@@ -175,6 +175,32 @@ class CliTest(unittest.TestCase):
         self.assertEqual(code, 0, err)
         self.assertGreater(json.loads(out)["arena_bytes"], 0)
 
+    def test_winograd_is_reported_and_can_be_turned_off(self):
+        # A 3x3 conv, 16 -> 16 channels on a 16x16 map: oneDNN's Winograd kernel on AVX-512.
+        rng = np.random.RandomState(1)
+        w = numpy_helper.from_array(rng.randn(16, 16, 3, 3).astype(np.float32), "w")
+        graph = helper.make_graph(
+            [helper.make_node("Conv", ["x", "w"], ["y"], name="conv3x3", pads=[1, 1, 1, 1])],
+            "wino", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16, 16, 16])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16, 16, 16])], [w])
+        model = self.path("wino.onnx")
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), model)
+        impls = {}
+        for d, flags in (("wino", []), ("direct", ["--no-winograd"])):
+            code, out, err = run("inspect", model, "--json", *flags)
+            self.assertEqual(code, 0, err)
+            node = [n for n in json.loads(out)["nodes"] if n["name"] == "conv3x3"][0]
+            impls[d] = node["implementation"]
+            code, _, err = run("run", model, "--random-inputs", "3", "--output-dir", self.path(d),
+                               *flags)
+            self.assertEqual(code, 0, err)
+        self.assertNotIn("wino", impls["direct"])
+        if node["kernel"] == "onednn" and "avx512" in impls["direct"]:
+            self.assertTrue(impls["wino"].startswith("jit_fp32_wino_2x3"), impls)
+        y = np.load(self.path("direct/y.npy"))
+        np.testing.assert_allclose(np.load(self.path("wino/y.npy")), y, rtol=1e-4,
+                                   atol=1e-4 * np.abs(y).max())
+
     def test_spin_and_no_spin_together_is_a_usage_error(self):
         code, _, err = run("bench", self.model, "--threads", "2", "--spin", "--no-spin",
                            "--iterations", "1")

@@ -163,38 +163,43 @@ Graph WithWeightChanged(Graph g, const std::string& name, int64_t index) {
 TEST(TuningKey, StableForTheSameGraph) {
   const Graph g = PreparedSmallCnn();
   const Graph copy = g;
-  EXPECT_EQ(TuningKey("m.onnx", g, 1), TuningKey("m.onnx", copy, 1));
-  const std::string key = TuningKey("m.onnx", g, 1);
+  EXPECT_EQ(TuningKey("m.onnx", g, 1, true), TuningKey("m.onnx", copy, 1, true));
+  const std::string key = TuningKey("m.onnx", g, 1, true);
   EXPECT_EQ(key.size(), 16u);
   EXPECT_EQ(key.find_first_not_of("0123456789abcdef"), std::string::npos) << key;
   // The key is the content, not the file name: a renamed copy reuses the cache.
-  EXPECT_EQ(TuningKey("copy.onnx", g, 1), key);
+  EXPECT_EQ(TuningKey("copy.onnx", g, 1, true), key);
 }
 
 TEST(TuningKey, ChangesWithThreadCount) {
   const Graph g = PreparedSmallCnn();
-  EXPECT_NE(TuningKey("m", g, 1), TuningKey("m", g, 2));
-  EXPECT_NE(TuningKey("m", g, 2), TuningKey("m", g, 4));
+  EXPECT_NE(TuningKey("m", g, 1, true), TuningKey("m", g, 2, true));
+  EXPECT_NE(TuningKey("m", g, 2, true), TuningKey("m", g, 4, true));
+}
+
+TEST(TuningKey, ChangesWithWinograd) {
+  const Graph g = PreparedSmallCnn();
+  EXPECT_NE(TuningKey("m", g, 1, true), TuningKey("m", g, 1, false));
 }
 
 TEST(TuningKey, ChangesWithAnyWeightValue) {
   const Graph g = PreparedSmallCnn();
-  const std::string key = TuningKey("m", g, 1);
+  const std::string key = TuningKey("m", g, 1, true);
   // w1 is [8,3,3,3]: 216 floats, 864 bytes; bf is [10]: 40 bytes, so its last element sits in
   // the hash's partial tail word.
-  EXPECT_NE(TuningKey("m", WithWeightChanged(g, "w1", 0), 1), key);
-  EXPECT_NE(TuningKey("m", WithWeightChanged(g, "w1", 215), 1), key);
-  EXPECT_NE(TuningKey("m", WithWeightChanged(g, "bf", 9), 1), key);
-  EXPECT_NE(TuningKey("m", WithWeightChanged(g, "bf", 0), 1), key);
+  EXPECT_NE(TuningKey("m", WithWeightChanged(g, "w1", 0), 1, true), key);
+  EXPECT_NE(TuningKey("m", WithWeightChanged(g, "w1", 215), 1, true), key);
+  EXPECT_NE(TuningKey("m", WithWeightChanged(g, "bf", 9), 1, true), key);
+  EXPECT_NE(TuningKey("m", WithWeightChanged(g, "bf", 0), 1, true), key);
 }
 
 TEST(TuningKey, ChangesWithShapesAndAttributes) {
-  const std::string key = TuningKey("m", PreparedSmallCnn(), 1);
+  const std::string key = TuningKey("m", PreparedSmallCnn(), 1, true);
   {
     Graph g = MakeSmallCnn().graph;
     g.values[g.inputs[0]].shape = ShapeFromDims({1, 3, 20, 20});
     ASSERT_TRUE(InferShapesAndFold(g, true).ok());
-    EXPECT_NE(TuningKey("m", g, 1), key) << "input shape";
+    EXPECT_NE(TuningKey("m", g, 1, true), key) << "input shape";
   }
   {
     Graph g = MakeSmallCnn().graph;
@@ -202,7 +207,7 @@ TEST(TuningKey, ChangesWithShapesAndAttributes) {
       if (n.name == "pool1") n.attrs["strides"] = Attribute::Ints({1, 1});
     }
     ASSERT_TRUE(InferShapesAndFold(g, true).ok());
-    EXPECT_NE(TuningKey("m", g, 1), key) << "an int attribute";
+    EXPECT_NE(TuningKey("m", g, 1, true), key) << "an int attribute";
   }
 }
 
@@ -236,7 +241,7 @@ TEST(TuneNode, PicksAPreparedCandidateAndReportsEachTiming) {
 
   std::string report;
   Expected<TunedKernel> tuned =
-      TuneNode(node, in_types, constants, *out_types, candidates, 1, false, nullptr, &report);
+      TuneNode(node, in_types, constants, *out_types, candidates, 1, false, true, nullptr, &report);
   ASSERT_TRUE(tuned.ok()) << tuned.status().ToString();
   EXPECT_NE(std::find(candidates.begin(), candidates.end(), tuned->kernel), candidates.end());
   EXPECT_GE(tuned->best_ms, 0.0);
@@ -253,7 +258,7 @@ TEST(TuneNode, PicksAPreparedCandidateAndReportsEachTiming) {
 
   // No candidates: an error naming the node, not a crash.
   Expected<TunedKernel> none =
-      TuneNode(node, in_types, constants, *out_types, {}, 1, false, nullptr, nullptr);
+      TuneNode(node, in_types, constants, *out_types, {}, 1, false, true, nullptr, nullptr);
   ASSERT_FALSE(none.ok());
   EXPECT_NE(none.status().message().find("conv_t"), std::string::npos);
 }

@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -46,7 +46,8 @@ int RunBench(const BenchArgs& args) {
   if (!session) return ReportError(session.status());
   Session& s = **session;
   const auto t_loaded = Clock::now();
-  for (int i = 0; i < s.num_inputs(); ++i) FillRandom(s.input(i), args.seed + static_cast<uint64_t>(i));
+  for (int i = 0; i < s.num_inputs(); ++i)
+    FillRandom(s.input(i), args.seed + static_cast<uint64_t>(i));
   const auto t_first0 = Clock::now();
   if (Status st = s.Run(); !st.ok()) return ReportError(st);
   const auto t_first1 = Clock::now();
@@ -94,7 +95,7 @@ int RunBench(const BenchArgs& args) {
     j["iterations"] = args.iterations;
     j["load_ms"] = load_ms;
     j["first_inference_ms"] = first_ms;
-    j["latency_ms"] = {{"min", sorted.front()}, {"mean", mean},
+    j["latency_ms"] = {{"min", sorted.front()},         {"mean", mean},
                        {"p50", Percentile(sorted, 50)}, {"p90", Percentile(sorted, 90)},
                        {"p99", Percentile(sorted, 99)}, {"max", sorted.back()}};
     j["peak_rss_bytes"] = rss;
@@ -104,8 +105,10 @@ int RunBench(const BenchArgs& args) {
       nlohmann::json nodes = nlohmann::json::array();
       auto prof = s.profile();
       for (size_t n = 0; n < reports.size(); ++n) {
-        nodes.push_back({{"name", reports[n].name}, {"op", reports[n].op_type},
+        nodes.push_back({{"name", reports[n].name},
+                         {"op", reports[n].op_type},
                          {"kernel", reports[n].kernel},
+                         {"implementation", reports[n].implementation},
                          {"ms", prof[n].runs ? prof[n].total_ms / prof[n].runs : 0.0},
                          {"macs", reports[n].macs}});
       }
@@ -117,12 +120,13 @@ int RunBench(const BenchArgs& args) {
     std::printf("%s\n", j.dump(2).c_str());
     return kExitOk;
   }
-  fmt::print("model: {}\nthreads: {}  warmup: {}  iterations: {}\n", args.model, args.engine.threads,
-             args.warmup, args.iterations);
+  fmt::print("model: {}\nthreads: {}  warmup: {}  iterations: {}\n", args.model,
+             args.engine.threads, args.warmup, args.iterations);
   fmt::print("load: {:.2f} ms  first inference: {:.2f} ms\n", load_ms, first_ms);
-  fmt::print("latency ms: min {:.3f}  mean {:.3f}  p50 {:.3f}  p90 {:.3f}  p99 {:.3f}  max {:.3f}\n",
-             sorted.front(), mean, Percentile(sorted, 50), Percentile(sorted, 90),
-             Percentile(sorted, 99), sorted.back());
+  fmt::print(
+      "latency ms: min {:.3f}  mean {:.3f}  p50 {:.3f}  p90 {:.3f}  p99 {:.3f}  max {:.3f}\n",
+      sorted.front(), mean, Percentile(sorted, 50), Percentile(sorted, 90), Percentile(sorted, 99),
+      sorted.back());
   fmt::print("peak RSS: {:.1f} MiB  arena: {:.1f} MiB  kernel state: {:.1f} MiB\n", rss / 1048576.0,
              s.arena_bytes() / 1048576.0, s.persistent_bytes() / 1048576.0);
   if (args.profile) {
@@ -137,8 +141,9 @@ int RunBench(const BenchArgs& args) {
     fmt::print("per node (ms per run):\n");
     auto prof = s.profile();
     for (size_t n = 0; n < reports.size(); ++n) {
-      fmt::print("  {:<40} {:<22} {:<8} {:>9.3f}\n", reports[n].name, reports[n].op_type,
-                 reports[n].kernel, prof[n].runs ? prof[n].total_ms / prof[n].runs : 0.0);
+      fmt::print("  {:<40} {:<22} {:<8} {:>9.3f}  {}\n", reports[n].name, reports[n].op_type,
+                 reports[n].kernel, prof[n].runs ? prof[n].total_ms / prof[n].runs : 0.0,
+                 reports[n].implementation);
     }
   }
   return kExitOk;

@@ -45,6 +45,9 @@ void AddEngineOptions(CLI::App* cmd, EngineArgs& args) {
   cmd->add_flag("--no-huge-pages", args.no_huge_pages,
                 "Arena and packed weights on 4 KiB pages: slower load, but no stalls where the "
                 "OS samples memory access (DAMON on some VMs)");
+  cmd->add_flag("--no-winograd", args.no_winograd,
+                "Direct convolutions only: no Winograd kernels for 3x3 convs (slower, closer to "
+                "ONNX Runtime's results)");
 }
 
 Status ApplyEngineArgs(const EngineArgs& args, SessionOptions& options) {
@@ -59,6 +62,7 @@ Status ApplyEngineArgs(const EngineArgs& args, SessionOptions& options) {
   options.optimize = !args.no_optimize;
   options.flush_denormals = args.flush_denormals;
   options.huge_pages = !args.no_huge_pages;
+  options.winograd = !args.no_winograd;
   options.kernel_paths.clear();
   if (args.kernels == "auto" || args.kernels.empty()) return Status::Ok();
   size_t start = 0;

@@ -33,6 +33,7 @@ struct EngineArgs {
   bool no_optimize = false;
   bool flush_denormals = false;  // subnormal floats as zero while running (FTZ/DAZ)
   bool no_huge_pages = false;    // arena and packed weights on 4 KiB pages
+  bool no_winograd = false;      // direct convolutions only
 };
 
 struct InspectArgs {

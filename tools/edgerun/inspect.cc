@@ -110,6 +110,7 @@ int RunInspect(const InspectArgs& args) {
         nodes.push_back({{"name", r.name},
                          {"op", r.op_type},
                          {"kernel", r.kernel},
+                         {"implementation", r.implementation},
                          {"inputs", r.inputs},
                          {"outputs", r.outputs},
                          {"output_shapes", r.output_shapes},
@@ -168,6 +169,7 @@ int RunInspect(const InspectArgs& args) {
       fmt::print("kernels:\n");
       for (const NodeReport& r : reports) {
         std::string shape = r.output_shapes.empty() ? "" : DimsToString(r.output_shapes[0]);
+        if (!r.implementation.empty()) shape = fmt::format("{:<20} {}", shape, r.implementation);
         fmt::print("  {:<36} {:<24} {:<8} {}\n", r.name, r.op_type, r.kernel, shape);
       }
       if (args.show_graph) {

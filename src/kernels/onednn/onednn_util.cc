@@ -452,9 +452,20 @@ Status PrimitiveRunner::AddArg(int arg, const dnnl_memory_desc_t& md, ArgSource 
   Memory& m = memories_[num_args_];
   RETURN_IF_ERROR(FromDnnl(dnnl_memory_create(m.out(), &md, CpuEngine(), DNNL_MEMORY_NONE), node,
                            "memory creation"));
-  sources_[num_args_] = {source, index};
+  sources_[num_args_] = {source, index, 0};
+  if (source == ArgSource::kScratch) {
+    scratch_end_ = std::max(scratch_end_, dnnl_memory_desc_get_size(&md));
+  }
   args_[num_args_] = {arg, m.get()};
   ++num_args_;
+  return Status::Ok();
+}
+
+Status PrimitiveRunner::AddScratchArg(int arg, const dnnl_memory_desc_t& md, size_t offset,
+                                      const Node& node) {
+  RETURN_IF_ERROR(AddArg(arg, md, ArgSource::kScratch, 0, node));
+  sources_[num_args_ - 1].scratch_offset = offset;
+  scratch_end_ = std::max(scratch_end_, offset + dnnl_memory_desc_get_size(&md));
   return Status::Ok();
 }
 
@@ -490,7 +501,8 @@ Status PrimitiveRunner::BindFrom(const Ctx& ctx) const {
         want = ctx.outputs[sources_[i].index].raw;
         break;
       case ArgSource::kScratch:
-        want = ctx.scratch;
+        if (ctx.scratch == nullptr) return ctx.Fail("oneDNN argument needs scratch but has none");
+        want = static_cast<std::byte*>(ctx.scratch) + sources_[i].scratch_offset;
         break;
     }
     void* have = nullptr;

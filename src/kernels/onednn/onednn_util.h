@@ -159,6 +159,17 @@ Expected<AlignedBuffer> PackConstantInput(PrepareContext& ctx, int input,
                                           const dnnl_memory_desc_t& from,
                                           const dnnl_memory_desc_t& to);
 
+// Writes 3x3 weights [out_channels, in_channels, 3, 3] (OIHW) into `out`, laid out as `md`, the
+// weights of one of oneDNN's Winograd convolutions (format_kind wino, md.format_desc.wino_desc.size
+// bytes). oneDNN's own reorder into those layouts ran at about 40 MB/s here (25 ms for one of
+// ResNet-18's 256-channel convs, where a direct conv's weights take 3 ms), so edgerun transforms
+// them itself. False, with nothing written, when `md` is not a layout verified against the library
+// (another oneDNN version, another format): the caller then uses oneDNN's reorder.
+bool WriteWinogradWeights(const float* oihw, int64_t out_channels, int64_t in_channels,
+                          const dnnl_memory_desc_t& md, void* out);
+// Whether WriteWinogradWeights handles `md` (checked before allocating its buffer).
+bool IsKnownWinogradLayout(const dnnl_memory_desc_t& md, int64_t out_channels, int64_t in_channels);
+
 // The oneDNN view of one 2-D NHWC conv node (Conv, QLinearConv): sizes, strides, dilations
 // counted from 0 as oneDNN does, and both pads; the trailing pad is whatever makes the output
 // size the model's (it may be negative when the last windows leave input columns unread).
@@ -213,12 +224,17 @@ class PrimitiveRunner {
   // A run-time argument: node input/output `index`, or the scratch (index ignored).
   Status AddArg(int arg, const dnnl_memory_desc_t& md, ArgSource source, int index,
                 const Node& node);
+  // A run-time argument at `offset` bytes into the node's scratch: a buffer the kernel lays out
+  // there next to the primitives' scratchpads (which all start at offset 0).
+  Status AddScratchArg(int arg, const dnnl_memory_desc_t& md, size_t offset, const Node& node);
   // An argument whose buffer the runner owns (reordered weights, prescaled bias).
   Status AddOwnedArg(int arg, const dnnl_memory_desc_t& md, AlignedBuffer buffer, const Node& node);
 
   // The OpenMP team size the primitive was created for (ThreadsFor); Execute runs with it.
   void UseThreads(int threads) { threads_ = threads; }
   size_t scratch_bytes() const { return scratch_bytes_; }
+  // Where the furthest scratch region its arguments use ends (scratchpad and AddScratchArg).
+  size_t scratch_end() const { return scratch_end_; }
   size_t owned_bytes() const;
   // Implementation name, e.g. "brgconv:avx512_core" (for tests and profiling).
   const char* impl_name() const;
@@ -230,6 +246,7 @@ class PrimitiveRunner {
   struct Source {
     ArgSource kind = ArgSource::kOwned;
     int index = 0;
+    size_t scratch_offset = 0;
   };
   template <typename Ctx>
   Status BindFrom(const Ctx& ctx) const;
@@ -242,6 +259,7 @@ class PrimitiveRunner {
   dnnl_exec_arg_t args_[kMaxArgs] = {};
   int num_args_ = 0;
   size_t scratch_bytes_ = 0;
+  size_t scratch_end_ = 0;
   int threads_ = 0;  // 0: the session's team
   std::vector<AlignedBuffer> owned_;
 };

@@ -4,6 +4,8 @@
 // > 1, and 1 and 2 OpenMP threads.
 #include <gtest/gtest.h>
 
+#include <omp.h>
+
 #include <cstring>
 #include <limits>
 #include <string>
@@ -246,6 +248,126 @@ TEST(OnednnConvTest, RepeatedInvokeGivesTheSameResult) {
   std::vector<float> first(y.data<float>(), y.data<float>() + y.view().num_elements());
   ASSERT_TRUE(k->invoke(ictx).ok());
   for (size_t i = 0; i < first.size(); ++i) ASSERT_EQ(first[i], y.data<float>()[i]) << i;
+}
+
+// ---- Winograd ----
+
+struct PreparedRun {
+  Tensor y;
+  std::string implementation;
+};
+
+// Prepares `c` on the oneDNN path as the session would with SessionOptions::winograd, and runs
+// it once; with `in_place` the output shares the residual's buffer.
+PreparedRun RunWithWinograd(const ConvCase& c, const ConvInputs& in, bool winograd, int threads,
+                            bool in_place = false) {
+  PreparedRun run;
+  const Node n = ConvNode(c);
+  std::vector<TensorType> in_types;
+  for (const Tensor* t : in.list) {
+    in_types.push_back(t != nullptr ? TensorType{t->dtype(), t->dims()} : TensorType{});
+  }
+  std::vector<TensorType> out_types = {{DType::kF32, ConvOutputDims(c)}};
+  const KernelPath order[] = {KernelPath::kOnednn};
+  const KernelDef* k =
+      SelectKernel(SupportContext{n, in_types, in.list, out_types, threads}, order);
+  EXPECT_NE(k, nullptr);
+  if (k == nullptr) return run;
+  omp_set_num_threads(threads);
+  PrepareContext pctx{n, in_types, in.list, out_types, threads};
+  pctx.winograd = winograd;
+  pctx.share_every_layer = true;  // every layer on `threads`
+  const Status prepared = k->prepare(pctx);
+  EXPECT_TRUE(prepared.ok()) << prepared.message();
+  if (!prepared.ok()) return run;
+  run.implementation = std::string(pctx.state->implementation());
+  run.y = RandomTensor(DType::kF32, ConvOutputDims(c), 0);
+  std::vector<TensorView> ins;
+  for (const Tensor* t : in.list) ins.push_back(t != nullptr ? t->view() : TensorView{});
+  if (in_place) {
+    std::memcpy(run.y.mutable_data<float>(), in.z.data<float>(), run.y.view().bytes());
+    ins[3] = run.y.view();
+  }
+  std::vector<TensorView> outs = {run.y.view()};
+  std::vector<std::byte> scratch_storage(pctx.scratch_bytes + 64);
+  void* scratch =
+      reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(scratch_storage.data()) + 63) / 64 * 64);
+  SetupContext sctx{n, pctx.state.get(), ins, outs, scratch, pctx.scratch_bytes};
+  EXPECT_TRUE(k->setup(sctx).ok());
+  InvokeContext ictx{n, pctx.state.get(), ins, outs, scratch, pctx.scratch_bytes};
+  // Twice: the residual reordered into the blocked output must not accumulate across runs.
+  EXPECT_TRUE(k->invoke(ictx).ok());
+  if (!in_place) EXPECT_TRUE(k->invoke(ictx).ok());
+  omp_set_num_threads(1);
+  return run;
+}
+
+// 3x3 stride-1 convs on maps of 14x14 and more take oneDNN's Winograd kernel when allowed and
+// match the reference: channel counts the blocked layout pads, no bias, batch 2, pads other than
+// 1, activations, the residual copied and in place, 1 and 2 threads.
+TEST(OnednnConvTest, WinogradMatchesReference) {
+  struct WinogradCase {
+    ConvCase conv;
+    bool in_place = false;
+  };
+  std::vector<WinogradCase> cases;
+  cases.push_back({{{1, 16, 16, 16}, 16, {3, 3}, 1, {1, 1}, {}, {1, 1, 1, 1}}});
+  cases.push_back({{{1, 18, 17, 20}, 40, {3, 3}, 1, {1, 1}, {}, {1, 1, 1, 1}, "", false}});
+  cases.push_back({{{2, 15, 16, 24}, 17, {3, 3}, 1, {1, 1}, {}, {0, 0, 0, 0}}});
+  cases.push_back({{{1, 16, 14, 32}, 32, {3, 3}, 1, {1, 1}, {}, {}, "SAME_UPPER"}});
+  ConvCase relu{{1, 14, 14, 64}, 64, {3, 3}, 1, {1, 1}, {}, {1, 1, 1, 1}};
+  relu.residual = true;
+  relu.activation = "Relu";
+  cases.push_back({relu});
+  cases.push_back({relu, /*in_place=*/true});
+  ConvCase clip{{1, 20, 20, 16}, 48, {3, 3}, 1, {1, 1}, {}, {1, 1, 1, 1}};
+  clip.activation = "Clip";
+  clip.activation_params = {0.0f, 6.0f};
+  cases.push_back({clip});
+  uint32_t seed = 300;
+  bool any_winograd = false;
+  for (const WinogradCase& wc : cases) {
+    const ConvCase& c = wc.conv;
+    SCOPED_TRACE("x " + DimsToString(c.x) + " m " + std::to_string(c.m) +
+                 (wc.in_place ? " in place" : ""));
+    ConvInputs in = MakeConvInputs(c, seed += 5);
+    Expected<std::vector<Tensor>> ref = EvaluateNode(ConvNode(c), in.list, KernelPath::kReference);
+    ASSERT_TRUE(ref.ok()) << ref.status().message();
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE("threads " + std::to_string(threads));
+      PreparedRun wino = RunWithWinograd(c, in, true, threads, wc.in_place);
+      any_winograd |= wino.implementation.starts_with("jit_fp32_wino_2x3");
+      const test_util::CompareResult r =
+          test_util::AllClose(wino.y.view(), (*ref)[0].view(), 1e-4, 1e-4);
+      EXPECT_TRUE(r.ok) << wino.implementation << ": " << r.message;
+      PreparedRun direct = RunWithWinograd(c, in, false, threads, wc.in_place);
+      EXPECT_EQ(direct.implementation.find("wino"), std::string::npos) << direct.implementation;
+    }
+  }
+  if (!any_winograd) GTEST_SKIP() << "oneDNN has no Winograd kernels on this CPU (AVX-512 only)";
+}
+
+// Not for strided, grouped, small-map or few-channel convs.
+TEST(OnednnConvTest, WinogradOnlyWhereItPays) {
+  const ConvCase declined[] = {
+      {{1, 30, 30, 16}, 16, {3, 3}, 1, {2, 2}, {}, {1, 1, 1, 1}},      // strided
+      {{1, 16, 16, 32}, 32, {3, 3}, 2, {1, 1}, {}, {1, 1, 1, 1}},      // grouped
+      {{1, 13, 13, 64}, 64, {3, 3}, 1, {1, 1}, {}, {1, 1, 1, 1}},      // 13x13 map
+      {{1, 32, 32, 3}, 32, {3, 3}, 1, {1, 1}, {}, {1, 1, 1, 1}},       // 3 input channels
+      {{1, 16, 16, 16}, 16, {5, 5}, 1, {1, 1}, {}, {2, 2, 2, 2}},      // 5x5
+      {{1, 16, 16, 16}, 16, {3, 3}, 1, {1, 1}, {2, 2}, {2, 2, 2, 2}},  // dilated
+  };
+  uint32_t seed = 400;
+  for (const ConvCase& c : declined) {
+    SCOPED_TRACE("x " + DimsToString(c.x) + " m " + std::to_string(c.m));
+    ConvInputs in = MakeConvInputs(c, seed += 3);
+    PreparedRun run = RunWithWinograd(c, in, true, 1);
+    EXPECT_EQ(run.implementation.find("wino"), std::string::npos) << run.implementation;
+  }
+  // On 2 threads only maps up to 28x28: the reorders around it cost more on larger ones.
+  const ConvCase big{{1, 30, 30, 32}, 32, {3, 3}, 1, {1, 1}, {}, {1, 1, 1, 1}};
+  ConvInputs in = MakeConvInputs(big, 9);
+  EXPECT_EQ(RunWithWinograd(big, in, true, 2).implementation.find("wino"), std::string::npos);
 }
 
 // ---- ConvTranspose ----

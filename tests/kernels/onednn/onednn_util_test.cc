@@ -1,12 +1,16 @@
 // onednn::CreatePdPreferring: oneDNN's first implementation unless a preference names a later one.
 // onednn::PackConstantInput: piecewise packing of a consumable weight gives the same bytes as one
 // reorder and gives the source's pages back; a weight it may not consume is left as it was.
+// onednn::WriteWinogradWeights: the same values as oneDNN's reorder into each Winograd layout.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/large_buffer.h"
@@ -202,6 +206,130 @@ TEST(OnednnUtilTest, PackConstantInputKeepsTheSourceWhenTheLayoutHasExtraData) {
   EXPECT_EQ(ZeroBytes(consumable), 0u);
   EXPECT_EQ(std::memcmp(kept.raw(), consumable.raw(), kept.bytes()), 0);
   EXPECT_EQ(std::memcmp(whole->data.get(), same->data.get(), dnnl_memory_desc_get_size(&c.to)), 0);
+}
+
+}  // namespace
+}  // namespace edgerun
+
+namespace edgerun {
+namespace {
+
+// Every Winograd implementation oneDNN offers for a 3x3, stride-1, pad-1 conv of `ic` -> `oc`
+// channels on an h x h map: (implementation name, weights descriptor).
+std::vector<std::pair<std::string, dnnl_memory_desc_t>> WinogradWeightDescs(int64_t ic, int64_t oc,
+                                                                            int64_t h) {
+  const dnnl_dims_t src_dims = {1, ic, h, h}, dst_dims = {1, oc, h, h};
+  const dnnl_dims_t w_dims = {oc, ic, 3, 3}, b_dims = {oc};
+  dnnl_memory_desc_t src, weights, bias, dst;
+  EXPECT_EQ(dnnl_memory_desc_init_by_tag(&src, 4, src_dims, dnnl_f32, dnnl_format_tag_any),
+            dnnl_success);
+  EXPECT_EQ(dnnl_memory_desc_init_by_tag(&dst, 4, dst_dims, dnnl_f32, dnnl_format_tag_any),
+            dnnl_success);
+  EXPECT_EQ(dnnl_memory_desc_init_by_tag(&weights, 4, w_dims, dnnl_f32, dnnl_format_tag_any),
+            dnnl_success);
+  EXPECT_EQ(dnnl_memory_desc_init_by_tag(&bias, 1, b_dims, dnnl_f32, dnnl_x), dnnl_success);
+  dnnl_convolution_desc_t desc;
+  const dnnl_dims_t strides = {1, 1}, pad = {1, 1};
+  EXPECT_EQ(
+      dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_winograd,
+                                         &src, &weights, &bias, &dst, strides, pad, pad),
+      dnnl_success);
+  std::vector<std::pair<std::string, dnnl_memory_desc_t>> out;
+  dnnl_primitive_desc_iterator_t it = nullptr;
+  if (dnnl_primitive_desc_iterator_create(&it, &desc, nullptr, onednn::CpuEngine(), nullptr) !=
+      dnnl_success) {
+    return out;  // no Winograd kernel on this CPU
+  }
+  do {
+    onednn::PrimitiveDesc pd(dnnl_primitive_desc_iterator_fetch(it));
+    const std::string name = onednn::ImplName(pd.get());
+    if (name.find("wino") != std::string::npos) {
+      out.emplace_back(name, *dnnl_primitive_desc_query_md(pd.get(), dnnl_query_weights_md, 0));
+    }
+  } while (dnnl_primitive_desc_iterator_next(it) == dnnl_success);
+  dnnl_primitive_desc_iterator_destroy(it);
+  return out;
+}
+
+// oneDNN's own reorder of OIHW weights into `to`.
+std::vector<float> ReorderedByOnednn(const std::vector<float>& oihw, int64_t oc, int64_t ic,
+                                     const dnnl_memory_desc_t& to) {
+  const dnnl_dims_t w_dims = {oc, ic, 3, 3};
+  dnnl_memory_desc_t from;
+  EXPECT_EQ(dnnl_memory_desc_init_by_tag(&from, 4, w_dims, dnnl_f32, dnnl_oihw), dnnl_success);
+  std::vector<float> out(dnnl_memory_desc_get_size(&to) / sizeof(float), -1.0f);
+  onednn::PrimitiveDesc pd;
+  EXPECT_EQ(dnnl_reorder_primitive_desc_create(pd.out(), &from, onednn::CpuEngine(), &to,
+                                               onednn::CpuEngine(), nullptr),
+            dnnl_success);
+  onednn::Primitive reorder;
+  EXPECT_EQ(dnnl_primitive_create(reorder.out(), pd.get()), dnnl_success);
+  onednn::Memory src, dst;
+  EXPECT_EQ(
+      dnnl_memory_create(src.out(), &from, onednn::CpuEngine(), const_cast<float*>(oihw.data())),
+      dnnl_success);
+  EXPECT_EQ(dnnl_memory_create(dst.out(), &to, onednn::CpuEngine(), out.data()), dnnl_success);
+  onednn::Stream stream;
+  EXPECT_EQ(dnnl_stream_create(stream.out(), onednn::CpuEngine(), dnnl_stream_default_flags),
+            dnnl_success);
+  const dnnl_exec_arg_t args[] = {{DNNL_ARG_FROM, src.get()}, {DNNL_ARG_TO, dst.get()}};
+  EXPECT_EQ(dnnl_primitive_execute(reorder.get(), stream.get(), 2, args), dnnl_success);
+  EXPECT_EQ(dnnl_stream_wait(stream.get()), dnnl_success);
+  return out;
+}
+
+// The transform matrices and all three layouts against the library's reorder: channel counts
+// that fill the blocks, that the layout pads (17, 20, 24, 40, 100), every oc2/ic2 blocking seen on
+// ResNet and SqueezeNet layers, and both F(2x2,3x3) and F(4x4,3x3).
+TEST(OnednnWinogradTest, WeightsMatchTheLibrarysReorder) {
+  ASSERT_NE(onednn::CpuEngine(), nullptr);
+  struct Shape {
+    int64_t ic, oc, h;
+  };
+  const Shape shapes[] = {{64, 64, 56},   {256, 256, 14}, {16, 64, 55},  {48, 192, 13},
+                          {48, 48, 28},   {24, 24, 80},   {17, 100, 20}, {32, 128, 27},
+                          {128, 128, 28}, {20, 36, 30},   {40, 80, 40}};
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::vector<int> formats_seen;
+  int checked = 0;
+  for (const Shape& s : shapes) {
+    std::vector<float> w(static_cast<size_t>(s.oc * s.ic * 9));
+    for (float& v : w) v = uniform(rng);
+    for (const auto& [name, md] : WinogradWeightDescs(s.ic, s.oc, s.h)) {
+      SCOPED_TRACE(name + " ic " + std::to_string(s.ic) + " oc " + std::to_string(s.oc));
+      ASSERT_TRUE(onednn::IsKnownWinogradLayout(md, s.oc, s.ic));
+      const std::vector<float> want = ReorderedByOnednn(w, s.oc, s.ic, md);
+      std::vector<float> got(want.size(), -1.0f);
+      ASSERT_TRUE(onednn::WriteWinogradWeights(w.data(), s.oc, s.ic, md, got.data()));
+      float max_abs = 0.0f;
+      for (float v : want) max_abs = std::max(max_abs, std::abs(v));
+      for (size_t i = 0; i < want.size(); ++i) {
+        ASSERT_NEAR(got[i], want[i], 1e-6f * max_abs) << "element " << i;
+      }
+      formats_seen.push_back(md.format_desc.wino_desc.wino_format);
+      ++checked;
+    }
+  }
+  if (checked == 0) GTEST_SKIP() << "oneDNN has no Winograd kernels on this CPU (AVX-512 only)";
+  for (int f : {dnnl_wino_wei_aaOio, dnnl_wino_wei_aaOBiOo, dnnl_wino_wei_OBaaIBOIio}) {
+    EXPECT_NE(std::find(formats_seen.begin(), formats_seen.end(), f), formats_seen.end())
+        << "layout " << f << " not covered";
+  }
+}
+
+TEST(OnednnWinogradTest, DeclinesOtherLayouts) {
+  const dnnl_dims_t dims = {16, 16, 3, 3};
+  dnnl_memory_desc_t plain;
+  ASSERT_EQ(dnnl_memory_desc_init_by_tag(&plain, 4, dims, dnnl_f32, dnnl_OIhw16i16o), dnnl_success);
+  EXPECT_FALSE(onednn::IsKnownWinogradLayout(plain, 16, 16));
+  std::vector<float> w(16 * 16 * 9, 1.0f), out(16 * 16 * 9, -1.0f);
+  EXPECT_FALSE(onednn::WriteWinogradWeights(w.data(), 16, 16, plain, out.data()));
+  EXPECT_EQ(out[0], -1.0f);  // nothing written
+  for (const auto& [name, md] : WinogradWeightDescs(16, 16, 56)) {
+    // More channels than the layout holds.
+    EXPECT_FALSE(onednn::IsKnownWinogradLayout(md, 32, 16)) << name;
+  }
 }
 
 }  // namespace
