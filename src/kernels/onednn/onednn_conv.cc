@@ -206,19 +206,10 @@ struct ConvState : KernelState {
   std::string_view implementation() const override { return runner.impl_name(); }
 };
 
-// A reorder primitive `from` -> `to` using a user-mode scratchpad.
+// A layout reorder `from` -> `to` into `r`.
 Status InitReorder(PrimitiveRunner& r, const dnnl_memory_desc_t& from, const dnnl_memory_desc_t& to,
                    const Node& node) {
-  onednn::Attr attr;
-  RETURN_IF_ERROR(onednn::FromDnnl(dnnl_primitive_attr_create(attr.out()), node, "attribute"));
-  RETURN_IF_ERROR(onednn::FromDnnl(
-      dnnl_primitive_attr_set_scratchpad_mode(attr.get(), dnnl_scratchpad_mode_user), node,
-      "scratchpad mode"));
-  PrimitiveDesc pd;
-  RETURN_IF_ERROR(
-      onednn::FromDnnl(dnnl_reorder_primitive_desc_create(pd.out(), &from, onednn::CpuEngine(), &to,
-                                                          onednn::CpuEngine(), attr.get()),
-                       node, "layout reorder"));
+  ASSIGN_OR_RETURN(PrimitiveDesc pd, onednn::CreateReorderPd(from, to, node, "layout reorder"));
   return r.Init(pd.get(), node);
 }
 
@@ -258,8 +249,8 @@ Status PlanWinograd(const PrepareContext& ctx, const ConvGeometry& g, const Conv
   if (s.residual) RETURN_IF_ERROR(InitReorder(s.to_blocked_dst, d.dst, dst_blocked, node));
   // Scratch: every primitive's scratchpad at offset 0 (they run one after another), then the
   // blocked input, then the blocked output.
-  size_t scratchpad = std::max({s.runner.scratch_bytes(), s.to_blocked_src.scratch_bytes(),
-                                s.to_nhwc.scratch_bytes(), s.to_blocked_dst.scratch_bytes()});
+  const size_t scratchpad = std::max({s.runner.scratch_bytes(), s.to_blocked_src.scratch_bytes(),
+                                      s.to_nhwc.scratch_bytes(), s.to_blocked_dst.scratch_bytes()});
   const size_t src_offset = AlignUp64(scratchpad);
   const size_t dst_offset = src_offset + AlignUp64(dnnl_memory_desc_get_size(&src_blocked));
   RETURN_IF_ERROR(s.to_blocked_src.AddArg(DNNL_ARG_FROM, d.src, ArgSource::kInput, 0, node));
@@ -351,14 +342,11 @@ Status PrepareConvLike(PrepareContext& ctx, bool deconv) {
   if (has_bias) {
     RETURN_IF_ERROR(s->runner.AddArg(DNNL_ARG_BIAS, d.bias, ArgSource::kInput, 2, ctx.node));
   }
-  ctx.scratch_bytes = s->runner.scratch_bytes();
-  if (s->blocked) {
-    // Ends after the blocked output, which follows the blocked input (PlanWinograd's layout).
-    ctx.scratch_bytes = 0;
-    for (const PrimitiveRunner* r :
-         {&s->runner, &s->to_blocked_src, &s->to_blocked_dst, &s->to_nhwc}) {
-      ctx.scratch_bytes = std::max(ctx.scratch_bytes, r->scratch_end());
-    }
+  // The direct conv: its scratchpad. Winograd: up to the end of the blocked output.
+  ctx.scratch_bytes = 0;
+  for (const PrimitiveRunner* r :
+       {&s->runner, &s->to_blocked_src, &s->to_blocked_dst, &s->to_nhwc}) {
+    ctx.scratch_bytes = std::max(ctx.scratch_bytes, r->scratch_end());
   }
   ctx.state = std::move(s);
   return Status::Ok();

@@ -63,17 +63,7 @@ Expected<PrimitiveDesc> CreateTransposePd(const PrepareContext& ctx, TransposeDe
   for (int i = rank - 2; i >= 0; --i) dst_strides[i] = dst_strides[i + 1] * out_dims[i + 1];
   ASSIGN_OR_RETURN(d->src, onednn::MakeStridedDesc(out_dims, src_strides, type, node));
   ASSIGN_OR_RETURN(d->dst, onednn::MakeStridedDesc(out_dims, dst_strides, type, node));
-  onednn::Attr attr;
-  RETURN_IF_ERROR(onednn::FromDnnl(dnnl_primitive_attr_create(attr.out()), node, "attributes"));
-  RETURN_IF_ERROR(onednn::FromDnnl(
-      dnnl_primitive_attr_set_scratchpad_mode(attr.get(), dnnl_scratchpad_mode_user), node,
-      "scratchpad mode"));
-  dnnl_engine_t engine = onednn::CpuEngine();
-  PrimitiveDesc pd;
-  RETURN_IF_ERROR(onednn::FromDnnl(
-      dnnl_reorder_primitive_desc_create(pd.out(), &d->src, engine, &d->dst, engine, attr.get()),
-      node, "transpose reorder"));
-  return pd;
+  return onednn::CreateReorderPd(d->src, d->dst, node, "transpose reorder");
 }
 
 struct TransposeState : KernelState {

@@ -193,6 +193,17 @@ Expected<Attr> MakeAttr(const Node& node, bool residual_sum, const FusedActivati
   return attr;
 }
 
+Expected<PrimitiveDesc> CreateReorderPd(const dnnl_memory_desc_t& from,
+                                        const dnnl_memory_desc_t& to, const Node& node,
+                                        std::string_view what) {
+  ASSIGN_OR_RETURN(Attr attr, MakeAttr(node, false, FusedActivation{}));
+  PrimitiveDesc pd;
+  RETURN_IF_ERROR(FromDnnl(dnnl_reorder_primitive_desc_create(pd.out(), &from, CpuEngine(), &to,
+                                                              CpuEngine(), attr.get()),
+                           node, what));
+  return pd;
+}
+
 Expected<Attr> MakeInt8Attr(const Node& node, const FusedActivation& act, bool has_dst_zero_point) {
   ASSIGN_OR_RETURN(Attr attr, MakeAttr(node, false, FusedActivation{}));
   PostOps post_ops;

@@ -134,6 +134,12 @@ Expected<Attr> MakeAttr(const Node& node, bool residual_sum, const FusedActivati
 // v + zp is not representable (about 3e-5 of the outputs at |zp| ~ 128).
 Expected<Attr> MakeInt8Attr(const Node& node, const FusedActivation& act, bool has_dst_zero_point);
 
+// A reorder `from` -> `to` run per inference (layout conversions), with a user-mode scratchpad like
+// every other primitive here. `what` names it in errors.
+Expected<PrimitiveDesc> CreateReorderPd(const dnnl_memory_desc_t& from,
+                                        const dnnl_memory_desc_t& to, const Node& node,
+                                        std::string_view what);
+
 // oneDNN tries its implementations in a fixed order and takes the first that accepts the problem.
 // A preference overrides that for one kind of layer: when the first implementation's name starts
 // with `first`, the first later one whose name starts with `instead` is taken (or the first, if

@@ -209,9 +209,8 @@ TEST(OnednnConvTest, ResidualInPlace) {
   std::memcpy(shared.mutable_data<float>(), in.z.data<float>(), shared.view().bytes());
   std::vector<TensorView> ins = {in.x.view(), in.w.view(), in.b.view(), shared.view()};
   std::vector<TensorView> outs = {shared.view()};
-  std::vector<std::byte> scratch_storage(pctx.scratch_bytes + 64);
-  void* scratch =
-      reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(scratch_storage.data()) + 63) / 64 * 64);
+  onednn_test::AlignedScratch scratch_storage(pctx.scratch_bytes);
+  void* scratch = scratch_storage.get();
   SetupContext sctx{n, pctx.state.get(), ins, outs, scratch, pctx.scratch_bytes};
   ASSERT_TRUE(k->setup(sctx).ok());
   InvokeContext ictx{n, pctx.state.get(), ins, outs, scratch, pctx.scratch_bytes};
@@ -238,9 +237,8 @@ TEST(OnednnConvTest, RepeatedInvokeGivesTheSameResult) {
   Tensor y = RandomTensor(DType::kF32, ConvOutputDims(c), 0);
   std::vector<TensorView> ins = {in.x.view(), in.w.view(), in.b.view(), in.z.view()};
   std::vector<TensorView> outs = {y.view()};
-  std::vector<std::byte> scratch_storage(pctx.scratch_bytes + 64);
-  void* scratch =
-      reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(scratch_storage.data()) + 63) / 64 * 64);
+  onednn_test::AlignedScratch scratch_storage(pctx.scratch_bytes);
+  void* scratch = scratch_storage.get();
   SetupContext sctx{n, pctx.state.get(), ins, outs, scratch, pctx.scratch_bytes};
   ASSERT_TRUE(k->setup(sctx).ok());
   InvokeContext ictx{n, pctx.state.get(), ins, outs, scratch, pctx.scratch_bytes};
@@ -289,9 +287,8 @@ PreparedRun RunWithWinograd(const ConvCase& c, const ConvInputs& in, bool winogr
     ins[3] = run.y.view();
   }
   std::vector<TensorView> outs = {run.y.view()};
-  std::vector<std::byte> scratch_storage(pctx.scratch_bytes + 64);
-  void* scratch =
-      reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(scratch_storage.data()) + 63) / 64 * 64);
+  onednn_test::AlignedScratch scratch_storage(pctx.scratch_bytes);
+  void* scratch = scratch_storage.get();
   SetupContext sctx{n, pctx.state.get(), ins, outs, scratch, pctx.scratch_bytes};
   EXPECT_TRUE(k->setup(sctx).ok());
   InvokeContext ictx{n, pctx.state.get(), ins, outs, scratch, pctx.scratch_bytes};

@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +36,15 @@ inline Node OnednnTestNode(const std::string& op, std::string_view domain, int n
 inline void SetInts(Node& n, const std::string& name, std::vector<int64_t> v) {
   n.attrs[name] = Attribute::Ints(std::move(v));
 }
+
+// A 64-byte aligned scratch buffer of `bytes`, as the session's arena gives a node.
+struct AlignedScratch {
+  explicit AlignedScratch(size_t bytes) : storage(bytes + 64) {}
+  void* get() {
+    return reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(storage.data()) + 63) / 64 * 64);
+  }
+  std::vector<std::byte> storage;
+};
 
 // Runs `node` on oneDNN with `threads` OpenMP threads and on the reference path; every output
 // must be allclose. A node oneDNN does not claim fails the test unless `may_decline` is set, in
