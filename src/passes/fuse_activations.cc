@@ -1,5 +1,6 @@
 // FuseActivations.
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <optional>
 #include <string>
@@ -93,6 +94,41 @@ std::optional<ActivationSpec> ExistingActivation(const Node& p) {
   return ActivationSpec{*name, *params};
 }
 
+// A Mul, Add or Sub of the producer's output `y` by a scalar f32 constant, as y * scale + shift;
+// nullopt for anything else.
+struct Affine {
+  float scale = 1, shift = 0;
+};
+std::optional<Affine> DescribeAffine(GraphRewriter& rw, const Graph& g, const Node& op, int y) {
+  if (!IsOnnxDomain(op.domain) && op.domain != kNhwcDomain) return std::nullopt;
+  if (op.inputs.size() != 2 || op.outputs.size() != 1) return std::nullopt;
+  const bool mul = op.op_type == "Mul", add = op.op_type == "Add", sub = op.op_type == "Sub";
+  if (!mul && !add && !sub) return std::nullopt;
+  const int data = op.inputs[0] == y ? 0 : (op.inputs[1] == y ? 1 : -1);
+  if (data < 0 || op.inputs[1 - data] == y || (sub && data != 0)) return std::nullopt;
+  const int c = op.inputs[1 - data];
+  const Tensor* t = c >= 0 ? rw.Constant(c) : nullptr;
+  if (t == nullptr || t->dtype() != DType::kF32 || t->num_elements() != 1) return std::nullopt;
+  // A scalar of higher rank would broadcast y to more dims.
+  const Value& out = g.values[op.outputs[0]];
+  if (!out.shape || !g.values[y].shape || out.dtype != DType::kF32 ||
+      StaticDims(*out.shape) != StaticDims(*g.values[y].shape)) {
+    return std::nullopt;
+  }
+  const float v = t->data<float>()[0];
+  if (!std::isfinite(v)) return std::nullopt;
+  if (mul) return Affine{v, 0.0f};
+  return Affine{1.0f, add ? v : -v};
+}
+
+// The affine already fused into `p` (identity when none).
+std::optional<Affine> ExistingAffine(const Node& p) {
+  if (!p.has_attr("activation_affine")) return Affine{};
+  Expected<std::vector<float>> v = p.GetFloats("activation_affine", {});
+  if (!v.ok() || v->size() != 2) return std::nullopt;
+  return Affine{(*v)[0], (*v)[1]};
+}
+
 bool IsFusableProducer(const Node& p) {
   if (IsOnnxDomain(p.domain)) {
     return p.op_type == "Conv" || p.op_type == "ConvTranspose" || p.op_type == "Gemm";
@@ -101,12 +137,55 @@ bool IsFusableProducer(const Node& p) {
   return p.domain == kEdgerunDomain && p.op_type == "FusedMatMul";
 }
 
+// The f32 output of a fusable producer that only `n` reads, among n's inputs; -1 if none.
+int FusableInput(GraphRewriter& rw, const Graph& g, int n) {
+  const Node& op = rw.node(n);
+  for (int y : op.inputs) {
+    if (y < 0 || g.values[y].dtype != DType::kF32 || !g.values[y].quant.empty()) continue;
+    if (!rw.HasSoleConsumer(y, n)) continue;
+    const int p = rw.Producer(y);
+    if (p < 0) continue;
+    const Node& producer = rw.node(p);
+    if (IsFusableProducer(producer) && producer.outputs.size() == 1 && producer.outputs[0] == y) {
+      return y;
+    }
+  }
+  return -1;
+}
+
+// A scalar Mul/Add/Sub after a fusable producer becomes (part of) its activation_affine, applied
+// after its activation. The producer then always has an "activation" attribute (empty when it has
+// none), so passes that fold into a producer only without one (BatchNorm, Mul into weights, the
+// residual add) leave it alone.
+bool FuseAffine(GraphRewriter& rw, Graph& g, int n, std::vector<std::string>* log) {
+  const Node& op = rw.node(n);
+  if (op.outputs.size() != 1 || op.outputs[0] < 0) return false;
+  const int y = FusableInput(rw, g, n);
+  if (y < 0) return false;
+  const std::optional<Affine> next = DescribeAffine(rw, g, op, y);
+  if (!next) return false;
+  Node& producer = rw.node(rw.Producer(y));
+  const std::optional<Affine> existing = ExistingAffine(producer);
+  if (!existing) return false;
+  const Affine both{existing->scale * next->scale, existing->shift * next->scale + next->shift};
+  if (!producer.has_attr("activation")) producer.attrs["activation"] = Attribute::String("");
+  producer.attrs["activation_affine"] = Attribute::Floats({both.scale, both.shift});
+  producer.outputs[0] = op.outputs[0];
+  if (log != nullptr) {
+    log->push_back("fused " + op.op_type + " '" + op.name + "' by a scalar into " +
+                   producer.op_type + " '" + producer.name + "'");
+  }
+  rw.RemoveNode(n);
+  return true;
+}
+
 }  // namespace
 
 Status FuseActivations(Graph& g, std::vector<std::string>* log) {
   GraphRewriter rw(g);
   for (int n = 0; n < rw.num_nodes(); ++n) {
     if (rw.removed(n)) continue;
+    if (FuseAffine(rw, g, n, log)) continue;
     const Node& act = rw.node(n);
     if (act.inputs.empty() || act.outputs.size() != 1 || act.outputs[0] < 0) continue;
     const int y = act.inputs[0];
@@ -118,6 +197,8 @@ Status FuseActivations(Graph& g, std::vector<std::string>* log) {
     if (!IsFusableProducer(producer) || producer.outputs.size() != 1 || producer.outputs[0] != y) {
       continue;
     }
+    // An activation after an affine would have to run after it: not representable.
+    if (producer.has_attr("activation_affine")) continue;
     std::optional<ActivationSpec> spec = DescribeActivation(rw, act);
     if (!spec) continue;
     if (producer.has_attr("activation")) {

@@ -43,7 +43,9 @@ Status FoldBatchNormIntoConv(Graph& g, std::vector<std::string>* log);
 // HardSigmoid, HardSwish, Sigmoid, Tanh or SiLU => "activation"/"activation_params" attributes
 // on the producer, when the producer's output feeds only the activation and is not a graph
 // output, and the producer has no activation yet (or has a Relu/Clip that composes with a
-// following Relu/Clip into one clamp, e.g. Relu -> Clip(0, 6) => Clip(0, 6)).
+// following Relu/Clip into one clamp, e.g. Relu -> Clip(0, 6) => Clip(0, 6)). A Mul, Add or Sub
+// by a scalar f32 constant after such a producer => "activation_affine" = [scale, shift],
+// applied after the activation (PP-LCNet's learnable affine blocks); no activation fuses after it.
 Status FuseActivations(Graph& g, std::vector<std::string>* log);
 
 // x * Sigmoid(x) => com.edgerun SiLU; x * HardSigmoid(x; 1/6, 1/2) => HardSwish; the erf form

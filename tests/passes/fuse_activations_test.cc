@@ -295,5 +295,127 @@ TEST(FuseActivationsTest, NotFusedIntoOtherProducers) {
   EXPECT_EQ(g.nodes.size(), 2u);
 }
 
+// ---- Scalar affine (Mul/Add/Sub by a scalar constant) ----
+
+// Conv -> HardSwish -> Mul(s) -> Add(b), as PP-LCNet's learnable affine blocks: one node with
+// activation HardSwish and activation_affine [s, b].
+TEST(FuseActivationsTest, ScalarMulAndAddAfterActivationBecomeAffine) {
+  Graph g = ConvThen([](Graph& g, int c, int y) {
+    const int h = F32(g, "h", {1, 3, 5, 5});
+    const int m = F32(g, "m", {1, 3, 5, 5});
+    g.AddNode("hswish", "HardSwish", {c}, {h});
+    g.AddNode("scale", "Mul", {g.AddConstant("s", Scalar(1.5f)), h}, {m});
+    g.AddNode("shift", "Add", {m, g.AddConstant("b", Scalar(-0.25f))}, {y});
+  });
+  const Graph before = g;
+  std::vector<std::string> log;
+  ASSERT_TRUE(FuseActivations(g, &log).ok());
+  ASSERT_EQ(g.nodes.size(), 1u);
+  const Node& conv = g.nodes[0];
+  EXPECT_EQ(conv.attr("activation")->s, "HardSwish");
+  ASSERT_TRUE(conv.has_attr("activation_affine"));
+  EXPECT_EQ(conv.attr("activation_affine")->floats, (std::vector<float>{1.5f, -0.25f}));
+  EXPECT_EQ(g.values[conv.outputs[0]].name, "y");
+  ASSERT_EQ(log.size(), 3u);
+  EXPECT_EQ(log[1], "fused Mul 'scale' by a scalar into Conv 'conv'");
+  EXPECT_TRUE(ValidateGraph(g).ok());
+  ExpectSameResults(before, g);
+}
+
+// Sub of a scalar composes too; an activation after the affine cannot follow it into the conv.
+TEST(FuseActivationsTest, AffineBeforeAnActivationStopsActivationFusion) {
+  Graph g = ConvThen([](Graph& g, int c, int y) {
+    const int m = F32(g, "m", {1, 3, 5, 5});
+    const int s = F32(g, "s", {1, 3, 5, 5});
+    g.AddNode("scale", "Mul", {c, g.AddConstant("k", Scalar(2.0f))}, {m});
+    g.AddNode("sub", "Sub", {m, g.AddConstant("d", Scalar(0.5f))}, {s});
+    g.AddNode("relu", "Relu", {s}, {y});
+  });
+  const Graph before = g;
+  ASSERT_TRUE(FuseActivations(g, nullptr).ok());
+  ASSERT_EQ(g.nodes.size(), 2u);
+  EXPECT_EQ(g.nodes[0].attr("activation")->s, "");
+  EXPECT_EQ(g.nodes[0].attr("activation_affine")->floats, (std::vector<float>{2.0f, -0.5f}));
+  EXPECT_EQ(g.nodes[1].op_type, "Relu");
+  ExpectSameResults(before, g);
+}
+
+// The empty "activation" the affine leaves keeps folds that need a bare conv away: a BatchNorm
+// after it is not folded into the weights (that would scale before the affine's shift).
+TEST(FuseActivationsTest, AffineConvIsNotABareConvForLaterFolds) {
+  Graph g = ConvThen([](Graph& g, int c, int y) {
+    const int m = F32(g, "m", {1, 3, 5, 5});
+    g.AddNode("shift", "Add", {c, g.AddConstant("b", Scalar(3.0f))}, {m});
+    const int scale = g.AddConstant("bn_s", testing::RandomF32({3}, 40));
+    const int bias = g.AddConstant("bn_b", testing::RandomF32({3}, 41));
+    const int mean = g.AddConstant("bn_m", testing::RandomF32({3}, 42));
+    const int var = g.AddConstant(
+        "bn_v", Tensor::FromVector(DType::kF32, {3}, std::vector<float>{1.0f, 2.0f, 0.5f}));
+    g.AddNode("bn", "BatchNormalization", {m, scale, bias, mean, var}, {y});
+  });
+  const Graph before = g;
+  ASSERT_TRUE(FuseActivations(g, nullptr).ok());
+  ASSERT_TRUE(FoldBatchNormIntoConv(g, nullptr).ok());
+  ASSERT_EQ(g.nodes.size(), 2u);
+  EXPECT_EQ(g.nodes[1].op_type, "BatchNormalization");
+  ExpectSameResults(before, g);
+}
+
+TEST(FuseActivationsTest, AffineNotFusedForOtherOperands) {
+  struct Case {
+    const char* name;
+    std::function<void(Graph&, int c, int y)> add;
+  };
+  const Case cases[] = {
+      {"per-channel constant",
+       [](Graph& g, int c, int y) {
+         const int k = g.AddConstant("k", testing::RandomF32({3, 1, 1}, 50));
+         g.AddNode("mul", "Mul", {c, k}, {y});
+       }},
+      {"scalar minus the conv",
+       [](Graph& g, int c, int y) {
+         g.AddNode("sub", "Sub", {g.AddConstant("k", Scalar(1.0f)), c}, {y});
+       }},
+      {"conv times itself",
+       [](Graph& g, int c, int y) {
+         g.AddNode("sq", "Mul", {c, c}, {y});
+       }},
+      {"a scalar input, not a constant",
+       [](Graph& g, int c, int y) {
+         const int k = F32(g, "k", {});
+         g.MarkInput(k);
+         g.AddNode("mul", "Mul", {c, k}, {y});
+       }},
+      {"Div by a scalar",
+       [](Graph& g, int c, int y) {
+         g.AddNode("div", "Div", {c, g.AddConstant("k", Scalar(2.0f))}, {y});
+       }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Graph g = ConvThen(c.add);
+    ASSERT_TRUE(FuseActivations(g, nullptr).ok());
+    EXPECT_EQ(g.nodes.size(), 2u);
+    EXPECT_FALSE(g.nodes[0].has_attr("activation_affine"));
+  }
+}
+
+// A rank-5 scalar would broadcast the rank-4 conv output to rank 5: the shapes differ, no fusion.
+TEST(FuseActivationsTest, AffineNotFusedWhenTheScalarBroadcastsRank) {
+  Graph g;
+  const int x = F32(g, "x", {1, 2, 5, 5});
+  const int w = g.AddConstant("w", testing::RandomF32({3, 2, 1, 1}, 7));
+  const int c = F32(g, "c", {1, 3, 5, 5});
+  const int y = F32(g, "y", {1, 1, 3, 5, 5});
+  g.AddNode("conv", "Conv", {x, w}, {c});
+  const int k =
+      g.AddConstant("k", Tensor::FromVector(DType::kF32, {1, 1, 1, 1, 1}, std::vector<float>{2}));
+  g.AddNode("mul", "Mul", {c, k}, {y});
+  g.MarkInput(x);
+  g.MarkOutput(y);
+  ASSERT_TRUE(FuseActivations(g, nullptr).ok());
+  EXPECT_EQ(g.nodes.size(), 2u);
+}
+
 }  // namespace
 }  // namespace edgerun

@@ -122,7 +122,8 @@ struct PdMemo {
   bool Matches(const PdMemo& key) const {
     return pd.get() != nullptr && deconv == key.deconv && residual == key.residual &&
            threads == key.threads && act.kind == key.act.kind && act.a == key.act.a &&
-           act.b == key.act.b && std::memcmp(&desc, &key.desc, sizeof(desc)) == 0;
+           act.b == key.act.b && act.scale == key.act.scale && act.shift == key.act.shift &&
+           std::memcmp(&desc, &key.desc, sizeof(desc)) == 0;
   }
 };
 thread_local PdMemo last_supported_pd;

@@ -85,6 +85,7 @@ struct QConvSpec {
 // Relu, or Clip with bounds divided by `scale`; NotSupported for anything else.
 Expected<FusedActivation> ActivationInUnits(const PrepareContext& ctx, float scale) {
   ASSIGN_OR_RETURN(FusedActivation act, FusedActivation::FromNode(ctx.node));
+  if (act.has_affine()) return ctx.NotSupported("fused affine on QLinearConv");
   if (act.kind == FusedActivation::Kind::kClip) {
     act.a /= scale;
     act.b /= scale;

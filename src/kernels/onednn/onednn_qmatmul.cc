@@ -80,6 +80,7 @@ Expected<QMatMulSpec> QMatMulSpecOf(const PrepareContext& ctx) {
   s.a_zp = onednn::QuantizedIntAt(*c[kAZeroPoint], 0);
   s.y_zp = onednn::QuantizedIntAt(*c[kYZeroPoint], 0);
   ASSIGN_OR_RETURN(FusedActivation act, FusedActivation::FromNode(ctx.node));
+  if (act.has_affine()) return ctx.NotSupported("fused affine on QLinearMatMul");
   if (act.kind == FusedActivation::Kind::kRelu) {
     s.act = act;
   } else if (act.kind == FusedActivation::Kind::kClip) {

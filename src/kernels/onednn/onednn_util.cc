@@ -141,7 +141,9 @@ Expected<dnnl_memory_desc_t> MakeStridedDesc(std::span<const int64_t> dims,
   return md;
 }
 
-bool AppendActivation(dnnl_post_ops_t post_ops, const FusedActivation& act) {
+namespace {
+
+bool AppendActivationOnly(dnnl_post_ops_t post_ops, const FusedActivation& act) {
   using Kind = FusedActivation::Kind;
   auto eltwise = [&](dnnl_alg_kind_t alg, float alpha, float beta) {
     return dnnl_post_ops_append_eltwise(post_ops, 1.0f, alg, alpha, beta) == dnnl_success;
@@ -171,13 +173,21 @@ bool AppendActivation(dnnl_post_ops_t post_ops, const FusedActivation& act) {
   return false;
 }
 
+}  // namespace
+
+bool AppendActivation(dnnl_post_ops_t post_ops, const FusedActivation& act) {
+  if (!AppendActivationOnly(post_ops, act)) return false;
+  return !act.has_affine() || dnnl_post_ops_append_eltwise(post_ops, 1.0f, dnnl_eltwise_linear,
+                                                           act.scale, act.shift) == dnnl_success;
+}
+
 Expected<Attr> MakeAttr(const Node& node, bool residual_sum, const FusedActivation& act) {
   Attr attr;
   RETURN_IF_ERROR(FromDnnl(dnnl_primitive_attr_create(attr.out()), node, "attribute creation"));
   RETURN_IF_ERROR(
       FromDnnl(dnnl_primitive_attr_set_scratchpad_mode(attr.get(), dnnl_scratchpad_mode_user), node,
                "scratchpad mode"));
-  if (residual_sum || act.kind != FusedActivation::Kind::kNone) {
+  if (residual_sum || !act.is_identity()) {
     PostOps post_ops;
     RETURN_IF_ERROR(FromDnnl(dnnl_post_ops_create(post_ops.out()), node, "post-op creation"));
     if (residual_sum) {

@@ -117,7 +117,7 @@ Status InvokeMatMul(InvokeContext& ctx) {
         }
       },
       ctx.node));
-  if (s.has_bias || s.act.kind != FusedActivation::Kind::kNone) {
+  if (s.has_bias || !s.act.is_identity()) {
     float* out = y.data<float>();
     const float* bias = s.has_bias ? ctx.inputs[2].data<float>() : nullptr;
     const int64_t rows = y.num_elements() / s.n;
@@ -191,7 +191,7 @@ Status PrepareGemm(PrepareContext& ctx) {
     s->c_col_stride = cols == 1 ? 0 : 1;
     s->c_row_stride = rows == 1 ? 0 : cols;
   }
-  if (ctx.inputs[0].dtype != DType::kF32 && s->act.kind != FusedActivation::Kind::kNone) {
+  if (ctx.inputs[0].dtype != DType::kF32 && !s->act.is_identity()) {
     return ctx.NotSupported("fused activation on a non-f32 Gemm");
   }
   ctx.state = std::move(s);

@@ -64,6 +64,7 @@ Status PrepareNhwc(PrepareContext& ctx) {
     ASSIGN_OR_RETURN(st->activation, FusedActivation::FromNode(ctx.node));
     st->onnx_node.attrs.erase("activation");
     st->onnx_node.attrs.erase("activation_params");
+    st->onnx_node.attrs.erase("activation_affine");
     if (ctx.inputs[0].dtype != DType::kF32) return ctx.NotSupported("residual needs f32");
   }
   std::vector<TensorType> in_types(ctx.inputs.begin(), ctx.inputs.begin() + st->onnx_inputs);

@@ -127,6 +127,7 @@ struct RealClamp {
 
 Expected<RealClamp> ParseClamp(const PrepareContext& ctx) {
   ASSIGN_OR_RETURN(FusedActivation act, FusedActivation::FromNode(ctx.node));
+  if (act.has_affine()) return ctx.NotSupported("fused affine on a quantized op");
   RealClamp c;
   switch (act.kind) {
     case FusedActivation::Kind::kNone:

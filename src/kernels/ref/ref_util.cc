@@ -10,6 +10,15 @@ Expected<FusedActivation> FusedActivation::FromNode(const Node& node) {
   FusedActivation act;
   ASSIGN_OR_RETURN(std::string name, node.GetString("activation", ""));
   ASSIGN_OR_RETURN(std::vector<float> params, node.GetFloats("activation_params", {}));
+  if (node.has_attr("activation_affine")) {
+    ASSIGN_OR_RETURN(std::vector<float> affine, node.GetFloats("activation_affine", {}));
+    if (affine.size() != 2) {
+      return InvalidModel(node.Describe() + ": activation_affine takes [scale, shift], got " +
+                          std::to_string(affine.size()) + " values");
+    }
+    act.scale = affine[0];
+    act.shift = affine[1];
+  }
   if (name.empty()) return act;
 
   // Defaults follow the standalone ONNX ops, so a fusion pass may omit params it did not see.

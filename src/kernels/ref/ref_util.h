@@ -31,17 +31,28 @@ struct TypeTag {
 template <typename Fn>
 Status DispatchNumeric(DType dtype, Fn&& fn, const Node& node) {
   switch (dtype) {
-    case DType::kF32: return fn(TypeTag<float>{});
-    case DType::kF64: return fn(TypeTag<double>{});
-    case DType::kI8: return fn(TypeTag<int8_t>{});
-    case DType::kU8: return fn(TypeTag<uint8_t>{});
-    case DType::kI16: return fn(TypeTag<int16_t>{});
-    case DType::kU16: return fn(TypeTag<uint16_t>{});
-    case DType::kI32: return fn(TypeTag<int32_t>{});
-    case DType::kU32: return fn(TypeTag<uint32_t>{});
-    case DType::kI64: return fn(TypeTag<int64_t>{});
-    case DType::kU64: return fn(TypeTag<uint64_t>{});
-    case DType::kBool: return fn(TypeTag<bool>{});
+    case DType::kF32:
+      return fn(TypeTag<float>{});
+    case DType::kF64:
+      return fn(TypeTag<double>{});
+    case DType::kI8:
+      return fn(TypeTag<int8_t>{});
+    case DType::kU8:
+      return fn(TypeTag<uint8_t>{});
+    case DType::kI16:
+      return fn(TypeTag<int16_t>{});
+    case DType::kU16:
+      return fn(TypeTag<uint16_t>{});
+    case DType::kI32:
+      return fn(TypeTag<int32_t>{});
+    case DType::kU32:
+      return fn(TypeTag<uint32_t>{});
+    case DType::kI64:
+      return fn(TypeTag<int64_t>{});
+    case DType::kU64:
+      return fn(TypeTag<uint64_t>{});
+    case DType::kBool:
+      return fn(TypeTag<bool>{});
     default:
       return Unsupported(node.Describe() + ": dtype " + std::string(DTypeName(dtype)) +
                          " is not supported by this kernel");
@@ -53,10 +64,14 @@ Status DispatchNumeric(DType dtype, Fn&& fn, const Node& node) {
 template <typename Fn>
 Status DispatchBySize(size_t element_size, const Node& node, Fn&& fn) {
   switch (element_size) {
-    case 1: return fn(TypeTag<uint8_t>{});
-    case 2: return fn(TypeTag<uint16_t>{});
-    case 4: return fn(TypeTag<uint32_t>{});
-    case 8: return fn(TypeTag<uint64_t>{});
+    case 1:
+      return fn(TypeTag<uint8_t>{});
+    case 2:
+      return fn(TypeTag<uint16_t>{});
+    case 4:
+      return fn(TypeTag<uint32_t>{});
+    case 8:
+      return fn(TypeTag<uint64_t>{});
     default:
       return Unsupported(node.Describe() + ": element size " + std::to_string(element_size) +
                          " is not supported");
@@ -77,20 +92,34 @@ struct BF16 {
 template <class F>
 auto VisitStorageType(DType t, F&& f) {
   switch (t) {
-    case DType::kF32: return f(TypeTag<float>{});
-    case DType::kF64: return f(TypeTag<double>{});
-    case DType::kF16: return f(TypeTag<F16>{});
-    case DType::kBF16: return f(TypeTag<BF16>{});
-    case DType::kI8: return f(TypeTag<int8_t>{});
-    case DType::kU8: return f(TypeTag<uint8_t>{});
-    case DType::kI16: return f(TypeTag<int16_t>{});
-    case DType::kU16: return f(TypeTag<uint16_t>{});
-    case DType::kI32: return f(TypeTag<int32_t>{});
-    case DType::kU32: return f(TypeTag<uint32_t>{});
-    case DType::kI64: return f(TypeTag<int64_t>{});
-    case DType::kU64: return f(TypeTag<uint64_t>{});
-    case DType::kBool: return f(TypeTag<bool>{});
-    case DType::kUndefined: break;
+    case DType::kF32:
+      return f(TypeTag<float>{});
+    case DType::kF64:
+      return f(TypeTag<double>{});
+    case DType::kF16:
+      return f(TypeTag<F16>{});
+    case DType::kBF16:
+      return f(TypeTag<BF16>{});
+    case DType::kI8:
+      return f(TypeTag<int8_t>{});
+    case DType::kU8:
+      return f(TypeTag<uint8_t>{});
+    case DType::kI16:
+      return f(TypeTag<int16_t>{});
+    case DType::kU16:
+      return f(TypeTag<uint16_t>{});
+    case DType::kI32:
+      return f(TypeTag<int32_t>{});
+    case DType::kU32:
+      return f(TypeTag<uint32_t>{});
+    case DType::kI64:
+      return f(TypeTag<int64_t>{});
+    case DType::kU64:
+      return f(TypeTag<uint64_t>{});
+    case DType::kBool:
+      return f(TypeTag<bool>{});
+    case DType::kUndefined:
+      break;
   }
   return f(TypeTag<void>{});
 }
@@ -103,7 +132,8 @@ class BroadcastIndexer {
 
   BroadcastIndexer() = default;
   // Inputs are right-aligned against `out` (numpy rules); dims of 1 get stride 0.
-  BroadcastIndexer(std::span<const int64_t> out, std::initializer_list<std::span<const int64_t>> ins) {
+  BroadcastIndexer(std::span<const int64_t> out,
+                   std::initializer_list<std::span<const int64_t>> ins) {
     rank_ = static_cast<int>(out.size());
     num_inputs_ = static_cast<int>(ins.size());
     for (int d = 0; d < rank_; ++d) out_dims_[d] = out[d];
@@ -144,30 +174,60 @@ class BroadcastIndexer {
 // An activation fused into a producer (Conv, Gemm, FusedMatMul) by the fusion pass. Stored on
 // the node as attributes "activation" (string) and "activation_params" (floats).
 struct FusedActivation {
-  enum class Kind : uint8_t { kNone, kRelu, kClip, kLeakyRelu, kHardSigmoid, kHardSwish,
-                              kSigmoid, kSiLU, kTanh };
+  enum class Kind : uint8_t {
+    kNone,
+    kRelu,
+    kClip,
+    kLeakyRelu,
+    kHardSigmoid,
+    kHardSwish,
+    kSigmoid,
+    kSiLU,
+    kTanh
+  };
   Kind kind = Kind::kNone;
   float a = 0, b = 0;  // Clip: min,max. LeakyRelu: alpha. HardSigmoid: alpha,beta.
+  // Then y * scale + shift (attribute "activation_affine" = [scale, shift]): a Mul and Add by
+  // scalar constants after the activation, as PP-LCNet's learnable affine blocks write them.
+  float scale = 1, shift = 0;
 
   static Expected<FusedActivation> FromNode(const Node& node);
 
+  bool has_affine() const { return scale != 1.0f || shift != 0.0f; }
+  bool is_identity() const { return kind == Kind::kNone && !has_affine(); }
+
   float Apply(float x) const {
-    switch (kind) {
-      case Kind::kNone: return x;
-      case Kind::kRelu: return x > 0 ? x : 0;
-      case Kind::kClip: return std::min(std::max(x, a), b);
-      case Kind::kLeakyRelu: return x >= 0 ? x : a * x;
-      case Kind::kHardSigmoid: return std::max(0.0f, std::min(1.0f, a * x + b));
-      case Kind::kHardSwish: return x * std::max(0.0f, std::min(1.0f, x / 6.0f + 0.5f));
-      case Kind::kSigmoid: return 1.0f / (1.0f + std::exp(-x));
-      case Kind::kSiLU: return x / (1.0f + std::exp(-x));
-      case Kind::kTanh: return std::tanh(x);
-    }
-    return x;
+    const float y = ApplyActivation(x);
+    return has_affine() ? y * scale + shift : y;
   }
   void ApplyInPlace(float* data, int64_t n) const {
-    if (kind == Kind::kNone) return;
+    if (is_identity()) return;
     for (int64_t i = 0; i < n; ++i) data[i] = Apply(data[i]);
+  }
+
+ private:
+  float ApplyActivation(float x) const {
+    switch (kind) {
+      case Kind::kNone:
+        return x;
+      case Kind::kRelu:
+        return x > 0 ? x : 0;
+      case Kind::kClip:
+        return std::min(std::max(x, a), b);
+      case Kind::kLeakyRelu:
+        return x >= 0 ? x : a * x;
+      case Kind::kHardSigmoid:
+        return std::max(0.0f, std::min(1.0f, a * x + b));
+      case Kind::kHardSwish:
+        return x * std::max(0.0f, std::min(1.0f, x / 6.0f + 0.5f));
+      case Kind::kSigmoid:
+        return 1.0f / (1.0f + std::exp(-x));
+      case Kind::kSiLU:
+        return x / (1.0f + std::exp(-x));
+      case Kind::kTanh:
+        return std::tanh(x);
+    }
+    return x;
   }
 };
 

@@ -101,7 +101,7 @@ bool ResolveQConv(const SupportContext& ctx, QConvParams* p) {
   }
 
   Expected<FusedActivation> act = FusedActivation::FromNode(ctx.node);
-  if (!act.ok()) return false;
+  if (!act.ok() || act->has_affine()) return false;
   const int32_t type_min = p->unsigned_8bit ? 0 : -128;
   const int32_t type_max = p->unsigned_8bit ? 255 : 127;
   auto quantize_bound = [&](float real) {

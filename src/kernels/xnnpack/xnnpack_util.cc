@@ -10,13 +10,20 @@ namespace edgerun {
 
 std::string_view XnnStatusName(xnn_status status) {
   switch (status) {
-    case xnn_status_success: return "success";
-    case xnn_status_uninitialized: return "XNNPACK is not initialized";
-    case xnn_status_invalid_parameter: return "invalid parameter";
-    case xnn_status_invalid_state: return "invalid state";
-    case xnn_status_unsupported_parameter: return "unsupported parameter";
-    case xnn_status_unsupported_hardware: return "unsupported hardware";
-    case xnn_status_out_of_memory: return "out of memory";
+    case xnn_status_success:
+      return "success";
+    case xnn_status_uninitialized:
+      return "XNNPACK is not initialized";
+    case xnn_status_invalid_parameter:
+      return "invalid parameter";
+    case xnn_status_invalid_state:
+      return "invalid state";
+    case xnn_status_unsupported_parameter:
+      return "unsupported parameter";
+    case xnn_status_unsupported_hardware:
+      return "unsupported hardware";
+    case xnn_status_out_of_memory:
+      return "out of memory";
   }
   return "unknown status";
 }
@@ -62,7 +69,7 @@ bool ValidClamp(float lo, float hi) { return !std::isnan(lo) && !std::isnan(hi) 
 
 bool XnnActivationSupported(const Node& node) {
   Expected<FusedActivation> act = FusedActivation::FromNode(node);
-  if (!act.ok()) return false;
+  if (!act.ok() || !std::isfinite(act->scale) || !std::isfinite(act->shift)) return false;
   using Kind = FusedActivation::Kind;
   switch (act->kind) {
     case Kind::kNone:
@@ -144,17 +151,34 @@ Status CreateActivationOps(const PrepareContext& ctx, XnnState& s, XnnActivation
       return ctx.NotSupported("fused Tanh has no XNNPACK operator");
   }
   if (static_cast<int>(s.ops.size()) > first) a.first_op = first;
+  if (a.act.has_affine()) {
+    // y * scale + shift as a multiply and an add by scalars, the two roundings of the unfused ops.
+    a.affine_op = static_cast<int>(s.ops.size());
+    xnn_status st = xnn_create_multiply_nd_f32(kNoMin, kNoMax, 0, &op);
+    RETURN_IF_ERROR(s.Adopt(ctx, st, op, "multiply").status());
+    st = xnn_create_add_nd_f32(kNoMin, kNoMax, 0, &op);
+    RETURN_IF_ERROR(s.Adopt(ctx, st, op, "add").status());
+  }
   return Status::Ok();
 }
 
 Status SetupActivation(const SetupContext& ctx, XnnState& s, const XnnActivation& a, float* data,
                        size_t num_elements, float* scratch) {
-  if (a.first_op < 0) return Status::Ok();
   using Kind = FusedActivation::Kind;
-  xnn_operator_t* ops = s.ops.data() + a.first_op;
   const size_t shape[1] = {num_elements};
   const size_t one[1] = {1};
   xnn_status st = xnn_status_success;
+  if (a.affine_op >= 0) {
+    xnn_operator_t* ops = s.ops.data() + a.affine_op;
+    st = xnn_setup_multiply_nd_f32(ops[0], 1, shape, 1, one, data, &a.act.scale, data,
+                                   ctx.threadpool);
+    if (st == xnn_status_success) {
+      st = xnn_setup_add_nd_f32(ops[1], 1, shape, 1, one, data, &a.act.shift, data, ctx.threadpool);
+    }
+    if (st != xnn_status_success) return SetupFailed(ctx, st, "fused affine");
+  }
+  if (a.first_op < 0) return Status::Ok();
+  xnn_operator_t* ops = s.ops.data() + a.first_op;
   switch (a.act.kind) {
     case Kind::kLeakyRelu:
       st = xnn_setup_leaky_relu_nc_f32(ops[0], num_elements, data, data, ctx.threadpool);
@@ -174,8 +198,8 @@ Status SetupActivation(const SetupContext& ctx, XnnState& s, const XnnActivation
       }
       break;
     case Kind::kHardSigmoid:
-      st = xnn_setup_multiply_nd_f32(ops[0], 1, shape, 1, one, data, &a.alpha, data,
-                                     ctx.threadpool);
+      st =
+          xnn_setup_multiply_nd_f32(ops[0], 1, shape, 1, one, data, &a.alpha, data, ctx.threadpool);
       if (st == xnn_status_success) {
         st = xnn_setup_add_nd_f32(ops[1], 1, shape, 1, one, data, &a.beta, data, ctx.threadpool);
       }

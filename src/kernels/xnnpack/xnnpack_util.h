@@ -91,18 +91,21 @@ Status InvokeXnnOps(InvokeContext& ctx);
 
 // True when the activation fused into `node` (attributes "activation"/"activation_params") can
 // run exactly with XNNPACK: none, Relu, Clip (min < max), LeakyRelu, HardSigmoid, HardSwish,
-// Sigmoid, SiLU. Tanh has no XNNPACK operator in this version.
+// Sigmoid, SiLU, each optionally followed by a finite affine ("activation_affine"). Tanh has no
+// XNNPACK operator in this version.
 bool XnnActivationSupported(const Node& node);
 
 // A fused activation after a producing operator. Relu and Clip become the producer's
 // output_min/output_max; the others run as extra operators in place on the output (SiLU puts
-// the sigmoid in scratch, then multiplies).
+// the sigmoid in scratch, then multiplies). A fused affine runs last, as a multiply and an add.
 struct XnnActivation {
   FusedActivation act;
   float output_min = kNoMin, output_max = kNoMax;  // for the producer (or the residual add)
-  int first_op = -1;                                // index of the first extra operator
-  // HardSigmoid's alpha and beta as the second operands of a multiply and an add. The operators
-  // keep pointers to them, so this struct must not move after setup (it lives in the state).
+  int first_op = -1;                               // index of the first activation operator
+  int affine_op = -1;                              // the affine's multiply; its add follows
+  // HardSigmoid's alpha and beta (and act.scale/act.shift) as the second operands of a multiply
+  // and an add. The operators keep pointers to them, so this struct must not move after setup
+  // (it lives in the state).
   float alpha = 0, beta = 0;
 
   // The extra operators need num_elements floats of scratch (SiLU keeps its sigmoid there).

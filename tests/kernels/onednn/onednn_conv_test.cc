@@ -36,6 +36,7 @@ struct ConvCase {
   bool residual = false;
   std::string activation;
   std::vector<float> activation_params;
+  std::vector<float> affine;  // "activation_affine" when not empty
 };
 
 std::vector<int64_t> ConvOutputDims(const ConvCase& c) {
@@ -67,6 +68,7 @@ Node ConvNode(const ConvCase& c) {
   if (!c.activation_params.empty()) {
     n.attrs["activation_params"] = Attribute::Floats(c.activation_params);
   }
+  if (!c.affine.empty()) n.attrs["activation_affine"] = Attribute::Floats(c.affine);
   return n;
 }
 
@@ -149,6 +151,31 @@ TEST(OnednnConvTest, EveryActivationWithAndWithoutResidual) {
       dw.residual = residual;
       dw.activation = name;
       dw.activation_params = params;
+      CheckConv(dw, seed += 3);
+    }
+  }
+}
+
+// A fused scalar affine (PP-LCNet's learnable affine blocks) runs after the activation and the
+// residual, as an eltwise_linear post-op.
+TEST(OnednnConvTest, FusedAffineAfterActivation) {
+  const std::vector<std::pair<std::string, std::vector<float>>> acts = {
+      {"", {}}, {"Relu", {}}, {"HardSwish", {}}, {"Clip", {0.0f, 6.0f}}};
+  uint32_t seed = 600;
+  for (bool residual : {false, true}) {
+    for (const auto& [name, params] : acts) {
+      SCOPED_TRACE(name + (residual ? " with residual" : ""));
+      ConvCase c{{1, 9, 7, 6}, 10, {1, 1}};
+      c.residual = residual;
+      c.activation = name;
+      c.activation_params = params;
+      c.affine = {1.75f, -0.5f};
+      CheckConv(c, seed += 3);
+      ConvCase dw{{1, 8, 11, 16}, 16, {3, 3}, 16, {1, 1}, {}, {1, 1, 1, 1}};
+      dw.residual = residual;
+      dw.activation = name;
+      dw.activation_params = params;
+      dw.affine = {-0.5f, 0.25f};
       CheckConv(dw, seed += 3);
     }
   }
@@ -294,7 +321,9 @@ PreparedRun RunWithWinograd(const ConvCase& c, const ConvInputs& in, bool winogr
   InvokeContext ictx{n, pctx.state.get(), ins, outs, scratch, pctx.scratch_bytes};
   // Twice: the residual reordered into the blocked output must not accumulate across runs.
   EXPECT_TRUE(k->invoke(ictx).ok());
-  if (!in_place) EXPECT_TRUE(k->invoke(ictx).ok());
+  if (!in_place) {
+    EXPECT_TRUE(k->invoke(ictx).ok());
+  }
   omp_set_num_threads(1);
   return run;
 }
@@ -321,6 +350,9 @@ TEST(OnednnConvTest, WinogradMatchesReference) {
   clip.activation = "Clip";
   clip.activation_params = {0.0f, 6.0f};
   cases.push_back({clip});
+  ConvCase affine = clip;
+  affine.affine = {0.5f, -0.25f};
+  cases.push_back({affine});
   uint32_t seed = 300;
   bool any_winograd = false;
   for (const WinogradCase& wc : cases) {

@@ -13,8 +13,8 @@
 
 #include "kernels/ref/ref_util.h"
 #include "runtime/evaluate_node.h"
-#include "util/graph_builders.h"
 #include "util/compare.h"
+#include "util/graph_builders.h"
 #include "util/random_tensor.h"
 
 // Case tables below list only the leading fields that differ from the defaults.
@@ -661,6 +661,39 @@ TEST(FusedActivationTest, ParsesNamesParamsAndDefaults) {
 
   n.attrs["activation"] = Attribute::Int(3);
   EXPECT_FALSE(FusedActivation::FromNode(n).ok());
+}
+
+// "activation_affine" = [scale, shift] applies after the activation.
+TEST(FusedActivationTest, AffineRunsAfterTheActivation) {
+  Node n = MakeNode("Conv", 13, 2);
+  n.attrs["activation"] = Attribute::String("Relu");
+  n.attrs["activation_affine"] = Attribute::Floats({2.0f, -1.0f});
+  auto act = FusedActivation::FromNode(n);
+  ASSERT_TRUE(act.ok()) << act.status().ToString();
+  EXPECT_TRUE(act->has_affine());
+  EXPECT_FALSE(act->is_identity());
+  EXPECT_EQ(act->Apply(-3.0f), -1.0f);  // relu(-3) * 2 - 1
+  EXPECT_EQ(act->Apply(1.5f), 2.0f);
+
+  n.attrs["activation"] = Attribute::String("");
+  auto only_affine = FusedActivation::FromNode(n);
+  ASSERT_TRUE(only_affine.ok());
+  EXPECT_EQ(only_affine->kind, FusedActivation::Kind::kNone);
+  EXPECT_EQ(only_affine->Apply(-3.0f), -7.0f);
+
+  n.attrs["activation_affine"] = Attribute::Floats({1.0f, 0.0f});
+  auto identity = FusedActivation::FromNode(n);
+  ASSERT_TRUE(identity.ok());
+  EXPECT_TRUE(identity->is_identity());
+
+  n.attrs["activation_affine"] = Attribute::Floats({2.0f});
+  auto bad = FusedActivation::FromNode(n);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidModel);
+  EXPECT_NE(
+      bad.status().message().find("node 'nn0' (Conv): activation_affine takes [scale, shift]"),
+      std::string::npos)
+      << bad.status().message();
 }
 
 }  // namespace

@@ -19,8 +19,8 @@ namespace {
 using testing::RandomTensor;
 using xnnpack_test::ExpectClose;
 using xnnpack_test::MakeNode;
-using xnnpack_test::Pools;
 using xnnpack_test::PoolName;
+using xnnpack_test::Pools;
 using xnnpack_test::ToNchw;
 using xnnpack_test::ToNhwc;
 using xnnpack_test::XnnpackClaims;
@@ -36,6 +36,7 @@ struct ConvCase {
   bool residual = false;
   std::string activation;
   std::vector<float> activation_params;
+  std::vector<float> affine;  // "activation_affine" when not empty
 };
 
 void SetAttrs(Node& node, const ConvCase& c, bool with_activation) {
@@ -50,12 +51,15 @@ void SetAttrs(Node& node, const ConvCase& c, bool with_activation) {
       node.attrs["activation_params"] = Attribute::Floats(c.activation_params);
     }
   }
+  if (with_activation && !c.affine.empty()) {
+    node.attrs["activation_affine"] = Attribute::Floats(c.affine);
+  }
 }
 
 std::string Describe(const ConvCase& c) {
   return "x=" + DimsToString(c.x) + " m=" + std::to_string(c.m) + " k=" + DimsToString(c.kernel) +
          " group=" + std::to_string(c.group) + " act=" + c.activation +
-         (c.residual ? " residual" : "");
+         (c.affine.empty() ? "" : " affine") + (c.residual ? " residual" : "");
 }
 
 struct ConvData {
@@ -118,21 +122,21 @@ void CheckConv(const ConvCase& c, uint32_t seed) {
 
 TEST(XnnpackConv, MatchesReferenceOnAssortedGeometry) {
   const ConvCase cases[] = {
-      {{1, 16, 7, 9}, 24, {1, 1}},                                         // 1x1: GEMM
-      {{2, 7, 5, 6}, 3, {1, 1}, 1, {}, {}, {}, "", false},                 // 1x1, batch, no bias
-      {{1, 8, 11, 13}, 16, {3, 3}, 1, {}, {}, {1, 1, 1, 1}},               // 3x3 same size
-      {{2, 5, 10, 9}, 7, {3, 3}, 1, {2, 2}, {}, {0, 1, 1, 0}},             // asymmetric pads
-      {{1, 6, 9, 9}, 5, {3, 3}, 1, {2, 2}, {}, {1, 1, 3, 3}},              // trailing pad unused
-      {{1, 3, 32, 32}, 8, {7, 7}, 1, {2, 2}, {}, {3, 3, 3, 3}},            // resnet stem
-      {{1, 16, 9, 9}, 8, {3, 3}, 4, {}, {}, {1, 1, 1, 1}},                 // grouped
-      {{1, 6, 13, 13}, 5, {3, 3}, 1, {}, {2, 2}, {2, 2, 2, 2}},            // dilated
-      {{1, 6, 8, 10}, 4, {1, 5}, 1, {}, {}, {0, 2, 0, 2}},                 // 1x5
-      {{1, 6, 10, 8}, 4, {5, 1}, 1, {2, 1}, {}, {2, 0, 2, 0}},             // 5x1 strided
-      {{1, 4, 10, 11}, 6, {3, 3}, 1, {2, 2}, {}, {}, "SAME_UPPER"},        // auto pads
+      {{1, 16, 7, 9}, 24, {1, 1}},                                   // 1x1: GEMM
+      {{2, 7, 5, 6}, 3, {1, 1}, 1, {}, {}, {}, "", false},           // 1x1, batch, no bias
+      {{1, 8, 11, 13}, 16, {3, 3}, 1, {}, {}, {1, 1, 1, 1}},         // 3x3 same size
+      {{2, 5, 10, 9}, 7, {3, 3}, 1, {2, 2}, {}, {0, 1, 1, 0}},       // asymmetric pads
+      {{1, 6, 9, 9}, 5, {3, 3}, 1, {2, 2}, {}, {1, 1, 3, 3}},        // trailing pad unused
+      {{1, 3, 32, 32}, 8, {7, 7}, 1, {2, 2}, {}, {3, 3, 3, 3}},      // resnet stem
+      {{1, 16, 9, 9}, 8, {3, 3}, 4, {}, {}, {1, 1, 1, 1}},           // grouped
+      {{1, 6, 13, 13}, 5, {3, 3}, 1, {}, {2, 2}, {2, 2, 2, 2}},      // dilated
+      {{1, 6, 8, 10}, 4, {1, 5}, 1, {}, {}, {0, 2, 0, 2}},           // 1x5
+      {{1, 6, 10, 8}, 4, {5, 1}, 1, {2, 1}, {}, {2, 0, 2, 0}},       // 5x1 strided
+      {{1, 4, 10, 11}, 6, {3, 3}, 1, {2, 2}, {}, {}, "SAME_UPPER"},  // auto pads
       {{1, 4, 9, 9}, 3, {4, 4}, 1, {}, {}, {}, "SAME_LOWER"},
       {{1, 4, 9, 9}, 3, {3, 3}, 1, {2, 2}, {}, {}, "VALID"},
-      {{3, 5, 6, 7}, 4, {2, 3}, 1, {1, 2}, {}, {1, 0, 0, 1}},              // batch 3
-      {{1, 64, 14, 14}, 64, {3, 3}, 1, {}, {}, {1, 1, 1, 1}},              // wide channels
+      {{3, 5, 6, 7}, 4, {2, 3}, 1, {1, 2}, {}, {1, 0, 0, 1}},  // batch 3
+      {{1, 64, 14, 14}, 64, {3, 3}, 1, {}, {}, {1, 1, 1, 1}},  // wide channels
   };
   uint32_t seed = 100;
   for (const ConvCase& c : cases) CheckConv(c, seed += 10);
@@ -142,12 +146,12 @@ TEST(XnnpackConv, MatchesReferenceOnDepthwise) {
   const ConvCase cases[] = {
       {{1, 32, 12, 12}, 32, {3, 3}, 32, {}, {}, {1, 1, 1, 1}},
       {{1, 24, 15, 15}, 24, {3, 3}, 24, {2, 2}, {}, {1, 1, 1, 1}},
-      {{1, 8, 9, 9}, 16, {3, 3}, 8, {}, {}, {1, 1, 1, 1}},                 // multiplier 2
+      {{1, 8, 9, 9}, 16, {3, 3}, 8, {}, {}, {1, 1, 1, 1}},  // multiplier 2
       {{1, 16, 14, 14}, 16, {5, 5}, 16, {}, {}, {2, 2, 2, 2}},
       {{1, 20, 11, 11}, 20, {5, 5}, 20, {2, 2}, {}, {1, 2, 2, 1}},
-      {{1, 8, 10, 10}, 8, {7, 7}, 8, {}, {}, {3, 3, 3, 3}},                // no 49-tap kernel
-      {{2, 13, 7, 9}, 13, {3, 3}, 13, {}, {2, 2}, {2, 2, 2, 2}},           // dilated, odd C
-      {{1, 5, 6, 6}, 5, {3, 3}, 5, {}, {}, {}, "", false},                 // no bias, no pad
+      {{1, 8, 10, 10}, 8, {7, 7}, 8, {}, {}, {3, 3, 3, 3}},       // no 49-tap kernel
+      {{2, 13, 7, 9}, 13, {3, 3}, 13, {}, {2, 2}, {2, 2, 2, 2}},  // dilated, odd C
+      {{1, 5, 6, 6}, 5, {3, 3}, 5, {}, {}, {}, "", false},        // no bias, no pad
   };
   uint32_t seed = 300;
   for (const ConvCase& c : cases) CheckConv(c, seed += 10);
@@ -155,9 +159,14 @@ TEST(XnnpackConv, MatchesReferenceOnDepthwise) {
 
 TEST(XnnpackConv, EveryFusedActivation) {
   const std::vector<std::pair<std::string, std::vector<float>>> acts = {
-      {"Relu", {}},           {"Clip", {0.0f, 6.0f}},     {"Clip", {-0.5f, 0.25f}},
-      {"LeakyRelu", {0.1f}},  {"HardSigmoid", {1.0f / 6, 0.5f}}, {"HardSwish", {}},
-      {"Sigmoid", {}},        {"SiLU", {}},
+      {"Relu", {}},
+      {"Clip", {0.0f, 6.0f}},
+      {"Clip", {-0.5f, 0.25f}},
+      {"LeakyRelu", {0.1f}},
+      {"HardSigmoid", {1.0f / 6, 0.5f}},
+      {"HardSwish", {}},
+      {"Sigmoid", {}},
+      {"SiLU", {}},
   };
   uint32_t seed = 500;
   for (const auto& [name, params] : acts) {
@@ -172,10 +181,33 @@ TEST(XnnpackConv, EveryFusedActivation) {
   }
 }
 
+// A fused scalar affine runs after the activation (and the residual) as a multiply and an add.
+TEST(XnnpackConv, FusedAffineAfterActivation) {
+  const std::vector<std::pair<std::string, std::vector<float>>> acts = {
+      {"", {}}, {"Relu", {}}, {"HardSwish", {}}, {"SiLU", {}}, {"HardSigmoid", {0.2f, 0.5f}}};
+  uint32_t seed = 1100;
+  for (bool residual : {false, true}) {
+    for (const auto& [name, params] : acts) {
+      ConvCase c{{1, 8, 9, 7}, 8, {3, 3}, 1, {}, {}, {1, 1, 1, 1}};
+      c.residual = residual;
+      c.activation = name;
+      c.activation_params = params;
+      c.affine = {1.75f, -0.5f};
+      CheckConv(c, seed += 10);
+      ConvCase shift_only{{1, 12, 8, 8}, 12, {3, 3}, 12, {2, 2}, {}, {1, 1, 1, 1}};
+      shift_only.residual = residual;
+      shift_only.activation = name;
+      shift_only.activation_params = params;
+      shift_only.affine = {1.0f, 0.25f};
+      CheckConv(shift_only, seed += 10);
+    }
+  }
+}
+
 TEST(XnnpackConv, ResidualInputBeforeActivation) {
   const std::vector<std::pair<std::string, std::vector<float>>> acts = {
-      {"", {}}, {"Relu", {}}, {"Clip", {0.0f, 6.0f}}, {"HardSwish", {}}, {"SiLU", {}},
-      {"HardSigmoid", {0.2f, 0.5f}}};
+      {"", {}},          {"Relu", {}}, {"Clip", {0.0f, 6.0f}},
+      {"HardSwish", {}}, {"SiLU", {}}, {"HardSigmoid", {0.2f, 0.5f}}};
   uint32_t seed = 700;
   for (const auto& [name, params] : acts) {
     ConvCase c{{1, 16, 7, 7}, 16, {1, 1}};
@@ -211,8 +243,8 @@ TEST(XnnpackConv, ResidualOfItsOwnInput) {
   for (const std::vector<int64_t>& kernel : {std::vector<int64_t>{1, 1}, {3, 3}}) {
     const int64_t pad = kernel[0] / 2;
     const int64_t group = kernel[0] == 1 ? 8 : 1;  // depthwise 1x1, and a full 3x3
-    ConvCase c{{1, 8, 6, 7}, 8, kernel, group, {}, {}, {pad, pad, pad, pad},
-               "", true, true, "Relu"};
+    ConvCase c{{1, 8, 6, 7},         8,  kernel, group, {},    {},
+               {pad, pad, pad, pad}, "", true,   true,  "Relu"};
     SCOPED_TRACE(Describe(c));
     ConvData d = MakeConv(c, 960);
     // Z := X (NHWC, same shape as the output); recompute the expectation with it.
@@ -338,12 +370,12 @@ void CheckDeconv(const DeconvCase& c, uint32_t seed) {
 
 TEST(XnnpackConvTranspose, MatchesReference) {
   const DeconvCase cases[] = {
-      {{1, 8, 5, 5}, 4, {2, 2}, 1, {2, 2}},                                  // FPN-style 2x
+      {{1, 8, 5, 5}, 4, {2, 2}, 1, {2, 2}},  // FPN-style 2x
       {{1, 6, 7, 6}, 5, {3, 3}, 1, {2, 2}, {}, {1, 1, 1, 1}},
-      {{1, 6, 7, 6}, 5, {3, 3}, 1, {2, 2}, {}, {1, 1, 1, 1}, {1, 1}},        // output_padding
-      {{2, 4, 4, 5}, 6, {4, 4}, 2, {2, 2}, {}, {1, 1, 1, 1}},                // grouped
-      {{1, 3, 5, 5}, 3, {3, 3}, 1, {1, 1}, {2, 2}, {0, 1, 2, 0}},            // dilated
-      {{1, 4, 5, 6}, 2, {3, 3}, 1, {2, 2}, {}, {}, {}, {10, 12}},            // output_shape
+      {{1, 6, 7, 6}, 5, {3, 3}, 1, {2, 2}, {}, {1, 1, 1, 1}, {1, 1}},  // output_padding
+      {{2, 4, 4, 5}, 6, {4, 4}, 2, {2, 2}, {}, {1, 1, 1, 1}},          // grouped
+      {{1, 3, 5, 5}, 3, {3, 3}, 1, {1, 1}, {2, 2}, {0, 1, 2, 0}},      // dilated
+      {{1, 4, 5, 6}, 2, {3, 3}, 1, {2, 2}, {}, {}, {}, {10, 12}},      // output_shape
       {{1, 4, 5, 6}, 2, {3, 3}, 1, {2, 2}, {}, {}, {}, {}, "SAME_UPPER"},
       {{1, 4, 5, 5}, 4, {2, 2}, 1, {2, 2}, {}, {}, {}, {}, "", false, "Relu"},
       {{1, 4, 5, 5}, 4, {3, 3}, 1, {2, 2}, {}, {1, 1, 1, 1}, {}, {}, "", true, "SiLU"},
