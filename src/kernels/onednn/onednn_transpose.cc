@@ -11,6 +11,7 @@
 
 #include "kernels/onednn/onednn_kernels.h"
 #include "kernels/onednn/onednn_util.h"
+#include "kernels/simd/plane_interleave.h"
 
 namespace edgerun {
 namespace {
@@ -104,7 +105,10 @@ constexpr DTypeSet kTypes{DType::kF32, DType::kU8, DType::kI8, DType::kI32};
 }  // namespace
 
 std::span<const KernelDef> OnednnTransposeKernels() {
-  static constexpr KernelDef kKernels[] = {
+  // Interleaving 2-4 channel planes (the model input's NCHW -> NHWC) is about 3x faster with
+  // Highway than with the reorder: 0.014 against 0.044 ms for 3x224x224 f32 (AVX-512, 1 thread).
+  static const KernelDef kKernels[] = {
+      PlaneInterleaveTransposeKernel(KernelPath::kOnednn),
       {"Transpose", KernelPath::kOnednn, kTypes, SupportsTranspose, PrepareTranspose,
        InvokeTranspose, "", false, false, SetupTranspose},
   };

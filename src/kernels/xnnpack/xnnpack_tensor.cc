@@ -8,9 +8,11 @@
 // XNN_FLAG_TENSORFLOW_LEGACY_MODE.
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <string>
 #include <vector>
 
+#include "kernels/simd/plane_interleave.h"
 #include "kernels/xnnpack/xnnpack_util.h"
 
 namespace edgerun {
@@ -364,6 +366,15 @@ constexpr KernelDef kTensorKernels[] = {
 
 }  // namespace
 
-std::span<const KernelDef> XnnpackTensorKernels() { return kTensorKernels; }
+std::span<const KernelDef> XnnpackTensorKernels() {
+  // XNNPACK (2022) has no transpose operator; the path's NCHW -> NHWC input conversion is the
+  // Highway plane interleave, so it does not fall back to the reference copy on ARM.
+  static const std::vector<KernelDef> kernels = [] {
+    std::vector<KernelDef> all(std::begin(kTensorKernels), std::end(kTensorKernels));
+    all.push_back(PlaneInterleaveTransposeKernel(KernelPath::kXnnpack));
+    return all;
+  }();
+  return kernels;
+}
 
 }  // namespace edgerun

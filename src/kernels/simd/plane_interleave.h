@@ -1,0 +1,30 @@
+// Interleaving channel planes into pixels: the NCHW -> NHWC Transpose of an image-like tensor with
+// 2-4 channels (a model's input, converted once per inference by the NHWC layout pass).
+//
+// Neither oneDNN's reorder nor an element-by-element copy is fast here: three planes of floats
+// make a stride-3 scatter. Highway's StoreInterleaved3/4 writes whole vectors of pixels instead,
+// compiled for several instruction sets and picked at run time (AVX2/AVX-512 on x86-64, NEON on
+// ARM, scalar elsewhere). The oneDNN and XNNPACK paths list PlaneInterleaveTransposeKernel ahead of
+// their general Transpose; it claims only perm (0, 2, 3, 1) of rank 4 with 2-4 channels and 1- or
+// 4-byte elements, and copies bits, so results equal the reference exactly.
+//   Transpose(perm=[0,2,3,1]) of x: [N, 3, H, W] f32  ->  InterleavePlanes(x, 3, H * W, 4, y)
+#pragma once
+
+#include <cstddef>
+
+#include "kernels/kernel.h"
+
+namespace edgerun {
+
+// For each pixel p < plane_size and channel c < channels (2..4), with elements of element_bytes
+// (1 or 4): out[p * channels + c] = in[c * plane_size + p]. One image; in and out do not overlap.
+void InterleavePlanes(const void* in, int channels, size_t plane_size, size_t element_bytes,
+                      void* out);
+
+// The name of the instruction set InterleavePlanes runs with on this CPU ("AVX3", "NEON"...).
+const char* InterleavePlanesTarget();
+
+// The Transpose kernel for the case above, on `path` (kOnednn or kXnnpack).
+KernelDef PlaneInterleaveTransposeKernel(KernelPath path);
+
+}  // namespace edgerun
