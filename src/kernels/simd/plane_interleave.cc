@@ -21,10 +21,11 @@ template <typename T>
 void InterleaveTyped(const T* in, int channels, size_t plane_size, T* out) {
   const hn::ScalableTag<T> d;
   const size_t lanes = hn::Lanes(d);
+  // Plane pointers only for the planes that exist (one past the end would be out of bounds).
   const T* c0 = in;
   const T* c1 = in + plane_size;
-  const T* c2 = in + 2 * plane_size;
-  const T* c3 = in + 3 * plane_size;
+  const T* c2 = channels > 2 ? in + 2 * plane_size : in;
+  const T* c3 = channels > 3 ? in + 3 * plane_size : in;
   size_t p = 0;
   if (channels == 2) {
     for (; p + lanes <= plane_size; p += lanes) {
