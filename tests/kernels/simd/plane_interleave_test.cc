@@ -14,6 +14,7 @@
 
 #include "runtime/evaluate_node.h"
 #include "util/compare.h"
+#include "util/graph_builders.h"
 #include "util/random_tensor.h"
 
 namespace edgerun {
@@ -46,12 +47,7 @@ TEST(PlaneInterleaveTest, MatchesScalarLoopAroundVectorWidths) {
 }
 
 Node TransposeNode(const std::vector<int64_t>& perm) {
-  Node n;
-  n.name = "to_nhwc";
-  n.op_type = "Transpose";
-  n.opset = 13;
-  n.inputs = {0};
-  n.outputs = {1};
+  Node n = testing::MakeNode("Transpose", 13, 1);
   n.attrs["perm"] = Attribute::Ints(perm);
   return n;
 }
