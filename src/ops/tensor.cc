@@ -705,20 +705,34 @@ Status InferDepthToSpace(InferContext& ctx) {
   return Status::Ok();
 }
 
-// com.edgerun ChannelShuffle(x; group, axis): the axis of size C viewed as [group, C/group] and
-// transposed to [C/group, group] (ShuffleNet's Reshape -> Transpose -> Reshape, one op that the
-// layout pass can move to NHWC by remapping `axis`).
+// com.edgerun ChannelShuffle(x...; group, axis): the inputs concatenated along `axis` (one input
+// is the usual case; a Concat feeding the shuffle is folded in after the layout pass), then that
+// axis of size C viewed as [group, C/group] and transposed to [C/group, group] (ShuffleNet's
+// Reshape -> Transpose -> Reshape, one op that the layout pass can move to NHWC by remapping
+// `axis`).
 Status InferChannelShuffle(InferContext& ctx) {
   const TensorType& in = ctx.input(0);
   ASSIGN_OR_RETURN(int64_t group, ctx.node().GetInt("group", 0));
   ASSIGN_OR_RETURN(int64_t axis_attr, ctx.node().GetInt("axis", 1));
   ASSIGN_OR_RETURN(int axis, NormalizeAxis(ctx, axis_attr, in.rank()));
-  if (group < 1 || in.dims[axis] % group != 0) {
-    return ctx.Invalid("axis " + std::to_string(axis) + " of size " +
-                       std::to_string(in.dims[axis]) + " is not divisible by group " +
-                       std::to_string(group));
+  std::vector<int64_t> out = in.dims;
+  for (int i = 1; i < ctx.num_inputs(); ++i) {
+    const TensorType& t = ctx.input(i);
+    bool ok = t.dtype == in.dtype && t.rank() == in.rank();
+    for (int d = 0; ok && d < t.rank(); ++d) ok = d == axis || t.dims[d] == in.dims[d];
+    if (!ok) {
+      return ctx.Invalid("input " + std::to_string(i) + " (" + std::string(DTypeName(t.dtype)) +
+                         " " + DimsToString(t.dims) + ") does not concatenate with input 0 (" +
+                         std::string(DTypeName(in.dtype)) + " " + DimsToString(in.dims) +
+                         ") along axis " + std::to_string(axis));
+    }
+    out[axis] += t.dims[axis];
   }
-  ctx.set_output(0, in.dtype, in.dims);
+  if (group < 1 || out[axis] % group != 0) {
+    return ctx.Invalid("axis " + std::to_string(axis) + " of size " + std::to_string(out[axis]) +
+                       " is not divisible by group " + std::to_string(group));
+  }
+  ctx.set_output(0, in.dtype, std::move(out));
   return Status::Ok();
 }
 
@@ -863,7 +877,7 @@ constexpr OpDef kTensorDefs[] = {
     {"Range", 3, 3, 1, 1, InferRange},
     {"DepthToSpace", 1, 1, 1, 1, InferDepthToSpace},
     {"SpaceToDepth", 1, 1, 1, 1, InferSpaceToDepth},
-    {"ChannelShuffle", 1, 1, 1, 1, InferChannelShuffle, kEdgerunDomain},
+    {"ChannelShuffle", 1, -1, 1, 1, InferChannelShuffle, kEdgerunDomain},
     {"Resize", 1, 4, 1, 1, InferResize},
     {"Upsample", 1, 2, 1, 1, InferResize},
     {"EyeLike", 1, 1, 1, 1, InferEyeLike},

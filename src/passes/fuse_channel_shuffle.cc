@@ -1,4 +1,6 @@
 // FuseChannelShuffle: ShuffleNet's Reshape -> Transpose -> Reshape as one ChannelShuffle op.
+// FuseConcatIntoChannelShuffle: the Concat before it folded in (one pass over the data instead
+// of two).
 #include <string>
 #include <vector>
 
@@ -77,7 +79,47 @@ bool TryFuse(GraphRewriter& rw, int r1, std::vector<std::string>* log) {
   return true;
 }
 
+int NormalizedAxis(const Node& n, int64_t fallback, int rank) {
+  const int64_t axis = ValueOr(n.GetInt("axis", fallback), int64_t{-1000});
+  if (axis < -rank || axis >= rank) return -1;
+  return static_cast<int>(axis < 0 ? axis + rank : axis);
+}
+
+bool TryFoldConcat(GraphRewriter& rw, int s, std::vector<std::string>* log) {
+  const Node& shuffle = rw.node(s);
+  if (shuffle.op_type != "ChannelShuffle" || shuffle.domain != kEdgerunDomain ||
+      shuffle.inputs.size() != 1) {
+    return false;
+  }
+  const int concat_out = shuffle.inputs[0];
+  const int c = rw.Producer(concat_out);
+  if (c < 0 || !IsOnnxOp(rw.node(c), "Concat") || !rw.HasSoleConsumer(concat_out, s)) return false;
+  const Node& concat = rw.node(c);
+  const int rank = ValueType(rw.graph(), concat_out).rank();
+  const int axis = NormalizedAxis(shuffle, 1, rank);
+  if (rank < 1 || axis < 0 || NormalizedAxis(concat, 0, rank) != axis) return false;
+  for (int v : concat.inputs) {
+    if (v == Node::kNoValue) return false;
+  }
+  const std::string what = "Concat '" + concat.name + "'";
+  rw.node(s).inputs = concat.inputs;
+  rw.RemoveNode(c);
+  rw.Invalidate();
+  if (log != nullptr) {
+    log->push_back("fused " + what + " into ChannelShuffle '" + rw.node(s).name + "'");
+  }
+  return true;
+}
+
 }  // namespace
+
+Status FuseConcatIntoChannelShuffle(Graph& g, std::vector<std::string>* log) {
+  GraphRewriter rw(g);
+  for (int n = 0; n < rw.num_nodes(); ++n) {
+    if (!rw.removed(n)) TryFoldConcat(rw, n, log);
+  }
+  return rw.Finish();
+}
 
 Status FuseChannelShuffle(Graph& g, std::vector<std::string>* log) {
   GraphRewriter rw(g);

@@ -66,6 +66,11 @@ Status FoldAddIntoConvBias(Graph& g, std::vector<std::string>* log);
 // and the layout pass can run it NHWC instead of converting around it.
 Status FuseChannelShuffle(Graph& g, std::vector<std::string>* log);
 
+// Concat(a, b, ..; axis) read only by ChannelShuffle(axis) => ChannelShuffle(a, b, ..), which
+// concatenates its inputs itself: ShuffleNet V2's units then write their output once instead of
+// twice. Run after ConvertToNhwc, where both are on the channel axis.
+Status FuseConcatIntoChannelShuffle(Graph& g, std::vector<std::string>* log);
+
 // Conv/ConvTranspose (no fused activation) followed by Mul with a per-channel or scalar constant:
 // the weights and bias are scaled (ORT's ConvMulFusion). PP-LCNet's learnable affine blocks
 // are a Mul and an Add after each conv.

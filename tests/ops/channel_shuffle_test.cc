@@ -1,7 +1,8 @@
 // Shape and type inference of com.edgerun ChannelShuffle (ops/tensor.cc): the output keeps the
-// input's dtype and dims for any axis (default 1, negative axes count from the end), and a group
-// that does not divide the axis, a missing or non-positive group, or an axis out of range is an
-// error naming the node.
+// input's dtype and dims for any axis (default 1, negative axes count from the end); several
+// inputs concatenate along the axis; a group that does not divide the axis, a missing or
+// non-positive group, an axis out of range or inputs that do not concatenate is an error naming
+// the node.
 #include <gtest/gtest.h>
 
 #include <optional>
@@ -95,13 +96,48 @@ TEST(ChannelShuffleInferTest, OnlyInTheEdgerunDomain) {
   EXPECT_FALSE(Infer(onnx, {DType::kF32, {1, 8, 4, 4}}).ok());
 }
 
+Expected<std::vector<TensorType>> InferMany(const std::vector<TensorType>& in, int64_t group,
+                                            int64_t axis) {
+  Node n = Shuffle(group, axis);
+  n.inputs.clear();
+  for (size_t i = 0; i < in.size(); ++i) n.inputs.push_back(static_cast<int>(i));
+  n.outputs = {static_cast<int>(in.size())};
+  const std::vector<const Tensor*> consts(in.size(), nullptr);
+  return InferNode(n, in, consts);
+}
+
+TEST(ChannelShuffleInferTest, SeveralInputsConcatenateAlongTheAxis) {
+  auto r = InferMany({{DType::kF32, {1, 4, 4, 58}}, {DType::kF32, {1, 4, 4, 58}}}, 2, 3);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)[0], (TensorType{DType::kF32, {1, 4, 4, 116}}));
+  // Any split of the channels, as Concat allows; the group divides the total.
+  r = InferMany({{DType::kU8, {2, 3, 5}}, {DType::kU8, {2, 1, 5}}, {DType::kU8, {2, 2, 5}}}, 3, 1);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)[0], (TensorType{DType::kU8, {2, 6, 5}}));
+}
+
+TEST(ChannelShuffleInferTest, InputsThatDoNotConcatenateAreAnError) {
+  for (const auto& in : std::vector<std::vector<TensorType>>{
+           {{DType::kF32, {1, 4, 4, 8}}, {DType::kF32, {1, 4, 5, 8}}},  // another dim differs
+           {{DType::kF32, {1, 4, 4, 8}}, {DType::kI32, {1, 4, 4, 8}}},  // dtype differs
+           {{DType::kF32, {1, 4, 4, 8}}, {DType::kF32, {4, 4, 8}}}}) {  // rank differs
+    auto r = InferMany(in, 2, 3);
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.status().message().find("shuffle7"), std::string::npos) << r.status().message();
+    EXPECT_NE(r.status().message().find("input 1"), std::string::npos) << r.status().message();
+  }
+  auto r = InferMany({{DType::kF32, {1, 3}}, {DType::kF32, {1, 2}}}, 2, 1);  // 5 channels
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("size 5 is not divisible by group 2"), std::string::npos)
+      << r.status().message();
+}
+
 TEST(ChannelShuffleInferTest, ArityIsChecked) {
-  Node two = Shuffle(2, 1);
-  two.inputs = {0, 1};
-  two.outputs = {2};
-  const std::vector<TensorType> in = {{DType::kF32, {1, 8, 4, 4}}, {DType::kF32, {1, 8, 4, 4}}};
-  const std::vector<const Tensor*> consts = {nullptr, nullptr};
-  auto r = InferNode(two, in, consts);
+  Node two_outputs = Shuffle(2, 1);
+  two_outputs.outputs = {1, 2};
+  const std::vector<TensorType> in = {{DType::kF32, {1, 8, 4, 4}}};
+  const std::vector<const Tensor*> consts = {nullptr};
+  auto r = InferNode(two_outputs, in, consts);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("shuffle7"), std::string::npos) << r.status().message();
 }

@@ -22,6 +22,6 @@ std::span<const KernelDef> OnednnPoolKernels();       // NHWC MaxPool, AveragePo
 std::span<const KernelDef> OnednnMatMulKernels();     // MatMul, Gemm, FusedMatMul (f32)
 std::span<const KernelDef> OnednnQConvKernels();      // NHWC QLinearConv (u8/s8)
 std::span<const KernelDef> OnednnQMatMulKernels();    // QLinearMatMul (u8/s8)
-std::span<const KernelDef> OnednnTransposeKernels();  // Transpose: reorder; NCHW->NHWC interleave
+std::span<const KernelDef> OnednnTransposeKernels();  // Transpose, ChannelShuffle (interleave)
 
 }  // namespace edgerun

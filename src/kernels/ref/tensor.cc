@@ -275,6 +275,14 @@ Status PrepareDepthToSpace(PrepareContext& ctx) {
   return FinishCopyPrepare(ctx, PermutePlan(view, perm, DTypeSize(in.dtype)));
 }
 
+// With several inputs (a Concat folded in) the concatenated channel c goes to output channel
+// (c % (C / group)) * group + c / (C / group); one input is a permuting copy.
+struct MultiShuffleState : KernelState {
+  int64_t outer = 1, inner = 1, group = 1, channels = 0;
+  size_t esize = 0;
+  std::vector<int64_t> input_channels;
+};
+
 Status PrepareChannelShuffle(PrepareContext& ctx) {
   const TensorType& in = ctx.inputs[0];
   ASSIGN_OR_RETURN(int64_t group, ctx.node.GetInt("group", 1));
@@ -283,9 +291,40 @@ Status PrepareChannelShuffle(PrepareContext& ctx) {
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < axis; ++d) outer *= in.dims[d];
   for (int d = axis + 1; d < in.rank(); ++d) inner *= in.dims[d];
+  if (ctx.inputs.size() > 1) {
+    auto state = std::make_unique<MultiShuffleState>();
+    state->outer = outer;
+    state->inner = inner;
+    state->group = group;
+    state->esize = DTypeSize(in.dtype);
+    for (const TensorType& t : ctx.inputs) state->input_channels.push_back(t.dims[axis]);
+    state->channels = ctx.outputs[0].dims[axis];
+    ctx.state = std::move(state);
+    return Status::Ok();
+  }
   const int64_t view[] = {outer, group, in.dims[axis] / group, inner};
   const int perm[] = {0, 2, 1, 3};
   return FinishCopyPrepare(ctx, PermutePlan(view, perm, DTypeSize(in.dtype)));
+}
+
+Status InvokeChannelShuffle(InvokeContext& ctx) {
+  if (ctx.inputs.size() == 1) return InvokeCopy(ctx);
+  const auto& s = ctx.state_as<MultiShuffleState>();
+  const int64_t per_group = s.channels / s.group;
+  const size_t row = static_cast<size_t>(s.inner) * s.esize;
+  auto* out = static_cast<std::byte*>(ctx.outputs[0].raw);
+  for (int64_t o = 0; o < s.outer; ++o) {
+    int64_t c = 0;  // channel in the concatenation
+    for (size_t k = 0; k < s.input_channels.size(); ++k) {
+      const auto* in = static_cast<const std::byte*>(ctx.inputs[k].raw);
+      for (int64_t j = 0; j < s.input_channels[k]; ++j, ++c) {
+        const int64_t dst = (c % per_group) * s.group + c / per_group;
+        std::memcpy(out + static_cast<size_t>(o * s.channels + dst) * row,
+                    in + static_cast<size_t>(o * s.input_channels[k] + j) * row, row);
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 Status PrepareSpaceToDepth(PrepareContext& ctx) {
@@ -616,8 +655,8 @@ constexpr KernelDef kTensorKernels[] = {
     {"Tile", KernelPath::kReference, kAll, nullptr, PrepareTile, InvokeCopy},
     {"DepthToSpace", KernelPath::kReference, kAll, nullptr, PrepareDepthToSpace, InvokeCopy},
     {"SpaceToDepth", KernelPath::kReference, kAll, nullptr, PrepareSpaceToDepth, InvokeCopy},
-    {"ChannelShuffle", KernelPath::kReference, kAll, nullptr, PrepareChannelShuffle, InvokeCopy,
-     kEdgerunDomain},
+    {"ChannelShuffle", KernelPath::kReference, kAll, nullptr, PrepareChannelShuffle,
+     InvokeChannelShuffle, kEdgerunDomain},
     {"Concat", KernelPath::kReference, kAll, nullptr, PrepareAxis0, InvokeConcat},
     {"Split", KernelPath::kReference, kAll, nullptr, PrepareAxis0, InvokeSplit},
     {"Pad", KernelPath::kReference, kAll, nullptr, PreparePad, InvokePad},

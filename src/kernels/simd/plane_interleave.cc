@@ -18,44 +18,49 @@ namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
 template <typename T>
-void InterleaveTyped(const T* in, int channels, size_t plane_size, T* out) {
+void InterleaveTyped(const void* const* sources, int count, size_t n, T* out) {
   const hn::ScalableTag<T> d;
   const size_t lanes = hn::Lanes(d);
-  // Plane pointers only for the planes that exist (one past the end would be out of bounds).
-  const T* c0 = in;
-  const T* c1 = in + plane_size;
-  const T* c2 = channels > 2 ? in + 2 * plane_size : in;
-  const T* c3 = channels > 3 ? in + 3 * plane_size : in;
-  size_t p = 0;
-  if (channels == 2) {
-    for (; p + lanes <= plane_size; p += lanes) {
-      hn::StoreInterleaved2(hn::LoadU(d, c0 + p), hn::LoadU(d, c1 + p), d, out + 2 * p);
+  const T* s0 = static_cast<const T*>(sources[0]);
+  const T* s1 = static_cast<const T*>(sources[1]);
+  const T* s2 = count > 2 ? static_cast<const T*>(sources[2]) : s0;
+  const T* s3 = count > 3 ? static_cast<const T*>(sources[3]) : s0;
+  size_t i = 0;
+  if (count == 2) {
+    for (; i + lanes <= n; i += lanes) {
+      hn::StoreInterleaved2(hn::LoadU(d, s0 + i), hn::LoadU(d, s1 + i), d, out + 2 * i);
     }
-  } else if (channels == 3) {
-    for (; p + lanes <= plane_size; p += lanes) {
-      hn::StoreInterleaved3(hn::LoadU(d, c0 + p), hn::LoadU(d, c1 + p), hn::LoadU(d, c2 + p), d,
-                            out + 3 * p);
+  } else if (count == 3) {
+    for (; i + lanes <= n; i += lanes) {
+      hn::StoreInterleaved3(hn::LoadU(d, s0 + i), hn::LoadU(d, s1 + i), hn::LoadU(d, s2 + i), d,
+                            out + 3 * i);
     }
   } else {
-    for (; p + lanes <= plane_size; p += lanes) {
-      hn::StoreInterleaved4(hn::LoadU(d, c0 + p), hn::LoadU(d, c1 + p), hn::LoadU(d, c2 + p),
-                            hn::LoadU(d, c3 + p), d, out + 4 * p);
+    for (; i + lanes <= n; i += lanes) {
+      hn::StoreInterleaved4(hn::LoadU(d, s0 + i), hn::LoadU(d, s1 + i), hn::LoadU(d, s2 + i),
+                            hn::LoadU(d, s3 + i), d, out + 4 * i);
     }
   }
-  for (; p < plane_size; ++p) {
-    for (int c = 0; c < channels; ++c) out[p * channels + c] = in[c * plane_size + p];
+  const T* rows[4] = {s0, s1, s2, s3};
+  for (; i < n; ++i) {
+    for (int k = 0; k < count; ++k) out[i * count + k] = rows[k][i];
   }
 }
 
-void InterleavePlanesImpl(const void* in, int channels, size_t plane_size, size_t element_bytes,
-                          void* out) {
-  if (element_bytes == 4) {
+void InterleaveRowsImpl(const void* const* sources, int count, size_t n, size_t rows,
+                        size_t source_stride, size_t element_bytes, void* out) {
+  const void* row_sources[4] = {};
+  for (size_t r = 0; r < rows; ++r) {
+    for (int k = 0; k < count; ++k) {
+      row_sources[k] = static_cast<const uint8_t*>(sources[k]) + r * source_stride * element_bytes;
+    }
+    void* row_out = static_cast<uint8_t*>(out) + r * n * count * element_bytes;
     // Bits are moved, not values: uint32 lanes carry floats and int32 alike.
-    InterleaveTyped(static_cast<const uint32_t*>(in), channels, plane_size,
-                    static_cast<uint32_t*>(out));
-  } else {
-    InterleaveTyped(static_cast<const uint8_t*>(in), channels, plane_size,
-                    static_cast<uint8_t*>(out));
+    if (element_bytes == 4) {
+      InterleaveTyped(row_sources, count, n, static_cast<uint32_t*>(row_out));
+    } else {
+      InterleaveTyped(row_sources, count, n, static_cast<uint8_t*>(row_out));
+    }
   }
 }
 
@@ -69,14 +74,22 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace edgerun {
 namespace internal {
-HWY_EXPORT(InterleavePlanesImpl);
+HWY_EXPORT(InterleaveRowsImpl);
 HWY_EXPORT(TargetNameImpl);
 }  // namespace internal
 
+void InterleaveRows(const void* const* sources, int count, size_t n, size_t rows,
+                    size_t source_stride, size_t element_bytes, void* out) {
+  HWY_DYNAMIC_DISPATCH(internal::InterleaveRowsImpl)
+  (sources, count, n, rows, source_stride, element_bytes, out);
+}
+
 void InterleavePlanes(const void* in, int channels, size_t plane_size, size_t element_bytes,
                       void* out) {
-  HWY_DYNAMIC_DISPATCH(internal::InterleavePlanesImpl)
-  (in, channels, plane_size, element_bytes, out);
+  const auto* bytes = static_cast<const uint8_t*>(in);
+  const void* planes[4] = {};
+  for (int c = 0; c < channels; ++c) planes[c] = bytes + c * plane_size * element_bytes;
+  InterleaveRows(planes, channels, plane_size, 1, plane_size, element_bytes, out);
 }
 
 const char* InterleavePlanesTarget() { return HWY_DYNAMIC_DISPATCH(internal::TargetNameImpl)(); }
@@ -124,7 +137,75 @@ Status InvokePlaneInterleave(InvokeContext& ctx) {
   return Status::Ok();
 }
 
+// ChannelShuffle on the innermost axis with group 2-4: each pixel's C channels are `group` rows
+// of C / group, interleaved. The rows come from one input (strided by C) or from one input each
+// (a Concat folded into the shuffle, strided by C / group).
+struct ShuffleState : KernelState {
+  int group = 0;
+  size_t per_group = 0, pixels = 0, element_bytes = 0;
+  std::string name;
+  std::string_view implementation() const override { return name; }
+};
+
+bool SupportsInterleaveShuffle(const SupportContext& ctx) {
+  if (ctx.inputs.empty() || ctx.outputs.size() != 1) return false;
+  const TensorType& out = ctx.outputs[0];
+  const int rank = out.rank();
+  const size_t element_bytes = DTypeSize(out.dtype);
+  Expected<int64_t> group = ctx.node.GetInt("group", 0);
+  Expected<int64_t> axis = ctx.node.GetInt("axis", 1);
+  if (!group.ok() || !axis.ok() || rank < 1 || (*axis != rank - 1 && *axis != -1)) return false;
+  if (*group < 2 || *group > 4 || (element_bytes != 1 && element_bytes != 4)) return false;
+  if (out.num_elements() <= 0 || out.dims.back() % *group != 0) return false;
+  // One input, or one input per group with C / group channels each.
+  if (ctx.inputs.size() == 1) return true;
+  if (static_cast<int64_t>(ctx.inputs.size()) != *group) return false;
+  for (const TensorType& in : ctx.inputs) {
+    if (in.dims.back() != out.dims.back() / *group) return false;
+  }
+  return true;
+}
+
+Status PrepareInterleaveShuffle(PrepareContext& ctx) {
+  const TensorType& out = ctx.outputs[0];
+  auto state = std::make_unique<ShuffleState>();
+  ASSIGN_OR_RETURN(int64_t group, ctx.node.GetInt("group", 0));
+  state->group = static_cast<int>(group);
+  state->per_group = static_cast<size_t>(out.dims.back() / group);
+  state->pixels = static_cast<size_t>(out.num_elements() / out.dims.back());
+  state->element_bytes = DTypeSize(out.dtype);
+  state->name = std::string("interleave:") + InterleavePlanesTarget();
+  ctx.state = std::move(state);
+  return Status::Ok();
+}
+
+Status InvokeInterleaveShuffle(InvokeContext& ctx) {
+  const auto& s = ctx.state_as<ShuffleState>();
+  const void* rows[4] = {};
+  size_t stride = s.per_group;
+  if (ctx.inputs.size() == 1) {
+    const auto* in = static_cast<const uint8_t*>(ctx.inputs[0].raw);
+    for (int k = 0; k < s.group; ++k) rows[k] = in + k * s.per_group * s.element_bytes;
+    stride = s.per_group * s.group;
+  } else {
+    for (int k = 0; k < s.group; ++k) rows[k] = ctx.inputs[k].raw;
+  }
+  InterleaveRows(rows, s.group, s.per_group, s.pixels, stride, s.element_bytes, ctx.outputs[0].raw);
+  return Status::Ok();
+}
+
 }  // namespace
+
+KernelDef InterleaveChannelShuffleKernel(KernelPath path) {
+  constexpr DTypeSet kTypes{DType::kF32, DType::kI32, DType::kU32, DType::kU8, DType::kI8};
+  return {"ChannelShuffle",
+          path,
+          kTypes,
+          SupportsInterleaveShuffle,
+          PrepareInterleaveShuffle,
+          InvokeInterleaveShuffle,
+          kEdgerunDomain};
+}
 
 KernelDef PlaneInterleaveTransposeKernel(KernelPath path) {
   constexpr DTypeSet kTypes{DType::kF32, DType::kI32, DType::kU32, DType::kU8, DType::kI8};

@@ -372,6 +372,8 @@ std::span<const KernelDef> XnnpackTensorKernels() {
   static const std::vector<KernelDef> kernels = [] {
     std::vector<KernelDef> all(std::begin(kTensorKernels), std::end(kTensorKernels));
     all.push_back(PlaneInterleaveTransposeKernel(KernelPath::kXnnpack));
+    // A ChannelShuffle with a Concat folded in (several inputs), which XNNPACK's cannot take.
+    all.push_back(InterleaveChannelShuffleKernel(KernelPath::kXnnpack));
     return all;
   }();
   return kernels;

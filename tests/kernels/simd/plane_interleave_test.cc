@@ -1,7 +1,7 @@
-// The Highway plane interleave (kernels/simd/plane_interleave.cc): against a scalar loop for 2-4
-// channels, 1- and 4-byte elements and plane sizes around the vector width; as the Transpose
-// kernel of the oneDNN and XNNPACK paths against the reference copy (exact), and which nodes it
-// leaves to the general Transpose.
+// The Highway interleave (kernels/simd/plane_interleave.cc): against a scalar loop for 2-4
+// channels, 1- and 4-byte elements and plane sizes around the vector width; as the Transpose and
+// ChannelShuffle kernels of the oneDNN and XNNPACK paths against the reference (exact), and
+// which nodes it leaves to the other kernels.
 #include "kernels/simd/plane_interleave.h"
 
 #include <gtest/gtest.h>
@@ -103,6 +103,85 @@ TEST(PlaneInterleaveTest, LeavesOtherTransposesToTheGeneralKernel) {
     EXPECT_FALSE(ClaimedByInterleave(path, {0, 2, 3, 1}, {DType::kF32, {1, 1, 8, 8}}));
     EXPECT_FALSE(ClaimedByInterleave(path, {0, 2, 1}, {DType::kF32, {3, 8, 8}}));
     EXPECT_FALSE(ClaimedByInterleave(path, {0, 2, 3, 1}, {DType::kI64, {1, 3, 8, 8}}));
+  }
+}
+
+Node ShuffleNode(int num_inputs, int64_t group, int64_t axis) {
+  Node n = testing::MakeNode("ChannelShuffle", 1, num_inputs);
+  n.domain = std::string(kEdgerunDomain);
+  n.attrs["group"] = Attribute::Int(group);
+  n.attrs["axis"] = Attribute::Int(axis);
+  return n;
+}
+
+Tensor Evaluate(const Node& n, const std::vector<const Tensor*>& inputs, KernelPath path) {
+  Expected<std::vector<Tensor>> out = EvaluateNode(n, inputs, path);
+  EXPECT_TRUE(out.ok()) << out.status().message();
+  return out.ok() ? (*out)[0] : Tensor();
+}
+
+void ExpectEqual(const Tensor& got, const Tensor& want) {
+  const test_util::CompareResult r = test_util::AllClose(got.view(), want.view(), 0, 0);
+  EXPECT_TRUE(r.ok) << r.message;
+}
+
+// True when `path` picks the interleave for `n` with inputs `in`.
+bool ShuffleClaimedByInterleave(KernelPath path, const Node& n, const std::vector<TensorType>& in) {
+  const std::vector<const Tensor*> constants(in.size(), nullptr);
+  Expected<std::vector<TensorType>> out = InferNode(n, in, constants);
+  if (!out.ok()) return false;
+  SupportContext ctx{n, in, constants, *out};
+  const KernelPath order[] = {path};
+  const KernelDef* k = SelectKernel(ctx, order);
+  return k != nullptr && k->supports == InterleaveChannelShuffleKernel(path).supports;
+}
+
+// The channel shuffle of ShuffleNet in NHWC, from one input and from one input per group (the
+// Concat folded in), against the reference kernel; the reference's several-input form against
+// an explicit Concat followed by the one-input shuffle.
+TEST(InterleaveChannelShuffleTest, MatchesReferenceAndConcatThenShuffle) {
+  uint32_t seed = 300;
+  for (int64_t group = 2; group <= 4; ++group) {
+    for (int64_t per_group : {1, 5, 16, 17, 58}) {
+      for (DType dtype : {DType::kF32, DType::kU8}) {
+        const std::vector<int64_t> part = {1, 3, 7, per_group};
+        SCOPED_TRACE("group " + std::to_string(group) + ", " + std::to_string(per_group) +
+                     " channels each, " + std::string(DTypeName(dtype)));
+        std::vector<Tensor> parts;
+        std::vector<const Tensor*> inputs;
+        for (int64_t k = 0; k < group; ++k) {
+          parts.push_back(testing::RandomTensor(dtype, part, seed++, 0, 100));
+        }
+        for (const Tensor& t : parts) inputs.push_back(&t);
+        Node concat = testing::MakeNode("Concat", 13, static_cast<int>(group));
+        concat.attrs["axis"] = Attribute::Int(3);
+        const Tensor joined = Evaluate(concat, inputs, KernelPath::kReference);
+        const Node one = ShuffleNode(1, group, 3);
+        const Node many = ShuffleNode(static_cast<int>(group), group, -1);
+        const Tensor want = Evaluate(one, {&joined}, KernelPath::kReference);
+        ExpectEqual(Evaluate(many, inputs, KernelPath::kReference), want);
+        for (KernelPath path : {KernelPath::kOnednn, KernelPath::kXnnpack}) {
+          SCOPED_TRACE(std::string(KernelPathName(path)));
+          std::vector<TensorType> types(group, TensorType{dtype, part});
+          EXPECT_TRUE(ShuffleClaimedByInterleave(path, many, types));
+          ExpectEqual(Evaluate(many, inputs, path), want);
+          ExpectEqual(Evaluate(one, {&joined}, path), want);
+        }
+      }
+    }
+  }
+}
+
+TEST(InterleaveChannelShuffleTest, LeavesOtherShufflesToOtherKernels) {
+  const TensorType nhwc{DType::kF32, {1, 4, 4, 8}};
+  for (KernelPath path : {KernelPath::kOnednn, KernelPath::kXnnpack}) {
+    EXPECT_FALSE(ShuffleClaimedByInterleave(path, ShuffleNode(1, 2, 1), {nhwc}));  // not innermost
+    EXPECT_FALSE(ShuffleClaimedByInterleave(path, ShuffleNode(1, 8, 3), {nhwc}));  // group > 4
+    EXPECT_FALSE(ShuffleClaimedByInterleave(path, ShuffleNode(3, 2, 3), {nhwc, nhwc, nhwc}));
+    EXPECT_FALSE(ShuffleClaimedByInterleave(path, ShuffleNode(2, 2, 3),
+                                            {nhwc, {DType::kF32, {1, 4, 4, 4}}}));  // 8 + 4
+    EXPECT_FALSE(
+        ShuffleClaimedByInterleave(path, ShuffleNode(1, 2, 3), {{DType::kI64, {1, 4, 4, 8}}}));
   }
 }
 
