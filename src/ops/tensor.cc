@@ -705,11 +705,11 @@ Status InferDepthToSpace(InferContext& ctx) {
   return Status::Ok();
 }
 
-// com.edgerun ChannelShuffle(x...; group, axis): the inputs concatenated along `axis` (one input
-// is the usual case; a Concat feeding the shuffle is folded in after the layout pass), then that
-// axis of size C viewed as [group, C/group] and transposed to [C/group, group] (ShuffleNet's
+// com.edgerun ChannelShuffle(x...; group, axis) -> y...: the inputs concatenated along `axis` (one
+// input is the usual case; a Concat feeding the shuffle is folded in after the layout pass), then
+// that axis of size C viewed as [group, C/group] and transposed to [C/group, group] (ShuffleNet's
 // Reshape -> Transpose -> Reshape, one op that the layout pass can move to NHWC by remapping
-// `axis`).
+// `axis`); with several outputs, the result split evenly along `axis` (the Slices after it).
 Status InferChannelShuffle(InferContext& ctx) {
   const TensorType& in = ctx.input(0);
   ASSIGN_OR_RETURN(int64_t group, ctx.node().GetInt("group", 0));
@@ -732,7 +732,14 @@ Status InferChannelShuffle(InferContext& ctx) {
     return ctx.Invalid("axis " + std::to_string(axis) + " of size " + std::to_string(out[axis]) +
                        " is not divisible by group " + std::to_string(group));
   }
-  ctx.set_output(0, in.dtype, std::move(out));
+  // Several outputs split the shuffled axis evenly (the Slices after the shuffle folded in).
+  const int outputs = ctx.num_outputs();
+  if (out[axis] % outputs != 0) {
+    return ctx.Invalid("axis " + std::to_string(axis) + " of size " + std::to_string(out[axis]) +
+                       " does not split evenly into " + std::to_string(outputs) + " outputs");
+  }
+  out[axis] /= outputs;
+  for (int o = 0; o < outputs; ++o) ctx.set_output(o, in.dtype, out);
   return Status::Ok();
 }
 
@@ -877,7 +884,7 @@ constexpr OpDef kTensorDefs[] = {
     {"Range", 3, 3, 1, 1, InferRange},
     {"DepthToSpace", 1, 1, 1, 1, InferDepthToSpace},
     {"SpaceToDepth", 1, 1, 1, 1, InferSpaceToDepth},
-    {"ChannelShuffle", 1, -1, 1, 1, InferChannelShuffle, kEdgerunDomain},
+    {"ChannelShuffle", 1, -1, 1, -1, InferChannelShuffle, kEdgerunDomain},
     {"Resize", 1, 4, 1, 1, InferResize},
     {"Upsample", 1, 2, 1, 1, InferResize},
     {"EyeLike", 1, 1, 1, 1, InferEyeLike},

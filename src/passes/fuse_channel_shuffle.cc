@@ -1,7 +1,10 @@
 // FuseChannelShuffle: ShuffleNet's Reshape -> Transpose -> Reshape as one ChannelShuffle op.
-// FuseConcatIntoChannelShuffle: the Concat before it folded in (one pass over the data instead
-// of two).
+// FuseConcatIntoChannelShuffle and FuseSlicesIntoChannelShuffle: the Concat before it and the
+// Slices after it folded in (one pass over the data instead of three).
+#include <algorithm>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "passes/pass_util.h"
@@ -111,7 +114,88 @@ bool TryFoldConcat(GraphRewriter& rw, int s, std::vector<std::string>* log) {
   return true;
 }
 
+// The single value of an integer constant, if `v` is one.
+std::optional<int64_t> ScalarInt(GraphRewriter& rw, int v) {
+  const Tensor* t = v == Node::kNoValue ? nullptr : rw.Constant(v);
+  if (t == nullptr || t->num_elements() != 1) return std::nullopt;
+  if (t->dtype() == DType::kI64) return t->data<int64_t>()[0];
+  if (t->dtype() == DType::kI32) return t->data<int32_t>()[0];
+  return std::nullopt;
+}
+
+// [start, end) of a Slice of one axis with step 1 over an axis of size `size`, when `slice` is
+// one with constant starts, ends and axes naming `axis`.
+std::optional<std::pair<int64_t, int64_t>> SliceRange(GraphRewriter& rw, const Node& slice,
+                                                      int axis, int rank, int64_t size) {
+  if (!IsOnnxOp(slice, "Slice") || slice.opset < 10 || slice.inputs.size() < 4 ||
+      slice.outputs.size() != 1) {
+    return std::nullopt;
+  }
+  const std::optional<int64_t> start = ScalarInt(rw, slice.inputs[1]);
+  const std::optional<int64_t> end = ScalarInt(rw, slice.inputs[2]);
+  const std::optional<int64_t> slice_axis = ScalarInt(rw, slice.inputs[3]);
+  if (!start || !end || !slice_axis ||
+      (*slice_axis < 0 ? *slice_axis + rank : *slice_axis) != axis) {
+    return std::nullopt;
+  }
+  if (slice.inputs.size() > 4 && slice.inputs[4] != Node::kNoValue) {
+    const std::optional<int64_t> step = ScalarInt(rw, slice.inputs[4]);
+    if (!step || *step != 1) return std::nullopt;
+  }
+  auto clamp = [size](int64_t i) { return std::clamp(i < 0 ? i + size : i, int64_t{0}, size); };
+  return std::make_pair(clamp(*start), clamp(*end));
+}
+
+bool TryFoldSlices(GraphRewriter& rw, int s, std::vector<std::string>* log) {
+  const Node& shuffle = rw.node(s);
+  if (shuffle.op_type != "ChannelShuffle" || shuffle.domain != kEdgerunDomain ||
+      shuffle.outputs.size() != 1 || rw.graph().IsGraphOutput(shuffle.outputs[0])) {
+    return false;
+  }
+  const int y = shuffle.outputs[0];
+  const TensorType yt = ValueType(rw.graph(), y);
+  const int rank = yt.rank();
+  const int axis = NormalizedAxis(shuffle, 1, rank);
+  if (axis < 0 || yt.dims[axis] <= 0) return false;
+  const std::vector<int> readers = rw.Consumers(y);
+  const auto parts = static_cast<int64_t>(readers.size());
+  if (parts < 2 || yt.dims[axis] % parts != 0) return false;
+  const int64_t width = yt.dims[axis] / parts;
+  // Every reader is a Slice of `y` alone; together they cover the axis in equal parts.
+  std::vector<int> outputs(parts, Node::kNoValue);
+  for (int r : readers) {
+    const Node& slice = rw.node(r);
+    for (size_t i = 1; i < slice.inputs.size(); ++i) {
+      if (slice.inputs[i] == y) return false;
+    }
+    const auto range = SliceRange(rw, slice, axis, rank, yt.dims[axis]);
+    if (!range || range->first % width != 0 || range->second != range->first + width) return false;
+    int& slot = outputs[range->first / width];
+    if (slot != Node::kNoValue) return false;
+    slot = slice.outputs[0];
+  }
+  std::string what;
+  for (int r : readers) {
+    what += (what.empty() ? "Slice '" : ", Slice '") + rw.node(r).name + "'";
+    rw.RemoveNode(r);
+  }
+  rw.node(s).outputs = outputs;
+  rw.Invalidate();
+  if (log != nullptr) {
+    log->push_back("fused " + what + " into ChannelShuffle '" + rw.node(s).name + "'");
+  }
+  return true;
+}
+
 }  // namespace
+
+Status FuseSlicesIntoChannelShuffle(Graph& g, std::vector<std::string>* log) {
+  GraphRewriter rw(g);
+  for (int n = 0; n < rw.num_nodes(); ++n) {
+    if (!rw.removed(n)) TryFoldSlices(rw, n, log);
+  }
+  return rw.Finish();
+}
 
 Status FuseConcatIntoChannelShuffle(Graph& g, std::vector<std::string>* log) {
   GraphRewriter rw(g);

@@ -71,6 +71,11 @@ Status FuseChannelShuffle(Graph& g, std::vector<std::string>* log);
 // twice. Run after ConvertToNhwc, where both are on the channel axis.
 Status FuseConcatIntoChannelShuffle(Graph& g, std::vector<std::string>* log);
 
+// ChannelShuffle whose output is read only by Slices (constant starts, ends and axes on the
+// shuffle's axis, step 1) that cut it into equal consecutive parts => the ChannelShuffle with
+// those parts as its outputs (ShuffleNet V2 splits each unit's input in two halves).
+Status FuseSlicesIntoChannelShuffle(Graph& g, std::vector<std::string>* log);
+
 // Conv/ConvTranspose (no fused activation) followed by Mul with a per-channel or scalar constant:
 // the weights and bias are scaled (ORT's ConvMulFusion). PP-LCNet's learnable affine blocks
 // are a Mul and an Add after each conv.

@@ -36,6 +36,7 @@ namespace edgerun {
 Status RunLayoutPasses(Graph& graph, std::vector<std::string>* log) {
   RETURN_IF_ERROR(ConvertToNhwc(graph, log));
   RETURN_IF_ERROR(FuseConcatIntoChannelShuffle(graph, log));
+  RETURN_IF_ERROR(FuseSlicesIntoChannelShuffle(graph, log));
   for (int round = 0; round < 4; ++round) {
     std::vector<std::string> changes;
     RETURN_IF_ERROR(FuseConvResidual(graph, &changes));

@@ -1,8 +1,8 @@
 // Shape and type inference of com.edgerun ChannelShuffle (ops/tensor.cc): the output keeps the
 // input's dtype and dims for any axis (default 1, negative axes count from the end); several
-// inputs concatenate along the axis; a group that does not divide the axis, a missing or
-// non-positive group, an axis out of range or inputs that do not concatenate is an error naming
-// the node.
+// inputs concatenate along the axis and several outputs split it; a group that does not divide the
+// axis, a missing or non-positive group, an axis out of range, inputs that do not concatenate or
+// outputs that do not split the axis evenly is an error naming the node.
 #include <gtest/gtest.h>
 
 #include <optional>
@@ -132,12 +132,28 @@ TEST(ChannelShuffleInferTest, InputsThatDoNotConcatenateAreAnError) {
       << r.status().message();
 }
 
-TEST(ChannelShuffleInferTest, ArityIsChecked) {
-  Node two_outputs = Shuffle(2, 1);
-  two_outputs.outputs = {1, 2};
-  const std::vector<TensorType> in = {{DType::kF32, {1, 8, 4, 4}}};
+TEST(ChannelShuffleInferTest, SeveralOutputsSplitTheAxisEvenly) {
+  const std::vector<TensorType> in = {{DType::kF32, {1, 4, 4, 116}}};
   const std::vector<const Tensor*> consts = {nullptr};
-  auto r = InferNode(two_outputs, in, consts);
+  Node halves = Shuffle(2, 3);
+  halves.outputs = {1, 2};
+  auto r = InferNode(halves, in, consts);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->size(), 2u);
+  for (const TensorType& t : *r) EXPECT_EQ(t, (TensorType{DType::kF32, {1, 4, 4, 58}}));
+  Node thirds = Shuffle(2, 3);
+  thirds.outputs = {1, 2, 3};  // 116 channels do not split in three
+  r = InferNode(thirds, in, consts);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("shuffle7"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("does not split evenly into 3 outputs"), std::string::npos)
+      << r.status().message();
+}
+
+TEST(ChannelShuffleInferTest, ArityIsChecked) {
+  Node no_input = Shuffle(2, 1);
+  no_input.inputs = {};
+  auto r = InferNode(no_input, {}, {});
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("shuffle7"), std::string::npos) << r.status().message();
 }

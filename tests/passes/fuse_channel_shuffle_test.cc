@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "edgerun/session.h"
@@ -481,6 +482,101 @@ TEST(ConcatIntoChannelShuffle, NotWhenTheConcatHasAnotherReaderOrAxis) {
     ExpectClose(got.y, want.y);
     EXPECT_EQ(Count(got.graph, "Concat"), 1);
     EXPECT_EQ(Find(got.graph, "ChannelShuffle")->inputs.size(), 1u);
+  }
+}
+
+// x -> conv (c) -> ChannelShuffle(group 2, axis 1) -> Slices along the channels (opset 13, with
+// constant starts/ends/axes) -> one conv each -> Add -> y, as ShuffleNet V2 splits a unit's input.
+// `ranges` are the slices' [start, end); `step` 0 leaves steps out.
+Model ShuffleSlices(int64_t c, const std::vector<std::pair<int64_t, int64_t>>& ranges,
+                    int64_t step = 0) {
+  Model m;
+  m.path = "shuffle_slices";
+  Graph& g = m.graph;
+  g.opset_imports[""] = 17;
+  const int x = g.AddValue("x", DType::kF32, ShapeFromDims({1, 3, 8, 8}));
+  g.MarkInput(x);
+  const int a = AddConv(g, "conv", x, 3, c, 71);
+  const int shuffled = g.AddValue("shuffled");
+  Node& s = g.AddNode("shuffle", "ChannelShuffle", {a}, {shuffled});
+  s.domain = std::string(kEdgerunDomain);
+  s.opset = 1;
+  s.attrs["group"] = Attribute::Int(2);
+  s.attrs["axis"] = Attribute::Int(1);
+  int sum = -1;
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    const std::string n = "slice" + std::to_string(i);
+    std::vector<int> inputs = {shuffled, Ints(g, n + "_starts", {ranges[i].first}),
+                               Ints(g, n + "_ends", {ranges[i].second}), Ints(g, n + "_axes", {1})};
+    if (step != 0) inputs.push_back(Ints(g, n + "_steps", {step}));
+    const int part = g.AddValue(n + "_out");
+    g.AddNode(n, "Slice", inputs, {part}).opset = 13;
+    const int64_t end = std::min(ranges[i].second, c);
+    const int64_t width =
+        (end - ranges[i].first + (step > 1 ? step - 1 : 0)) / (step > 1 ? step : 1);
+    const int y = AddConv(g, "conv_" + n, part, width, 4, 81 + static_cast<uint32_t>(i));
+    if (sum < 0) {
+      sum = y;
+    } else {
+      const int added = g.AddValue("sum" + std::to_string(i));
+      g.AddNode("add" + std::to_string(i), "Add", {sum, y}, {added});
+      sum = added;
+    }
+  }
+  g.MarkOutput(sum);
+  return m;
+}
+
+int SliceCount(const Graph& g) { return Count(g, "Slice"); }
+
+TEST(SlicesIntoChannelShuffle, EqualConsecutivePartsBecomeItsOutputs) {
+  const Tensor x = RandomF32({1, 3, 8, 8}, 93);
+  struct Case {
+    int64_t c;
+    std::vector<std::pair<int64_t, int64_t>> ranges;
+  };
+  const Case cases[] = {{8, {{0, 4}, {4, 8}}},
+                        {116, {{58, 116}, {0, 58}}},  // readers in any order
+                        {12, {{0, 4}, {4, 8}, {8, 12}}},
+                        {8, {{0, 4}, {4, 1 << 30}}}};  // an end past the axis is clamped
+  for (const Case& c : cases) {
+    SCOPED_TRACE("channels " + std::to_string(c.c));
+    const Model m = ShuffleSlices(c.c, c.ranges);
+    const SessionRun want = RunSession(m, {KernelPath::kReference}, x);
+    ASSERT_TRUE(want.ok);
+    for (const std::vector<KernelPath>& paths :
+         {std::vector<KernelPath>{}, {KernelPath::kXnnpack, KernelPath::kReference}}) {
+      const SessionRun got = RunSession(m, paths, x);
+      ASSERT_TRUE(got.ok);
+      ExpectClose(got.y, want.y);
+      EXPECT_EQ(SliceCount(got.graph), 0);
+      ASSERT_EQ(Count(got.graph, "ChannelShuffle"), 1);
+      EXPECT_EQ(Find(got.graph, "ChannelShuffle")->outputs.size(), c.ranges.size());
+    }
+  }
+}
+
+TEST(SlicesIntoChannelShuffle, NotForUnequalOverlappingOrSteppedSlices) {
+  const Tensor x = RandomF32({1, 3, 8, 8}, 94);
+  struct Case {
+    const char* name;
+    std::vector<std::pair<int64_t, int64_t>> ranges;
+    int64_t step;
+  };
+  const Case cases[] = {{"unequal", {{0, 2}, {2, 8}}, 0},
+                        {"overlapping", {{0, 4}, {2, 6}}, 0},
+                        {"a gap", {{0, 4}, {6, 8}}, 0},
+                        {"one slice", {{0, 4}}, 0},
+                        {"step 2", {{0, 4}, {4, 8}}, 2}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const Model m = ShuffleSlices(8, c.ranges, c.step);
+    const SessionRun want = RunSession(m, {KernelPath::kReference}, x);
+    const SessionRun got = RunSession(m, {}, x);
+    ASSERT_TRUE(want.ok && got.ok);
+    ExpectClose(got.y, want.y);
+    EXPECT_EQ(SliceCount(got.graph), static_cast<int>(c.ranges.size()));
+    EXPECT_EQ(Find(got.graph, "ChannelShuffle")->outputs.size(), 1u);
   }
 }
 

@@ -275,8 +275,9 @@ Status PrepareDepthToSpace(PrepareContext& ctx) {
   return FinishCopyPrepare(ctx, PermutePlan(view, perm, DTypeSize(in.dtype)));
 }
 
-// With several inputs (a Concat folded in) the concatenated channel c goes to output channel
-// (c % (C / group)) * group + c / (C / group); one input is a permuting copy.
+// With several inputs (a Concat folded in) or outputs (Slices folded in), the concatenated
+// channel c goes to shuffled channel d = (c % (C / group)) * group + c / (C / group), which is
+// channel d % (C / outputs) of output d / (C / outputs); one input and output is a permuting copy.
 struct MultiShuffleState : KernelState {
   int64_t outer = 1, inner = 1, group = 1, channels = 0;
   size_t esize = 0;
@@ -291,14 +292,16 @@ Status PrepareChannelShuffle(PrepareContext& ctx) {
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < axis; ++d) outer *= in.dims[d];
   for (int d = axis + 1; d < in.rank(); ++d) inner *= in.dims[d];
-  if (ctx.inputs.size() > 1) {
+  if (ctx.inputs.size() > 1 || ctx.outputs.size() > 1) {
     auto state = std::make_unique<MultiShuffleState>();
     state->outer = outer;
     state->inner = inner;
     state->group = group;
     state->esize = DTypeSize(in.dtype);
-    for (const TensorType& t : ctx.inputs) state->input_channels.push_back(t.dims[axis]);
-    state->channels = ctx.outputs[0].dims[axis];
+    for (const TensorType& t : ctx.inputs) {
+      state->input_channels.push_back(t.dims[axis]);
+      state->channels += t.dims[axis];
+    }
     ctx.state = std::move(state);
     return Status::Ok();
   }
@@ -308,18 +311,19 @@ Status PrepareChannelShuffle(PrepareContext& ctx) {
 }
 
 Status InvokeChannelShuffle(InvokeContext& ctx) {
-  if (ctx.inputs.size() == 1) return InvokeCopy(ctx);
+  if (ctx.inputs.size() == 1 && ctx.outputs.size() == 1) return InvokeCopy(ctx);
   const auto& s = ctx.state_as<MultiShuffleState>();
   const int64_t per_group = s.channels / s.group;
+  const int64_t per_output = s.channels / static_cast<int64_t>(ctx.outputs.size());
   const size_t row = static_cast<size_t>(s.inner) * s.esize;
-  auto* out = static_cast<std::byte*>(ctx.outputs[0].raw);
   for (int64_t o = 0; o < s.outer; ++o) {
     int64_t c = 0;  // channel in the concatenation
     for (size_t k = 0; k < s.input_channels.size(); ++k) {
       const auto* in = static_cast<const std::byte*>(ctx.inputs[k].raw);
       for (int64_t j = 0; j < s.input_channels[k]; ++j, ++c) {
-        const int64_t dst = (c % per_group) * s.group + c / per_group;
-        std::memcpy(out + static_cast<size_t>(o * s.channels + dst) * row,
+        const int64_t d = (c % per_group) * s.group + c / per_group;
+        auto* out = static_cast<std::byte*>(ctx.outputs[d / per_output].raw);
+        std::memcpy(out + static_cast<size_t>(o * per_output + d % per_output) * row,
                     in + static_cast<size_t>(o * s.input_channels[k] + j) * row, row);
       }
     }

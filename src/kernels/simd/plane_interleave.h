@@ -36,8 +36,9 @@ const char* InterleavePlanesTarget();
 KernelDef PlaneInterleaveTransposeKernel(KernelPath path);
 
 // com.edgerun ChannelShuffle on the innermost axis (NHWC channels) with group 2-4, from one
-// input or from `group` inputs of C / group channels each (a Concat folded into the shuffle):
-// each pixel's channels are the group rows interleaved.
+// input or from `group` inputs of C / group channels each (a Concat folded into the shuffle),
+// into one output or several that split the channels evenly (Slices folded in): each pixel's
+// channels are the group rows interleaved.
 KernelDef InterleaveChannelShuffleKernel(KernelPath path);
 
 }  // namespace edgerun

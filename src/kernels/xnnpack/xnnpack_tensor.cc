@@ -182,7 +182,8 @@ struct ShuffleState : XnnState {
 };
 
 bool SupportsChannelShuffle(const SupportContext& ctx) {
-  if (ctx.inputs.size() != 1 || !Is32Bit(ctx.inputs[0]) || ctx.inputs[0].num_elements() <= 0) {
+  if (ctx.inputs.size() != 1 || ctx.outputs.size() != 1 || !Is32Bit(ctx.inputs[0]) ||
+      ctx.inputs[0].num_elements() <= 0) {
     return false;
   }
   const int rank = ctx.inputs[0].rank();
@@ -372,7 +373,8 @@ std::span<const KernelDef> XnnpackTensorKernels() {
   static const std::vector<KernelDef> kernels = [] {
     std::vector<KernelDef> all(std::begin(kTensorKernels), std::end(kTensorKernels));
     all.push_back(PlaneInterleaveTransposeKernel(KernelPath::kXnnpack));
-    // A ChannelShuffle with a Concat folded in (several inputs), which XNNPACK's cannot take.
+    // A ChannelShuffle with a Concat or Slices folded in (several inputs or outputs), which
+    // XNNPACK's cannot take.
     all.push_back(InterleaveChannelShuffleKernel(KernelPath::kXnnpack));
     return all;
   }();

@@ -106,12 +106,49 @@ TEST(PlaneInterleaveTest, LeavesOtherTransposesToTheGeneralKernel) {
   }
 }
 
-Node ShuffleNode(int num_inputs, int64_t group, int64_t axis) {
-  Node n = testing::MakeNode("ChannelShuffle", 1, num_inputs);
+Node ShuffleNode(int num_inputs, int64_t group, int64_t axis, int num_outputs = 1) {
+  Node n = testing::MakeNode("ChannelShuffle", 1, num_inputs, num_outputs);
   n.domain = std::string(kEdgerunDomain);
   n.attrs["group"] = Attribute::Int(group);
   n.attrs["axis"] = Attribute::Int(axis);
   return n;
+}
+
+// `t` cut into `parts` equal pieces along its last axis.
+std::vector<Tensor> SplitLastAxis(const Tensor& t, int64_t parts) {
+  std::vector<int64_t> dims = t.dims();
+  const int64_t width = dims.back() / parts;
+  const size_t esize = DTypeSize(t.dtype());
+  const int64_t rows = t.num_elements() / dims.back();
+  dims.back() = width;
+  std::vector<Tensor> out;
+  for (int64_t o = 0; o < parts; ++o) {
+    std::vector<uint8_t> bytes(static_cast<size_t>(rows * width) * esize);
+    for (int64_t r = 0; r < rows; ++r) {
+      std::memcpy(
+          bytes.data() + r * width * esize,
+          static_cast<const uint8_t*>(t.raw()) + (r * dims.back() * parts + o * width) * esize,
+          width * esize);
+    }
+    out.push_back(Tensor::FromBytes(t.dtype(), dims, bytes.data(), bytes.size()).value());
+  }
+  return out;
+}
+
+std::vector<Tensor> EvaluateAll(const Node& n, const std::vector<const Tensor*>& inputs,
+                                KernelPath path) {
+  Expected<std::vector<Tensor>> out = EvaluateNode(n, inputs, path);
+  EXPECT_TRUE(out.ok()) << out.status().message();
+  return out.ok() ? *out : std::vector<Tensor>();
+}
+
+void ExpectAllEqual(const std::vector<Tensor>& got, const std::vector<Tensor>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    SCOPED_TRACE("output " + std::to_string(i));
+    const test_util::CompareResult r = test_util::AllClose(got[i].view(), want[i].view(), 0, 0);
+    EXPECT_TRUE(r.ok) << r.message;
+  }
 }
 
 Tensor Evaluate(const Node& n, const std::vector<const Tensor*>& inputs, KernelPath path) {
@@ -137,16 +174,15 @@ bool ShuffleClaimedByInterleave(KernelPath path, const Node& n, const std::vecto
 }
 
 // The channel shuffle of ShuffleNet in NHWC, from one input and from one input per group (the
-// Concat folded in), against the reference kernel; the reference's several-input form against
-// an explicit Concat followed by the one-input shuffle.
-TEST(InterleaveChannelShuffleTest, MatchesReferenceAndConcatThenShuffle) {
+// Concat folded in), into one output or two halves (the Slices folded in), against the reference
+// kernel; the reference's several-input, several-output form against an explicit Concat, the
+// one-input shuffle and a split.
+TEST(InterleaveChannelShuffleTest, MatchesReferenceAndConcatShuffleSplit) {
   uint32_t seed = 300;
   for (int64_t group = 2; group <= 4; ++group) {
-    for (int64_t per_group : {1, 5, 16, 17, 58}) {
+    for (int64_t per_group : {1, 2, 5, 16, 17, 34, 58, 130}) {
       for (DType dtype : {DType::kF32, DType::kU8}) {
         const std::vector<int64_t> part = {1, 3, 7, per_group};
-        SCOPED_TRACE("group " + std::to_string(group) + ", " + std::to_string(per_group) +
-                     " channels each, " + std::string(DTypeName(dtype)));
         std::vector<Tensor> parts;
         std::vector<const Tensor*> inputs;
         for (int64_t k = 0; k < group; ++k) {
@@ -156,16 +192,25 @@ TEST(InterleaveChannelShuffleTest, MatchesReferenceAndConcatThenShuffle) {
         Node concat = testing::MakeNode("Concat", 13, static_cast<int>(group));
         concat.attrs["axis"] = Attribute::Int(3);
         const Tensor joined = Evaluate(concat, inputs, KernelPath::kReference);
-        const Node one = ShuffleNode(1, group, 3);
-        const Node many = ShuffleNode(static_cast<int>(group), group, -1);
-        const Tensor want = Evaluate(one, {&joined}, KernelPath::kReference);
-        ExpectEqual(Evaluate(many, inputs, KernelPath::kReference), want);
-        for (KernelPath path : {KernelPath::kOnednn, KernelPath::kXnnpack}) {
-          SCOPED_TRACE(std::string(KernelPathName(path)));
-          std::vector<TensorType> types(group, TensorType{dtype, part});
-          EXPECT_TRUE(ShuffleClaimedByInterleave(path, many, types));
-          ExpectEqual(Evaluate(many, inputs, path), want);
-          ExpectEqual(Evaluate(one, {&joined}, path), want);
+        const Tensor shuffled =
+            Evaluate(ShuffleNode(1, group, 3), {&joined}, KernelPath::kReference);
+        for (int outputs : {1, 2}) {
+          if (per_group % outputs != 0) continue;
+          SCOPED_TRACE("group " + std::to_string(group) + ", " + std::to_string(per_group) +
+                       " channels each, " + std::to_string(outputs) + " outputs, " +
+                       std::string(DTypeName(dtype)));
+          const std::vector<Tensor> want = SplitLastAxis(shuffled, outputs);
+          const Node one = ShuffleNode(1, group, 3, outputs);
+          const Node many = ShuffleNode(static_cast<int>(group), group, -1, outputs);
+          ExpectAllEqual(EvaluateAll(many, inputs, KernelPath::kReference), want);
+          ExpectAllEqual(EvaluateAll(one, {&joined}, KernelPath::kReference), want);
+          for (KernelPath path : {KernelPath::kOnednn, KernelPath::kXnnpack}) {
+            SCOPED_TRACE(std::string(KernelPathName(path)));
+            const std::vector<TensorType> types(group, TensorType{dtype, part});
+            EXPECT_TRUE(ShuffleClaimedByInterleave(path, many, types));
+            ExpectAllEqual(EvaluateAll(many, inputs, path), want);
+            ExpectAllEqual(EvaluateAll(one, {&joined}, path), want);
+          }
         }
       }
     }
