@@ -285,25 +285,37 @@ int AddConv(Graph& g, const std::string& name, int x, int64_t cin, int64_t cout,
   return y;
 }
 
+// A ChannelShuffle(group 2) node reading `inputs`, writing `out`.
+Node& AddShuffle(Graph& g, const std::vector<int>& inputs, int out, std::optional<int64_t> axis) {
+  Node& s = g.AddNode("shuffle", "ChannelShuffle", inputs, {out});
+  s.domain = std::string(kEdgerunDomain);
+  s.opset = 1;
+  s.attrs["group"] = Attribute::Int(2);
+  if (axis) s.attrs["axis"] = Attribute::Int(*axis);
+  return s;
+}
+
+// A model named `path` with input x[batch, 3, 8, 8]; returns x.
+int StartModel(Model& m, const std::string& path, int64_t batch = 1) {
+  m.path = path;
+  m.graph.opset_imports[""] = 17;
+  const int x = m.graph.AddValue("x", DType::kF32, ShapeFromDims({batch, 3, 8, 8}));
+  m.graph.MarkInput(x);
+  return x;
+}
+
 // x[n, 3, 8, 8] -> conv (c) -> shuffle (group 2, as Reshape/Transpose/Reshape or, with
 // `direct_axis`, as a ChannelShuffle node) -> conv (5) -> y.
 Model ConvShuffleConv(int64_t n, int64_t c, const std::optional<int64_t>& direct_axis = {},
                       bool direct = false) {
   Model m;
-  m.path = "conv_shuffle_conv";
+  const int x = StartModel(m, "conv_shuffle_conv", n);
   Graph& g = m.graph;
-  g.opset_imports[""] = 17;
-  const int x = g.AddValue("x", DType::kF32, ShapeFromDims({n, 3, 8, 8}));
-  g.MarkInput(x);
   const int a = AddConv(g, "conv1", x, 3, c, 21);
   int shuffled = -1;
   if (direct) {
     shuffled = g.AddValue("shuffled");
-    Node& s = g.AddNode("shuffle", "ChannelShuffle", {a}, {shuffled});
-    s.domain = std::string(kEdgerunDomain);
-    s.opset = 1;
-    s.attrs["group"] = Attribute::Int(2);
-    if (direct_axis) s.attrs["axis"] = Attribute::Int(*direct_axis);
+    AddShuffle(g, {a}, shuffled, direct_axis);
   } else {
     const int split = g.AddValue("split");
     g.AddNode("reshape_split", "Reshape", {a, Ints(g, "split_shape", {n, 2, c / 2, 8, 8})},
@@ -429,22 +441,15 @@ TEST(ChannelShuffleLayout, ShuffleNodeWithDefaultAxisRunsNhwc) {
 // Concat joins along the height instead.
 Model ConcatShuffle(int64_t c, bool second_reader = false, bool other_axis = false) {
   Model m;
-  m.path = "concat_shuffle";
+  const int x = StartModel(m, "concat_shuffle");
   Graph& g = m.graph;
-  g.opset_imports[""] = 17;
-  const int x = g.AddValue("x", DType::kF32, ShapeFromDims({1, 3, 8, 8}));
-  g.MarkInput(x);
   const int a = AddConv(g, "conv_a", x, 3, c / 2, 41);
   const int b = AddConv(g, "conv_b", x, 3, c / 2, 51);
   const int joined = g.AddValue("joined");
   g.AddNode("concat", "Concat", {a, b}, {joined}).attrs["axis"] =
       Attribute::Int(other_axis ? 2 : 1);
   const int shuffled = g.AddValue("shuffled");
-  Node& s = g.AddNode("shuffle", "ChannelShuffle", {joined}, {shuffled});
-  s.domain = std::string(kEdgerunDomain);
-  s.opset = 1;
-  s.attrs["group"] = Attribute::Int(2);
-  s.attrs["axis"] = Attribute::Int(1);
+  AddShuffle(g, {joined}, shuffled, 1);
   g.MarkOutput(AddConv(g, "conv2", shuffled, other_axis ? c / 2 : c, 5, 61));
   if (second_reader) g.MarkOutput(joined);
   return m;
@@ -491,18 +496,11 @@ TEST(ConcatIntoChannelShuffle, NotWhenTheConcatHasAnotherReaderOrAxis) {
 Model ShuffleSlices(int64_t c, const std::vector<std::pair<int64_t, int64_t>>& ranges,
                     int64_t step = 0) {
   Model m;
-  m.path = "shuffle_slices";
+  const int x = StartModel(m, "shuffle_slices");
   Graph& g = m.graph;
-  g.opset_imports[""] = 17;
-  const int x = g.AddValue("x", DType::kF32, ShapeFromDims({1, 3, 8, 8}));
-  g.MarkInput(x);
   const int a = AddConv(g, "conv", x, 3, c, 71);
   const int shuffled = g.AddValue("shuffled");
-  Node& s = g.AddNode("shuffle", "ChannelShuffle", {a}, {shuffled});
-  s.domain = std::string(kEdgerunDomain);
-  s.opset = 1;
-  s.attrs["group"] = Attribute::Int(2);
-  s.attrs["axis"] = Attribute::Int(1);
+  AddShuffle(g, {a}, shuffled, 1);
   int sum = -1;
   for (size_t i = 0; i < ranges.size(); ++i) {
     const std::string n = "slice" + std::to_string(i);
