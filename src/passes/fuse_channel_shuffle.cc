@@ -117,10 +117,8 @@ bool TryFoldConcat(GraphRewriter& rw, int s, std::vector<std::string>* log) {
 // The single value of an integer constant, if `v` is one.
 std::optional<int64_t> ScalarInt(GraphRewriter& rw, int v) {
   const Tensor* t = v == Node::kNoValue ? nullptr : rw.Constant(v);
-  if (t == nullptr || t->num_elements() != 1) return std::nullopt;
-  if (t->dtype() == DType::kI64) return t->data<int64_t>()[0];
-  if (t->dtype() == DType::kI32) return t->data<int32_t>()[0];
-  return std::nullopt;
+  if (t == nullptr || t->num_elements() != 1 || !IsInteger(t->dtype())) return std::nullopt;
+  return t->ScalarAsInt();
 }
 
 // [start, end) of a Slice of one axis with step 1 over an axis of size `size`, when `slice` is

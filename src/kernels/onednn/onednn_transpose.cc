@@ -11,7 +11,7 @@
 
 #include "kernels/onednn/onednn_kernels.h"
 #include "kernels/onednn/onednn_util.h"
-#include "kernels/simd/plane_interleave.h"
+#include "kernels/simd/interleave.h"
 
 namespace edgerun {
 namespace {

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/simd/plane_interleave.h"
+#include "kernels/simd/interleave.h"
 #include "kernels/xnnpack/xnnpack_util.h"
 
 namespace edgerun {

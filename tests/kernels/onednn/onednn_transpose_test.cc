@@ -1,6 +1,6 @@
 // oneDNN Transpose (kernels/onednn/onednn_transpose.cc) against the reference copy kernel:
 // random permutations of ranks 1-6 with odd sizes, the model-input NCHW->NHWC case (run by the
-// Highway plane interleave, kernels/simd/plane_interleave.cc), every dtype it
+// Highway plane interleave, kernels/simd/interleave.cc), every dtype it
 // claims (exact equality), the default (reversing) perm, negative axes, and what it declines.
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
-// Highway kernel of plane_interleave.h. This file is compiled once per SIMD target (foreach_target
+// Highway kernel of interleave.h. This file is compiled once per SIMD target (foreach_target
 // re-includes it); HWY_ONCE holds the dispatching wrapper and the kernel definition.
 #undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "kernels/simd/plane_interleave.cc"
+#define HWY_TARGET_INCLUDE "kernels/simd/interleave.cc"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 // Must come after foreach_target.h.
 #include <hwy/highway.h>
@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "kernels/simd/plane_interleave.h"
+#include "kernels/simd/interleave.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace edgerun {
@@ -99,15 +99,19 @@ void InterleavePlanes(const void* in, int channels, size_t plane_size, size_t el
   InterleaveRows(planes, channels, plane_size, 1, plane_size, element_bytes, out);
 }
 
-const char* InterleavePlanesTarget() { return HWY_DYNAMIC_DISPATCH(internal::TargetNameImpl)(); }
+const char* InterleaveTarget() { return HWY_DYNAMIC_DISPATCH(internal::TargetNameImpl)(); }
 
 namespace {
 
-struct PlaneInterleaveState : KernelState {
+// Both kernels report "interleave:<instruction set>" to inspect and bench --profile.
+struct InterleaveState : KernelState {
+  std::string name = std::string("interleave:") + InterleaveTarget();
+  std::string_view implementation() const override { return name; }
+};
+
+struct PlaneInterleaveState : InterleaveState {
   int64_t batch = 0, channels = 0;
   size_t plane_size = 0, element_bytes = 0;
-  std::string name;
-  std::string_view implementation() const override { return name; }
 };
 
 bool SupportsPlaneInterleave(const SupportContext& ctx) {
@@ -127,7 +131,6 @@ Status PreparePlaneInterleave(PrepareContext& ctx) {
   state->channels = in.dims[1];
   state->plane_size = static_cast<size_t>(in.dims[2] * in.dims[3]);
   state->element_bytes = DTypeSize(in.dtype);
-  state->name = std::string("interleave:") + InterleavePlanesTarget();
   ctx.state = std::move(state);
   return Status::Ok();
 }
@@ -148,11 +151,9 @@ Status InvokePlaneInterleave(InvokeContext& ctx) {
 // of C / group, interleaved. The rows come from one input (strided by C) or from one input each
 // (a Concat folded into the shuffle, strided by C / group). With O outputs (Slices folded in),
 // output o takes elements [o, o + 1) * C / (group * O) of every row.
-struct ShuffleState : KernelState {
+struct ShuffleState : InterleaveState {
   int group = 0;
   size_t per_group = 0, pixels = 0, element_bytes = 0;
-  std::string name;
-  std::string_view implementation() const override { return name; }
 };
 
 bool SupportsInterleaveShuffle(const SupportContext& ctx) {
@@ -188,7 +189,6 @@ Status PrepareInterleaveShuffle(PrepareContext& ctx) {
   state->per_group = static_cast<size_t>(channels / group);
   state->pixels = static_cast<size_t>(in.num_elements() / in.dims.back());
   state->element_bytes = DTypeSize(in.dtype);
-  state->name = std::string("interleave:") + InterleavePlanesTarget();
   ctx.state = std::move(state);
   return Status::Ok();
 }

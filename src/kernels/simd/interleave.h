@@ -1,6 +1,7 @@
 // Interleaving 2-4 rows of values element by element: the NCHW -> NHWC Transpose of an image-like
 // tensor with 2-4 channels (a model's input, converted once per inference by the NHWC layout
-// pass), and ShuffleNet's channel shuffle in NHWC (with the Concat before it folded in).
+// pass), and ShuffleNet's channel shuffle in NHWC (with the Concat before it and the Slices after
+// it folded in).
 //
 // Neither oneDNN's reorder nor an element-by-element copy is fast here: three planes of floats
 // make a stride-3 scatter. Highway's StoreInterleaved2/3/4 writes whole vectors instead, compiled
@@ -29,8 +30,8 @@ void InterleaveRows(const void* const* sources, int count, size_t n, size_t rows
 void InterleavePlanes(const void* in, int channels, size_t plane_size, size_t element_bytes,
                       void* out);
 
-// The name of the instruction set InterleavePlanes runs with on this CPU ("AVX3", "NEON"...).
-const char* InterleavePlanesTarget();
+// The instruction set these kernels run with on this CPU ("AVX3", "NEON"...).
+const char* InterleaveTarget();
 
 // The Transpose kernel for the case above, on `path` (kOnednn or kXnnpack).
 KernelDef PlaneInterleaveTransposeKernel(KernelPath path);

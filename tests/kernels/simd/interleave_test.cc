@@ -1,8 +1,8 @@
-// The Highway interleave (kernels/simd/plane_interleave.cc): against a scalar loop for 2-4
+// The Highway interleave (kernels/simd/interleave.cc): against a scalar loop for 2-4
 // channels, 1- and 4-byte elements and plane sizes around the vector width; as the Transpose and
 // ChannelShuffle kernels of the oneDNN and XNNPACK paths against the reference (exact), and
 // which nodes it leaves to the other kernels.
-#include "kernels/simd/plane_interleave.h"
+#include "kernels/simd/interleave.h"
 
 #include <gtest/gtest.h>
 
@@ -43,7 +43,7 @@ TEST(PlaneInterleaveTest, MatchesScalarLoopAroundVectorWidths) {
       ExpectInterleaveMatchesLoop<uint8_t>(channels, plane, seed++);
     }
   }
-  EXPECT_STRNE(InterleavePlanesTarget(), "");
+  EXPECT_STRNE(InterleaveTarget(), "");
 }
 
 Node TransposeNode(const std::vector<int64_t>& perm) {
