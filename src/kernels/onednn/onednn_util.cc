@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "core/large_buffer.h"
@@ -373,7 +374,13 @@ Expected<AlignedBuffer> PackConstantInput(PrepareContext& ctx, int input,
   const bool piecewise = consumable != nullptr && dim >= 0 && IsPlainBlocked(to) &&
                          BlockOf(from.format_desc.blocking, dim) == 1 &&
                          constant->bytes() > 2 * kPackChunkBytes;
+  const std::optional<BlockedCopy> copy = BlockedCopy::Plan(from, to);
   if (!piecewise) {
+    if (copy) {
+      copy->ZeroPadding(out.data.get());
+      copy->Copy(constant->raw(), out.data.get(), 0, 0, from.dims[0]);
+      return out;
+    }
     ConstantReorder whole;
     RETURN_IF_ERROR(whole.Init(from, to, node));
     RETURN_IF_ERROR(whole.Run(constant->raw(), out.data.get(), node));
@@ -390,6 +397,20 @@ Expected<AlignedBuffer> PackConstantInput(PrepareContext& ctx, int input,
   const int64_t tail = extent % step == 0 ? step : extent % step;
   const int64_t tail_padded = to.padded_dims[dim] - (extent - tail);
   const bool tail_is_full = tail == step && tail_padded == step;
+  if (copy) {
+    std::byte* src = static_cast<std::byte*>(consumable);
+    copy->ZeroPadding(out.data.get());
+    ctx.constants_consumed = true;
+    // The page a chunk boundary splits goes back with the chunk after it.
+    int64_t previous = 0;
+    for (int64_t begin = 0; begin < extent; begin += step) {
+      const int64_t end = std::min(extent, begin + step);
+      copy->Copy(src, out.data.get(), dim, begin, end);
+      DiscardWholePages(src + previous * src_unit, (end - previous) * src_unit);
+      previous = begin;
+    }
+    return out;
+  }
   ConstantReorder body, short_tail;
   if (extent > step || tail_is_full) {
     RETURN_IF_ERROR(

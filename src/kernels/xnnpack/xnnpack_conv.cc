@@ -118,17 +118,23 @@ Status PrepareConv(PrepareContext& ctx) {
   s->ops.reserve(5);
 
   // ONNX OIHW -> XNNPACK's [groups][group out][kH][kW][group in]: per output channel, move the
-  // input channel innermost.
+  // input channel innermost. With one input channel per group (depthwise) or a 1x1 kernel the two
+  // layouts are the same, and XNNPACK reads the weights in place: no temporary copy, whose fresh
+  // pages cost more than the copy (1.5 ms for a 576x144 1x1 conv on this VM).
   const auto& wd = ctx.inputs[1].dims;
   const int64_t m = wd[0], cg = wd[1], kh = wd[2], kw = wd[3];
   const float* w = ctx.constants[1]->data<float>();
-  std::vector<float> packed(static_cast<size_t>(m * cg * kh * kw));
-  for (int64_t o = 0; o < m; ++o) {
-    for (int64_t c = 0; c < cg; ++c) {
-      for (int64_t k = 0; k < kh * kw; ++k) {
-        packed[(o * kh * kw + k) * cg + c] = w[(o * cg + c) * kh * kw + k];
+  std::vector<float> reordered;
+  if (cg > 1 && kh * kw > 1) {
+    reordered.resize(static_cast<size_t>(m * cg * kh * kw));
+    for (int64_t o = 0; o < m; ++o) {
+      for (int64_t c = 0; c < cg; ++c) {
+        for (int64_t k = 0; k < kh * kw; ++k) {
+          reordered[(o * kh * kw + k) * cg + c] = w[(o * cg + c) * kh * kw + k];
+        }
       }
     }
+    w = reordered.data();
   }
 
   HeapMeter meter;
@@ -138,7 +144,7 @@ Status PrepareConv(PrepareContext& ctx) {
       win.pads.top, win.pads.right, win.pads.bottom, win.pads.left, win.kernel_h, win.kernel_w,
       win.stride_h, win.stride_w, win.dilation_h, win.dilation_w, static_cast<uint32_t>(g.group),
       static_cast<size_t>(cg), static_cast<size_t>(m / g.group), static_cast<size_t>(g.channels),
-      static_cast<size_t>(m), packed.data(), BiasOf(ctx), residual ? kNoMin : s->act.output_min,
+      static_cast<size_t>(m), w, BiasOf(ctx), residual ? kNoMin : s->act.output_min,
       residual ? kNoMax : s->act.output_max, 0, &op);
   ASSIGN_OR_RETURN(s->conv_op, s->Adopt(ctx, st, op, "convolution"));
   if (residual) {
