@@ -392,33 +392,24 @@ Expected<AlignedBuffer> PackConstantInput(PrepareContext& ctx, int input,
   const size_t dst_unit = static_cast<size_t>(to.format_desc.blocking.strides[dim]) * element;
   const int64_t step =
       std::max<int64_t>(1, static_cast<int64_t>(kPackChunkBytes / src_unit) / block) * block;
-  // Every chunk but the last has the same shape, so at most two primitives cover the tensor. Both
-  // are created before the first source page is given back: nothing fails half way for want of one.
+  // Every chunk but the last has the same shape, so at most two primitives cover the tensor (none
+  // with `copy`). Both are created before the first source page is given back: nothing fails half
+  // way for want of one.
   const int64_t tail = extent % step == 0 ? step : extent % step;
   const int64_t tail_padded = to.padded_dims[dim] - (extent - tail);
   const bool tail_is_full = tail == step && tail_padded == step;
-  if (copy) {
-    std::byte* src = static_cast<std::byte*>(consumable);
-    copy->ZeroPadding(out.data.get());
-    ctx.constants_consumed = true;
-    // The page a chunk boundary splits goes back with the chunk after it.
-    int64_t previous = 0;
-    for (int64_t begin = 0; begin < extent; begin += step) {
-      const int64_t end = std::min(extent, begin + step);
-      copy->Copy(src, out.data.get(), dim, begin, end);
-      DiscardWholePages(src + previous * src_unit, (end - previous) * src_unit);
-      previous = begin;
-    }
-    return out;
-  }
   ConstantReorder body, short_tail;
-  if (extent > step || tail_is_full) {
-    RETURN_IF_ERROR(
-        body.Init(CutAlong(from, dim, step, step), CutAlong(to, dim, step, step), node));
-  }
-  if (!tail_is_full) {
-    RETURN_IF_ERROR(short_tail.Init(CutAlong(from, dim, tail, tail),
-                                    CutAlong(to, dim, tail, tail_padded), node));
+  if (copy) {
+    copy->ZeroPadding(out.data.get());
+  } else {
+    if (extent > step || tail_is_full) {
+      RETURN_IF_ERROR(
+          body.Init(CutAlong(from, dim, step, step), CutAlong(to, dim, step, step), node));
+    }
+    if (!tail_is_full) {
+      RETURN_IF_ERROR(short_tail.Init(CutAlong(from, dim, tail, tail),
+                                      CutAlong(to, dim, tail, tail_padded), node));
+    }
   }
   ConstantReorder& last = tail_is_full ? body : short_tail;
   std::byte* src = static_cast<std::byte*>(consumable);
@@ -428,9 +419,13 @@ Expected<AlignedBuffer> PackConstantInput(PrepareContext& ctx, int input,
   int64_t previous = 0;
   for (int64_t begin = 0; begin < extent; begin += step) {
     const bool is_last = begin + step >= extent;
-    RETURN_IF_ERROR(
-        (is_last ? last : body).Run(src + begin * src_unit, dst + begin / block * dst_unit, node));
     const int64_t end = is_last ? extent : begin + step;
+    if (copy) {
+      copy->Copy(src, dst, dim, begin, end);
+    } else {
+      RETURN_IF_ERROR((is_last ? last : body)
+                          .Run(src + begin * src_unit, dst + begin / block * dst_unit, node));
+    }
     DiscardWholePages(src + previous * src_unit, (end - previous) * src_unit);
     previous = begin;
   }

@@ -162,9 +162,12 @@ size_t ZeroBytes(const Tensor& t) {
 TEST(OnednnUtilTest, PackConstantInputPiecewiseMatchesOneReorderAndFreesTheSource) {
   ASSERT_NE(onednn::CpuEngine(), nullptr);
   // Along N, as oneDNN's matmul packs it; OIHW to O-outer blocks; OIHW to I-outer blocks, where
-  // each chunk of output channels is a strided sub-tensor of the packed weights.
+  // each chunk of output channels is a strided sub-tensor of the packed weights. These go through
+  // onednn::BlockedCopy; the last layout (two blocks on I) through oneDNN's reorder, in chunks.
+  const PackCase reordered = ConvWeights(dnnl_OIhw4i16o4i);
+  ASSERT_FALSE(onednn::BlockedCopy::Plan(reordered.from, reordered.to).has_value());
   for (const PackCase& c : {MatMulWeights(), MatMulWeights(256, 1024), ConvWeights(dnnl_OIhw16i16o),
-                            ConvWeights(dnnl_IOhw16o16i)}) {
+                            ConvWeights(dnnl_IOhw16o16i), reordered}) {
     const Tensor kept = RandomWeights(c, 7);
     Tensor consumable = RandomWeights(c, 7);
     ASSERT_GT(kept.bytes(), size_t{512} << 10);  // large enough to go piecewise
