@@ -41,7 +41,7 @@ namespace {
 
 constexpr size_t kNoOffset = static_cast<size_t>(-1);
 // Mean MACs per conv/matmul layer from which spinning workers share every layer (see Create).
-constexpr double kMinMeanMacsToShareEveryLayer = 3e6;
+constexpr double kMinMeanMacsToShareEveryLayer = 0.8e6;
 
 size_t AlignUp(size_t n, size_t a) { return (n + a - 1) / a * a; }
 
@@ -261,10 +261,10 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
   }
 
   // Workers spinning between layers pay off only when most layers are worth sharing. On models
-  // whose conv/matmul layers average under kMinMeanMacsToShareEveryLayer (PP-OCR cls 0.5 M,
-  // MobileNetV3-small 1.1 M) the fork-join of every layer costs more than the split saves (cls
-  // 0.34 -> 0.83 ms at 2 threads), and sharing only some layers lets the workers fall asleep in
-  // between. Those models share only their large layers, as without spin_wait.
+  // whose conv/matmul layers average under kMinMeanMacsToShareEveryLayer (PP-OCR cls 0.5 M) the
+  // fork-join of every layer costs more than the split saves (cls at 2 threads: 0.66 ms sharing
+  // every layer, 0.54 not, 0.48 at 1 thread), so those share only their large layers, as without
+  // spin_wait. MobileNetV3-small (1.1 M) gains: 1.67 -> 1.25 ms on the Intel Xeon.
   bool share_every_layer = options.spin_wait && impl->num_threads > 1;
   if (share_every_layer) {
     double total_macs = 0;

@@ -4,8 +4,16 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
+#include <string>
 #include <string_view>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 #include "edgerun/cli_common.h"
 #include "edgerun/commands.h"
@@ -24,11 +32,42 @@ bool WantsThreads(int argc, char** argv) {
   return false;
 }
 
+// libgomp's wait loop checks a flag and then relaxes the core once per GOMP_SPINCOUNT step: a
+// `pause` on x86, nothing on other CPUs. The cost of `pause` differs tenfold between CPUs (about
+// 11 ns on the Intel Xeon measured, more on the AMD EPYC the first count of 500 was tuned on), so
+// a fixed count is a different time on each machine. This times the same loop and returns the
+// count that spins about `microseconds`.
+long SpinCountFor(double microseconds) {
+  constexpr int kSteps = 4096;
+  std::atomic<int> flag{0};
+  double best_ns = 1e9;
+  for (int round = 0; round < 3; ++round) {
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < kSteps; ++i) {
+      if (flag.load(std::memory_order_relaxed) != 0) break;
+#if defined(__x86_64__) || defined(__i386__)
+      _mm_pause();
+#else
+      std::atomic_signal_fence(std::memory_order_seq_cst);
+#endif
+    }
+    const std::chrono::duration<double, std::nano> took = std::chrono::steady_clock::now() - start;
+    best_ns = std::min(best_ns, took.count() / kSteps);
+  }
+  const double count = microseconds * 1e3 / std::max(best_ns, 0.1);
+  return std::clamp(static_cast<long>(count), 100L, 10'000'000L);
+}
+
+// How long an OpenMP worker spins after a layer before it sleeps. Long enough to bridge the gap
+// to the next layer, including the small ops that run on the calling thread in between (a
+// SqueezeNet Concat takes 15-50 us): on the Xeon, MobileNetV2 at 2 threads took 7.8 ms with a
+// 6 us spin, 3.5 ms with 57 us (6.8 ms at 1 thread), SqueezeNet 6.0 and 3.6 ms. Far below
+// libgomp's default of about a millisecond, which made 2 threads slower than 1 on cores shared
+// with other processes.
+constexpr double kSpinMicroseconds = 60;
+
 // oneDNN threads with OpenMP, and libgomp reads its wait policy when it is loaded, before main.
-// Its default spins for about a millisecond after each parallel region; with other processes on
-// the cores that made 2 threads 2-8x slower than 1 (PP-OCR det: 149-565 ms against 69 ms). A
-// multi-threaded run restarts itself once with GOMP_SPINCOUNT=500 (a few microseconds: enough to
-// bridge the gap between two layers, MobileNetV2 at 2 threads 5.2 -> 3.1 ms against passive),
+// A multi-threaded run restarts itself once with GOMP_SPINCOUNT set to spin kSpinMicroseconds,
 // OMP_WAIT_POLICY=active with --spin, or passive with --no-spin, unless the user chose a policy.
 void ChooseOpenMpWaits(int argc, char** argv) {
   if (std::getenv("OMP_WAIT_POLICY") != nullptr || std::getenv("GOMP_SPINCOUNT") != nullptr ||
@@ -40,9 +79,10 @@ void ChooseOpenMpWaits(int argc, char** argv) {
     spin = spin || std::string_view(argv[i]) == "--spin";
     no_spin = no_spin || std::string_view(argv[i]) == "--no-spin";
   }
+  const std::string spin_count = std::to_string(SpinCountFor(kSpinMicroseconds));
   const int rc = spin      ? ::setenv("OMP_WAIT_POLICY", "active", 1)
                  : no_spin ? ::setenv("OMP_WAIT_POLICY", "passive", 1)
-                           : ::setenv("GOMP_SPINCOUNT", "500", 1);
+                           : ::setenv("GOMP_SPINCOUNT", spin_count.c_str(), 1);
   if (rc != 0) return;
   ::execv("/proc/self/exe", argv);  // returns only on failure: carry on with the default policy
 }

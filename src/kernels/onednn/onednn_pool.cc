@@ -125,10 +125,12 @@ bool SupportsNhwcPool(const SupportContext& ctx) {
 }
 
 Status PrepareNhwcPool(PrepareContext& ctx) {
-  const int threads = onednn::ThreadsFor(ctx, 1);
+  ASSIGN_OR_RETURN(PoolSpec s, PoolSpecOf(ctx));
+  const double window_steps = static_cast<double>(NumElements(ctx.outputs[0].dims)) *
+                              static_cast<double>(s.kernel[0] * s.kernel[1]);
+  const int threads = onednn::ThreadsForWork(ctx, window_steps);
   onednn::ScopedOmpThreads team(threads);
   auto state = std::make_unique<PoolState>();
-  ASSIGN_OR_RETURN(PoolSpec s, PoolSpecOf(ctx));
   dnnl_memory_desc_t src, dst;
   ASSIGN_OR_RETURN(PrimitiveDesc pd, CreatePoolPd(ctx, s, &src, &dst));
   RETURN_IF_ERROR(state->runner.Init(pd.get(), ctx.node));

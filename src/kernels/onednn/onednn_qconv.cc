@@ -232,6 +232,24 @@ struct QConvDescs {
 // is brdgmm_dw or brgconv_1x1 and the matching direct kernel is further down the list.
 constexpr onednn::ImplPreference kInt8Preferences[] = {{"brdgmm_dw:", "jit_int8:"},
                                                        {"brgconv_1x1:", "jit_int8_1x1:"}};
+// On AMX machines (Intel Xeon with amx_int8, 1 thread, MobileNetV2 int8 timed layer by layer with
+// AMX allowed and with ONEDNN_MAX_CPU_ISA=AVX512_CORE_VNNI), oneDNN 2.6 lists its AMX kernels
+// first. They win on dense 3x3 convs (ResNet-18 3.2-4x) and on wide 1x1 convs (320 -> 1280 at 7x7:
+// 0.069 vs 0.138 ms; 160 -> 960: 0.045 vs 0.055; 960 -> 320: 0.052 vs 0.061), but lose 1.2-4x to
+// the VNNI jit_int8_1x1 on every narrower 1x1 (16 -> 96 at 112x112: 0.378 vs 0.228 ms; 192 -> 64
+// at 14x14: 0.051 vs 0.012; 576 -> 160 at 7x7: 0.030 vs 0.020; the 1280 -> 1000 classifier: 0.108
+// vs 0.061). So narrow 1x1 convs take the VNNI kernel.
+constexpr onednn::ImplPreference kInt8NarrowPointwisePreferences[] = {
+    {"brgconv_1x1:", "jit_int8_1x1:"},
+    {"jit_1x1:avx512_core_amx", "jit_int8_1x1:"},
+    {"jit:avx512_core_amx", "jit_int8_1x1:"}};
+
+// A 1x1 conv too narrow for AMX tiles (16 rows of 64 bytes) to pay off (see above).
+bool IsNarrowPointwise(const ConvGeometry& g) {
+  if (g.group != 1 || g.kernel[0] != 1 || g.kernel[1] != 1) return false;
+  const int64_t rows = g.batch * g.out[0] * g.out[1];
+  return g.in_channels < 128 || g.out_channels < 256 || rows < 16;
+}
 
 Expected<PrimitiveDesc> CreateQConvPd(const PrepareContext& ctx, const QConvSpec& s,
                                       QConvDescs* d) {
@@ -280,13 +298,18 @@ Expected<PrimitiveDesc> CreateQConvPd(const PrepareContext& ctx, const QConvSpec
           &desc, dnnl_forward_inference, dnnl_convolution_direct, &d->src, &d->weights_any,
           s.has_bias ? &d->bias : nullptr, &d->dst, g.strides, g.dilates, g.pad_l, g.pad_r),
       node, "int8 convolution"));
-  return onednn::CreatePdPreferring(node, &desc, attr.get(), kInt8Preferences, "int8 convolution");
+  const std::span<const onednn::ImplPreference> preferences =
+      IsNarrowPointwise(g)
+          ? std::span<const onednn::ImplPreference>(kInt8NarrowPointwisePreferences)
+          : std::span<const onednn::ImplPreference>(kInt8Preferences);
+  return onednn::CreatePdPreferring(node, &desc, attr.get(), preferences, "int8 convolution");
 }
 
 struct QConvState : KernelState {
   PrimitiveRunner runner;
   bool residual = false;
   size_t persistent_bytes() const override { return runner.owned_bytes(); }
+  std::string_view implementation() const override { return runner.impl_name(); }
 };
 
 bool SupportsQConv(const SupportContext& ctx, bool residual) {

@@ -565,10 +565,16 @@ int ThreadsFor(const PrepareContext& ctx, int weight_input) {
     weights = ctx.inputs[weight_input].num_elements();
   }
   // NHWC output elements x weights per output channel: the MACs of a conv or a matmul.
-  const double macs = static_cast<double>(out.num_elements()) * static_cast<double>(weights) /
-                      static_cast<double>(channels);
-  // Spinning workers join a layer within microseconds, so then every layer is worth sharing.
-  return ctx.share_every_layer || macs >= kMinMacsForThreads ? ctx.num_threads : 1;
+  return ThreadsForWork(ctx, static_cast<double>(out.num_elements()) *
+                                 static_cast<double>(weights) / static_cast<double>(channels));
+}
+
+int ThreadsForWork(const PrepareContext& ctx, double macs) {
+  if (ctx.num_threads <= 1) return 1;
+  // Spinning workers join a layer within microseconds, so then all but the tiniest layers are worth
+  // sharing.
+  const double min_macs = ctx.share_every_layer ? kMinMacsToShareSpinning : kMinMacsForThreads;
+  return macs >= min_macs ? ctx.num_threads : 1;
 }
 
 ScopedOmpThreads::ScopedOmpThreads(int threads) : saved_(omp_get_max_threads()) {
