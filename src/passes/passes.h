@@ -39,6 +39,12 @@ Status EliminateDeadNodes(Graph& g, std::vector<std::string>* log);
 // s = gamma / sqrt(var + eps) per output channel.
 Status FoldBatchNormIntoConv(Graph& g, std::vector<std::string>* log);
 
+// A 4-D f32 Concat along channels whose output only a MaxPool/AveragePool or a 1x1 group-1 Conv
+// (constant weights, no activation yet) reads => Concat(Pool(a), Pool(b), ...), or
+// Add(Conv(a, W[:, :Ca], B), Conv(b, W[:, Ca:]), ...): the concatenated tensor is never written,
+// and FuseConvResidual later folds the Adds into the convs (passes/distribute_concat.cc).
+Status DistributeConcat(Graph& g, std::vector<std::string>* log);
+
 // Conv/ConvTranspose/Gemm/FusedMatMul followed by Relu, Clip (constant bounds), LeakyRelu,
 // HardSigmoid, HardSwish, Sigmoid, Tanh or SiLU => "activation"/"activation_params" attributes
 // on the producer, when the producer's output feeds only the activation and is not a graph

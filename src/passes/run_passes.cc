@@ -13,11 +13,13 @@ Status RunGraphPasses(Graph& graph, std::vector<std::string>* log) {
   // before activation fusion, since they create the producers and activations it merges
   // (Conv -> Sigmoid -> Mul becomes Conv -> SiLU, then Conv with activation SiLU).
   // FoldQdq right after cleanup, before FuseActivations can hide a Relu between op and Q
-  // (it also takes over an activation already fused).
+  // (it also takes over an activation already fused). DistributeConcat after the folds into
+  // convs (a BatchNormalization after a split conv would no longer fold) and before
+  // FuseActivations (it splits only convs without an activation).
   static constexpr PassFn kPipeline[] = {
-      EliminateIdentity,   EliminateDeadNodes,    FoldQdq,         FoldMulIntoConv,
-      FoldAddIntoConvBias, FoldBatchNormIntoConv, FoldPadIntoConv, FuseSiLU,
-      FuseMatMulBias,      FuseChannelShuffle,    FuseActivations};
+      EliminateIdentity,   EliminateDeadNodes,    FoldQdq,          FoldMulIntoConv,
+      FoldAddIntoConvBias, FoldBatchNormIntoConv, FoldPadIntoConv,  FuseSiLU,
+      FuseMatMulBias,      FuseChannelShuffle,    DistributeConcat, FuseActivations};
   // Every change removes at least one node, so this terminates; the cap is a safety net.
   constexpr int kMaxRounds = 16;
   for (int round = 0; round < kMaxRounds; ++round) {
