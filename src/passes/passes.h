@@ -40,7 +40,8 @@ Status EliminateDeadNodes(Graph& g, std::vector<std::string>* log);
 Status FoldBatchNormIntoConv(Graph& g, std::vector<std::string>* log);
 
 // A 4-D f32 Concat along channels whose output only a MaxPool/AveragePool or a 1x1 group-1 Conv
-// (constant weights, no activation yet) reads => Concat(Pool(a), Pool(b), ...), or
+// (constant weights no larger than the Concat's output, no activation yet) reads =>
+// Concat(Pool(a), Pool(b), ...), or
 // Add(Conv(a, W[:, :Ca], B), Conv(b, W[:, Ca:]), ...): the concatenated tensor is never written,
 // and FuseConvResidual later folds the Adds into the convs (passes/distribute_concat.cc).
 Status DistributeConcat(Graph& g, std::vector<std::string>* log);

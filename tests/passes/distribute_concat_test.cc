@@ -1,6 +1,7 @@
 // DistributeConcat (passes/distribute_concat.cc): a channel Concat read only by a MaxPool or
 // AveragePool, or by a 1x1 group-1 Conv, disappears into per-part pools (then a smaller Concat)
-// or per-part convs summed by Adds; every other Concat stays. Each case also checks that the
+// or per-part convs summed by Adds (unless the conv has more weights than the Concat has
+// elements); every other Concat stays. Each case also checks that the
 // graph computes what it did before, and the SqueezeNet-shaped case that the full pass pipeline
 // leaves no Concat and no Add behind (the Adds become conv residuals).
 #include <gtest/gtest.h>
@@ -33,6 +34,7 @@ struct ConcatCase {
   bool second_reader = false;  // a Relu also reads the Concat
   bool pool_indices = false;   // MaxPool with its Indices output
   bool constant_part = false;  // the last part is a constant
+  int64_t squeeze_out = 6;     // output channels of the reading conv
 };
 
 int Conv(Graph& g, const std::string& name, int x, int64_t in_c, int64_t out_c,
@@ -99,9 +101,9 @@ Graph ConcatThenReader(const ConcatCase& c) {
   if (c.reader == "Conv" || c.reader == "Pool+Conv") {
     const int64_t in_c = c.axis == 1 ? channels : 4;
     std::vector<int> in = {
-        y,
-        g.AddConstant("squeeze_w", RandomF32({6, in_c / c.group, c.kernel[0], c.kernel[1]}, 30))};
-    if (c.bias) in.push_back(g.AddConstant("squeeze_b", RandomF32({6}, 31)));
+        y, g.AddConstant("squeeze_w",
+                         RandomF32({c.squeeze_out, in_c / c.group, c.kernel[0], c.kernel[1]}, 30))};
+    if (c.bias) in.push_back(g.AddConstant("squeeze_b", RandomF32({c.squeeze_out}, 31)));
     const int out = g.AddValue("squeeze_y");
     Node& n = g.AddNode("squeeze", "Conv", in, {out});
     n.attrs["group"] = Attribute::Int(c.group);
@@ -246,6 +248,9 @@ TEST(DistributeConcat, OtherConcatsStay) {
   c = {};
   c.constant_part = true;
   cases.push_back({"constant part", c});
+  c = {};
+  c.squeeze_out = 100;  // 800 weights, 792 concatenated elements: copying W would cost more
+  cases.push_back({"more weights than concatenated elements", c});
   for (const auto& [what, concat_case] : cases) {
     SCOPED_TRACE(what);
     EXPECT_TRUE(Distribute(concat_case).empty());
