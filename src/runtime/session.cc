@@ -401,7 +401,7 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
   if (onednn_threads && impl->num_threads > 1) {
     impl->pass_log.push_back("threads: " + std::to_string(impl->num_threads) +
                              " OpenMP threads for oneDNN (" +
-                             (share_every_layer ? "every layer" : "layers of at least 20 M MACs") +
+                             (share_every_layer ? "layers of at least 0.25 M MACs" : "layers of at least 20 M MACs") +
                              "); other kernels on the calling thread");
   }
   if (!onednn_threads && !options.tune) RETURN_IF_ERROR(make_pool().WithPrefix(prefix));

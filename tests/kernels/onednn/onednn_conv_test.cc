@@ -301,7 +301,7 @@ PreparedRun RunWithWinograd(const ConvCase& c, const ConvInputs& in, bool winogr
   omp_set_num_threads(threads);
   PrepareContext pctx{n, in_types, in.list, out_types, threads};
   pctx.winograd = winograd;
-  pctx.share_every_layer = true;  // every layer on `threads`
+  pctx.share_every_layer = true;  // every layer of 0.25 M MACs or more on `threads`
   const Status prepared = k->prepare(pctx);
   EXPECT_TRUE(prepared.ok()) << prepared.message();
   if (!prepared.ok()) return run;
