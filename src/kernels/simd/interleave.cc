@@ -6,6 +6,7 @@
 // Must come after foreach_target.h.
 #include <hwy/highway.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -112,7 +113,13 @@ struct InterleaveState : KernelState {
 struct PlaneInterleaveState : InterleaveState {
   int64_t batch = 0, channels = 0;
   size_t plane_size = 0, element_bytes = 0;
+  int threads = 1;  // OpenMP threads splitting each image's pixels (the oneDNN path only)
 };
+
+// From this many bytes per image the oneDNN path splits the interleave across its OpenMP team
+// (whose workers spin between layers): a 3x224x224 f32 input took 0.075 ms on one thread of the
+// Intel Xeon, 0.04 on two. Smaller inputs stay on the calling thread.
+constexpr size_t kMinBytesToShare = 256 * 1024;
 
 bool SupportsPlaneInterleave(const SupportContext& ctx) {
   if (ctx.inputs.size() != 1 || ctx.outputs.size() != 1) return false;
@@ -135,14 +142,49 @@ Status PreparePlaneInterleave(PrepareContext& ctx) {
   return Status::Ok();
 }
 
+// The oneDNN path: oneDNN owns the worker threads (OpenMP), so a large image is split across
+// that same team rather than a second pool.
+Status PreparePlaneInterleaveOnOpenMp(PrepareContext& ctx) {
+  RETURN_IF_ERROR(PreparePlaneInterleave(ctx));
+  auto& s = static_cast<PlaneInterleaveState&>(*ctx.state);
+  const size_t image_bytes = static_cast<size_t>(s.channels) * s.plane_size * s.element_bytes;
+  if (ctx.share_every_layer && image_bytes >= kMinBytesToShare) s.threads = ctx.num_threads;
+  return Status::Ok();
+}
+
+// Pixels [begin, end) of one image.
+void InterleavePixels(const uint8_t* image, const PlaneInterleaveState& s, size_t begin, size_t end,
+                      uint8_t* out) {
+  const void* planes[4] = {};
+  for (int64_t c = 0; c < s.channels; ++c) {
+    planes[c] = image + (c * s.plane_size + begin) * s.element_bytes;
+  }
+  InterleaveRows(planes, static_cast<int>(s.channels), end - begin, 1, s.plane_size,
+                 s.element_bytes, out + begin * s.channels * s.element_bytes);
+}
+
 Status InvokePlaneInterleave(InvokeContext& ctx) {
   const auto& s = ctx.state_as<PlaneInterleaveState>();
   const size_t image_bytes = static_cast<size_t>(s.channels) * s.plane_size * s.element_bytes;
   const auto* in = static_cast<const uint8_t*>(ctx.inputs[0].raw);
   auto* out = static_cast<uint8_t*>(ctx.outputs[0].raw);
   for (int64_t n = 0; n < s.batch; ++n) {
-    InterleavePlanes(in + n * image_bytes, static_cast<int>(s.channels), s.plane_size,
-                     s.element_bytes, out + n * image_bytes);
+    const uint8_t* image = in + n * image_bytes;
+    uint8_t* image_out = out + n * image_bytes;
+    if (s.threads <= 1) {
+      InterleavePixels(image, s, 0, s.plane_size, image_out);
+      continue;
+    }
+    // One contiguous share of the pixels per thread, cut at multiples of 64 pixels so no two
+    // threads write the same cache line.
+    const size_t share = (s.plane_size + s.threads - 1) / s.threads;
+    const size_t step = (share + 63) / 64 * 64;
+#pragma omp parallel for num_threads(s.threads) schedule(static)
+    for (int t = 0; t < s.threads; ++t) {
+      const size_t begin = std::min(s.plane_size, static_cast<size_t>(t) * step);
+      const size_t end = std::min(s.plane_size, begin + step);
+      if (begin < end) InterleavePixels(image, s, begin, end, image_out);
+    }
   }
   return Status::Ok();
 }
@@ -228,7 +270,11 @@ KernelDef InterleaveChannelShuffleKernel(KernelPath path) {
 
 KernelDef PlaneInterleaveTransposeKernel(KernelPath path) {
   constexpr DTypeSet kTypes{DType::kF32, DType::kI32, DType::kU32, DType::kU8, DType::kI8};
-  return {"Transpose",          path, kTypes, SupportsPlaneInterleave, PreparePlaneInterleave,
+  return {"Transpose",
+          path,
+          kTypes,
+          SupportsPlaneInterleave,
+          path == KernelPath::kOnednn ? PreparePlaneInterleaveOnOpenMp : PreparePlaneInterleave,
           InvokePlaneInterleave};
 }
 

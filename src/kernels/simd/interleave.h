@@ -9,7 +9,8 @@
 // scalar elsewhere). The oneDNN and XNNPACK paths list PlaneInterleaveTransposeKernel ahead of
 // their general Transpose (it claims only perm (0, 2, 3, 1) of rank 4 with 2-4 channels) and
 // InterleaveChannelShuffleKernel for ChannelShuffle (innermost axis, group 2-4). Both take 1- or
-// 4-byte elements and copy bits, so results equal the reference exactly.
+// 4-byte elements and copy bits, so results equal the reference exactly. On the oneDNN path, whose
+// OpenMP workers spin between layers, an image of 256 KiB or more is split across them.
 //   Transpose(perm=[0,2,3,1]) of x [N, 3, H, W] f32: InterleavePlanes(x, 3, H * W, 4, y)
 //   ChannelShuffle(a, b; group=2), [P, C/2] each:   InterleaveRows({a, b}, 2, C/2, P, C/2, 4, y)
 #pragma once

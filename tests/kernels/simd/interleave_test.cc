@@ -95,6 +95,39 @@ TEST(PlaneInterleaveTest, TransposeKernelMatchesReferenceOnFastPaths) {
   }
 }
 
+// On the oneDNN path a large image is split across the OpenMP team: the shares (cut at 64
+// pixels) must cover every pixel once, for odd plane sizes and batches too.
+TEST(PlaneInterleaveTest, SplitAcrossThreadsMatchesReference) {
+  const std::vector<int64_t> perm = {0, 2, 3, 1};
+  const Node node = TransposeNode(perm);
+  const std::vector<std::vector<int64_t>> shapes = {
+      {1, 3, 224, 224}, {2, 3, 151, 173}, {1, 4, 129, 131}, {1, 2, 255, 257}};
+  uint32_t seed = 90;
+  for (const auto& dims : shapes) {
+    for (int threads : {2, 3}) {
+      SCOPED_TRACE(DimsToString(dims) + " threads " + std::to_string(threads));
+      const Tensor x = testing::RandomTensor(DType::kF32, dims, seed++, -100, 100);
+      const Tensor* constants[] = {nullptr};
+      const TensorType in_type{DType::kF32, dims};
+      Expected<std::vector<TensorType>> out_types = InferNode(node, {&in_type, 1}, constants);
+      ASSERT_TRUE(out_types.ok());
+      PrepareContext pctx{node, {&in_type, 1}, constants, *out_types, threads};
+      pctx.share_every_layer = true;
+      const KernelDef k = PlaneInterleaveTransposeKernel(KernelPath::kOnednn);
+      ASSERT_TRUE(k.prepare(pctx).ok());
+      Tensor y = testing::RandomTensor(DType::kF32, (*out_types)[0].dims, 0, -1, 1);
+      std::vector<TensorView> ins = {x.view()}, outs = {y.view()};
+      InvokeContext ictx{node, pctx.state.get(), ins, outs, nullptr, 0};
+      ASSERT_TRUE(k.invoke(ictx).ok());
+      const Tensor* inputs[] = {&x};
+      Expected<std::vector<Tensor>> ref = EvaluateNode(node, inputs, KernelPath::kReference);
+      ASSERT_TRUE(ref.ok());
+      const test_util::CompareResult r = test_util::AllClose(y.view(), (*ref)[0].view(), 0, 0);
+      EXPECT_TRUE(r.ok) << r.message;
+    }
+  }
+}
+
 TEST(PlaneInterleaveTest, LeavesOtherTransposesToTheGeneralKernel) {
   const TensorType rgb{DType::kF32, {1, 3, 8, 8}};
   for (KernelPath path : {KernelPath::kOnednn, KernelPath::kXnnpack}) {
