@@ -25,7 +25,7 @@ bool IsStaticF32(const TensorType& t) {
   return true;
 }
 
-// The node that alone reads the output of Concat `c`, once, as its input 0; else -1.
+// The node that alone reads the output of `concat`, once, as its input 0; else -1.
 int SoleReaderAsInput0(GraphRewriter& rw, const Node& concat) {
   const int out = concat.outputs[0];
   if (rw.graph().IsGraphOutput(out)) return -1;

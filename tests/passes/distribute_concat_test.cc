@@ -9,16 +9,15 @@
 #include <string>
 #include <vector>
 
-#include "passes/graph_eval.h"
 #include "passes/pass_util.h"
 #include "passes/passes.h"
 #include "runtime/infer_and_fold.h"
-#include "util/compare.h"
 #include "util/graph_builders.h"
 
 namespace edgerun {
 namespace {
 
+using testing::ExpectSameGraphResults;
 using testing::RandomF32;
 
 struct ConcatCase {
@@ -126,21 +125,6 @@ int CountOps(const Graph& g, std::string_view op) {
   return count;
 }
 
-void ExpectSameResults(const Graph& before, const Graph& after) {
-  std::vector<Tensor> inputs;
-  for (int v : before.inputs) inputs.push_back(RandomF32(StaticDims(*before.values[v].shape), 50));
-  Expected<std::vector<Tensor>> want = EvaluateGraph(before, inputs);
-  ASSERT_TRUE(want.ok()) << want.status().ToString();
-  Expected<std::vector<Tensor>> got = EvaluateGraph(after, inputs);
-  ASSERT_TRUE(got.ok()) << got.status().ToString();
-  ASSERT_EQ(got->size(), want->size());
-  for (size_t i = 0; i < got->size(); ++i) {
-    const test_util::CompareResult r =
-        test_util::AllClose((*got)[i].view(), (*want)[i].view(), 1e-5, 1e-5);
-    EXPECT_TRUE(r.ok) << "output " << i << ": " << r.message;
-  }
-}
-
 // Runs the pass; returns its log (one line per distributed Concat).
 std::vector<std::string> Distribute(const ConcatCase& c, Graph* out = nullptr) {
   Graph g = ConcatThenReader(c);
@@ -152,7 +136,7 @@ std::vector<std::string> Distribute(const ConcatCase& c, Graph* out = nullptr) {
   EXPECT_TRUE(st.ok()) << st.ToString();
   const Status valid = ValidateGraph(g);
   EXPECT_TRUE(valid.ok()) << valid.ToString();
-  ExpectSameResults(before, g);
+  ExpectSameGraphResults(before, g, 50);
   if (log.empty()) EXPECT_EQ(g.nodes.size(), before.nodes.size());
   if (out != nullptr) *out = g;
   return log;
@@ -219,7 +203,7 @@ TEST(DistributeConcat, FullPipelineFoldsTheAddsIntoConvResiduals) {
   EXPECT_EQ(CountOps(g, "Concat"), 0);
   EXPECT_EQ(CountOps(g, "Add"), 0);
   EXPECT_EQ(CountOps(g, "Relu"), 0);
-  ExpectSameResults(before, g);
+  ExpectSameGraphResults(before, g, 50);
 }
 
 TEST(DistributeConcat, OtherConcatsStay) {

@@ -33,10 +33,10 @@ bool WantsThreads(int argc, char** argv) {
 }
 
 // libgomp's wait loop checks a flag and then relaxes the core once per GOMP_SPINCOUNT step: a
-// `pause` on x86, nothing on other CPUs. The cost of `pause` differs tenfold between CPUs (about
-// 11 ns on the Intel Xeon measured, more on the AMD EPYC the first count of 500 was tuned on), so
-// a fixed count is a different time on each machine. This times the same loop and returns the
-// count that spins about `microseconds`.
+// `pause` on x86, nothing on other CPUs. The cost of `pause` differs up to tenfold between CPUs
+// (11-15 ns on the Intel Xeon measured; the fixed count of 500 used before was tuned on an AMD
+// EPYC), so a fixed count is a different time on each machine. This times the same loop and
+// returns the count that spins about `microseconds`.
 long SpinCountFor(double microseconds) {
   constexpr int kSteps = 4096;
   std::atomic<int> flag{0};
@@ -60,7 +60,7 @@ long SpinCountFor(double microseconds) {
 
 // How long an OpenMP worker spins after a layer before it sleeps. Long enough to bridge the gap
 // to the next layer, including the small ops that run on the calling thread in between (a
-// SqueezeNet Concat takes 15-50 us): on the Xeon, MobileNetV2 at 2 threads took 7.8 ms with a
+// Concat or an elementwise op: 15-50 us): on the Xeon, MobileNetV2 at 2 threads took 7.8 ms with a
 // 6 us spin, 3.5 ms with 57 us (6.8 ms at 1 thread), SqueezeNet 6.0 and 3.6 ms. Far below
 // libgomp's default of about a millisecond, which made 2 threads slower than 1 on cores shared
 // with other processes.
