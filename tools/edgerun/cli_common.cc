@@ -23,7 +23,7 @@ void AddEngineOptions(CLI::App* cmd, EngineArgs& args) {
   cmd->add_flag("--pin", args.pin, "Pin the inference threads to cores 0..threads-1");
   CLI::Option* spin = cmd->add_flag(
       "--spin", args.spin,
-      "Workers spin without bound between layers (default: a few microseconds, then sleep); "
+      "Workers spin without bound between layers (default: about 60 us, then sleep); "
       "for cores reserved for inference");
   cmd->add_flag("--no-spin", args.no_spin,
                 "Workers sleep at once and only large layers use them: for cores shared with "
