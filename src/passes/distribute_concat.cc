@@ -17,24 +17,14 @@
 namespace edgerun {
 namespace {
 
-bool IsStaticF32(const TensorType& t) {
-  if (t.dtype != DType::kF32) return false;
-  for (int64_t d : t.dims) {
-    if (d < 0) return false;
-  }
-  return true;
-}
+bool IsStaticF32(const TensorType& t) { return t.dtype == DType::kF32 && IsStaticType(t); }
 
 // The node that alone reads the output of `concat`, once, as its input 0; else -1.
 int SoleReaderAsInput0(GraphRewriter& rw, const Node& concat) {
   const int out = concat.outputs[0];
-  if (rw.graph().IsGraphOutput(out)) return -1;
   const std::vector<int>& readers = rw.Consumers(out);
-  if (readers.size() != 1) return -1;
-  const Node& reader = rw.node(readers[0]);
-  int uses = 0;
-  for (int v : reader.inputs) uses += v == out ? 1 : 0;
-  return uses == 1 && !reader.inputs.empty() && reader.inputs[0] == out ? readers[0] : -1;
+  if (readers.size() != 1 || !rw.HasSoleConsumer(out, readers[0])) return -1;
+  return rw.node(readers[0]).inputs[0] == out ? readers[0] : -1;
 }
 
 // A 4-D f32 Concat along channels, with static shapes; its inputs' channel counts, else empty.
@@ -157,7 +147,11 @@ std::vector<Node> DistributeConv(GraphRewriter& rw, const Node& concat, const No
 Status Sweep(Graph& g, bool pools, std::vector<std::string>* log) {
   std::vector<std::vector<Node>> replacement(g.nodes.size());
   std::vector<char> dropped(g.nodes.size(), 0);
+  int matches = 0;
+  const size_t values_before = g.values.size();
   {
+    // Queries only: the scan adds values (new ones are past the index, which then rebuilds) but
+    // edits no node, so the producer/consumer index stays valid across matches.
     GraphRewriter rw(g);
     for (int n = 0; n < rw.num_nodes(); ++n) {
       const std::vector<int64_t> channels = ChannelParts(g, g.nodes[n]);
@@ -166,9 +160,10 @@ Status Sweep(Graph& g, bool pools, std::vector<std::string>* log) {
       if (reader < 0 || !replacement[reader].empty()) continue;
       const Node& r = g.nodes[reader];
       std::vector<Node> nodes;
+      const TensorType out = ValueType(g, r.outputs[0]);
       if (pools && (IsOnnxOp(r, "MaxPool") || IsOnnxOp(r, "AveragePool")) &&
-          (r.outputs.size() == 1 || r.outputs[1] == Node::kNoValue) &&
-          ValueType(g, r.outputs[0]).rank() == 4 && IsStaticF32(ValueType(g, r.outputs[0]))) {
+          (r.outputs.size() == 1 || r.outputs[1] == Node::kNoValue) && out.rank() == 4 &&
+          IsStaticF32(out)) {
         Node pool = r;
         pool.outputs.resize(1);
         nodes = DistributePool(g, g.nodes[n], pool, channels);
@@ -182,9 +177,11 @@ Status Sweep(Graph& g, bool pools, std::vector<std::string>* log) {
       }
       dropped[n] = 1;
       replacement[reader] = std::move(nodes);
-      rw.Invalidate();
+      ++matches;
     }
   }
+  // Nothing to rebuild, unless a conv that declined had already added a value.
+  if (matches == 0 && g.values.size() == values_before) return Status::Ok();
   std::vector<Node> old_nodes = std::move(g.nodes);
   g.nodes.clear();
   for (size_t n = 0; n < old_nodes.size(); ++n) {

@@ -22,14 +22,6 @@ int SoleReaderOp(GraphRewriter& rw, int v, std::string_view op) {
   return IsOnnxOp(n, op) && n.outputs.size() == 1 && n.inputs[0] == v ? readers[0] : -1;
 }
 
-bool IsStatic(const TensorType& t) {
-  if (t.dtype == DType::kUndefined) return false;
-  for (int64_t d : t.dims) {
-    if (d < 0) return false;
-  }
-  return true;
-}
-
 bool TryFuse(GraphRewriter& rw, int r1, std::vector<std::string>* log) {
   const Graph& g = rw.graph();
   const Node& reshape1 = rw.node(r1);
@@ -38,7 +30,7 @@ bool TryFuse(GraphRewriter& rw, int r1, std::vector<std::string>* log) {
   }
   const int x = reshape1.inputs[0], split = reshape1.outputs[0];
   const TensorType xt = ValueType(g, x), st = ValueType(g, split);
-  if (!IsStatic(xt) || !IsStatic(st) || st.rank() != xt.rank() + 1) return false;
+  if (!IsStaticType(xt) || !IsStaticType(st) || st.rank() != xt.rank() + 1) return false;
   // x [.., C, ..] viewed as [.., g, C/g, ..] at some axis a.
   int axis = -1;
   for (int a = 0; a < xt.rank() && axis < 0; ++a) {

@@ -46,6 +46,14 @@ bool GraphRewriter::HasSoleConsumer(int v, int n) {
   return std::count(in.begin(), in.end(), v) == 1;
 }
 
+bool IsStaticType(const TensorType& t) {
+  if (t.dtype == DType::kUndefined) return false;
+  for (int64_t d : t.dims) {
+    if (d < 0) return false;
+  }
+  return true;
+}
+
 const Tensor* GraphRewriter::Constant(int v) const {
   if (v < 0) return nullptr;
   return graph_.values[v].constant.get();

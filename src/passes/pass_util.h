@@ -82,6 +82,8 @@ bool IsOnnxOp(const Node& node, std::string_view op_type);
 
 // The static type of a value (dtype and dims; -1 dims when not static).
 TensorType ValueType(const Graph& g, int v);
+// True when `t` has a dtype and no unknown (-1) dim.
+bool IsStaticType(const TensorType& t);
 // True when `v` is a constant with exactly one element equal to `expected` within a relative
 // tolerance (exporters write 1/sqrt(2) etc. with varying precision).
 bool IsScalarConstant(const Graph& g, int v, double expected, double rel_tol = 1e-4);

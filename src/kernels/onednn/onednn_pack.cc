@@ -11,9 +11,10 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <optional>
 
-#include "kernels/onednn/onednn_util.h"
+#include "kernels/onednn/onednn_pack.h"
 
 namespace edgerun::onednn {
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/large_buffer.h"
+#include "kernels/onednn/onednn_pack.h"
 #include "kernels/ref/conv.h"
 
 namespace edgerun::onednn {

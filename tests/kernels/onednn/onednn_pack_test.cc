@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/onednn/onednn_pack.h"
 #include "kernels/onednn/onednn_util.h"
 
 namespace edgerun {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/large_buffer.h"
+#include "kernels/onednn/onednn_pack.h"
 #include "kernels/onednn/onednn_util.h"
 
 namespace edgerun {
