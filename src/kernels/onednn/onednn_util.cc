@@ -67,6 +67,7 @@ Expected<AlignedBuffer> AlignedBuffer::Allocate(size_t bytes, const Node& node, 
     if (!slice.ok()) return slice.status().WithPrefix(node.Describe() + ": packed oneDNN weights");
     b.data = std::unique_ptr<void, Free>(*slice, Free{false});
     b.bytes = bytes;
+    b.zero_filled = true;
     return b;
   }
   const size_t rounded =
@@ -378,7 +379,7 @@ Expected<AlignedBuffer> PackConstantInput(PrepareContext& ctx, int input,
   const std::optional<BlockedCopy> copy = BlockedCopy::Plan(from, to);
   if (!piecewise) {
     if (copy) {
-      copy->ZeroPadding(out.data.get());
+      if (!out.zero_filled) copy->ZeroPadding(out.data.get());
       copy->Copy(constant->raw(), out.data.get(), 0, 0, from.dims[0]);
       return out;
     }
@@ -401,7 +402,7 @@ Expected<AlignedBuffer> PackConstantInput(PrepareContext& ctx, int input,
   const bool tail_is_full = tail == step && tail_padded == step;
   ConstantReorder body, short_tail;
   if (copy) {
-    copy->ZeroPadding(out.data.get());
+    if (!out.zero_filled) copy->ZeroPadding(out.data.get());
   } else {
     if (extent > step || tail_is_full) {
       RETURN_IF_ERROR(

@@ -94,6 +94,9 @@ struct AlignedBuffer {
   using Free = FreeIfOwned;
   std::unique_ptr<void, Free> data;
   size_t bytes = 0;
+  // Slices of a WeightPool come zero-filled: their padding needs no memset, which would fault in
+  // the whole buffer before piecewise packing gives the source's pages back.
+  bool zero_filled = false;
 
   // From `pool` when given (shares huge pages with other weights), else from the heap.
   static Expected<AlignedBuffer> Allocate(size_t bytes, const Node& node,

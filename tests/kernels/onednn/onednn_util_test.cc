@@ -193,6 +193,30 @@ TEST(OnednnUtilTest, PackConstantInputPiecewiseMatchesOneReorderAndFreesTheSourc
   }
 }
 
+TEST(OnednnUtilTest, PackConstantInputIntoThePoolLeavesThePaddingZeroWithoutAMemset) {
+  // Pool slices come zero-filled, so packing into one skips the memset of the padding (which
+  // faulted in the whole packed buffer before piecewise packing gave any source page back). The
+  // bytes must equal a heap buffer's, which is zeroed first: 200 output channels pad to 208, and
+  // the matmul's N to a multiple of 64.
+  ASSERT_NE(onednn::CpuEngine(), nullptr);
+  for (const PackCase& c : {MatMulWeights(), ConvWeights(dnnl_OIhw16i16o)}) {
+    const size_t size = dnnl_memory_desc_get_size(&c.to);
+    ASSERT_GT(size, static_cast<size_t>(NumElements(c.dims)) * sizeof(float));  // padded
+    const Tensor weights = RandomWeights(c, 11);
+    Tensor consumable = RandomWeights(c, 11);
+    bool consumed = false;
+    auto heap = Pack(c, weights, /*consumable=*/false, nullptr, &consumed);
+    ASSERT_TRUE(heap.ok()) << heap.status().message();
+    EXPECT_FALSE(heap->zero_filled);
+    WeightPool pool;
+    auto pooled = Pack(c, consumable, /*consumable=*/true, &pool, &consumed);
+    ASSERT_TRUE(pooled.ok()) << pooled.status().message();
+    EXPECT_TRUE(pooled->zero_filled);
+    EXPECT_TRUE(consumed);
+    EXPECT_EQ(std::memcmp(heap->data.get(), pooled->data.get(), size), 0);
+  }
+}
+
 TEST(OnednnUtilTest, PackConstantInputKeepsTheSourceWhenTheLayoutHasExtraData) {
   // The compensation after the packed weights sums over every input channel of each output
   // channel: one reorder computes it, so the source stays even though the session allowed it.
