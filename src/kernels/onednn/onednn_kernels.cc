@@ -8,8 +8,9 @@ namespace edgerun {
 std::span<const KernelDef> OnednnKernels() {
   static const std::vector<KernelDef> table = [] {
     std::vector<KernelDef> all;
-    for (auto family : {OnednnConvKernels(), OnednnPoolKernels(), OnednnMatMulKernels(),
-                        OnednnQConvKernels(), OnednnQMatMulKernels(), OnednnTransposeKernels()}) {
+    for (auto family :
+         {OnednnConvKernels(), OnednnPoolKernels(), OnednnMatMulKernels(), OnednnQConvKernels(),
+          OnednnQMatMulKernels(), OnednnTransposeKernels(), OnednnBinaryKernels()}) {
       all.insert(all.end(), family.begin(), family.end());
     }
     return all;
