@@ -78,6 +78,11 @@ struct PrepareContext {
   // SessionOptions::winograd: convolutions may use Winograd kernels (faster, small rounding
   // differences from a direct convolution).
   bool winograd = false;
+  // Which implementation to build (--tune tries several): 0 is the kernel's own choice; k >= 1
+  // asks a kernel backed by a library with several implementations for its k-th alternative
+  // (oneDNN: the k-th implementation oneDNN lists, its reference kernels not counted). A kernel
+  // without that many returns Unsupported; one without alternatives ignores the field.
+  int tactic = 0;
 
   Status Invalid(std::string_view msg) const {
     return InvalidModel(node.Describe() + ": " + std::string(msg));

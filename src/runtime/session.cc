@@ -324,6 +324,7 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
       continue;
     }
     NodeExec& exec = impl->execs[n];
+    int cached_tactic = 0;
     if (options.tune && candidates.size() > 1) {
       const KernelPath* cached = tuning.Find(node.name);
       auto it = cached == nullptr
@@ -332,6 +333,9 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
                                    [&](const KernelDef* k) { return k->path == *cached; });
       if (it != candidates.end()) {
         candidates = {*it};  // prepared below like an untuned choice
+        cached_tactic = tuning.TacticOf(node.name);
+        // Should that implementation be gone, the kernel's own choice follows.
+        if (cached_tactic > 0) candidates.push_back(*it);
       } else {
         std::string report;
         Expected<TunedKernel> tuned =
@@ -340,7 +344,7 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
         if (!tuned.ok()) return tuned.status().WithPrefix(prefix);
         TunedKernel best = std::move(tuned).value();
         impl->pass_log.push_back("tune: " + report);
-        tuning.Set(node.name, best.kernel->path);
+        tuning.Set(node.name, best.kernel->path, best.tactic);
         tuning_changed = true;
         exec.kernel = best.kernel;
         exec.state = std::move(best.state);
@@ -359,6 +363,7 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
       pctx.share_every_layer = share_every_layer;
       pctx.consumable_constant_inputs = releaser.ConsumableInputs(g, node);
       pctx.winograd = options.winograd;
+      pctx.tactic = c == 0 ? cached_tactic : 0;
       if (candidates[c]->prepare != nullptr) {
         Status st = candidates[c]->prepare(pctx);
         if (!st.ok()) {
@@ -399,10 +404,10 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
     impl->pool = nullptr;
   }
   if (onednn_threads && impl->num_threads > 1) {
-    impl->pass_log.push_back("threads: " + std::to_string(impl->num_threads) +
-                             " OpenMP threads for oneDNN (" +
-                             (share_every_layer ? "layers of at least 0.25 M MACs" : "layers of at least 20 M MACs") +
-                             "); other kernels on the calling thread");
+    impl->pass_log.push_back(
+        "threads: " + std::to_string(impl->num_threads) + " OpenMP threads for oneDNN (" +
+        (share_every_layer ? "layers of at least 0.25 M MACs" : "layers of at least 20 M MACs") +
+        "); other kernels on the calling thread");
   }
   if (!onednn_threads && !options.tune) RETURN_IF_ERROR(make_pool().WithPrefix(prefix));
 

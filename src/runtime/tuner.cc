@@ -1,6 +1,7 @@
 // Tactic selection and its on-disk cache.
 #include "runtime/tuner.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -13,6 +14,11 @@
 
 namespace edgerun {
 namespace {
+
+// Implementations timed per kernel: its own choice and up to 5 alternatives. oneDNN lists 2-4
+// usable ones for a conv on an AVX-512 CPU (brgconv, jit, the AVX2 and SSE4.1 versions); later
+// entries are older instruction sets that have never won.
+constexpr int kMaxTactics = 6;
 
 // 64-bit content hash, 8 bytes per step (weights can be hundreds of MB).
 struct Hasher {
@@ -116,7 +122,18 @@ TuningCache TuningCache::Load(const std::string& dir, const std::string& key) {
       c.choices_.clear();  // a corrupt file is ignored and rewritten
       return c;
     }
-    const std::string path = line.substr(tab + 1);
+    std::string path = line.substr(tab + 1);
+    int tactic = 0;  // "onednn:2": the path's tactic 2 (files without it name tactic 0)
+    if (const size_t colon = path.find(':'); colon != std::string::npos) {
+      const std::string digits = path.substr(colon + 1);
+      if (digits.empty() || digits.size() > 3 ||
+          digits.find_first_not_of("0123456789") != std::string::npos) {
+        c.choices_.clear();
+        return c;
+      }
+      tactic = std::stoi(digits);
+      path.resize(colon);
+    }
     KernelPath p;
     if (path == "ref") {
       p = KernelPath::kReference;
@@ -128,7 +145,7 @@ TuningCache TuningCache::Load(const std::string& dir, const std::string& key) {
       c.choices_.clear();
       return c;
     }
-    c.choices_[line.substr(0, tab)] = p;
+    c.choices_[line.substr(0, tab)] = Choice{p, tactic};
   }
   c.loaded_ = true;
   return c;
@@ -136,7 +153,12 @@ TuningCache TuningCache::Load(const std::string& dir, const std::string& key) {
 
 const KernelPath* TuningCache::Find(const std::string& node_name) const {
   auto it = choices_.find(node_name);
-  return it == choices_.end() ? nullptr : &it->second;
+  return it == choices_.end() ? nullptr : &it->second.path;
+}
+
+int TuningCache::TacticOf(const std::string& node_name) const {
+  auto it = choices_.find(node_name);
+  return it == choices_.end() ? 0 : it->second.tactic;
 }
 
 Status TuningCache::Save() const {
@@ -147,7 +169,11 @@ Status TuningCache::Save() const {
     std::ofstream out(tmp, std::ios::trunc);
     if (!out) return InvalidArgument("cannot write the tuning cache " + tmp);
     out << "edgerun-tune 1\n";
-    for (const auto& [name, path] : choices_) out << name << '\t' << KernelPathName(path) << '\n';
+    for (const auto& [name, choice] : choices_) {
+      out << name << '\t' << KernelPathName(choice.path);
+      if (choice.tactic != 0) out << ':' << choice.tactic;
+      out << '\n';
+    }
     if (!out) return InvalidArgument("cannot write the tuning cache " + tmp);
   }
   std::filesystem::rename(tmp, file_, ec);  // atomic: concurrent loads see old or new, not half
@@ -184,51 +210,79 @@ Expected<TunedKernel> TuneNode(const Node& node, std::span<const TensorType> inp
   best.best_ms = -1;
   std::string line;
   for (const KernelDef* k : candidates) {
-    PrepareContext pctx{node, inputs, constants, outputs, num_threads};
-    pctx.threadpool = pool;
-    pctx.share_every_layer = share_every_layer;
-    pctx.winograd = winograd;
-    if (k->prepare != nullptr && !k->prepare(pctx).ok()) continue;  // the next candidate runs
-    std::unique_ptr<std::byte, decltype(&std::free)> scratch(nullptr, &std::free);
-    if (pctx.scratch_bytes > 0) {
-      const size_t bytes = (pctx.scratch_bytes + 63) / 64 * 64;
-      scratch.reset(static_cast<std::byte*>(std::aligned_alloc(64, bytes)));
-      if (!scratch) return ResourceExhausted(node.Describe() + ": cannot allocate tuning scratch");
-    }
-    if (k->setup != nullptr) {
-      SetupContext s{node,          pctx.state.get(),   in_views, out_views,
-                     scratch.get(), pctx.scratch_bytes, pool};
-      if (!k->setup(s).ok()) continue;
-    }
-    InvokeContext ictx{node,          pctx.state.get(),   in_views, out_views,
+    // Tactic 0 is the kernel's own choice; further tactics only for a kernel that names its
+    // implementation, until the library has no more or one repeats (a kernel without
+    // alternatives ignores the tactic and builds the same one again).
+    std::vector<std::string> implementations;
+    for (int tactic = 0; tactic < kMaxTactics; ++tactic) {
+      PrepareContext pctx{node, inputs, constants, outputs, num_threads};
+      pctx.threadpool = pool;
+      pctx.share_every_layer = share_every_layer;
+      pctx.winograd = winograd;
+      pctx.tactic = tactic;
+      if (k->prepare != nullptr && !k->prepare(pctx).ok()) {
+        if (tactic == 0) break;  // the next candidate runs
+        continue;                // oneDNN may reject one implementation and accept the next
+      }
+      const std::string implementation =
+          pctx.state != nullptr ? std::string(pctx.state->implementation()) : std::string();
+      if (tactic > 0 &&
+          (implementation.empty() || std::find(implementations.begin(), implementations.end(),
+                                               implementation) != implementations.end())) {
+        if (implementation.empty()) break;
+        continue;
+      }
+      implementations.push_back(implementation);
+      std::unique_ptr<std::byte, decltype(&std::free)> scratch(nullptr, &std::free);
+      if (pctx.scratch_bytes > 0) {
+        const size_t bytes = (pctx.scratch_bytes + 63) / 64 * 64;
+        scratch.reset(static_cast<std::byte*>(std::aligned_alloc(64, bytes)));
+        if (!scratch) {
+          return ResourceExhausted(node.Describe() + ": cannot allocate tuning scratch");
+        }
+      }
+      if (k->setup != nullptr) {
+        SetupContext s{node,          pctx.state.get(),   in_views, out_views,
                        scratch.get(), pctx.scratch_bytes, pool};
-    if (!k->invoke(ictx).ok()) continue;  // warm-up (caches, lazily created kernels)
-    // Best of a few runs, with at least ~2 ms of total timing per candidate.
-    double best_ms = 1e30, total = 0;
-    for (int r = 0; r < 20 && (r < 3 || total < 2.0); ++r) {
-      const auto t0 = std::chrono::steady_clock::now();
-      RETURN_IF_ERROR(k->invoke(ictx));
-      const double ms =
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      best_ms = std::min(best_ms, ms);
-      total += ms;
-    }
-    char buf[64];
-    std::snprintf(buf, sizeof(buf), "%s%s %.4f ms", line.empty() ? "" : ", ",
-                  std::string(KernelPathName(k->path)).c_str(), best_ms);
-    line += buf;
-    if (best.best_ms < 0 || best_ms < best.best_ms) {
-      best.kernel = k;
-      best.state = std::move(pctx.state);
-      best.scratch_bytes = pctx.scratch_bytes;
-      best.packed_constant_inputs = pctx.packed_constant_inputs;
-      best.best_ms = best_ms;
+        if (!k->setup(s).ok()) continue;
+      }
+      InvokeContext ictx{node,          pctx.state.get(),   in_views, out_views,
+                         scratch.get(), pctx.scratch_bytes, pool};
+      if (!k->invoke(ictx).ok()) continue;  // warm-up (caches, lazily created kernels)
+      // Best of a few runs, with at least ~2 ms of total timing per candidate.
+      double best_ms = 1e30, total = 0;
+      for (int r = 0; r < 20 && (r < 3 || total < 2.0); ++r) {
+        const auto t0 = std::chrono::steady_clock::now();
+        RETURN_IF_ERROR(k->invoke(ictx));
+        const double ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                .count();
+        best_ms = std::min(best_ms, ms);
+        total += ms;
+      }
+      if (!line.empty()) line += ", ";
+      line += std::string(KernelPathName(k->path));
+      if (tactic > 0) line.append("#").append(std::to_string(tactic));
+      if (!implementation.empty()) line += " (" + implementation + ")";
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), " %.4f ms", best_ms);
+      line += buf;
+      if (best.best_ms < 0 || best_ms < best.best_ms) {
+        best.kernel = k;
+        best.state = std::move(pctx.state);
+        best.scratch_bytes = pctx.scratch_bytes;
+        best.packed_constant_inputs = pctx.packed_constant_inputs;
+        best.tactic = tactic;
+        best.best_ms = best_ms;
+      }
     }
   }
   if (best.kernel == nullptr)
     return Unsupported(node.Describe() + ": no candidate kernel prepared");
-  if (report != nullptr)
+  if (report != nullptr) {
     *report = node.name + ": " + line + " -> " + std::string(KernelPathName(best.kernel->path));
+    if (best.tactic > 0) report->append("#").append(std::to_string(best.tactic));
+  }
   return best;
 }
 

@@ -1,12 +1,14 @@
 // Tactic selection, like TensorRT's kernel auto-tuning: when a node has candidate kernels on
 // several paths (oneDNN, XNNPACK, reference), each is prepared and timed on the node's real
-// shapes with scratch buffers, and the fastest is kept. Choices are cached in a small text file
-// keyed by the model's content hash, the bound input shapes, the thread count, the CPU and every
-// backend's library version, so the next session creation reads it instead of timing.
-// Usage (inside Session::Create):
+// shapes with scratch buffers, and the fastest is kept. A kernel that names its implementation
+// (oneDNN's) is also timed with each alternative implementation its library lists
+// (PrepareContext::tactic): the AMX or the VNNI int8 conv, jit_dw or brdgmm_dw, brgconv or jit.
+// Choices are cached in a small text file keyed by the model's content hash, the bound input
+// shapes, the thread count, the CPU and every backend's library version, so the next session
+// creation reads it instead of timing. Usage (inside Session::Create):
 //   TuningCache cache = TuningCache::Load(dir, key);
 //   ASSIGN_OR_RETURN(auto pick, TuneNode(node, in_types, constants, out_types, candidates, ...));
-//   cache.Set(node.name, pick.kernel->path); cache.Save();
+//   cache.Set(node.name, pick.kernel->path, pick.tactic); cache.Save();
 #pragma once
 
 #include <map>
@@ -32,9 +34,12 @@ class TuningCache {
   // Reads <dir>/<key>.tune when it exists; a missing or unreadable file is an empty cache.
   static TuningCache Load(const std::string& dir, const std::string& key);
   bool loaded() const { return loaded_; }
-  // The cached path for a node, if any.
+  // The cached path for a node, if any, and the tactic on it (0 when none was cached).
   const KernelPath* Find(const std::string& node_name) const;
-  void Set(const std::string& node_name, KernelPath path) { choices_[node_name] = path; }
+  int TacticOf(const std::string& node_name) const;
+  void Set(const std::string& node_name, KernelPath path, int tactic = 0) {
+    choices_[node_name] = Choice{path, tactic};
+  }
   // Writes the file (creating the directory); failures are reported, never fatal to the caller.
   Status Save() const;
   const std::string& file() const { return file_; }
@@ -42,7 +47,11 @@ class TuningCache {
  private:
   std::string file_;
   bool loaded_ = false;
-  std::map<std::string, KernelPath> choices_;
+  struct Choice {
+    KernelPath path;
+    int tactic = 0;
+  };
+  std::map<std::string, Choice> choices_;
 };
 
 struct TunedKernel {
@@ -50,11 +59,13 @@ struct TunedKernel {
   std::unique_ptr<KernelState> state;
   size_t scratch_bytes = 0;
   uint32_t packed_constant_inputs = 0;
+  int tactic = 0;  // PrepareContext::tactic it was prepared with
   double best_ms = 0;
 };
 
 // Prepares and times every candidate on heap buffers (random inputs, the real constants) and
-// returns the fastest, already prepared. `report` gets "name: onednn 0.12 ms, xnnpack 0.09 ms".
+// returns the fastest, already prepared. `report` gets "name: onednn 0.12 ms, xnnpack 0.09 ms";
+// alternative implementations appear as "onednn#1 (jit_1x1:avx512_core) 0.10 ms".
 Expected<TunedKernel> TuneNode(const Node& node, std::span<const TensorType> inputs,
                                std::span<const Tensor* const> constants,
                                std::span<const TensorType> outputs,

@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <span>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -103,15 +105,36 @@ TEST(TuningCache, SaveThenLoadRoundTrips) {
   EXPECT_FALSE(TuningCache::Load(sub, "k2").loaded());
 }
 
+TEST(TuningCache, TacticsRoundTrip) {
+  TempDir dir;
+  TuningCache c = TuningCache::Load(dir.path(), "k");
+  c.Set("dw", KernelPath::kOnednn, 2);
+  c.Set("conv1", KernelPath::kOnednn);
+  ASSERT_TRUE(c.Save().ok());
+  const std::string text = ReadFile(c.file());
+  EXPECT_NE(text.find("dw\tonednn:2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("conv1\tonednn\n"), std::string::npos) << text;  // tactic 0 as before
+  const TuningCache back = TuningCache::Load(dir.path(), "k");
+  ASSERT_TRUE(back.loaded());
+  ASSERT_NE(back.Find("dw"), nullptr);
+  EXPECT_EQ(*back.Find("dw"), KernelPath::kOnednn);
+  EXPECT_EQ(back.TacticOf("dw"), 2);
+  EXPECT_EQ(back.TacticOf("conv1"), 0);
+  EXPECT_EQ(back.TacticOf("absent"), 0);
+}
+
 TEST(TuningCache, CorruptFilesAreIgnored) {
   TempDir dir;
   const std::string file = dir.path() + "/bad.tune";
   const std::string cases[] = {
-      "",                                              // empty
-      "garbage\n",                                     // no header
-      "edgerun-tune 2\nconv1\tonednn\n",               // another format version
-      "edgerun-tune 1\nconv1\tonednn\nno tab here\n",  // a line without a path
-      "edgerun-tune 1\nconv1\tonednn\nconv2\tcuda\n",  // an unknown path
+      "",                                                      // empty
+      "garbage\n",                                             // no header
+      "edgerun-tune 2\nconv1\tonednn\n",                       // another format version
+      "edgerun-tune 1\nconv1\tonednn\nno tab here\n",          // a line without a path
+      "edgerun-tune 1\nconv1\tonednn\nconv2\tcuda\n",          // an unknown path
+      "edgerun-tune 1\nconv1\tonednn\nconv2\tonednn:x\n",      // a tactic that is no number
+      "edgerun-tune 1\nconv1\tonednn\nconv2\tonednn:\n",       // an empty tactic
+      "edgerun-tune 1\nconv1\tonednn\nconv2\tonednn:99999\n",  // a tactic out of range
   };
   for (const std::string& text : cases) {
     SCOPED_TRACE(text);
@@ -213,16 +236,22 @@ TEST(TuningKey, ChangesWithShapesAndAttributes) {
 
 // --- TuneNode -----------------------------------------------------------------------------------
 
-TEST(TuneNode, PicksAPreparedCandidateAndReportsEachTiming) {
-  // An NHWC conv, the op every backend claims.
+// An NHWC 3x3 conv with pad 1 (inputs x, w, b), the op every backend claims.
+Node NhwcConv3x3(const std::string& name, int64_t group) {
   Node node;
-  node.name = "conv_t";
+  node.name = name;
   node.op_type = "Conv";
   node.domain = std::string(kNhwcDomain);
   node.opset = 17;
   node.inputs = {0, 1, 2};
   node.outputs = {3};
   node.attrs["pads"] = Attribute::Ints({1, 1, 1, 1});
+  node.attrs["group"] = Attribute::Int(group);
+  return node;
+}
+
+TEST(TuneNode, PicksAPreparedCandidateAndReportsEachTiming) {
+  const Node node = NhwcConv3x3("conv_t", 1);
   const Tensor w = RandomF32({8, 4, 3, 3}, 3);
   const Tensor b = RandomF32({8}, 4);
   const std::vector<TensorType> in_types = {
@@ -261,6 +290,98 @@ TEST(TuneNode, PicksAPreparedCandidateAndReportsEachTiming) {
       TuneNode(node, in_types, constants, *out_types, {}, 1, false, true, nullptr, nullptr);
   ASSERT_FALSE(none.ok());
   EXPECT_NE(none.status().message().find("conv_t"), std::string::npos);
+}
+
+// A depthwise 3x3 conv, NHWC f32: oneDNN lists more than one implementation for it on AVX-512
+// (jit_dw and brdgmm_dw).
+struct DepthwiseNode {
+  Node node = NhwcConv3x3("dw_t", 32);
+  Tensor w = RandomF32({32, 1, 3, 3}, 5);
+  Tensor b = RandomF32({32}, 6);
+  std::vector<TensorType> in_types = {
+      {DType::kF32, {1, 20, 20, 32}}, {DType::kF32, {32, 1, 3, 3}}, {DType::kF32, {32}}};
+  std::vector<const Tensor*> constants = {nullptr, &w, &b};
+  std::vector<TensorType> OutputTypes() const {
+    Expected<std::vector<TensorType>> out = InferNode(node, in_types, constants);
+    EXPECT_TRUE(out.ok()) << out.status().ToString();
+    return out.ok() ? *out : std::vector<TensorType>{};
+  }
+  const KernelDef* OnednnKernel(std::span<const TensorType> out_types) const {
+    const KernelPath onednn[] = {KernelPath::kOnednn};
+    return SelectKernel(SupportContext{node, in_types, constants, out_types}, onednn);
+  }
+};
+
+TEST(TuneNode, EveryOnednnTacticMatchesTheReference) {
+  const DepthwiseNode d;
+  const std::vector<TensorType> out_types = d.OutputTypes();
+  const KernelDef* k = d.OnednnKernel(out_types);
+  ASSERT_NE(k, nullptr);
+  const Tensor x = RandomF32({1, 20, 20, 32}, 7);
+  const Tensor* inputs[] = {&x, &d.w, &d.b};
+  Expected<std::vector<Tensor>> ref = EvaluateNode(d.node, inputs, KernelPath::kReference);
+  ASSERT_TRUE(ref.ok()) << ref.status().ToString();
+  std::vector<std::string> implementations;
+  for (int tactic = 0; tactic < 8; ++tactic) {
+    PrepareContext pctx{d.node, d.in_types, d.constants, out_types};
+    pctx.tactic = tactic;
+    const Status prepared = k->prepare(pctx);
+    if (!prepared.ok()) {
+      EXPECT_GT(tactic, 0) << prepared.ToString();
+      EXPECT_EQ(prepared.code(), StatusCode::kUnsupported) << prepared.ToString();
+      EXPECT_NE(prepared.message().find("dw_t"), std::string::npos) << prepared.ToString();
+      break;
+    }
+    const std::string name(pctx.state->implementation());
+    SCOPED_TRACE("tactic " + std::to_string(tactic) + ": " + name);
+    EXPECT_FALSE(name.starts_with("ref")) << "reference implementations are not tactics";
+    if (std::find(implementations.begin(), implementations.end(), name) == implementations.end()) {
+      implementations.push_back(name);
+    }
+    Expected<Tensor> y = Tensor::Create(DType::kF32, out_types[0].dims);
+    ASSERT_TRUE(y.ok());
+    std::vector<TensorView> ins = {x.view(), d.w.view(), d.b.view()};
+    std::vector<TensorView> outs = {y->view()};
+    std::vector<std::byte> scratch(pctx.scratch_bytes + 64);
+    void* aligned =
+        reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) / 64 * 64);
+    SetupContext setup{d.node, pctx.state.get(), ins, outs, aligned, pctx.scratch_bytes};
+    ASSERT_TRUE(k->setup == nullptr || k->setup(setup).ok());
+    InvokeContext ictx{d.node, pctx.state.get(), ins, outs, aligned, pctx.scratch_bytes};
+    ASSERT_TRUE(k->invoke(ictx).ok());
+    const test_util::CompareResult r = test_util::AllClose(y->view(), (*ref)[0].view(), 1e-5, 1e-5);
+    EXPECT_TRUE(r.ok) << r.message;
+  }
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx512f")) {
+    EXPECT_GE(implementations.size(), 2u) << "oneDNN offers jit_dw and brdgmm_dw on AVX-512";
+  }
+#endif
+}
+
+TEST(TuneNode, TimesEachOnednnImplementationAndKeepsTheTactic) {
+  const DepthwiseNode d;
+  const std::vector<TensorType> out_types = d.OutputTypes();
+  const KernelDef* k = d.OnednnKernel(out_types);
+  ASSERT_NE(k, nullptr);
+  const KernelDef* candidates[] = {k};
+  std::string report;
+  Expected<TunedKernel> tuned = TuneNode(d.node, d.in_types, d.constants, out_types, candidates, 1,
+                                         false, true, nullptr, &report);
+  ASSERT_TRUE(tuned.ok()) << tuned.status().ToString();
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx512f")) {
+    EXPECT_NE(report.find("onednn#"), std::string::npos) << report;
+  }
+#endif
+  // The kept state is the tactic's: preparing that tactic again names the same implementation.
+  PrepareContext again{d.node, d.in_types, d.constants, out_types};
+  again.tactic = tuned->tactic;
+  ASSERT_TRUE(k->prepare(again).ok());
+  EXPECT_EQ(again.state->implementation(), tuned->state->implementation()) << report;
+  const std::string chosen =
+      tuned->tactic > 0 ? "-> onednn#" + std::to_string(tuned->tactic) : std::string("-> onednn");
+  EXPECT_NE(report.find(chosen), std::string::npos) << report;
 }
 
 // --- Tuned sessions -----------------------------------------------------------------------------
@@ -413,33 +534,57 @@ TEST(TunedSession, WritesTheCacheThenReadsItWithTheSameOutputs) {
   EXPECT_EQ(TuneFiles(dir.path()).size(), 1u);
 }
 
-TEST(TunedSession, ChoicesOnDiskAreFollowed) {
-  // Rewrite every cached choice to the reference path: the next session must use it.
-  ASSERT_GT(FastPathsAvailable(), 0) << "XNNPACK or oneDNN is always compiled in";
+// TinyNet tuned into a fresh cache directory, and the one cache file that wrote.
+struct TunedTinyNet {
   TempDir dir;
-  const Model m = TinyNet();
+  Model model = TinyNet();
   SessionOptions options;
-  options.tune = true;
-  options.tune_cache_dir = dir.path();
-  auto first = Session::Create(m, options);
-  ASSERT_TRUE(first.ok()) << first.status().ToString();
-  const std::vector<std::string> files = TuneFiles(dir.path());
-  ASSERT_EQ(files.size(), 1u);
-  std::stringstream in(ReadFile(files[0]));
-  std::string line, rewritten;
+  std::unique_ptr<Session> session;
+  std::string file;
+
+  TunedTinyNet() {
+    options.tune = true;
+    options.tune_cache_dir = dir.path();
+    auto s = Session::Create(model, options);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    if (s.ok()) session = std::move(s).value();
+    const std::vector<std::string> files = TuneFiles(dir.path());
+    EXPECT_EQ(files.size(), 1u);
+    if (!files.empty()) file = files[0];
+  }
+};
+
+// Rewrites each choice line "name<TAB>choice" of `text` to "name<TAB>rewrite(choice)" (an empty
+// result keeps the line) and returns the names of the lines it changed.
+std::vector<std::string> RewriteChoices(
+    std::string& text, const std::function<std::string(const std::string&)>& rewrite) {
+  std::stringstream in(text);
+  std::string line, out;
   std::vector<std::string> names;
   while (std::getline(in, line)) {
     const size_t tab = line.rfind('\t');
-    if (tab == std::string::npos) {
-      rewritten += line + "\n";
-      continue;
+    const std::string choice = tab == std::string::npos ? "" : rewrite(line.substr(tab + 1));
+    if (!choice.empty()) {
+      names.push_back(line.substr(0, tab));
+      line = line.substr(0, tab + 1) + choice;
     }
-    names.push_back(line.substr(0, tab));
-    rewritten += line.substr(0, tab) + "\tref\n";
+    out += line + "\n";
   }
+  text = out;
+  return names;
+}
+
+TEST(TunedSession, ChoicesOnDiskAreFollowed) {
+  // Rewrite every cached choice to the reference path: the next session must use it.
+  ASSERT_GT(FastPathsAvailable(), 0) << "XNNPACK or oneDNN is always compiled in";
+  TunedTinyNet t;
+  ASSERT_NE(t.session, nullptr);
+  std::string text = ReadFile(t.file);
+  const std::vector<std::string> names =
+      RewriteChoices(text, [](const std::string&) { return std::string("ref"); });
   ASSERT_FALSE(names.empty());
-  WriteFile(files[0], rewritten);
-  auto second = Session::Create(m, options);
+  WriteFile(t.file, text);
+  auto second = Session::Create(t.model, t.options);
   ASSERT_TRUE(second.ok()) << second.status().ToString();
   EXPECT_TRUE(LogHas(**second, "choices read from"));
   for (const NodeReport& r : (*second)->NodeReports()) {
@@ -448,7 +593,31 @@ TEST(TunedSession, ChoicesOnDiskAreFollowed) {
     }
   }
   const Tensor x = RandomF32({1, 3, 16, 16}, 22);
-  ExpectSameOutputs(RunOnce(**second, x), RunOnce(**first, x));
+  ExpectSameOutputs(RunOnce(**second, x), RunOnce(*t.session, x));
+}
+
+TEST(TunedSession, CachedTacticsAreFollowedAndStaleOnesFallBack) {
+  // Every choice rewritten to oneDNN's tactic 1, then to tactic 50 (no conv has that many
+  // implementations): both sessions build and compute what the first one does.
+  TunedTinyNet t;
+  ASSERT_NE(t.session, nullptr);
+  const std::string original = ReadFile(t.file);
+  const Tensor x = RandomF32({1, 3, 16, 16}, 23);
+  const std::vector<Tensor> want = RunOnce(*t.session, x);
+  for (const std::string tactic : {"onednn:1", "onednn:50"}) {
+    SCOPED_TRACE(tactic);
+    std::string text = original;
+    // Every node: one without a oneDNN candidate is tuned again, the others take the tactic.
+    ASSERT_FALSE(
+        RewriteChoices(text, [&](const std::string&) { return std::string(tactic); }).empty());
+    WriteFile(t.file, text);
+    auto s = Session::Create(t.model, t.options);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    int on_onednn = 0;
+    for (const NodeReport& r : (*s)->NodeReports()) on_onednn += r.kernel == "onednn";
+    EXPECT_GT(on_onednn, 0);
+    ExpectSameOutputs(RunOnce(**s, x), want);
+  }
 }
 
 TEST(TunedSession, CorruptCacheIsRetunedAndRewritten) {

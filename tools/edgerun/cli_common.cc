@@ -21,10 +21,10 @@ void AddEngineOptions(CLI::App* cmd, EngineArgs& args) {
   cmd->add_option("--threads", args.threads, "Threads for one inference, including the caller")
       ->check(CLI::Range(1, 256));
   cmd->add_flag("--pin", args.pin, "Pin the inference threads to cores 0..threads-1");
-  CLI::Option* spin = cmd->add_flag(
-      "--spin", args.spin,
-      "Workers spin without bound between layers (default: about 60 us, then sleep); "
-      "for cores reserved for inference");
+  CLI::Option* spin =
+      cmd->add_flag("--spin", args.spin,
+                    "Workers spin without bound between layers (default: about 60 us, then sleep); "
+                    "for cores reserved for inference");
   cmd->add_flag("--no-spin", args.no_spin,
                 "Workers sleep at once and only large layers use them: for cores shared with "
                 "other busy processes")
@@ -33,7 +33,8 @@ void AddEngineOptions(CLI::App* cmd, EngineArgs& args) {
                   "Kernel paths in preference order: auto, or a comma list of onednn, xnnpack, "
                   "ref (ref alone runs the portable reference kernels)");
   cmd->add_flag("--tune", args.tune,
-                "Time every candidate kernel per node at load and keep the fastest (cached)");
+                "Time every candidate kernel per node at load, and each implementation oneDNN "
+                "offers for a conv, and keep the fastest (cached)");
   cmd->add_option("--tune-cache", args.tune_cache,
                   "Directory of the tuning cache (default $EDGERUN_CACHE/tune or "
                   "~/.cache/edgerun/tune)");

@@ -156,11 +156,12 @@ Expected<PrimitiveDesc> CreatePd(const PrepareContext& ctx, const ConvGeometry& 
                               &d.weights_any, bias, &d.dst, g.strides, g.dilates, g.pad_l, g.pad_r);
   RETURN_IF_ERROR(onednn::FromDnnl(s, ctx.node, deconv ? "deconvolution" : "convolution"));
   PdMemo& memo = last_supported_pd;
-  if (use == PdUse::kForPrepare && memo.Matches(key)) return std::move(memo.pd);
+  if (use == PdUse::kForPrepare && ctx.tactic == 0 && memo.Matches(key)) return std::move(memo.pd);
   ASSIGN_OR_RETURN(onednn::Attr attr, onednn::MakeAttr(ctx.node, residual, key.act));
   ASSIGN_OR_RETURN(PrimitiveDesc pd,
                    onednn::CreatePdPreferring(ctx.node, &key.desc, attr.get(), kF32Preferences,
-                                              deconv ? "deconvolution" : "convolution"));
+                                              deconv ? "deconvolution" : "convolution",
+                                              use == PdUse::kForPrepare ? ctx.tactic : 0));
   if (use == PdUse::kForSupportCheck) {
     memo = std::move(key);
     memo.pd = std::move(pd);
@@ -314,7 +315,8 @@ Status PrepareConvLike(PrepareContext& ctx, bool deconv) {
     return ctx.NotSupported("oneDNN conv needs constant weights");
   }
   dnnl_memory_desc_t weights;
-  if (!deconv && ctx.winograd && WinogradCandidate(g, threads)) {
+  // Tactics other than the default time oneDNN's direct implementations.
+  if (!deconv && ctx.winograd && ctx.tactic == 0 && WinogradCandidate(g, threads)) {
     Status planned = PlanWinograd(ctx, g, d, has_bias, threads, *s, &weights);
     if (!planned.ok()) {
       if (planned.code() != StatusCode::kUnsupported) return planned;

@@ -302,7 +302,8 @@ Expected<PrimitiveDesc> CreateQConvPd(const PrepareContext& ctx, const QConvSpec
       IsNarrowPointwise(g)
           ? std::span<const onednn::ImplPreference>(kInt8NarrowPointwisePreferences)
           : std::span<const onednn::ImplPreference>(kInt8Preferences);
-  return onednn::CreatePdPreferring(node, &desc, attr.get(), preferences, "int8 convolution");
+  return onednn::CreatePdPreferring(node, &desc, attr.get(), preferences, "int8 convolution",
+                                    ctx.tactic);
 }
 
 struct QConvState : KernelState {

@@ -248,7 +248,7 @@ const char* ImplName(const_dnnl_primitive_desc_t pd) {
 Expected<PrimitiveDesc> CreatePdPreferring(const Node& node, const void* op_desc,
                                            const_dnnl_primitive_attr_t attr,
                                            std::span<const ImplPreference> preferences,
-                                           std::string_view what) {
+                                           std::string_view what, int tactic) {
   using Iterator = Owned<dnnl_primitive_desc_iterator_t, dnnl_primitive_desc_iterator_destroy>;
   Iterator it;
   RETURN_IF_ERROR(
@@ -257,6 +257,17 @@ Expected<PrimitiveDesc> CreatePdPreferring(const Node& node, const void* op_desc
   PrimitiveDesc first(dnnl_primitive_desc_iterator_fetch(it.get()));
   if (first.get() == nullptr)
     return Internal(node.Describe() + ": oneDNN returned no implementation");
+  if (tactic > 0) {
+    int seen = 0;
+    for (PrimitiveDesc pd = std::move(first);;) {
+      if (!std::string_view(ImplName(pd.get())).starts_with("ref") && ++seen == tactic) return pd;
+      if (dnnl_primitive_desc_iterator_next(it.get()) != dnnl_success) break;
+      pd = PrimitiveDesc(dnnl_primitive_desc_iterator_fetch(it.get()));
+    }
+    return Unsupported(node.Describe() + ": oneDNN lists " + std::to_string(seen) + " " +
+                       std::string(what) + " implementation" + (seen == 1 ? "" : "s") + ", not " +
+                       std::to_string(tactic));
+  }
   const std::string_view name = ImplName(first.get());
   std::string_view want;
   for (const ImplPreference& p : preferences) {

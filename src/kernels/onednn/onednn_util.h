@@ -150,11 +150,13 @@ Expected<PrimitiveDesc> CreateReorderPd(const dnnl_memory_desc_t& from,
 struct ImplPreference {
   std::string_view first, instead;
 };
-// `op_desc` is a convolution (or other op) descriptor, `what` names it in errors.
+// `op_desc` is a convolution (or other op) descriptor, `what` names it in errors. A `tactic` of
+// k >= 1 (PrepareContext::tactic) skips the preferences and takes the k-th implementation oneDNN
+// lists, its reference ones not counted; Unsupported when there are fewer.
 Expected<PrimitiveDesc> CreatePdPreferring(const Node& node, const void* op_desc,
                                            const_dnnl_primitive_attr_t attr,
                                            std::span<const ImplPreference> preferences,
-                                           std::string_view what);
+                                           std::string_view what, int tactic = 0);
 // "brgconv:avx512_core" and the like; "" when oneDNN does not say.
 const char* ImplName(const_dnnl_primitive_desc_t pd);
 
