@@ -51,6 +51,17 @@ struct SupportContext {
 };
 
 struct PrepareContext {
+  // The node and its types as the session prepares it; every other field starts at its default
+  // and is set by name.
+  PrepareContext(const Node& node, std::span<const TensorType> inputs,
+                 std::span<const Tensor* const> constants, std::span<const TensorType> outputs,
+                 int num_threads = 1)
+      : node(node),
+        inputs(inputs),
+        constants(constants),
+        outputs(outputs),
+        num_threads(num_threads) {}
+
   const Node& node;
   std::span<const TensorType> inputs;
   std::span<const Tensor* const> constants;  // per input; nullptr if not constant

@@ -173,7 +173,7 @@ bool SupportsMatMul(const SupportContext& ctx) {
       ctx.inputs[1].dims.empty()) {
     return false;
   }
-  PrepareContext pctx{ctx.node, ctx.inputs, ctx.constants, ctx.outputs, 1, 0, {}, nullptr};
+  PrepareContext pctx{ctx.node, ctx.inputs, ctx.constants, ctx.outputs};
   Expected<MatMulSpec> s = MatMulSpecOf(pctx);
   if (!s.ok()) return false;
   MatMulDescs d;

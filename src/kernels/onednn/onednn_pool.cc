@@ -117,7 +117,7 @@ bool SupportsNhwcPool(const SupportContext& ctx) {
   // Integer averages would round differently from the reference.
   const bool max = ctx.node.op_type == "MaxPool" || ctx.node.op_type == "GlobalMaxPool";
   if (!max && ctx.inputs[0].dtype != DType::kF32) return false;
-  PrepareContext pctx{ctx.node, ctx.inputs, ctx.constants, ctx.outputs, 1, 0, {}, nullptr};
+  PrepareContext pctx{ctx.node, ctx.inputs, ctx.constants, ctx.outputs};
   Expected<PoolSpec> s = PoolSpecOf(pctx);
   if (!s.ok()) return false;
   dnnl_memory_desc_t src, dst;

@@ -319,7 +319,7 @@ bool SupportsQConv(const SupportContext& ctx, bool residual) {
       NumElements(ctx.outputs[0].dims) == 0) {
     return false;
   }
-  PrepareContext pctx{ctx.node, ctx.inputs, ctx.constants, ctx.outputs, 1, 0, {}, nullptr};
+  PrepareContext pctx{ctx.node, ctx.inputs, ctx.constants, ctx.outputs};
   Expected<QConvSpec> s = QConvSpecOf(pctx, residual);
   if (!s.ok()) return false;
   QConvDescs d;

@@ -142,7 +142,7 @@ struct QMatMulState : KernelState {
 bool SupportsQLinearMatMul(const SupportContext& ctx) {
   if (onednn::CpuEngine() == nullptr || ctx.outputs.empty() || ctx.inputs.empty()) return false;
   if (NumElements(ctx.inputs[0].dims) == 0 || NumElements(ctx.outputs[0].dims) == 0) return false;
-  PrepareContext pctx{ctx.node, ctx.inputs, ctx.constants, ctx.outputs, 1, 0, {}, nullptr};
+  PrepareContext pctx{ctx.node, ctx.inputs, ctx.constants, ctx.outputs};
   Expected<QMatMulSpec> s = QMatMulSpecOf(pctx);
   if (!s.ok()) return false;
   QMatMulDescs d;

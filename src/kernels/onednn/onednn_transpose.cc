@@ -74,7 +74,7 @@ struct TransposeState : KernelState {
 bool SupportsTranspose(const SupportContext& ctx) {
   if (onednn::CpuEngine() == nullptr || ctx.inputs.empty() || ctx.outputs.empty()) return false;
   if (NumElements(ctx.inputs[0].dims) == 0 || ctx.inputs[0].dims.empty()) return false;
-  PrepareContext pctx{ctx.node, ctx.inputs, ctx.constants, ctx.outputs, 1, 0, {}, nullptr};
+  PrepareContext pctx{ctx.node, ctx.inputs, ctx.constants, ctx.outputs};
   TransposeDescs d;
   return CreateTransposePd(pctx, &d).ok();
 }

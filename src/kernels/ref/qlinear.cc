@@ -570,16 +570,9 @@ Status PrepareNhwcQLinearConvAdd(PrepareContext& ctx) {
   s->a_type = TensorType{ctx.inputs[7].dtype, {y[0], y[3], y[1], y[2]}};
   std::vector<const Tensor*> constants(ctx.constants.begin(), ctx.constants.begin() + conv_inputs);
   constants[0] = nullptr;
-  PrepareContext inner{s->conv,
-                       s->conv_inputs,
-                       constants,
-                       std::span(&s->a_type, 1),
-                       ctx.num_threads,
-                       0,
-                       {},
-                       ctx.threadpool,
-                       0,
-                       nullptr};
+  PrepareContext inner{s->conv, s->conv_inputs, constants, std::span(&s->a_type, 1),
+                       ctx.num_threads};
+  inner.threadpool = ctx.threadpool;
   RETURN_IF_ERROR(PrepareQLinearConv(inner));
   s->conv_state = std::move(inner.state);
   s->conv_scratch = inner.scratch_bytes;

@@ -881,7 +881,7 @@ DirectRun Prepare(const Node& node, const std::vector<const Tensor*>& inputs,
   run.kernel = SelectKernel(sctx, order);
   EXPECT_NE(run.kernel, nullptr);
   if (run.kernel == nullptr) return {};
-  PrepareContext pctx{node, in_types, inputs, *out_types, 1, 0, nullptr};
+  PrepareContext pctx{node, in_types, inputs, *out_types};
   if (run.kernel->prepare != nullptr) {
     Status s = run.kernel->prepare(pctx);
     EXPECT_TRUE(s.ok()) << s.ToString();

@@ -449,7 +449,7 @@ TEST(RefCumSumTest, RuntimeAxisOutOfRangeFails) {
   const KernelPath order[] = {KernelPath::kReference};
   const KernelDef* k = SelectKernel(sctx, order);
   ASSERT_NE(k, nullptr);
-  PrepareContext pctx{node, in_types, no_consts, *types, 1, 0, nullptr};
+  PrepareContext pctx{node, in_types, no_consts, *types};
   ASSERT_TRUE(k->prepare(pctx).ok());
   std::vector<TensorView> ins = {data.view(), axis_t.view()};
   std::vector<TensorView> outs = {out_t.view()};

@@ -190,11 +190,6 @@ Tensor Evaluate(const Node& n, const std::vector<const Tensor*>& inputs, KernelP
   return out.ok() ? (*out)[0] : Tensor();
 }
 
-void ExpectEqual(const Tensor& got, const Tensor& want) {
-  const test_util::CompareResult r = test_util::AllClose(got.view(), want.view(), 0, 0);
-  EXPECT_TRUE(r.ok) << r.message;
-}
-
 // True when `path` picks the interleave for `n` with inputs `in`.
 bool ShuffleClaimedByInterleave(KernelPath path, const Node& n, const std::vector<TensorType>& in) {
   const std::vector<const Tensor*> constants(in.size(), nullptr);

@@ -4,8 +4,8 @@
 //
 // Usage:
 //   Tensor x_nhwc = ToNhwc(x_nchw);
-//   for (pthreadpool_t pool : Pools()) { auto y = EvaluateNode(node, ins, KernelPath::kXnnpack, pool); }
-//   EXPECT_FALSE(XnnpackClaims(node, ins));
+//   for (pthreadpool_t pool : Pools()) { auto y = EvaluateNode(node, ins, KernelPath::kXnnpack,
+//   pool); } EXPECT_FALSE(XnnpackClaims(node, ins));
 #pragma once
 
 #include <gtest/gtest.h>
@@ -70,7 +70,9 @@ inline const ThreadPools& Pools() {
   return pools;
 }
 
-inline std::string PoolName(pthreadpool_t pool) { return pool == nullptr ? "1 thread" : "2 threads"; }
+inline std::string PoolName(pthreadpool_t pool) {
+  return pool == nullptr ? "1 thread" : "2 threads";
+}
 
 // A node with inputs 0..n-1 and one output n.
 inline Node MakeNode(const std::string& op, int num_inputs, int opset = 17,
@@ -124,7 +126,8 @@ inline Expected<Tensor> RunInPlace(const Node& node, const std::vector<const Ten
   if (!k->may_run_in_place || k->in_place_input != shared) {
     return Unsupported("kernel does not declare input " + std::to_string(shared) + " in place");
   }
-  PrepareContext pctx{node, in_types, inputs, out_types, 1, 0, nullptr, pool};
+  PrepareContext pctx{node, in_types, inputs, out_types};
+  pctx.threadpool = pool;
   RETURN_IF_ERROR(k->prepare(pctx));
   // The shared buffer: a copy of input `shared`, which the output then overwrites.
   Tensor buffer = Tensor::FromBytes(inputs[shared]->dtype(), inputs[shared]->dims(),
@@ -140,16 +143,16 @@ inline Expected<Tensor> RunInPlace(const Node& node, const std::vector<const Ten
       TensorView::Make(out_types[0].dtype, out_types[0].dims, buffer.mutable_raw()).value()};
   std::unique_ptr<std::byte, decltype(&std::free)> scratch(nullptr, &std::free);
   if (pctx.scratch_bytes > 0) {
-    scratch.reset(static_cast<std::byte*>(
-        std::aligned_alloc(64, (pctx.scratch_bytes + 63) / 64 * 64)));
+    scratch.reset(
+        static_cast<std::byte*>(std::aligned_alloc(64, (pctx.scratch_bytes + 63) / 64 * 64)));
   }
   if (k->setup != nullptr) {
-    SetupContext setup{node, pctx.state.get(), in_views, out_views, scratch.get(),
-                       pctx.scratch_bytes, pool};
+    SetupContext setup{node,          pctx.state.get(),   in_views, out_views,
+                       scratch.get(), pctx.scratch_bytes, pool};
     RETURN_IF_ERROR(k->setup(setup));
   }
-  InvokeContext ictx{node, pctx.state.get(), in_views, out_views, scratch.get(),
-                     pctx.scratch_bytes, pool};
+  InvokeContext ictx{node,          pctx.state.get(),   in_views, out_views,
+                     scratch.get(), pctx.scratch_bytes, pool};
   RETURN_IF_ERROR(k->invoke(ictx));
   return buffer;
 }
