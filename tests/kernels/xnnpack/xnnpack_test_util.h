@@ -4,8 +4,10 @@
 //
 // Usage:
 //   Tensor x_nhwc = ToNhwc(x_nchw);
-//   for (pthreadpool_t pool : Pools()) { auto y = EvaluateNode(node, ins, KernelPath::kXnnpack,
-//   pool); } EXPECT_FALSE(XnnpackClaims(node, ins));
+//   for (pthreadpool_t pool : Pools()) {
+//     auto y = EvaluateNode(node, ins, KernelPath::kXnnpack, pool);
+//   }
+//   EXPECT_FALSE(XnnpackClaims(node, ins));
 #pragma once
 
 #include <gtest/gtest.h>
