@@ -300,6 +300,37 @@ class CliTest(unittest.TestCase):
         self.assertIn("Conv", r["profile"]["ops"])
 
 
+    def test_bench_reads_input_files(self):
+        # The file fixes the symbolic batch: 5 images take more arena than the default batch 1.
+        np.save(self.path("x5.npy"), np.random.RandomState(3).randn(5, 3, 8, 8).astype(np.float32))
+        code, out, err = run("bench", self.model, "--json", "--iterations", "2")
+        self.assertEqual(code, 0, err)
+        default = json.loads(out)
+        self.assertEqual(default["inputs"]["x"], {"source": "random", "shape": [1, 3, 8, 8]})
+        code, out, err = run("bench", self.model, "--json", "--iterations", "2",
+                             "--input", "x=" + self.path("x5.npy"))
+        self.assertEqual(code, 0, err)
+        given = json.loads(out)
+        self.assertEqual(given["inputs"]["x"], {"source": "file", "shape": [5, 3, 8, 8]})
+        self.assertGreater(given["arena_bytes"], default["arena_bytes"])
+
+    def test_bench_input_errors(self):
+        np.save(self.path("i32.npy"), np.zeros((1, 3, 8, 8), np.int32))
+        code, _, err = run("bench", self.model, "--iterations", "1",
+                           "--input", "nope=" + self.path("i32.npy"))
+        self.assert_one_line_error(code, err, "'nope'")
+        code, _, err = run("bench", self.model, "--iterations", "1",
+                           "--input", "x=" + self.path("i32.npy"))
+        self.assert_one_line_error(code, err, "input 'x'", "f32", "i32")
+        code, _, err = run("bench", self.model, "--iterations", "1",
+                           "--input", "x=" + self.path("missing.npy"))
+        self.assert_one_line_error(code, err, "missing.npy")
+        code, _, err = run("bench", self.model, "--iterations", "1", "--input", "x")
+        self.assertEqual(code, 2, err)  # a malformed argument is a usage error
+        self.assertIn("NAME=FILE", err)
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--edgerun", required=True)

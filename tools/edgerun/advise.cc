@@ -30,9 +30,7 @@ struct AdviseArgs {
   std::vector<std::string> shapes;
 };
 
-int Usage(const std::string& message) {
-  return ReportError(InvalidArgument("usage: " + message));
-}
+int Usage(const std::string& message) { return ReportError(InvalidArgument("usage: " + message)); }
 
 int RunAdvise(const AdviseArgs& args) {
   using namespace edgerun::advisor;

@@ -205,6 +205,43 @@ Expected<Tensor> ReadTensorFile(const std::string& path) {
   return InvalidArgument(path + ": unknown input file type (expected .npy or .pb)");
 }
 
+Expected<std::map<std::string, Tensor>> ReadInputArgs(const Graph& graph,
+                                                      const std::vector<std::string>& input_args,
+                                                      const std::string& model_path) {
+  std::map<std::string, Tensor> given;
+  for (const std::string& arg : input_args) {
+    const size_t eq = arg.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return InvalidArgument("usage: --input '" + arg + "': expected NAME=FILE");
+    }
+    const std::string name = arg.substr(0, eq);
+    const int v = graph.FindValue(name);
+    if (v < 0 || !graph.IsGraphInput(v)) {
+      return InvalidArgument("--input names '" + name + "', which is not an input of " +
+                             model_path);
+    }
+    ASSIGN_OR_RETURN(given[name], ReadTensorFile(arg.substr(eq + 1)));
+  }
+  return given;
+}
+
+void ApplyInputShapes(const std::map<std::string, Tensor>& given, SessionOptions& options) {
+  for (const auto& [name, tensor] : given) options.input_shapes.try_emplace(name, tensor.dims());
+}
+
+Status SetInputs(Session& session, const std::map<std::string, Tensor>& given, uint64_t seed,
+                 const std::string& model_path) {
+  for (int i = 0; i < session.num_inputs(); ++i) {
+    auto it = given.find(session.input_name(i));
+    if (it == given.end()) {
+      FillRandom(session.input(i), seed + static_cast<uint64_t>(i));
+    } else {
+      RETURN_IF_ERROR(session.SetInput(i, it->second.view()).WithPrefix(model_path));
+    }
+  }
+  return Status::Ok();
+}
+
 std::string EscapeFileName(const std::string& tensor_name) {
   static const char kHex[] = "0123456789ABCDEF";
   std::string out;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,17 @@ void FillRandom(const TensorView& view, uint64_t seed);
 
 // Reads an input tensor from .npy or an ONNX TensorProto .pb file (by extension).
 Expected<Tensor> ReadTensorFile(const std::string& path);
+
+// Reads --input NAME=FILE arguments; each NAME must be an input of `graph` (from `model_path`).
+Expected<std::map<std::string, Tensor>> ReadInputArgs(const Graph& graph,
+                                                      const std::vector<std::string>& input_args,
+                                                      const std::string& model_path);
+// Shapes the session so the given inputs fit (unless --shape already set them), after
+// ApplyShapeArgs.
+void ApplyInputShapes(const std::map<std::string, Tensor>& given, SessionOptions& options);
+// Binds the given inputs to the session and fills the others with FillRandom(seed + index).
+Status SetInputs(Session& session, const std::map<std::string, Tensor>& given, uint64_t seed,
+                 const std::string& model_path);
 
 // Output file name for a tensor name: bytes outside [A-Za-z0-9_.-] and a leading '.' become
 // %XX (uppercase hex), so "logits:0" -> "logits%3A0.npy" and "../x" -> "%2E.%2Fx.npy".

@@ -58,6 +58,7 @@ int RunRun(const RunArgs& args);
 
 struct BenchArgs {
   std::string model;
+  std::vector<std::string> inputs;  // NAME=FILE; inputs not given get seeded random data
   std::vector<std::string> shapes;
   EngineArgs engine;
   int warmup = 5;

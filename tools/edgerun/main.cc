@@ -121,6 +121,8 @@ int main(int argc, char** argv) {
   BenchArgs bench;
   CLI::App* bench_cmd = app.add_subcommand("bench", "Measure load time and latency percentiles");
   bench_cmd->add_option("model", bench.model, "Model file (.onnx)")->required();
+  bench_cmd->add_option("--input", bench.inputs,
+                        "NAME=FILE (.npy or ONNX TensorProto .pb); other inputs get random data");
   bench_cmd->add_option("--shape", bench.shapes, "NAME=DIMS for an input or a symbolic dim");
   AddEngineOptions(bench_cmd, bench.engine);
   bench_cmd->add_option("--warmup", bench.warmup, "Untimed runs before measuring")

@@ -13,22 +13,8 @@ int RunRun(const RunArgs& args) {
   if (!model) return ReportError(model.status());
   const Graph& g = model->graph;
 
-  std::map<std::string, Tensor> given;
-  for (const std::string& arg : args.inputs) {
-    const size_t eq = arg.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      return ReportError(InvalidArgument("usage: --input '" + arg + "': expected NAME=FILE"));
-    }
-    const std::string name = arg.substr(0, eq);
-    const int v = g.FindValue(name);
-    if (v < 0 || !g.IsGraphInput(v)) {
-      return ReportError(InvalidArgument("--input names '" + name + "', which is not an input of " +
-                                         args.model));
-    }
-    auto tensor = ReadTensorFile(arg.substr(eq + 1));
-    if (!tensor) return ReportError(tensor.status());
-    given[name] = std::move(tensor).value();
-  }
+  auto given = ReadInputArgs(g, args.inputs, args.model);
+  if (!given) return ReportError(given.status());
 
   SessionOptions options;
   if (Status st = ApplyEngineArgs(args.engine, options); !st.ok()) {
@@ -36,30 +22,21 @@ int RunRun(const RunArgs& args) {
     return kExitUsage;
   }
   if (Status s = ApplyShapeArgs(g, args.shapes, options); !s.ok()) return ReportError(s);
-  // An input file fixes that input's shape unless --shape already did.
-  for (const auto& [name, tensor] : given) options.input_shapes.try_emplace(name, tensor.dims());
+  ApplyInputShapes(*given, options);  // an input file fixes that input's shape
   if (args.random_inputs) options.default_dim_value = 1;
   for (int v : g.inputs) {
     const std::string& name = g.values[v].name;
-    if (!given.count(name) && !args.random_inputs) {
+    if (!given->count(name) && !args.random_inputs) {
       return ReportError(InvalidArgument("missing input '" + name + "' of " + args.model +
-                                         ": pass --input " + name + "=FILE or --random-inputs SEED"));
+                                         ": pass --input " + name +
+                                         "=FILE or --random-inputs SEED"));
     }
   }
 
   auto session = Session::Create(std::move(*model), options);
   if (!session) return ReportError(session.status());
   Session& s = **session;
-  for (int i = 0; i < s.num_inputs(); ++i) {
-    auto it = given.find(s.input_name(i));
-    if (it != given.end()) {
-      if (Status st = s.SetInput(i, it->second.view()); !st.ok()) {
-        return ReportError(st.WithPrefix(args.model));
-      }
-    } else {
-      FillRandom(s.input(i), args.seed + static_cast<uint64_t>(i));
-    }
-  }
+  if (Status st = SetInputs(s, *given, args.seed, args.model); !st.ok()) return ReportError(st);
   if (Status st = s.Run(); !st.ok()) return ReportError(st);
 
   std::error_code ec;
@@ -69,7 +46,8 @@ int RunRun(const RunArgs& args) {
   }
   for (int i = 0; i < s.num_outputs(); ++i) {
     const std::string path =
-        (std::filesystem::path(args.output_dir) / (EscapeFileName(s.output_name(i)) + ".npy")).string();
+        (std::filesystem::path(args.output_dir) / (EscapeFileName(s.output_name(i)) + ".npy"))
+            .string();
     if (Status st = WriteNpy(path, s.output(i)); !st.ok()) return ReportError(st);
     std::printf("%s -> %s [%s %s]\n", s.output_name(i).c_str(), path.c_str(),
                 std::string(DTypeName(s.output(i).dtype)).c_str(),
