@@ -51,14 +51,13 @@ struct SessionOptions {
   int num_threads = 1;
   // Pin the worker threads (and the calling thread) to cores 0..num_threads-1.
   bool pin_threads = false;
-  // Every oneDNN layer runs on all threads, as OpenMP workers spin-wait between layers, which is
-  // libgomp's default (ONNX Runtime's pool spins by default too). The CLI bounds that spin to
-  // about 60 us (GOMP_SPINCOUNT timed at start-up, docs/architecture.md): MobileNetV2 at 2 threads
-  // 5.2 -> 3.1 ms on an idle 2-core machine, but 4.7 -> 6.7 ms when another busy process shares
-  // the cores. Off, for cores
-  // shared with other work: only layers of at least 20 M MACs use the extra threads; run the
-  // process with OMP_WAIT_POLICY=passive then (libgomp reads it at start-up; the CLI's --no-spin
-  // sets it).
+  // Every oneDNN layer of at least 0.25 M MACs runs on all threads, as OpenMP workers spin-wait
+  // between layers, which is libgomp's default (ONNX Runtime's pool spins by default too). The CLI
+  // bounds that spin to about 60 us (GOMP_SPINCOUNT timed at start-up, docs/architecture.md):
+  // MobileNetV2 at 2 threads 5.2 -> 3.1 ms on an idle 2-core machine, but 4.7 -> 6.7 ms when
+  // another busy process shares the cores. Off, for cores shared with other work: only layers of
+  // at least 20 M MACs use the extra threads; run the process with OMP_WAIT_POLICY=passive then
+  // (libgomp reads it at start-up; the CLI's --no-spin sets it).
   bool spin_wait = true;
   // Subnormal floats read and written as zero during Run() (x86 FTZ+DAZ, ARM FZ), on the calling
   // thread and the workers, as ONNX Runtime's session.set_denormal_as_zero. Subnormal operands

@@ -520,7 +520,9 @@ TEST(DecisionTest, EveryProfileAndEveryRuntime) {
     for (size_t i = 0; i < d.viable.size(); ++i) {
       const Viable& v = d.viable[i];
       EXPECT_EQ(v.rank, static_cast<int>(i) + 1);
-      if (i > 0) EXPECT_LE(v.score, d.viable[i - 1].score);
+      if (i > 0) {
+        EXPECT_LE(v.score, d.viable[i - 1].score);
+      }
       EXPECT_LE(v.memory.total_bytes, v.memory.budget_bytes);
       EXPECT_EQ(v.memory.total_bytes,
                 v.memory.weights_bytes * (Kb().FindRuntime(v.runtime)->weights_in_flash ? 0 : 1) +

@@ -137,7 +137,9 @@ std::vector<std::string> Distribute(const ConcatCase& c, Graph* out = nullptr) {
   const Status valid = ValidateGraph(g);
   EXPECT_TRUE(valid.ok()) << valid.ToString();
   ExpectSameGraphResults(before, g, 50);
-  if (log.empty()) EXPECT_EQ(g.nodes.size(), before.nodes.size());
+  if (log.empty()) {
+    EXPECT_EQ(g.nodes.size(), before.nodes.size());
+  }
   if (out != nullptr) *out = g;
   return log;
 }

@@ -135,7 +135,9 @@ TEST(NmsTest, MatchesOpenCvOnRandomSets) {
       const BoxSet s = MakeBoxes(n, g, seed++);
       const std::vector<int> want = OpenCvNms(s, o);
       EXPECT_EQ(Edgerun(s, o, ws), want) << "n=" << n << " variant=" << variant;
-      if (variant == 0) EXPECT_GT(want.size(), 1u);
+      if (variant == 0) {
+        EXPECT_GT(want.size(), 1u);
+      }
     }
   }
 }

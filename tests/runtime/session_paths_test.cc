@@ -424,11 +424,15 @@ TEST(SessionWeights, PackedWeightsAreReleasedAndOutputsStillMatch) {
 
   // The reference kernels read the weights at run time: nothing is released there.
   for (const Value& v : (*ref)->optimized_graph().values) {
-    if (v.is_constant()) EXPECT_NE(v.constant->raw(), nullptr) << v.name;
+    if (v.is_constant()) {
+      EXPECT_NE(v.constant->raw(), nullptr) << v.name;
+    }
   }
   // The caller's model keeps its weights (the session works on its own copy of the graph).
   for (const Value& v : model.graph.values) {
-    if (v.is_constant()) EXPECT_NE(v.constant->raw(), nullptr) << v.name;
+    if (v.is_constant()) {
+      EXPECT_NE(v.constant->raw(), nullptr) << v.name;
+    }
   }
 
   for (uint32_t seed : {1u, 2u}) {
@@ -533,7 +537,9 @@ TEST(SessionWeights, SmallPointwiseConvsPreferXnnpackOnX86) {
     auto explicit_order = CreateFor(model, {KernelPath::kOnednn, KernelPath::kXnnpack});
     ASSERT_TRUE(explicit_order.ok()) << explicit_order.status().ToString();
     for (const NodeReport& r : (*explicit_order)->NodeReports()) {
-      if (r.op_type == "Conv") EXPECT_EQ(r.kernel, "onednn");
+      if (r.op_type == "Conv") {
+        EXPECT_EQ(r.kernel, "onednn");
+      }
     }
   }
 }

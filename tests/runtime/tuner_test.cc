@@ -18,6 +18,7 @@
 
 #include "edgerun/session.h"
 #include "kernels/backend.h"
+#include "kernels/onednn/onednn_test_util.h"
 #include "runtime/evaluate_node.h"
 #include "runtime/infer_and_fold.h"
 #include "util/compare.h"
@@ -342,9 +343,8 @@ TEST(TuneNode, EveryOnednnTacticMatchesTheReference) {
     ASSERT_TRUE(y.ok());
     std::vector<TensorView> ins = {x.view(), d.w.view(), d.b.view()};
     std::vector<TensorView> outs = {y->view()};
-    std::vector<std::byte> scratch(pctx.scratch_bytes + 64);
-    void* aligned =
-        reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) / 64 * 64);
+    onednn_test::AlignedScratch scratch(pctx.scratch_bytes);
+    void* aligned = scratch.get();
     SetupContext setup{d.node, pctx.state.get(), ins, outs, aligned, pctx.scratch_bytes};
     ASSERT_TRUE(k->setup == nullptr || k->setup(setup).ok());
     InvokeContext ictx{d.node, pctx.state.get(), ins, outs, aligned, pctx.scratch_bytes};

@@ -79,10 +79,10 @@ void ChooseOpenMpWaits(int argc, char** argv) {
     spin = spin || std::string_view(argv[i]) == "--spin";
     no_spin = no_spin || std::string_view(argv[i]) == "--no-spin";
   }
-  const std::string spin_count = std::to_string(SpinCountFor(kSpinMicroseconds));
   const int rc = spin      ? ::setenv("OMP_WAIT_POLICY", "active", 1)
                  : no_spin ? ::setenv("OMP_WAIT_POLICY", "passive", 1)
-                           : ::setenv("GOMP_SPINCOUNT", spin_count.c_str(), 1);
+                           : ::setenv("GOMP_SPINCOUNT",
+                                      std::to_string(SpinCountFor(kSpinMicroseconds)).c_str(), 1);
   if (rc != 0) return;
   ::execv("/proc/self/exe", argv);  // returns only on failure: carry on with the default policy
 }

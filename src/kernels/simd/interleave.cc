@@ -93,11 +93,14 @@ void InterleaveRows(const void* const* sources, int count, size_t n, size_t rows
 }
 
 void InterleavePlanes(const void* in, int channels, size_t plane_size, size_t element_bytes,
-                      void* out) {
+                      void* out, size_t begin, size_t end) {
+  end = std::min(end, plane_size);
+  if (begin >= end) return;
   const auto* bytes = static_cast<const uint8_t*>(in);
   const void* planes[4] = {};
-  for (int c = 0; c < channels; ++c) planes[c] = bytes + c * plane_size * element_bytes;
-  InterleaveRows(planes, channels, plane_size, 1, plane_size, element_bytes, out);
+  for (int c = 0; c < channels; ++c) planes[c] = bytes + (c * plane_size + begin) * element_bytes;
+  InterleaveRows(planes, channels, end - begin, 1, plane_size, element_bytes,
+                 static_cast<uint8_t*>(out) + begin * channels * element_bytes);
 }
 
 const char* InterleaveTarget() { return HWY_DYNAMIC_DISPATCH(internal::TargetNameImpl)(); }
@@ -152,17 +155,6 @@ Status PreparePlaneInterleaveOnOpenMp(PrepareContext& ctx) {
   return Status::Ok();
 }
 
-// Pixels [begin, end) of one image.
-void InterleavePixels(const uint8_t* image, const PlaneInterleaveState& s, size_t begin, size_t end,
-                      uint8_t* out) {
-  const void* planes[4] = {};
-  for (int64_t c = 0; c < s.channels; ++c) {
-    planes[c] = image + (c * s.plane_size + begin) * s.element_bytes;
-  }
-  InterleaveRows(planes, static_cast<int>(s.channels), end - begin, 1, s.plane_size,
-                 s.element_bytes, out + begin * s.channels * s.element_bytes);
-}
-
 Status InvokePlaneInterleave(InvokeContext& ctx) {
   const auto& s = ctx.state_as<PlaneInterleaveState>();
   const size_t image_bytes = static_cast<size_t>(s.channels) * s.plane_size * s.element_bytes;
@@ -171,8 +163,9 @@ Status InvokePlaneInterleave(InvokeContext& ctx) {
   for (int64_t n = 0; n < s.batch; ++n) {
     const uint8_t* image = in + n * image_bytes;
     uint8_t* image_out = out + n * image_bytes;
+    const int channels = static_cast<int>(s.channels);
     if (s.threads <= 1) {
-      InterleavePixels(image, s, 0, s.plane_size, image_out);
+      InterleavePlanes(image, channels, s.plane_size, s.element_bytes, image_out);
       continue;
     }
     // One contiguous share of the pixels per thread, cut at multiples of 64 pixels so no two
@@ -181,9 +174,9 @@ Status InvokePlaneInterleave(InvokeContext& ctx) {
     const size_t step = (share + 63) / 64 * 64;
 #pragma omp parallel for num_threads(s.threads) schedule(static)
     for (int t = 0; t < s.threads; ++t) {
-      const size_t begin = std::min(s.plane_size, static_cast<size_t>(t) * step);
-      const size_t end = std::min(s.plane_size, begin + step);
-      if (begin < end) InterleavePixels(image, s, begin, end, image_out);
+      const size_t begin = static_cast<size_t>(t) * step;
+      InterleavePlanes(image, channels, s.plane_size, s.element_bytes, image_out, begin,
+                       begin + step);
     }
   }
   return Status::Ok();

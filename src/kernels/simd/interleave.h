@@ -26,10 +26,11 @@ namespace edgerun {
 void InterleaveRows(const void* const* sources, int count, size_t n, size_t rows,
                     size_t source_stride, size_t element_bytes, void* out);
 
-// For each pixel p < plane_size and channel c < channels (2..4), with elements of element_bytes
-// (1 or 4): out[p * channels + c] = in[c * plane_size + p]. One image; in and out do not overlap.
+// For each pixel p in [begin, end) (default: all plane_size) and channel c < channels (2..4),
+// with elements of element_bytes (1 or 4): out[p * channels + c] = in[c * plane_size + p]. One
+// image; in and out do not overlap. Disjoint pixel ranges may run on different threads.
 void InterleavePlanes(const void* in, int channels, size_t plane_size, size_t element_bytes,
-                      void* out);
+                      void* out, size_t begin = 0, size_t end = static_cast<size_t>(-1));
 
 // The instruction set these kernels run with on this CPU ("AVX3", "NEON"...).
 const char* InterleaveTarget();
