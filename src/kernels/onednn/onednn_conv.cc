@@ -178,21 +178,22 @@ Expected<PrimitiveDesc> CreatePd(const PrepareContext& ctx, const ConvGeometry& 
 // scratchpad stays under 2 MB. F(4x4,3x3) (jit_wino_4x3) was faster still on some layers (128
 // channels at 28x28: 0.50 ms, where 2x3 is not offered) but takes 4x the weight bytes and a 7-17
 // MB scratchpad: ResNet-50's peak RSS went from 136 to 148 MiB for 2% of its time, so it is not
-// used. On 2 threads the reorders around it cost more than it saves on maps larger than 28x28
-// (64 channels at 56x56: 0.60 ms against 0.63 direct; 128 at 28x28 0.40 against 0.58). The
-// outputs differ from a direct conv by rounding: about 2e-6 of the output's magnitude.
+// used. On 2 threads it is used on every map size too: on the AVX-512 EPYC it was about even with
+// the direct conv on maps over 28x28 (64 channels at 56x56: 0.60 ms against 0.63), and on an AMD
+// Zen 4, whose AVX-512 runs as two 256-bit halves so that the direct conv is compute-bound, it
+// wins there by 40% (the same layer: 0.60 against 1.01 ms; ResNet-18 at 2 threads 15.4 -> 13.8
+// ms). The outputs differ from a direct conv by rounding: about 2e-6 of the output's magnitude.
 constexpr std::string_view kWinogradImpl = "jit_fp32_wino_2x3:";
 constexpr onednn::ImplPreference kWinogradPreferences[] = {{"jit_wino_4x3:", kWinogradImpl}};
 constexpr int64_t kMinWinogradChannels = 16;
 constexpr int64_t kMinWinogradPixels = 14 * 14;
-constexpr int64_t kMaxSharedWinogradPixels = 28 * 28;
 
-bool WinogradCandidate(const ConvGeometry& g, int threads) {
+bool WinogradCandidate(const ConvGeometry& g) {
   const int64_t pixels = g.out[0] * g.out[1];
   return g.group == 1 && g.kernel[0] == 3 && g.kernel[1] == 3 && g.strides[0] == 1 &&
          g.strides[1] == 1 && g.dilates[0] == 0 && g.dilates[1] == 0 &&
          g.in_channels >= kMinWinogradChannels && g.out_channels >= kMinWinogradChannels &&
-         pixels >= kMinWinogradPixels && (threads == 1 || pixels <= kMaxSharedWinogradPixels);
+         pixels >= kMinWinogradPixels;
 }
 
 size_t AlignUp64(size_t n) { return (n + 63) / 64 * 64; }
@@ -315,7 +316,7 @@ Status PrepareConvLike(PrepareContext& ctx, bool deconv) {
   }
   dnnl_memory_desc_t weights;
   // Tactics other than the default time oneDNN's direct implementations.
-  if (!deconv && ctx.winograd && ctx.tactic == 0 && WinogradCandidate(g, threads)) {
+  if (!deconv && ctx.winograd && ctx.tactic == 0 && WinogradCandidate(g)) {
     Status planned = PlanWinograd(ctx, g, d, has_bias, threads, *s, &weights);
     if (!planned.ok()) {
       if (planned.code() != StatusCode::kUnsupported) return planned;
