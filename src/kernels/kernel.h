@@ -169,4 +169,24 @@ std::span<const KernelDef> AllKernels();
 // Picks the kernel for a node: the first in `path_order` whose dtype set and supports() accept.
 const KernelDef* SelectKernel(const SupportContext& ctx, std::span<const KernelPath> path_order);
 
+// The kernel of each path that claims a node, in `path_order`, one at a time: a path's supports()
+// runs only when the caller asks for the next candidate, as it can cost real work (oneDNN builds a
+// conv's primitive descriptor, about 60 us). `table` is AllKernels() but in tests; it and
+// `path_order` must outlive the object.
+//   KernelCandidates claims(sctx, order);
+//   const KernelDef* k = claims.Next();  // null once no further path claims the node
+class KernelCandidates {
+ public:
+  KernelCandidates(const SupportContext& ctx, std::span<const KernelPath> path_order,
+                   std::span<const KernelDef> table = AllKernels())
+      : ctx_(ctx), path_order_(path_order), table_(table) {}
+  const KernelDef* Next();
+
+ private:
+  SupportContext ctx_;  // a copy: callers may pass a temporary
+  std::span<const KernelPath> path_order_;
+  std::span<const KernelDef> table_;
+  size_t next_path_ = 0;
+};
+
 }  // namespace edgerun

@@ -101,18 +101,33 @@ void ApplyNodePreference(const SupportContext& ctx, int64_t macs, std::vector<Ke
 
 std::span<const KernelDef> AllKernels() { return Table(); }
 
-const KernelDef* SelectKernel(const SupportContext& ctx, std::span<const KernelPath> path_order) {
+namespace {
+
+// The kernel in `table` on `path` that accepts the node, if any.
+const KernelDef* FindKernel(std::span<const KernelDef> table, const SupportContext& ctx,
+                            KernelPath path) {
   const DType key = !ctx.inputs.empty() && ctx.inputs[0].dtype != DType::kUndefined
                         ? ctx.inputs[0].dtype
                         : (!ctx.outputs.empty() ? ctx.outputs[0].dtype : DType::kUndefined);
   const std::string_view domain = CanonicalDomain(ctx.node.domain);
-  for (KernelPath path : path_order) {
-    for (const KernelDef& k : Table()) {
-      if (k.path != path || k.op_type != ctx.node.op_type || k.domain != domain) continue;
-      if (!k.dtypes.contains(key)) continue;
-      if (k.supports != nullptr && !k.supports(ctx)) continue;
-      return &k;
-    }
+  for (const KernelDef& k : table) {
+    if (k.path != path || k.op_type != ctx.node.op_type || k.domain != domain) continue;
+    if (!k.dtypes.contains(key)) continue;
+    if (k.supports != nullptr && !k.supports(ctx)) continue;
+    return &k;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+const KernelDef* SelectKernel(const SupportContext& ctx, std::span<const KernelPath> path_order) {
+  return KernelCandidates(ctx, path_order).Next();
+}
+
+const KernelDef* KernelCandidates::Next() {
+  while (next_path_ < path_order_.size()) {
+    if (const KernelDef* k = FindKernel(table_, ctx_, path_order_[next_path_++])) return k;
   }
   return nullptr;
 }
