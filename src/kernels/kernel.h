@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -94,6 +95,10 @@ struct PrepareContext {
   // (oneDNN: the k-th implementation oneDNN lists, its reference kernels not counted). A kernel
   // without that many returns Unsupported; one without alternatives ignores the field.
   int tactic = 0;
+  // Whether a oneDNN conv with a fused SiLU runs the conv without it and then a SiLU pass
+  // (simd/silu.h) instead of oneDNN's swish post-op. Unset, the CPU decides
+  // (onednn::SwishPostOpIsSlow); tests set it to check both ways on any CPU.
+  std::optional<bool> silu_after_conv;
 
   Status Invalid(std::string_view msg) const {
     return InvalidModel(node.Describe() + ": " + std::string(msg));

@@ -20,6 +20,7 @@
 
 #include "kernels/onednn/onednn_kernels.h"
 #include "kernels/onednn/onednn_util.h"
+#include "kernels/simd/silu.h"
 
 namespace edgerun {
 namespace {
@@ -136,6 +137,18 @@ enum class PdUse { kForSupportCheck, kForPrepare };
 // convs keep brgconv_1x1: jit_1x1 was 4-13% slower on all four.
 constexpr onednn::ImplPreference kF32Preferences[] = {{"brdgmm_dw:", "jit_dw:"}};
 
+// The activation the primitive fuses as a post-op: none when SiLU runs as a pass after the conv
+// instead (PrepareContext::silu_after_conv, onednn::SwishPostOpIsSlow).
+bool SiLUAfterConv(const PrepareContext& ctx, const FusedActivation& act) {
+  return act.kind == FusedActivation::Kind::kSiLU && !act.has_affine() &&
+         ctx.silu_after_conv.value_or(onednn::SwishPostOpIsSlow());
+}
+
+Expected<FusedActivation> PostOpActivation(const PrepareContext& ctx) {
+  ASSIGN_OR_RETURN(FusedActivation act, FusedActivation::FromNode(ctx.node));
+  return SiLUAfterConv(ctx, act) ? FusedActivation{} : act;
+}
+
 // Builds the primitive descriptor; Unsupported when oneDNN has no implementation for it.
 Expected<PrimitiveDesc> CreatePd(const PrepareContext& ctx, const ConvGeometry& g,
                                  const ConvDescs& d, bool deconv, bool has_bias, bool residual,
@@ -144,7 +157,7 @@ Expected<PrimitiveDesc> CreatePd(const PrepareContext& ctx, const ConvGeometry& 
   key.deconv = deconv;
   key.residual = residual;
   key.threads = omp_get_max_threads();  // oneDNN sizes its blocking by the team
-  ASSIGN_OR_RETURN(key.act, FusedActivation::FromNode(ctx.node));
+  ASSIGN_OR_RETURN(key.act, PostOpActivation(ctx));
   const dnnl_memory_desc_t* bias = has_bias ? &d.bias : nullptr;
   std::memset(&key.desc, 0, sizeof(key.desc));  // padding too, for the byte compare
   dnnl_status_t s = deconv
@@ -205,8 +218,14 @@ struct ConvState : KernelState {
   // reorder the input (and residual) into them and the result back to the NHWC output.
   bool blocked = false;
   PrimitiveRunner to_blocked_src, to_blocked_dst, to_nhwc;
+  // SiLU as a pass over the NHWC output after the conv, shared like the conv's work.
+  bool silu_after = false;
+  int threads = 1;
+  std::string name_with_pass;  // "brgconv_1x1:avx512_core+silu:AVX3" when silu_after
   size_t persistent_bytes() const override { return runner.owned_bytes(); }
-  std::string_view implementation() const override { return runner.impl_name(); }
+  std::string_view implementation() const override {
+    return silu_after ? std::string_view(name_with_pass) : runner.impl_name();
+  }
 };
 
 // A layout reorder `from` -> `to` into `r`.
@@ -233,7 +252,7 @@ Status PlanWinograd(const PrepareContext& ctx, const ConvGeometry& g, const Conv
           &desc, dnnl_forward_inference, dnnl_convolution_winograd, &src_any, &d.weights_any,
           has_bias ? &d.bias : nullptr, &dst_any, g.strides, g.dilates, g.pad_l, g.pad_r),
       node, "Winograd convolution"));
-  ASSIGN_OR_RETURN(FusedActivation act, FusedActivation::FromNode(node));
+  ASSIGN_OR_RETURN(FusedActivation act, PostOpActivation(ctx));
   ASSIGN_OR_RETURN(onednn::Attr attr, onednn::MakeAttr(node, s.residual, act));
   ASSIGN_OR_RETURN(PrimitiveDesc pd,
                    onednn::CreatePdPreferring(node, &desc, attr.get(), kWinogradPreferences,
@@ -307,6 +326,8 @@ Status PrepareConvLike(PrepareContext& ctx, bool deconv) {
   auto s = std::make_unique<ConvState>();
   const bool has_bias = Present(ctx.inputs, 2);
   s->residual = !deconv && Present(ctx.inputs, kResidualInput);
+  ASSIGN_OR_RETURN(FusedActivation act, FusedActivation::FromNode(ctx.node));
+  const bool silu_after = SiLUAfterConv(ctx, act);
   ASSIGN_OR_RETURN(ConvGeometry g, deconv ? DeconvGeometryOf(ctx) : onednn::ConvGeometryOf(ctx, 1));
   ASSIGN_OR_RETURN(ConvDescs d, MakeConvDescs(ctx, g, deconv));
   ASSIGN_OR_RETURN(PrimitiveDesc pd,
@@ -345,6 +366,9 @@ Status PrepareConvLike(PrepareContext& ctx, bool deconv) {
   if (has_bias) {
     RETURN_IF_ERROR(s->runner.AddArg(DNNL_ARG_BIAS, d.bias, ArgSource::kInput, 2, ctx.node));
   }
+  s->silu_after = silu_after;
+  s->threads = threads;
+  if (silu_after) s->name_with_pass = std::string(s->runner.impl_name()) + "+silu:" + SiLUTarget();
   // The direct conv: its scratchpad. Winograd: up to the end of the blocked output.
   ctx.scratch_bytes = 0;
   for (const PrimitiveRunner* r :
@@ -374,6 +398,23 @@ Status SetupConvLike(SetupContext& ctx) {
   return s.runner.Bind(ctx);
 }
 
+// SiLU over the whole output, in one contiguous share per thread of the conv's team (cut at
+// multiples of 16 floats, so no two threads write the same cache line).
+void ApplySiLU(const ConvState& s, TensorView& y) {
+  float* data = static_cast<float*>(y.raw);
+  const size_t n = y.bytes() / sizeof(float);
+  if (s.threads <= 1) {
+    SiLUInPlace(data, n);
+    return;
+  }
+  const size_t step = ((n + s.threads - 1) / s.threads + 15) / 16 * 16;
+#pragma omp parallel for num_threads(s.threads) schedule(static)
+  for (int t = 0; t < s.threads; ++t) {
+    const size_t begin = std::min(n, static_cast<size_t>(t) * step);
+    SiLUInPlace(data + begin, std::min(n - begin, step));
+  }
+}
+
 Status InvokeConvLike(InvokeContext& ctx) {
   const auto& s = ctx.state_as<ConvState>();
   if (s.blocked) {
@@ -381,15 +422,18 @@ Status InvokeConvLike(InvokeContext& ctx) {
     RETURN_IF_ERROR(s.to_blocked_src.Execute(ctx));
     if (s.residual) RETURN_IF_ERROR(s.to_blocked_dst.Execute(ctx));
     RETURN_IF_ERROR(s.runner.Execute(ctx));
-    return s.to_nhwc.Execute(ctx);
+    RETURN_IF_ERROR(s.to_nhwc.Execute(ctx));
+  } else {
+    if (s.residual) {
+      const TensorView& z = ctx.inputs[kResidualInput];
+      TensorView& y = ctx.outputs[0];
+      // The sum post-op accumulates into the output: start from Z unless it already is there.
+      if (z.raw != y.raw) std::memcpy(y.raw, z.raw, y.bytes());
+    }
+    RETURN_IF_ERROR(s.runner.Execute(ctx));
   }
-  if (s.residual) {
-    const TensorView& z = ctx.inputs[kResidualInput];
-    TensorView& y = ctx.outputs[0];
-    // The sum post-op accumulates into the output: start from Z unless it already is there.
-    if (z.raw != y.raw) std::memcpy(y.raw, z.raw, y.bytes());
-  }
-  return s.runner.Execute(ctx);
+  if (s.silu_after) ApplySiLU(s, ctx.outputs[0]);
+  return Status::Ok();
 }
 
 constexpr DTypeSet kF32{DType::kF32};

@@ -1,6 +1,9 @@
 #include "kernels/onednn/onednn_util.h"
 
 #include <omp.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #include <algorithm>
 #include <cstring>
@@ -580,6 +583,25 @@ int ThreadsFor(const PrepareContext& ctx, int weight_input) {
   // NHWC output elements x weights per output channel: the MACs of a conv or a matmul.
   return ThreadsForWork(ctx, static_cast<double>(out.num_elements()) *
                                  static_cast<double>(weights) / static_cast<double>(channels));
+}
+
+bool SwishPostOpIsSlow() {
+#if defined(__x86_64__) || defined(__i386__)
+  static const bool slow = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (__get_cpuid(0, &eax, &ebx, &ecx, &edx) == 0) return false;
+    const bool amd = ebx == 0x68747541 && edx == 0x69746e65 && ecx == 0x444d4163;  // AuthenticAMD
+    if (!amd || __get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return false;
+    const unsigned family = ((eax >> 8) & 0xf) + ((eax >> 20) & 0xff);
+    unsigned leaf7_ebx = 0;
+    if (__get_cpuid_count(7, 0, &eax, &leaf7_ebx, &ecx, &edx) == 0) return false;
+    const bool avx512f = (leaf7_ebx >> 16) & 1;
+    return family == 0x19 && avx512f;  // Zen 4; Zen 3 (also 19h) has no AVX-512
+  }();
+  return slow;
+#else
+  return false;
+#endif
 }
 
 int ThreadsForWork(const PrepareContext& ctx, double macs) {

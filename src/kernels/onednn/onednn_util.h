@@ -197,6 +197,14 @@ Expected<ConvGeometry> ConvGeometryOf(const PrepareContext& ctx, int weight_inpu
 
 enum class ArgSource : uint8_t { kInput, kOutput, kScratch, kOwned };
 
+// Whether oneDNN's swish (SiLU) post-op is slower than the conv without it plus a separate pass
+// (simd/silu.h): on CPUs that execute AVX-512 as two 256-bit halves (AMD family 19h with AVX-512,
+// Zen 4) its generated code costs about 1 ns per element (the 16->96 1x1 conv at 112x112: 0.47
+// ms, with the post-op 1.66 ms; in EfficientNet-B0 1.24 -> 1.02 ms with the pass). On the Intel
+// Xeon measured before, the post-op cost 0.38 ns per element and a separate pass (an older one,
+// with hwy's Exp) 0.66, bound by memory: there and on untested CPUs the post-op stays.
+bool SwishPostOpIsSlow();
+
 // One primitive with its execute arguments. Memory objects are created in prepare (without a
 // buffer for run-time arguments); Bind points them at the session's buffers, so Execute only
 // runs the primitive. Execute re-points an argument whose buffer moved (cheap, no allocation),

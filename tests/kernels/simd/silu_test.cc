@@ -1,0 +1,62 @@
+// The Highway SiLU pass (kernels/simd/silu.cc) against x / (1 + exp(-x)) in double precision:
+// lengths around the vector width (the tail goes through a stack vector and must not touch
+// anything past the end), the whole float range with its extremes, zeros and a NaN.
+#include "kernels/simd/silu.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <vector>
+
+namespace edgerun {
+namespace {
+
+double ExactSiLU(float x) { return x / (1.0 + std::exp(-static_cast<double>(x))); }
+
+// |got - exact| within 4e-7 of |exact| (about 3 float ulps), or under 1e-30 near zero.
+void ExpectClose(float x, float got) {
+  const double want = ExactSiLU(x);
+  EXPECT_LE(std::fabs(got - want), std::max(4e-7 * std::fabs(want), 1e-30))
+      << "x " << x << " got " << got << " want " << want;
+}
+
+TEST(SiLU, MatchesTheExactValueForEveryLengthAroundTheVectorWidth) {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> dist(-12.0f, 12.0f);
+  for (size_t n = 0; n <= 67; ++n) {
+    SCOPED_TRACE("n " + std::to_string(n));
+    // Guards on both sides: the pass writes y[0, n) only.
+    std::vector<float> buffer(n + 32, 123.0f);
+    float* y = buffer.data() + 16;
+    std::vector<float> x(n);
+    for (size_t i = 0; i < n; ++i) y[i] = x[i] = dist(rng);
+    SiLUInPlace(y, n);
+    for (size_t i = 0; i < n; ++i) ExpectClose(x[i], y[i]);
+    for (size_t i = 0; i < 16; ++i) {
+      EXPECT_EQ(buffer[i], 123.0f);
+      EXPECT_EQ(buffer[16 + n + i], 123.0f);
+    }
+  }
+}
+
+TEST(SiLU, ExtremesZerosAndNaN) {
+  const float max = std::numeric_limits<float>::max();
+  std::vector<float> x = {0.0f,   -0.0f,  1e-30f, -1e-30f, 20.0f, -20.0f, 86.9f, 87.1f,
+                          -87.9f, -88.1f, 100.0f, -100.0f, 1e30f, -1e30f, max,   -max};
+  // Every float exponent: powers of two from 2^-20 to 2^20, both signs.
+  for (int e = -20; e <= 20; ++e) {
+    x.push_back(std::ldexp(1.0f, e));
+    x.push_back(-std::ldexp(1.0f, e));
+  }
+  std::vector<float> y = x;
+  SiLUInPlace(y.data(), y.size());
+  for (size_t i = 0; i < x.size(); ++i) ExpectClose(x[i], y[i]);
+  std::vector<float> nan = {std::numeric_limits<float>::quiet_NaN()};
+  SiLUInPlace(nan.data(), 1);
+  EXPECT_TRUE(std::isnan(nan[0]));
+}
+
+}  // namespace
+}  // namespace edgerun
