@@ -20,6 +20,7 @@
 
 #include "kernels/onednn/onednn_kernels.h"
 #include "kernels/onednn/onednn_util.h"
+#include "kernels/openmp_shares.h"
 #include "kernels/simd/silu.h"
 
 namespace edgerun {
@@ -398,21 +399,11 @@ Status SetupConvLike(SetupContext& ctx) {
   return s.runner.Bind(ctx);
 }
 
-// SiLU over the whole output, in one contiguous share per thread of the conv's team (cut at
-// multiples of 16 floats, so no two threads write the same cache line).
+// SiLU over the whole output, shared by the conv's team (16 floats fill a cache line).
 void ApplySiLU(const ConvState& s, TensorView& y) {
   float* data = static_cast<float*>(y.raw);
-  const size_t n = y.bytes() / sizeof(float);
-  if (s.threads <= 1) {
-    SiLUInPlace(data, n);
-    return;
-  }
-  const size_t step = ((n + s.threads - 1) / s.threads + 15) / 16 * 16;
-#pragma omp parallel for num_threads(s.threads) schedule(static)
-  for (int t = 0; t < s.threads; ++t) {
-    const size_t begin = std::min(n, static_cast<size_t>(t) * step);
-    SiLUInPlace(data + begin, std::min(n - begin, step));
-  }
+  ForEachShare(y.bytes() / sizeof(float), s.threads, 16,
+               [data](size_t begin, size_t end) { SiLUInPlace(data + begin, end - begin); });
 }
 
 Status InvokeConvLike(InvokeContext& ctx) {

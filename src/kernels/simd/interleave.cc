@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/openmp_shares.h"
 #include "kernels/simd/interleave.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -164,20 +165,10 @@ Status InvokePlaneInterleave(InvokeContext& ctx) {
     const uint8_t* image = in + n * image_bytes;
     uint8_t* image_out = out + n * image_bytes;
     const int channels = static_cast<int>(s.channels);
-    if (s.threads <= 1) {
-      InterleavePlanes(image, channels, s.plane_size, s.element_bytes, image_out);
-      continue;
-    }
-    // One contiguous share of the pixels per thread, cut at multiples of 64 pixels so no two
-    // threads write the same cache line.
-    const size_t share = (s.plane_size + s.threads - 1) / s.threads;
-    const size_t step = (share + 63) / 64 * 64;
-#pragma omp parallel for num_threads(s.threads) schedule(static)
-    for (int t = 0; t < s.threads; ++t) {
-      const size_t begin = static_cast<size_t>(t) * step;
-      InterleavePlanes(image, channels, s.plane_size, s.element_bytes, image_out, begin,
-                       begin + step);
-    }
+    // Shares of 64 pixels: no two threads write the same cache line.
+    ForEachShare(s.plane_size, s.threads, 64, [&](size_t begin, size_t end) {
+      InterleavePlanes(image, channels, s.plane_size, s.element_bytes, image_out, begin, end);
+    });
   }
   return Status::Ok();
 }
