@@ -18,7 +18,8 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 // exp(t) for t in [-87, 88]: t = n ln2 + f with |f| <= ln2 / 2 (ln2 in two parts, so that f is
 // exact), e^f by its Taylor polynomial of degree 6 (relative error under 1.5e-7), and 2^n built in
-// the exponent bits. hwy's Exp is more general and, on Zen 4, 2.4x slower.
+// the exponent bits. hwy's Exp is more general: with it the pass took 0.47 ns per element on Zen
+// 4, with this 0.32.
 template <class D, class V>
 HWY_INLINE V ExpInRange(D d, V t) {
   const V n = hn::Round(hn::Mul(t, hn::Set(d, 1.44269504088896341f)));
