@@ -673,5 +673,14 @@ TEST(TunedSession, NothingToTuneClaimsNoCacheRead) {
   }
 }
 
+// The static preference stays unless an alternative is at least kMinTunedGain faster.
+TEST(TunerTest, AnAlternativeMustWinByTheMargin) {
+  EXPECT_FALSE(TunedAlternativeWins(1.0, 1.2));
+  EXPECT_FALSE(TunedAlternativeWins(1.0, 0.99));
+  EXPECT_FALSE(TunedAlternativeWins(1.0, 1.0 - kMinTunedGain));
+  EXPECT_TRUE(TunedAlternativeWins(1.0, 1.0 - 2 * kMinTunedGain));
+  EXPECT_TRUE(TunedAlternativeWins(0.2, 0.1));
+}
+
 }  // namespace
 }  // namespace edgerun
