@@ -676,8 +676,6 @@ void LinearPackRowImpl(const PackParams& p, const uint8_t* s0, const uint8_t* s1
 #undef EDGERUN_LINEAR_PACK
 }
 
-const char* TargetNameImpl() { return hwy::TargetName(HWY_TARGET); }
-
 }  // namespace HWY_NAMESPACE
 }  // namespace internal
 }  // namespace vision
@@ -693,7 +691,6 @@ HWY_EXPORT(LinearRowImpl);
 HWY_EXPORT(YuvToRgbRowImpl);
 HWY_EXPORT(PackRowImpl);
 HWY_EXPORT(LinearPackRowImpl);
-HWY_EXPORT(TargetNameImpl);
 
 void LinearRow(int channels, const uint8_t* s0, const uint8_t* s1, size_t row_bytes,
                const int32_t* xofs, const int32_t* a0, const int32_t* a1, int dw, int b0, int b1,
@@ -726,8 +723,6 @@ std::vector<int32_t> PairLinearWeights(const LinearTables& t) {
   }
   return a01;
 }
-
-const char* SimdTargetName() { return HWY_DYNAMIC_DISPATCH(TargetNameImpl)(); }
 
 YuvCoeffs MakeYuvCoeffs(YuvMatrix matrix, YuvRange range) {
   // Y'CbCr -> R'G'B' from the matrix's luma weights (ITU-R BT.601 / BT.709).

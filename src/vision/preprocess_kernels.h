@@ -83,7 +83,4 @@ void LinearPackRow(const PackParams& p, const uint8_t* s0, const uint8_t* s1, si
                    const int32_t* xofs, const int32_t* a0, const int32_t* a1, const int32_t* a01,
                    int dw, int b0, int b1, void* dst, size_t plane_bytes);
 
-// Name of the instruction set the dispatcher picked, e.g. "AVX2".
-const char* SimdTargetName();
-
 }  // namespace edgerun::vision::internal

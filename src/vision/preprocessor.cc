@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "edgerun/dtype.h"
+#include "kernels/simd/simd_target.h"
 #include "vision/preprocess_kernels.h"
 
 namespace edgerun::vision {
@@ -166,7 +167,7 @@ int Preprocessor::content_width() const { return impl_->rw; }
 int Preprocessor::content_height() const { return impl_->rh; }
 size_t Preprocessor::output_elements() const { return impl_->OutputElements(); }
 size_t Preprocessor::output_bytes() const { return impl_->OutputElements() * impl_->elem_bytes; }
-const char* Preprocessor::SimdTarget() { return internal::SimdTargetName(); }
+const char* Preprocessor::SimdTarget() { return edgerun::SimdTarget(); }
 
 std::array<int64_t, 4> Preprocessor::output_shape() const {
   const Impl& m = *impl_;

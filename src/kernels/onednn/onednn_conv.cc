@@ -22,6 +22,7 @@
 #include "kernels/onednn/onednn_util.h"
 #include "kernels/openmp_shares.h"
 #include "kernels/simd/silu.h"
+#include "kernels/simd/simd_target.h"
 
 namespace edgerun {
 namespace {
@@ -219,9 +220,8 @@ struct ConvState : KernelState {
   // reorder the input (and residual) into them and the result back to the NHWC output.
   bool blocked = false;
   PrimitiveRunner to_blocked_src, to_blocked_dst, to_nhwc;
-  // SiLU as a pass over the NHWC output after the conv, shared like the conv's work.
+  // SiLU as a pass over the NHWC output after the conv, on the conv's team.
   bool silu_after = false;
-  int threads = 1;
   std::string name_with_pass;  // "brgconv_1x1:avx512_core+silu:AVX3" when silu_after
   size_t persistent_bytes() const override { return runner.owned_bytes(); }
   std::string_view implementation() const override {
@@ -368,8 +368,7 @@ Status PrepareConvLike(PrepareContext& ctx, bool deconv) {
     RETURN_IF_ERROR(s->runner.AddArg(DNNL_ARG_BIAS, d.bias, ArgSource::kInput, 2, ctx.node));
   }
   s->silu_after = silu_after;
-  s->threads = threads;
-  if (silu_after) s->name_with_pass = std::string(s->runner.impl_name()) + "+silu:" + SiLUTarget();
+  if (silu_after) s->name_with_pass = std::string(s->runner.impl_name()) + "+silu:" + SimdTarget();
   // The direct conv: its scratchpad. Winograd: up to the end of the blocked output.
   ctx.scratch_bytes = 0;
   for (const PrimitiveRunner* r :
@@ -402,7 +401,7 @@ Status SetupConvLike(SetupContext& ctx) {
 // SiLU over the whole output, shared by the conv's team (16 floats fill a cache line).
 void ApplySiLU(const ConvState& s, TensorView& y) {
   float* data = static_cast<float*>(y.raw);
-  ForEachShare(y.bytes() / sizeof(float), s.threads, 16,
+  ForEachShare(y.bytes() / sizeof(float), s.runner.threads(), 16,
                [data](size_t begin, size_t end) { SiLUInPlace(data + begin, end - begin); });
 }
 

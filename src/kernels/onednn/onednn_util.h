@@ -197,18 +197,6 @@ Expected<ConvGeometry> ConvGeometryOf(const PrepareContext& ctx, int weight_inpu
 
 enum class ArgSource : uint8_t { kInput, kOutput, kScratch, kOwned };
 
-// Whether oneDNN's swish (SiLU) post-op is slower than the conv without it plus a separate pass
-// (simd/silu.h): on CPUs that execute AVX-512 as two 256-bit halves (AMD family 19h with AVX-512,
-// Zen 4) its generated code costs about 1 ns per element (the 16->96 1x1 conv at 112x112: 0.47
-// ms, with the post-op 1.66 ms; in EfficientNet-B0 1.24 -> 1.02 ms with the pass). On the Intel
-// Xeon measured before, the post-op cost 0.38 ns per element and a separate pass (an older one,
-// with hwy's Exp) 0.66, bound by memory: there and on untested CPUs the post-op stays.
-bool SwishPostOpIsSlow();
-
-// One primitive with its execute arguments. Memory objects are created in prepare (without a
-// buffer for run-time arguments); Bind points them at the session's buffers, so Execute only
-// runs the primitive. Execute re-points an argument whose buffer moved (cheap, no allocation),
-// so a caller that skips setup still gets correct results.
 // Threads for one primitive. oneDNN splits every primitive across the whole OpenMP team. With
 // share_every_layer (Session::Create decides it) the workers are still spinning when the next
 // layer starts, so every layer of at least kMinMacsToShareSpinning is shared (below that the
@@ -225,6 +213,14 @@ int ThreadsFor(const PrepareContext& ctx, int weight_input);
 // elements times its window).
 int ThreadsForWork(const PrepareContext& ctx, double macs);
 
+// Whether oneDNN's swish (SiLU) post-op is slower than the conv without it plus a separate pass
+// (simd/silu.h): on CPUs that execute AVX-512 as two 256-bit halves (AMD family 19h with AVX-512,
+// Zen 4) its generated code costs about 1 ns per element (the 16->96 1x1 conv at 112x112: 0.47
+// ms, with the post-op 1.66 ms; in EfficientNet-B0 1.24 -> 1.02 ms with the pass). On the Intel
+// Xeon measured before, the post-op cost 0.38 ns per element and a separate pass (an older one,
+// with hwy's Exp) 0.66, bound by memory: there and on untested CPUs the post-op stays.
+bool SwishPostOpIsSlow();
+
 // Sets the calling thread's OpenMP team size for its lifetime (oneDNN sizes its work split when
 // a primitive is created and when it runs, so both are wrapped).
 class ScopedOmpThreads {
@@ -238,6 +234,10 @@ class ScopedOmpThreads {
   int saved_ = 0;
 };
 
+// One primitive with its execute arguments. Memory objects are created in prepare (without a
+// buffer for run-time arguments); Bind points them at the session's buffers, so Execute only
+// runs the primitive. Execute re-points an argument whose buffer moved (cheap, no allocation),
+// so a caller that skips setup still gets correct results.
 class PrimitiveRunner {
  public:
   static constexpr int kMaxArgs = 8;
@@ -257,6 +257,7 @@ class PrimitiveRunner {
 
   // The OpenMP team size the primitive was created for (ThreadsFor); Execute runs with it.
   void UseThreads(int threads) { threads_ = threads; }
+  int threads() const { return threads_; }
   size_t scratch_bytes() const { return scratch_bytes_; }
   // Where the furthest scratch region its arguments use ends (scratchpad and AddScratchArg).
   size_t scratch_end() const { return scratch_end_; }

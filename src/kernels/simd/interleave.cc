@@ -12,6 +12,7 @@
 
 #include "kernels/openmp_shares.h"
 #include "kernels/simd/interleave.h"
+#include "kernels/simd/simd_target.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace edgerun {
@@ -73,8 +74,6 @@ void InterleaveRowsImpl(const void* const* sources, int count, size_t n, size_t 
   }
 }
 
-const char* TargetNameImpl() { return hwy::TargetName(HWY_TARGET); }
-
 }  // namespace HWY_NAMESPACE
 }  // namespace internal
 }  // namespace edgerun
@@ -84,7 +83,6 @@ HWY_AFTER_NAMESPACE();
 namespace edgerun {
 namespace internal {
 HWY_EXPORT(InterleaveRowsImpl);
-HWY_EXPORT(TargetNameImpl);
 }  // namespace internal
 
 void InterleaveRows(const void* const* sources, int count, size_t n, size_t rows,
@@ -104,13 +102,11 @@ void InterleavePlanes(const void* in, int channels, size_t plane_size, size_t el
                  static_cast<uint8_t*>(out) + begin * channels * element_bytes);
 }
 
-const char* InterleaveTarget() { return HWY_DYNAMIC_DISPATCH(internal::TargetNameImpl)(); }
-
 namespace {
 
 // Both kernels report "interleave:<instruction set>" to inspect and bench --profile.
 struct InterleaveState : KernelState {
-  std::string name = std::string("interleave:") + InterleaveTarget();
+  std::string name = std::string("interleave:") + SimdTarget();
   std::string_view implementation() const override { return name; }
 };
 

@@ -32,9 +32,6 @@ void InterleaveRows(const void* const* sources, int count, size_t n, size_t rows
 void InterleavePlanes(const void* in, int channels, size_t plane_size, size_t element_bytes,
                       void* out, size_t begin = 0, size_t end = static_cast<size_t>(-1));
 
-// The instruction set these kernels run with on this CPU ("AVX3", "NEON"...).
-const char* InterleaveTarget();
-
 // The Transpose kernel for the case above, on `path` (kOnednn or kXnnpack).
 KernelDef PlaneInterleaveTransposeKernel(KernelPath path);
 

@@ -62,8 +62,6 @@ void SiLUInPlaceImpl(float* y, size_t n) {
   }
 }
 
-const char* SiLUTargetNameImpl() { return hwy::TargetName(HWY_TARGET); }
-
 }  // namespace HWY_NAMESPACE
 }  // namespace internal
 }  // namespace edgerun
@@ -73,12 +71,9 @@ HWY_AFTER_NAMESPACE();
 namespace edgerun {
 namespace internal {
 HWY_EXPORT(SiLUInPlaceImpl);
-HWY_EXPORT(SiLUTargetNameImpl);
 }  // namespace internal
 
 void SiLUInPlace(float* y, size_t n) { HWY_DYNAMIC_DISPATCH(internal::SiLUInPlaceImpl)(y, n); }
-
-const char* SiLUTarget() { return HWY_DYNAMIC_DISPATCH(internal::SiLUTargetNameImpl)(); }
 
 }  // namespace edgerun
 #endif  // HWY_ONCE

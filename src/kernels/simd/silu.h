@@ -16,7 +16,4 @@ namespace edgerun {
 // y[i] = y[i] * sigmoid(y[i]) for i < n, within about 2 float ulps of the exact value.
 void SiLUInPlace(float* y, size_t n);
 
-// The instruction set SiLUInPlace runs with on this CPU ("AVX3", "NEON"...).
-const char* SiLUTarget();
-
 }  // namespace edgerun
