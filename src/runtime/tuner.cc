@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -67,6 +68,38 @@ void FillForTiming(Tensor& t, std::mt19937& rng) {
     auto* p = static_cast<unsigned char*>(t.mutable_raw());
     for (size_t i = 0; i < t.bytes(); ++i) p[i] = static_cast<unsigned char>(rng() & 0x3f);
   }
+}
+
+// Times a prepared kernel on the given views: the best of a few runs after a warm-up, at least
+// ~2 ms of timing in all. nullopt when its setup or first run fails (the next candidate runs).
+Expected<std::optional<double>> TimePrepared(const KernelDef& k, const PrepareContext& pctx,
+                                             std::span<const TensorView> in_views,
+                                             std::span<TensorView> out_views, pthreadpool_t pool) {
+  const Node& node = pctx.node;
+  std::unique_ptr<std::byte, decltype(&std::free)> scratch(nullptr, &std::free);
+  if (pctx.scratch_bytes > 0) {
+    const size_t bytes = (pctx.scratch_bytes + 63) / 64 * 64;
+    scratch.reset(static_cast<std::byte*>(std::aligned_alloc(64, bytes)));
+    if (!scratch) return ResourceExhausted(node.Describe() + ": cannot allocate tuning scratch");
+  }
+  if (k.setup != nullptr) {
+    SetupContext s{node,          pctx.state.get(),   in_views, out_views,
+                   scratch.get(), pctx.scratch_bytes, pool};
+    if (!k.setup(s).ok()) return std::optional<double>();
+  }
+  InvokeContext ictx{node,          pctx.state.get(),   in_views, out_views,
+                     scratch.get(), pctx.scratch_bytes, pool};
+  if (!k.invoke(ictx).ok()) return std::optional<double>();  // warm-up (caches, lazy kernels)
+  double best_ms = 1e30, total = 0;
+  for (int r = 0; r < 20 && (r < 3 || total < 2.0); ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    RETURN_IF_ERROR(k.invoke(ictx));
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    best_ms = std::min(best_ms, ms);
+    total += ms;
+  }
+  return std::optional<double>(best_ms);
 }
 
 }  // namespace
@@ -234,33 +267,10 @@ Expected<TunedKernel> TuneNode(const Node& node, std::span<const TensorType> inp
         continue;  // one implementation under several entries of the library's list
       }
       implementations.push_back(implementation);
-      std::unique_ptr<std::byte, decltype(&std::free)> scratch(nullptr, &std::free);
-      if (pctx.scratch_bytes > 0) {
-        const size_t bytes = (pctx.scratch_bytes + 63) / 64 * 64;
-        scratch.reset(static_cast<std::byte*>(std::aligned_alloc(64, bytes)));
-        if (!scratch) {
-          return ResourceExhausted(node.Describe() + ": cannot allocate tuning scratch");
-        }
-      }
-      if (k->setup != nullptr) {
-        SetupContext s{node,          pctx.state.get(),   in_views, out_views,
-                       scratch.get(), pctx.scratch_bytes, pool};
-        if (!k->setup(s).ok()) continue;
-      }
-      InvokeContext ictx{node,          pctx.state.get(),   in_views, out_views,
-                         scratch.get(), pctx.scratch_bytes, pool};
-      if (!k->invoke(ictx).ok()) continue;  // warm-up (caches, lazily created kernels)
-      // Best of a few runs, with at least ~2 ms of total timing per candidate.
-      double best_ms = 1e30, total = 0;
-      for (int r = 0; r < 20 && (r < 3 || total < 2.0); ++r) {
-        const auto t0 = std::chrono::steady_clock::now();
-        RETURN_IF_ERROR(k->invoke(ictx));
-        const double ms =
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-                .count();
-        best_ms = std::min(best_ms, ms);
-        total += ms;
-      }
+      ASSIGN_OR_RETURN(std::optional<double> timed,
+                       TimePrepared(*k, pctx, in_views, out_views, pool));
+      if (!timed) continue;
+      const double best_ms = *timed;
       if (!line.empty()) line += ", ";
       line += std::string(KernelPathName(k->path));
       if (tactic > 0) line.append("#").append(std::to_string(tactic));
