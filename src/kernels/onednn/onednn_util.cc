@@ -596,7 +596,7 @@ bool SwishPostOpIsSlow() {
     unsigned leaf7_ebx = 0;
     if (__get_cpuid_count(7, 0, &eax, &leaf7_ebx, &ecx, &edx) == 0) return false;
     const bool avx512f = (leaf7_ebx >> 16) & 1;
-    return family == 0x19 && avx512f;  // Zen 4; Zen 3 (also 19h) has no AVX-512
+    return (family == 0x19 || family == 0x1a) && avx512f;  // Zen 4, Zen 5 (Zen 3 has no AVX-512)
   }();
   return slow;
 #else
