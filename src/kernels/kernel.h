@@ -108,6 +108,17 @@ struct PrepareContext {
   }
 };
 
+// The smallest layers (multiply-adds) worth splitting across threads. With share_every_layer
+// (Session::Create decides it) the workers are still spinning when the next layer starts, so every
+// layer of at least kMinMacsToShareSpinning is shared (below that the fork-join costs more than
+// the split saves; at 250 K MACs MobileNetV3-small, ShuffleNet V2 and PP-OCR cls were at their
+// best, and on an AMD Zen 5 1 M and 2 M were no faster on those, MobileNetV2 or EfficientNet-B0).
+// Otherwise they sleep, and waking the team costs more than it saves on small layers: PP-OCR cls
+// (16 M MACs) ran 5x slower on 2 threads than on 1. Then layers under kMinMacsForThreads (20 M
+// MACs; 4 M still lost on MobileNetV3-small) run on the calling thread alone.
+inline constexpr double kMinMacsForThreads = 20e6;
+inline constexpr double kMinMacsToShareSpinning = 250e3;
+
 // Setup runs once after the arena is bound; the views' pointers stay valid for the session's life.
 struct SetupContext {
   const Node& node;

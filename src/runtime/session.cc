@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <numeric>
@@ -44,6 +45,13 @@ constexpr size_t kNoOffset = static_cast<size_t>(-1);
 constexpr double kMinMeanMacsToShareEveryLayer = 0.8e6;
 
 size_t AlignUp(size_t n, size_t a) { return (n + a - 1) / a * a; }
+
+// 250e3 -> "0.25", 20e6 -> "20": a MAC count in millions for the session log.
+std::string FormatMillions(double n) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", n / 1e6);
+  return buf;
+}
 
 struct NodeExec {
   const KernelDef* kernel = nullptr;
@@ -416,8 +424,9 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
   if (onednn_threads && impl->num_threads > 1) {
     impl->pass_log.push_back(
         "threads: " + std::to_string(impl->num_threads) + " OpenMP threads for oneDNN (" +
-        (share_every_layer ? "layers of at least 0.25 M MACs" : "layers of at least 20 M MACs") +
-        "); other kernels on the calling thread");
+        "layers of at least " +
+        FormatMillions(share_every_layer ? kMinMacsToShareSpinning : kMinMacsForThreads) +
+        " M MACs" + "); other kernels on the calling thread");
   }
   if (!onednn_threads && !options.tune) RETURN_IF_ERROR(make_pool().WithPrefix(prefix));
 

@@ -602,6 +602,10 @@ TEST(SessionWeights, OneDnnWithTwoThreadsDropsThePthreadpool) {
                                  [](const std::string& l) { return l.rfind("threads: ", 0) == 0; });
   ASSERT_NE(line, log.end());
   EXPECT_EQ(line->rfind("threads: 2 ", 0), 0u) << *line;
+  // It names the layer floor: kMinMacsToShareSpinning (0.25 M) or kMinMacsForThreads (20 M).
+  EXPECT_TRUE(line->find("layers of at least 0.25 M MACs") != std::string::npos ||
+              line->find("layers of at least 20 M MACs") != std::string::npos)
+      << *line;
   EXPECT_FALSE(HasThreadsLine(**one));
   for (uint32_t seed : {5u, 6u}) {
     ExpectClose(RunAll(**two, seed)[0], RunAll(**one, seed)[0]);

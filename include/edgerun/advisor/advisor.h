@@ -25,10 +25,10 @@
 namespace edgerun::advisor {
 
 struct AdviseOptions {
-  std::string target;
-  std::optional<uint64_t> ram_bytes;  // overrides the profile's RAM budget
-  std::string framework;              // pytorch|tensorflow|keras|paddle|other; "" guesses
-  std::string precision;              // int8|fp16|fp32; "" lets each runtime use its default
+  std::string target{};
+  std::optional<uint64_t> ram_bytes{};  // overrides the profile's RAM budget
+  std::string framework{};              // pytorch|tensorflow|keras|paddle|other; "" guesses
+  std::string precision{};              // int8|fp16|fp32; "" lets each runtime use its default
 };
 
 struct PathStep {

@@ -197,17 +197,10 @@ Expected<ConvGeometry> ConvGeometryOf(const PrepareContext& ctx, int weight_inpu
 
 enum class ArgSource : uint8_t { kInput, kOutput, kScratch, kOwned };
 
-// Threads for one primitive. oneDNN splits every primitive across the whole OpenMP team. With
-// share_every_layer (Session::Create decides it) the workers are still spinning when the next
-// layer starts, so every layer of at least kMinMacsToShareSpinning is shared (below that the
-// fork-join costs more than the split saves; at 250 K MACs MobileNetV3-small, ShuffleNet V2 and
-// PP-OCR cls were at their best). Otherwise they sleep, and waking the team costs more than it
-// saves on small layers: PP-OCR cls (16 M MACs) ran 5x slower on 2 threads than on 1. Then
-// layers under kMinMacsForThreads (20 M MACs; 4 M still lost on MobileNetV3-small) run on the
-// calling thread alone. `weight_input` is the node input holding the weights (1 for Conv/MatMul, 3
-// for QLinear*).
-inline constexpr double kMinMacsForThreads = 20e6;
-inline constexpr double kMinMacsToShareSpinning = 250e3;
+// Threads for one primitive. oneDNN splits every primitive across the whole OpenMP team; layers
+// under kMinMacsToShareSpinning or kMinMacsForThreads (kernel.h, by share_every_layer) run on
+// the calling thread alone. `weight_input` is the node input holding the weights (1 for
+// Conv/MatMul, 3 for QLinear*).
 int ThreadsFor(const PrepareContext& ctx, int weight_input);
 // The same for a primitive with `macs` multiply-adds (or comparable steps: a pool's output
 // elements times its window).
