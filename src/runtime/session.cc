@@ -426,7 +426,7 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
         "threads: " + std::to_string(impl->num_threads) + " OpenMP threads for oneDNN (" +
         "layers of at least " +
         FormatMillions(share_every_layer ? kMinMacsToShareSpinning : kMinMacsForThreads) +
-        " M MACs" + "); other kernels on the calling thread");
+        " M MACs); other kernels on the calling thread");
   }
   if (!onednn_threads && !options.tune) RETURN_IF_ERROR(make_pool().WithPrefix(prefix));
 
