@@ -2,6 +2,7 @@
 // and the allocation-free Run loop.
 #include "edgerun/session.h"
 
+#include <fmt/format.h>
 #include <pthreadpool.h>
 
 #include <pthread.h>
@@ -10,7 +11,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <numeric>
@@ -45,13 +45,6 @@ constexpr size_t kNoOffset = static_cast<size_t>(-1);
 constexpr double kMinMeanMacsToShareEveryLayer = 0.8e6;
 
 size_t AlignUp(size_t n, size_t a) { return (n + a - 1) / a * a; }
-
-// 250e3 -> "0.25", 20e6 -> "20": a MAC count in millions for the session log.
-std::string FormatMillions(double n) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%g", n / 1e6);
-  return buf;
-}
 
 struct NodeExec {
   const KernelDef* kernel = nullptr;
@@ -423,10 +416,10 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
   }
   if (onednn_threads && impl->num_threads > 1) {
     impl->pass_log.push_back(
-        "threads: " + std::to_string(impl->num_threads) + " OpenMP threads for oneDNN (" +
-        "layers of at least " +
-        FormatMillions(share_every_layer ? kMinMacsToShareSpinning : kMinMacsForThreads) +
-        " M MACs); other kernels on the calling thread");
+        fmt::format("threads: {} OpenMP threads for oneDNN (layers of at least {:g} M MACs); other "
+                    "kernels on the calling thread",
+                    impl->num_threads,
+                    (share_every_layer ? kMinMacsToShareSpinning : kMinMacsForThreads) / 1e6));
   }
   if (!onednn_threads && !options.tune) RETURN_IF_ERROR(make_pool().WithPrefix(prefix));
 

@@ -587,16 +587,14 @@ int ThreadsFor(const PrepareContext& ctx, int weight_input) {
 
 bool SwishPostOpIsSlow() {
 #if defined(__x86_64__) || defined(__i386__)
+  // The compiler's CPU checks name the vendor and AVX-512 (as the reference kernels use them);
+  // GCC 12 knows no "amdfam1ah", so the family comes from CPUID leaf 1.
   static const bool slow = [] {
+    if (!__builtin_cpu_is("amd") || !__builtin_cpu_supports("avx512f")) return false;
     unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-    if (__get_cpuid(0, &eax, &ebx, &ecx, &edx) == 0) return false;
-    const bool amd = ebx == 0x68747541 && edx == 0x69746e65 && ecx == 0x444d4163;  // AuthenticAMD
-    if (!amd || __get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return false;
+    if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return false;
     const unsigned family = ((eax >> 8) & 0xf) + ((eax >> 20) & 0xff);
-    unsigned leaf7_ebx = 0;
-    if (__get_cpuid_count(7, 0, &eax, &leaf7_ebx, &ecx, &edx) == 0) return false;
-    const bool avx512f = (leaf7_ebx >> 16) & 1;
-    return (family == 0x19 || family == 0x1a) && avx512f;  // Zen 4, Zen 5 (Zen 3 has no AVX-512)
+    return family == 0x19 || family == 0x1a;  // Zen 4, Zen 5 (Zen 3 has no AVX-512)
   }();
   return slow;
 #else

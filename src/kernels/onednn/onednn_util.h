@@ -207,7 +207,7 @@ int ThreadsFor(const PrepareContext& ctx, int weight_input);
 int ThreadsForWork(const PrepareContext& ctx, double macs);
 
 // Whether oneDNN's swish (SiLU) post-op is slower than the conv without it plus a separate pass
-// (simd/silu.h): on AMD CPUs with AVX-512 (families 19h and 1Ah with AVX-512: Zen 4 and Zen 5).
+// (simd/silu.h): on AMD CPUs of families 19h and 1Ah with AVX-512 (Zen 4 and Zen 5).
 // On Zen 4, which executes AVX-512 as two 256-bit halves, its generated code costs about 1 ns per
 // element (the 16->96 1x1 conv at 112x112: 0.47 ms, with the post-op 1.66 ms; in EfficientNet-B0
 // 1.24 -> 1.02 ms with the pass); on Zen 5 that layer in the model took 0.62-0.72 ms with the
