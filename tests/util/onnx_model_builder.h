@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include <onnx/onnx_pb.h>
+#include <onnx_lite/onnx.pb.h>
 
 #include "edgerun/ir.h"
 #include "edgerun/status.h"

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <onnx/onnx_pb.h>  // defines ONNX_API, then includes onnx-ml.pb.h
+#include <onnx_lite/onnx.pb.h>  // generated from onnx.proto (see CMakeLists.txt)
 
 #include "formats/onnx/onnx_io.h"
 #include "formats/onnx/onnx_tensor.h"

@@ -17,7 +17,7 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/message_lite.h>
 #include <google/protobuf/wire_format_lite.h>
-#include <onnx/onnx_pb.h>  // defines ONNX_API, then includes onnx-ml.pb.h
+#include <onnx_lite/onnx.pb.h>  // generated from onnx.proto (see CMakeLists.txt)
 
 #include "edgerun/tensor.h"
 

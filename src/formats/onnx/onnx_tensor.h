@@ -18,7 +18,7 @@
 #include <string_view>
 #include <utility>
 
-#include <onnx/onnx_pb.h>  // defines ONNX_API, then includes onnx-ml.pb.h
+#include <onnx_lite/onnx.pb.h>  // generated from onnx.proto (see CMakeLists.txt)
 
 #include "edgerun/dtype.h"
 #include "edgerun/status.h"

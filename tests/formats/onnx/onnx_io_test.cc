@@ -12,7 +12,7 @@
 #include <utility>
 
 #include <gtest/gtest.h>
-#include <onnx/onnx_pb.h>
+#include <onnx_lite/onnx.pb.h>
 
 #include "edgerun/tensor.h"
 #include "util/onnx_model_builder.h"

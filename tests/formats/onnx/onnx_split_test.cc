@@ -18,7 +18,7 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <gtest/gtest.h>
-#include <onnx/onnx_pb.h>
+#include <onnx_lite/onnx.pb.h>
 
 #include "edgerun/ir.h"
 #include "edgerun/tensor.h"
