@@ -127,6 +127,7 @@ std::string TuningKey(const std::string& model_path, const Graph& graph, int num
   }
   h.Mix(static_cast<uint64_t>(num_threads));
   h.Mix(winograd ? 1 : 0);
+  h.Mix(kTunerRevision);
   h.Str(CpuName());
   for (const BackendDef& b : AllBackends()) h.Str(b.version());
   char buf[17];

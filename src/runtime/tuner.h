@@ -22,6 +22,11 @@
 
 namespace edgerun {
 
+// Raised whenever the way candidates are timed changes, so that choices cached by an earlier
+// tuner are timed again. 2: at several threads with oneDNN among the paths, the other paths are
+// timed on the calling thread (revision 1 timed them on the session's pool).
+inline constexpr uint64_t kTunerRevision = 2;
+
 // The cache key: a hex digest of everything a timing depends on.
 // `winograd` is SessionOptions::winograd (it changes what a oneDNN conv candidate runs).
 std::string TuningKey(const std::string& model_path, const Graph& graph, int num_threads,
