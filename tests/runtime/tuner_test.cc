@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -291,6 +292,67 @@ TEST(TuneNode, PicksAPreparedCandidateAndReportsEachTiming) {
       TuneNode(node, in_types, constants, *out_types, {}, 1, false, true, nullptr, nullptr);
   ASSERT_FALSE(none.ok());
   EXPECT_NE(none.status().message().find("conv_t"), std::string::npos);
+}
+
+// Kernels whose run time the test sets: they busy-wait (wall time, as the tuner measures).
+void SpinFor(double ms) {
+  const auto t0 = std::chrono::steady_clock::now();
+  while (std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() <
+         ms) {
+  }
+}
+int slow_runs_left = 0;  // runs of InvokeWarmingUp still slow
+Status InvokeWarmingUp(InvokeContext&) {
+  SpinFor(slow_runs_left-- > 0 ? 3.0 : 0.1);
+  return Status::Ok();
+}
+Status InvokeSteadyFast(InvokeContext&) {
+  SpinFor(0.1);
+  return Status::Ok();
+}
+Status InvokeSteadySlow(InvokeContext&) {
+  SpinFor(0.3);
+  return Status::Ok();
+}
+
+Expected<TunedKernel> TuneFakeConv(std::span<const KernelDef* const> candidates,
+                                   std::string* report) {
+  const Node node = NhwcConv3x3("fake_conv", 1);
+  const Tensor w = RandomF32({4, 4, 3, 3}, 7);
+  const std::vector<TensorType> in_types = {
+      {DType::kF32, {1, 4, 4, 4}}, {DType::kF32, {4, 4, 3, 3}}, {DType::kF32, {}}};
+  const std::vector<const Tensor*> constants = {nullptr, &w, nullptr};
+  const std::vector<TensorType> out_types = {{DType::kF32, {1, 4, 4, 4}}};
+  return TuneNode(node, in_types, constants, out_types, candidates, 1, false, true, nullptr,
+                  report);
+}
+
+// The static preference timed slow once (its first runs, as a core waking up) loses only if it
+// stays slower when both are timed again.
+TEST(TuneNode, AWinIsConfirmedByTimingBothAgain) {
+  const KernelDef warming_up{"Conv",  KernelPath::kOnednn, DTypeSet{DType::kF32}, nullptr,
+                             nullptr, InvokeWarmingUp};
+  const KernelDef steady{"Conv",  KernelPath::kXnnpack, DTypeSet{DType::kF32}, nullptr,
+                         nullptr, InvokeSteadySlow};
+  const KernelDef* candidates[] = {&warming_up, &steady};
+  slow_runs_left = 4;  // the warm-up run and the three first timed runs
+  std::string report;
+  Expected<TunedKernel> tuned = TuneFakeConv(candidates, &report);
+  ASSERT_TRUE(tuned.ok()) << tuned.status().ToString();
+  EXPECT_EQ(tuned->kernel, &warming_up) << report;
+  EXPECT_NE(report.find("timing both again"), std::string::npos) << report;
+  EXPECT_LT(tuned->best_ms, 0.25) << report;
+
+  // A real win survives the second timing.
+  const KernelDef slow{"Conv",  KernelPath::kOnednn, DTypeSet{DType::kF32}, nullptr,
+                       nullptr, InvokeSteadySlow};
+  const KernelDef fast{"Conv",  KernelPath::kXnnpack, DTypeSet{DType::kF32}, nullptr,
+                       nullptr, InvokeSteadyFast};
+  const KernelDef* real_win[] = {&slow, &fast};
+  tuned = TuneFakeConv(real_win, &report);
+  ASSERT_TRUE(tuned.ok()) << tuned.status().ToString();
+  EXPECT_EQ(tuned->kernel, &fast) << report;
+  EXPECT_NE(report.find("timing both again"), std::string::npos) << report;
 }
 
 // A depthwise 3x3 conv, NHWC f32: oneDNN lists more than one implementation for it on AVX-512
