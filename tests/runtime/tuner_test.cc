@@ -210,10 +210,12 @@ TEST(TuningKey, ChangesWithWinograd) {
 TEST(TuningKey, ChangesWithAnyWeightValue) {
   const Graph g = PreparedSmallCnn();
   const std::string key = TuningKey("m", g, 1, true);
-  // w1 is [8,3,3,3]: 216 floats, 864 bytes; bf is [10]: 40 bytes, so its last element sits in
-  // the hash's partial tail word.
-  EXPECT_NE(TuningKey("m", WithWeightChanged(g, "w1", 0), 1, true), key);
-  EXPECT_NE(TuningKey("m", WithWeightChanged(g, "w1", 215), 1, true), key);
+  // w1 is [8,3,3,3]: 216 floats, 864 bytes, all in the hash's four 8-byte lanes (elements 0, 2,
+  // 4 and 215 in lanes 0, 1, 2 and 3); bf is [10]: 40 bytes, so its last element sits in the
+  // words after the last 32-byte block.
+  for (int64_t element : {0, 2, 4, 215}) {
+    EXPECT_NE(TuningKey("m", WithWeightChanged(g, "w1", element), 1, true), key) << element;
+  }
   EXPECT_NE(TuningKey("m", WithWeightChanged(g, "bf", 9), 1, true), key);
   EXPECT_NE(TuningKey("m", WithWeightChanged(g, "bf", 0), 1, true), key);
 }
