@@ -222,8 +222,11 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
                                       [](KernelPath p) { return p != KernelPath::kReference; });
   impl->num_threads = std::max(1, options.num_threads);
   // The pthreadpool serves XNNPACK and the reference kernels. It is made once the kernels are
-  // chosen, as oneDNN brings its own OpenMP team; tuning times candidates with it, so it comes
-  // first then.
+  // chosen, as oneDNN brings its own OpenMP team. Tuning times candidates on the threads they will
+  // run on, so without oneDNN among the paths the pool comes first. With oneDNN its OpenMP team
+  // owns the threads as soon as one node runs on it (see "One threading runtime per run" below)
+  // and the other kernels run on the calling thread: they are timed there. Timed on the pool,
+  // XNNPACK won 27 of ResNet-50's convs at 2 threads, which then ran on one (47 ms against 25).
   auto make_pool = [&]() -> Status {
     if (impl->num_threads > 1) {
       impl->pool = pthreadpool_create(static_cast<size_t>(impl->num_threads));
@@ -231,7 +234,15 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
     }
     return options.pin_threads ? PinPoolThreads(impl->pool, impl->num_threads) : Status::Ok();
   };
-  if (options.tune) RETURN_IF_ERROR(make_pool());
+  const bool onednn_in_paths =
+      std::find(path_order.begin(), path_order.end(), KernelPath::kOnednn) != path_order.end();
+  const bool pool_for_tuning = options.tune && !onednn_in_paths;
+  if (pool_for_tuning) RETURN_IF_ERROR(make_pool());
+  if (options.tune && onednn_in_paths && impl->num_threads > 1) {
+    impl->pass_log.push_back(
+        "tune: XNNPACK and reference kernels timed on the calling thread, where they run when "
+        "oneDNN's threads do the parallel work");
+  }
   for (KernelPath p : path_order) {
     const BackendDef* b = FindBackend(p);
     if (b->configure_threads != nullptr) {
@@ -282,22 +293,10 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
   // Select and prepare a kernel for every node (timing the candidates when tuning).
   TuningCache tuning;
   bool tuning_changed = false;
-  // With oneDNN among the paths, its OpenMP team will own the threads and the other kernels run
-  // on the calling thread (see "One threading runtime per run" below), so they are timed there
-  // too. Timed on the pool, XNNPACK won 27 of ResNet-50's convs at 2 threads, which then ran on
-  // one: the tuned model took 47 ms against 25 untuned.
-  pthreadpool_t tuning_pool = impl->pool;
   if (options.tune) {
     tuning = TuningCache::Load(
         options.tune_cache_dir.empty() ? DefaultTuningDir() : options.tune_cache_dir,
         TuningKey(model.path, g, impl->num_threads, options.winograd));
-    if (impl->num_threads > 1 &&
-        std::find(path_order.begin(), path_order.end(), KernelPath::kOnednn) != path_order.end()) {
-      tuning_pool = nullptr;
-      impl->pass_log.push_back(
-          "tune: XNNPACK and reference kernels timed on the calling thread, where they run when "
-          "oneDNN's threads do the parallel work");
-    }
   }
   std::string missing;
   int num_missing = 0;
@@ -358,7 +357,7 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
         std::string report;
         Expected<TunedKernel> tuned =
             TuneNode(node, in_types, constants, out_types, candidates, impl->num_threads,
-                     share_every_layer, options.winograd, tuning_pool, &report);
+                     share_every_layer, options.winograd, impl->pool, &report);
         if (!tuned.ok()) return tuned.status().WithPrefix(prefix);
         TunedKernel best = std::move(tuned).value();
         impl->pass_log.push_back("tune: " + report);
@@ -433,7 +432,7 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
                     impl->num_threads,
                     (share_every_layer ? kMinMacsToShareSpinning : kMinMacsForThreads) / 1e6));
   }
-  if (!onednn_threads && !options.tune) RETURN_IF_ERROR(make_pool().WithPrefix(prefix));
+  if (!onednn_threads && !pool_for_tuning) RETURN_IF_ERROR(make_pool().WithPrefix(prefix));
 
   // Lifetimes in node steps. Inputs and outputs stay live for the whole run so a caller can
   // run again on the same input and read outputs afterwards.
