@@ -330,9 +330,23 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
     if (options.kernel_paths.empty()) ApplyNodePreference(sctx, EstimateMacs(g, node), node_order);
     KernelCandidates claims(sctx, node_order);
     std::vector<const KernelDef*> candidates;
-    while (const KernelDef* k = claims.Next()) {
-      candidates.push_back(k);
-      if (!options.tune) break;
+    // A cached choice asks its own path alone: asking every path, as tuning does, made a cached
+    // --tune load slower than an untuned one (each path's support check builds its descriptors).
+    const KernelPath* cached = options.tune ? tuning.Find(node.name) : nullptr;
+    if (cached != nullptr &&
+        std::find(node_order.begin(), node_order.end(), *cached) != node_order.end()) {
+      if (const KernelDef* k = KernelCandidates(sctx, std::span(cached, 1)).Next()) {
+        candidates = {k};  // prepared below like an untuned choice
+        // Should the cached implementation be gone, the kernel's own choice follows.
+        if (tuning.TacticOf(node.name) > 0) candidates.push_back(k);
+      }
+    }
+    const bool from_cache = !candidates.empty();
+    if (!from_cache) {
+      while (const KernelDef* k = claims.Next()) {
+        candidates.push_back(k);
+        if (!options.tune) break;
+      }
     }
     if (candidates.empty()) {
       ++num_missing;
@@ -341,35 +355,23 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
       continue;
     }
     NodeExec& exec = impl->execs[n];
-    int cached_tactic = 0;
-    if (options.tune && candidates.size() > 1) {
-      const KernelPath* cached = tuning.Find(node.name);
-      auto it = cached == nullptr
-                    ? candidates.end()
-                    : std::find_if(candidates.begin(), candidates.end(),
-                                   [&](const KernelDef* k) { return k->path == *cached; });
-      if (it != candidates.end()) {
-        candidates = {*it};  // prepared below like an untuned choice
-        cached_tactic = tuning.TacticOf(node.name);
-        // Should that implementation be gone, the kernel's own choice follows.
-        if (cached_tactic > 0) candidates.push_back(*it);
-      } else {
-        std::string report;
-        Expected<TunedKernel> tuned =
-            TuneNode(node, in_types, constants, out_types, candidates, impl->num_threads,
-                     share_every_layer, options.winograd, impl->pool, &report);
-        if (!tuned.ok()) return tuned.status().WithPrefix(prefix);
-        TunedKernel best = std::move(tuned).value();
-        impl->pass_log.push_back("tune: " + report);
-        tuning.Set(node.name, best.kernel->path, best.tactic);
-        tuning_changed = true;
-        exec.kernel = best.kernel;
-        exec.state = std::move(best.state);
-        exec.scratch_bytes = best.scratch_bytes;
-        exec.packed_constant_inputs = best.packed_constant_inputs;
-        releaser.NodePrepared(g, node, exec.packed_constant_inputs);
-        continue;
-      }
+    const int cached_tactic = from_cache ? tuning.TacticOf(node.name) : 0;
+    if (options.tune && !from_cache && candidates.size() > 1) {
+      std::string report;
+      Expected<TunedKernel> tuned =
+          TuneNode(node, in_types, constants, out_types, candidates, impl->num_threads,
+                   share_every_layer, options.winograd, impl->pool, &report);
+      if (!tuned.ok()) return tuned.status().WithPrefix(prefix);
+      TunedKernel best = std::move(tuned).value();
+      impl->pass_log.push_back("tune: " + report);
+      tuning.Set(node.name, best.kernel->path, best.tactic);
+      tuning_changed = true;
+      exec.kernel = best.kernel;
+      exec.state = std::move(best.state);
+      exec.scratch_bytes = best.scratch_bytes;
+      exec.packed_constant_inputs = best.packed_constant_inputs;
+      releaser.NodePrepared(g, node, exec.packed_constant_inputs);
+      continue;
     }
     // A fast kernel that fails to prepare (a configuration its library rejects) hands the node
     // to the next path; the last candidate's error is the node's error.

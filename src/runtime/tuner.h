@@ -4,9 +4,11 @@
 // (kMinTunedGain), again when both are timed once more. A kernel that names its implementation
 // (oneDNN's) is also timed with each alternative implementation its library lists
 // (PrepareContext::tactic): the AMX or the VNNI int8 conv, jit_dw or brdgmm_dw, brgconv or jit.
-// Choices are cached in a small text file keyed by the model's content hash, the bound input
-// shapes, the thread count, the CPU and every backend's library version, so the next session
-// creation reads it instead of timing. Usage (inside Session::Create):
+// Choices are cached in a small text file keyed by a hash of the optimized graph (ops, attributes,
+// shapes, small constants by value, weights by size: see kMaxHashedConstantBytes), the bound
+// input shapes, the thread count, the CPU and every backend's library version, so the next
+// session creation reads it instead of timing, asking only the cached path for each node.
+// Usage (inside Session::Create):
 //   TuningCache cache = TuningCache::Load(dir, key);
 //   ASSIGN_OR_RETURN(auto pick, TuneNode(node, in_types, constants, out_types, candidates, ...));
 //   cache.Set(node.name, pick.kernel->path, pick.tactic); cache.Save();

@@ -207,7 +207,7 @@ TEST(TuningKey, ChangesWithWinograd) {
   EXPECT_NE(TuningKey("m", g, 1, true), TuningKey("m", g, 1, false));
 }
 
-TEST(TuningKey, ChangesWithAnyWeightValue) {
+TEST(TuningKey, ChangesWithAnySmallConstantValue) {
   const Graph g = PreparedSmallCnn();
   const std::string key = TuningKey("m", g, 1, true);
   // w1 is [8,3,3,3]: 216 floats, 864 bytes, all in the hash's four 8-byte lanes (elements 0, 2,
@@ -218,6 +218,32 @@ TEST(TuningKey, ChangesWithAnyWeightValue) {
   }
   EXPECT_NE(TuningKey("m", WithWeightChanged(g, "bf", 9), 1, true), key);
   EXPECT_NE(TuningKey("m", WithWeightChanged(g, "bf", 0), 1, true), key);
+}
+
+// Timings do not depend on the values of large weights: a retrained model reuses the choices
+// (and a cached load does not hash megabytes of weights). Their dtype and size still count.
+TEST(TuningKey, LargeWeightsCountByDtypeAndSizeNotValue) {
+  Graph g = PreparedSmallCnn();
+  const int w1 = g.FindValue("w1");
+  ASSERT_GE(w1, 0);
+  auto with_w1 = [&](Tensor w) {
+    Graph copy = g;
+    copy.values[w1].constant = std::make_shared<const Tensor>(std::move(w));
+    return copy;
+  };
+  const int64_t large = 64 * 1024;  // 256 KiB of floats
+  auto floats = [](int64_t n) {
+    return Tensor::FromVector(DType::kF32, {n}, std::vector<float>(static_cast<size_t>(n), 0.25f));
+  };
+  const Graph big = with_w1(floats(large));
+  const std::string key = TuningKey("m", big, 1, true);
+  EXPECT_EQ(TuningKey("m", WithWeightChanged(big, "w1", 0), 1, true), key);
+  EXPECT_EQ(TuningKey("m", WithWeightChanged(big, "w1", large - 1), 1, true), key);
+  EXPECT_NE(TuningKey("m", with_w1(floats(large + 1)), 1, true), key);
+  const Tensor halves = Tensor::FromVector(DType::kF16, {large * 2},
+                                           std::vector<uint16_t>(static_cast<size_t>(large) * 2));
+  ASSERT_EQ(halves.bytes(), floats(large).bytes());
+  EXPECT_NE(TuningKey("m", with_w1(halves), 1, true), key) << "the same bytes as f16";
 }
 
 TEST(TuningKey, ChangesWithShapesAndAttributes) {
