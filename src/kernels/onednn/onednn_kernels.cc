@@ -3,6 +3,8 @@
 
 #include <vector>
 
+#include "kernels/simd/quantize.h"
+
 namespace edgerun {
 
 std::span<const KernelDef> OnednnKernels() {
@@ -13,6 +15,8 @@ std::span<const KernelDef> OnednnKernels() {
           OnednnQMatMulKernels(), OnednnTransposeKernels(), OnednnBinaryKernels()}) {
       all.insert(all.end(), family.begin(), family.end());
     }
+    // oneDNN's reorder quantizes with a reciprocal multiply, not the spec's division.
+    all.push_back(FastQuantizeLinearKernel(KernelPath::kOnednn));
     return all;
   }();
   return table;

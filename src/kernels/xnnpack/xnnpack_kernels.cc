@@ -3,6 +3,7 @@
 
 #include <vector>
 
+#include "kernels/simd/quantize.h"
 #include "kernels/xnnpack/xnnpack_util.h"
 
 namespace edgerun {
@@ -10,11 +11,13 @@ namespace edgerun {
 std::span<const KernelDef> XnnpackKernels() {
   static const std::vector<KernelDef> table = [] {
     std::vector<KernelDef> all;
-    for (auto family : {XnnpackConvKernels(), XnnpackPoolKernels(), XnnpackMatMulKernels(),
-                        XnnpackElementwiseKernels(), XnnpackTensorKernels(),
-                        XnnpackQConvKernels()}) {
+    for (auto family :
+         {XnnpackConvKernels(), XnnpackPoolKernels(), XnnpackMatMulKernels(),
+          XnnpackElementwiseKernels(), XnnpackTensorKernels(), XnnpackQConvKernels()}) {
       all.insert(all.end(), family.begin(), family.end());
     }
+    // XNNPACK's convert quantizes with a reciprocal multiply, not the spec's division.
+    all.push_back(FastQuantizeLinearKernel(KernelPath::kXnnpack));
     return all;
   }();
   return table;
