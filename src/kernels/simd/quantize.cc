@@ -90,10 +90,6 @@ struct QuantizeState : KernelState {
   std::string_view implementation() const override { return name; }
 };
 
-// From this many input bytes the oneDNN path splits the work across its OpenMP team, as the
-// input interleave does (kernels/simd/interleave.cc); smaller inputs stay on the calling thread.
-constexpr size_t kMinBytesToShare = 256 * 1024;
-
 bool SupportsFastQuantize(const SupportContext& ctx) {
   if (ctx.inputs.size() < 2 || ctx.outputs.size() != 1) return false;
   const TensorType& x = ctx.inputs[0];
@@ -121,7 +117,7 @@ Status PrepareFastQuantize(PrepareContext& ctx) {
 Status PrepareFastQuantizeOnOpenMp(PrepareContext& ctx) {
   RETURN_IF_ERROR(PrepareFastQuantize(ctx));
   auto& s = static_cast<QuantizeState&>(*ctx.state);
-  if (ctx.share_every_layer && s.n * sizeof(float) >= kMinBytesToShare) s.threads = ctx.num_threads;
+  s.threads = ThreadsToShare(s.n * sizeof(float), ctx.share_every_layer, ctx.num_threads);
   return Status::Ok();
 }
 
