@@ -5,6 +5,7 @@
 #include <random>
 
 #include "passes/graph_eval.h"
+#include "runtime/evaluate_node.h"
 #include "util/compare.h"
 
 namespace edgerun::testing {
@@ -39,6 +40,15 @@ void ExpectSameGraphResults(const Graph& before, const Graph& after, uint32_t se
         test_util::AllClose((*got)[i].view(), (*want)[i].view(), 1e-4, 1e-5);
     EXPECT_TRUE(r.ok) << "output " << i << ": " << r.message;
   }
+}
+
+const KernelDef* KernelOnPath(KernelPath path, const Node& node,
+                              const std::vector<TensorType>& in) {
+  const std::vector<const Tensor*> constants(in.size(), nullptr);
+  Expected<std::vector<TensorType>> out = InferNode(node, in, constants);
+  if (!out.ok()) return nullptr;
+  const KernelPath order[] = {path};
+  return SelectKernel(SupportContext{node, in, constants, *out}, order);
 }
 
 Tensor RandomF32(std::vector<int64_t> dims, uint32_t seed) {

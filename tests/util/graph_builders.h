@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "edgerun/session.h"
+#include "kernels/kernel.h"
 
 namespace edgerun::testing {
 
@@ -17,6 +18,10 @@ namespace edgerun::testing {
 // (EvaluateNode only looks at the ids' positions).
 Node MakeNode(const std::string& op, int opset, int num_inputs, int num_outputs = 1,
               const std::string& name = "n0");
+
+// The kernel `path` picks for `node` with input types `in` (no constants), or nullptr when none
+// of its kernels claims it or the types do not infer.
+const KernelDef* KernelOnPath(KernelPath path, const Node& node, const std::vector<TensorType>& in);
 
 // Deterministic pseudo-random f32 tensor in [-1, 1).
 Tensor RandomF32(std::vector<int64_t> dims, uint32_t seed);

@@ -55,13 +55,7 @@ Node TransposeNode(const std::vector<int64_t>& perm) {
 
 // True when `path` picks the plane interleave for Transpose(perm) of `input`.
 bool ClaimedByInterleave(KernelPath path, const std::vector<int64_t>& perm, const TensorType& in) {
-  const Node node = TransposeNode(perm);
-  const Tensor* constants[] = {nullptr};
-  Expected<std::vector<TensorType>> out = InferNode(node, {&in, 1}, constants);
-  if (!out.ok()) return false;
-  SupportContext ctx{node, {&in, 1}, constants, *out};
-  const KernelPath order[] = {path};
-  const KernelDef* k = SelectKernel(ctx, order);
+  const KernelDef* k = testing::KernelOnPath(path, TransposeNode(perm), {in});
   return k != nullptr && k->supports == PlaneInterleaveTransposeKernel(path).supports;
 }
 
@@ -193,12 +187,7 @@ Tensor Evaluate(const Node& n, const std::vector<const Tensor*>& inputs, KernelP
 
 // True when `path` picks the interleave for `n` with inputs `in`.
 bool ShuffleClaimedByInterleave(KernelPath path, const Node& n, const std::vector<TensorType>& in) {
-  const std::vector<const Tensor*> constants(in.size(), nullptr);
-  Expected<std::vector<TensorType>> out = InferNode(n, in, constants);
-  if (!out.ok()) return false;
-  SupportContext ctx{n, in, constants, *out};
-  const KernelPath order[] = {path};
-  const KernelDef* k = SelectKernel(ctx, order);
+  const KernelDef* k = testing::KernelOnPath(path, n, in);
   return k != nullptr && k->supports == InterleaveChannelShuffleKernel(path).supports;
 }
 

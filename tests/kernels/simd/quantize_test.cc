@@ -165,12 +165,7 @@ TEST(FastQuantizeTest, SplitAcrossThreadsMatchesReference) {
 TEST(FastQuantizeTest, LeavesPerAxisAndIntegerInputsToTheReference) {
   const Node node = QuantizeNode(3);
   auto claimed = [&](KernelPath path, const std::vector<TensorType>& in) {
-    const std::vector<const Tensor*> constants(in.size(), nullptr);
-    Expected<std::vector<TensorType>> out = InferNode(node, in, constants);
-    if (!out.ok()) return false;
-    SupportContext ctx{node, in, constants, *out};
-    const KernelPath order[] = {path};
-    const KernelDef* k = SelectKernel(ctx, order);
+    const KernelDef* k = testing::KernelOnPath(path, node, in);
     return k != nullptr && k->supports == FastQuantizeLinearKernel(path).supports;
   };
   for (KernelPath path : {KernelPath::kOnednn, KernelPath::kXnnpack}) {
