@@ -244,6 +244,89 @@ TEST(OnednnQConvTest, DepthwiseMatchesReference) {
   }
 }
 
+// Runs QLinearConv `n` on the oneDNN kernel prepared for `threads` threads (every layer shared,
+// as with spinning workers); returns the output and names the implementation in `impl`.
+Tensor RunQConvOnThreads(const Node& n, const std::vector<const Tensor*>& inputs, int threads,
+                         std::string* impl) {
+  std::vector<TensorType> in_types;
+  std::vector<TensorView> ins;
+  for (const Tensor* t : inputs) {
+    in_types.push_back(TensorType{t->dtype(), t->dims()});
+    ins.push_back(t->view());
+  }
+  Expected<std::vector<TensorType>> out_types = InferNode(n, in_types, inputs);
+  EXPECT_TRUE(out_types.ok());
+  if (!out_types.ok()) return Tensor();
+  SupportContext sctx{n, in_types, inputs, *out_types, threads, /*share_every_layer=*/true};
+  const KernelPath onednn[] = {KernelPath::kOnednn};
+  const KernelDef* k = SelectKernel(sctx, onednn);
+  EXPECT_NE(k, nullptr);
+  if (k == nullptr) return Tensor();
+  PrepareContext pctx{n, in_types, inputs, *out_types, threads};
+  pctx.share_every_layer = true;
+  const Status prepared = k->prepare(pctx);
+  EXPECT_TRUE(prepared.ok()) << prepared.ToString();
+  if (!prepared.ok()) return Tensor();
+  *impl = std::string(pctx.state->implementation());
+  Tensor y = Tensor::Create((*out_types)[0].dtype, (*out_types)[0].dims).value();
+  std::vector<TensorView> outs = {y.view()};
+  onednn_test::AlignedScratch scratch(pctx.scratch_bytes);
+  SetupContext setup{n, pctx.state.get(), ins, outs, scratch.get(), pctx.scratch_bytes};
+  EXPECT_TRUE(k->setup == nullptr || k->setup(setup).ok());
+  InvokeContext ictx{n, pctx.state.get(), ins, outs, scratch.get(), pctx.scratch_bytes};
+  EXPECT_TRUE(k->invoke(ictx).ok());
+  return y;
+}
+
+// On several threads the int8 depthwise convs on maps of 14x14 or smaller take oneDNN's own
+// first choice (brdgmm_dw on AVX-512 VNNI), on one thread jit_int8; both match the reference.
+// Output zero point 0, as after MobileNetV2's ReLU6 (oneDNN 2.6 offers no brdgmm_dw with one).
+TEST(OnednnQConvTest, SmallDepthwiseOnTwoThreadsTakesBrdgmm) {
+  struct Case {
+    std::vector<int64_t> x;
+    int64_t stride;
+    bool small;  // output map of 14x14 or less
+  };
+  const Case cases[] = {{{1, 14, 14, 384}, 1, true},
+                        {{1, 28, 28, 192}, 2, true},
+                        {{1, 7, 7, 960}, 1, true},
+                        {{1, 28, 28, 192}, 1, false}};
+  uint32_t seed = 900;
+  for (const Case& c : cases) {
+    SCOPED_TRACE("x " + DimsToString(c.x) + " stride " + std::to_string(c.stride));
+    const int64_t ch = c.x[3];
+    Node n = OnednnTestNode("QLinearConv", kNhwcDomain, 9, 10);
+    n.attrs["group"] = Attribute::Int(ch);
+    SetInts(n, "kernel_shape", {3, 3});
+    SetInts(n, "strides", {c.stride, c.stride});
+    SetInts(n, "pads", {1, 1, 1, 1});
+    const Tensor x = RandomTensor(DType::kU8, c.x, seed++, 0, 255);
+    const Tensor w = RandomTensor(DType::kI8, {ch, 1, 3, 3}, seed++, -127, 127);
+    const Tensor w_scale = RandomTensor(DType::kF32, {ch}, seed++, 0.002, 0.01);
+    const Tensor b = RandomTensor(DType::kI32, {ch}, seed++, -3000, 3000);
+    const Tensor x_scale = Scalar(DType::kF32, 0.02), y_scale = Scalar(DType::kF32, 0.01);
+    const Tensor x_zp = Scalar(DType::kU8, 0), y_zp = Scalar(DType::kU8, 0);
+    const Tensor w_zp = testing::TensorFromDoubles(DType::kI8, {1}, {0});
+    const std::vector<const Tensor*> inputs = {&x,    &x_scale, &x_zp, &w, &w_scale,
+                                               &w_zp, &y_scale, &y_zp, &b};
+    Expected<std::vector<Tensor>> ref = EvaluateNode(n, inputs, KernelPath::kReference);
+    ASSERT_TRUE(ref.ok()) << ref.status().message();
+    std::string one_thread, two_threads;
+    const Tensor y1 = RunQConvOnThreads(n, inputs, 1, &one_thread);
+    const Tensor y2 = RunQConvOnThreads(n, inputs, 2, &two_threads);
+    for (const Tensor* y : {&y1, &y2}) {
+      const test_util::CompareResult r = test_util::AllClose(y->view(), (*ref)[0].view(), 0, 0);
+      EXPECT_TRUE(r.ok) << r.message;
+    }
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512vnni")) {
+      EXPECT_TRUE(one_thread.starts_with("jit_int8:")) << one_thread;
+      EXPECT_EQ(two_threads.starts_with("brdgmm_dw:"), c.small) << two_threads;
+    }
+#endif
+  }
+}
+
 struct QConvAddCase {
   std::vector<int64_t> x;  // N, H, W, C
   int64_t m;
