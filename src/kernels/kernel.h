@@ -62,6 +62,12 @@ struct PrepareContext {
         constants(constants),
         outputs(outputs),
         num_threads(num_threads) {}
+  // As the session will prepare the node a support check asks about (its thread count and
+  // sharing), for checks that build the plan prepare will use.
+  explicit PrepareContext(const SupportContext& ctx)
+      : PrepareContext(ctx.node, ctx.inputs, ctx.constants, ctx.outputs, ctx.num_threads) {
+    share_every_layer = ctx.share_every_layer;
+  }
 
   const Node& node;
   std::span<const TensorType> inputs;

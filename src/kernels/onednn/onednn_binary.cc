@@ -98,8 +98,7 @@ struct BinaryState : KernelState {
 
 bool SupportsNhwcBinary(const SupportContext& ctx) {
   if (onednn::CpuEngine() == nullptr) return false;
-  PrepareContext pctx{ctx.node, ctx.inputs, ctx.constants, ctx.outputs, ctx.num_threads};
-  pctx.share_every_layer = ctx.share_every_layer;
+  PrepareContext pctx(ctx);
   Expected<BinarySpec> s = BinarySpecOf(pctx);
   if (!s.ok()) return false;
   const int threads = BinaryThreads(pctx);

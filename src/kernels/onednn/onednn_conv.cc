@@ -311,8 +311,7 @@ bool SupportsConvLike(const SupportContext& ctx, bool deconv) {
   if (residual && (!IsF32(in[kResidualInput]) || in[kResidualInput].dims != ctx.outputs[0].dims)) {
     return false;
   }
-  PrepareContext pctx{ctx.node, ctx.inputs, ctx.constants, ctx.outputs, ctx.num_threads};
-  pctx.share_every_layer = ctx.share_every_layer;
+  PrepareContext pctx(ctx);
   onednn::ScopedOmpThreads team(onednn::ThreadsFor(pctx, 1));  // the team prepare will use
   Expected<ConvGeometry> g = deconv ? DeconvGeometryOf(pctx) : onednn::ConvGeometryOf(pctx, 1);
   if (!g.ok()) return false;

@@ -328,8 +328,7 @@ bool SupportsQConv(const SupportContext& ctx, bool residual) {
       NumElements(ctx.outputs[0].dims) == 0) {
     return false;
   }
-  PrepareContext pctx{ctx.node, ctx.inputs, ctx.constants, ctx.outputs, ctx.num_threads};
-  pctx.share_every_layer = ctx.share_every_layer;
+  PrepareContext pctx(ctx);
   onednn::ScopedOmpThreads team(onednn::ThreadsFor(pctx, kW));  // the team prepare will use
   Expected<QConvSpec> s = QConvSpecOf(pctx, residual);
   if (!s.ok()) return false;
