@@ -333,12 +333,14 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
     // A cached choice asks its own path alone: asking every path, as tuning does, made a cached
     // --tune load slower than an untuned one (each path's support check builds its descriptors).
     const KernelPath* cached = options.tune ? tuning.Find(node.name) : nullptr;
+    int cached_tactic = 0;
     if (cached != nullptr &&
         std::find(node_order.begin(), node_order.end(), *cached) != node_order.end()) {
       if (const KernelDef* k = KernelCandidates(sctx, std::span(cached, 1)).Next()) {
         candidates = {k};  // prepared below like an untuned choice
+        cached_tactic = tuning.TacticOf(node.name);
         // Should the cached implementation be gone, the kernel's own choice follows.
-        if (tuning.TacticOf(node.name) > 0) candidates.push_back(k);
+        if (cached_tactic > 0) candidates.push_back(k);
       }
     }
     const bool from_cache = !candidates.empty();
@@ -355,7 +357,6 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
       continue;
     }
     NodeExec& exec = impl->execs[n];
-    const int cached_tactic = from_cache ? tuning.TacticOf(node.name) : 0;
     if (options.tune && !from_cache && candidates.size() > 1) {
       std::string report;
       Expected<TunedKernel> tuned =

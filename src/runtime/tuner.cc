@@ -35,31 +35,17 @@ constexpr int kConfirmRounds = 2;
 // TensorRT timing cache does; a cached path that no longer claims a node is timed again.
 constexpr size_t kMaxHashedConstantBytes = 16 << 10;
 
-// 64-bit content hash, 8 bytes per step.
+// 64-bit content hash, 8 bytes per step (it hashes names, dims and small constants only).
 struct Hasher {
   uint64_t h = 0x9E3779B97F4A7C15ull;
-  static uint64_t Step(uint64_t state, uint64_t v) {
-    state ^= v + 0x9E3779B97F4A7C15ull + (state << 6) + (state >> 2);
-    state *= 0xBF58476D1CE4E5B9ull;
-    return state ^ (state >> 31);
+  void Mix(uint64_t v) {
+    h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 31;
   }
-  void Mix(uint64_t v) { h = Step(h, v); }
   void Bytes(const void* data, size_t n) {
     const auto* p = static_cast<const unsigned char*>(data);
     size_t i = 0;
-    // Four independent lanes over 32-byte blocks: one lane's chain of multiplies was the whole
-    // cost (TuningKey was 7% of a cached --tune run of MobileNetV3-small).
-    if (n >= 32) {
-      uint64_t lanes[4] = {h, h ^ 1, h ^ 2, h ^ 3};
-      for (; i + 32 <= n; i += 32) {
-        for (int k = 0; k < 4; ++k) {
-          uint64_t v;
-          std::memcpy(&v, p + i + 8 * k, 8);
-          lanes[k] = Step(lanes[k], v);
-        }
-      }
-      for (uint64_t lane : lanes) Mix(lane);
-    }
     for (; i + 8 <= n; i += 8) {
       uint64_t v;
       std::memcpy(&v, p + i, 8);

@@ -210,9 +210,8 @@ TEST(TuningKey, ChangesWithWinograd) {
 TEST(TuningKey, ChangesWithAnySmallConstantValue) {
   const Graph g = PreparedSmallCnn();
   const std::string key = TuningKey("m", g, 1, true);
-  // w1 is [8,3,3,3]: 216 floats, 864 bytes, all in the hash's four 8-byte lanes (elements 0, 2,
-  // 4 and 215 in lanes 0, 1, 2 and 3); bf is [10]: 40 bytes, so its last element sits in the
-  // words after the last 32-byte block.
+  // w1 is [8,3,3,3]: 216 floats in 108 8-byte words (elements in the first three words and the
+  // last); bf is [10]: 40 bytes, its first and last words.
   for (int64_t element : {0, 2, 4, 215}) {
     EXPECT_NE(TuningKey("m", WithWeightChanged(g, "w1", element), 1, true), key) << element;
   }
