@@ -839,12 +839,6 @@ template <typename A, typename B, typename C>
     const A* __restrict a, const B* __restrict b, const AddParams p, int64_t n, C* __restrict c) {
   AddSameShape(a, b, p, n, c);
 }
-
-bool HasAvx512() {
-  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-  return has;
-}
 #endif
 
 template <typename A, typename B, typename C>
@@ -852,7 +846,7 @@ void RunQLinearAdd(const QAddState& s, const A* __restrict a, const B* __restric
                    const AddParams p, C* __restrict c) {
   if (s.same_shape) {
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (HasAvx512()) return AddSameShapeAvx512(a, b, p, s.size, c);
+    if (CpuHasAvx512()) return AddSameShapeAvx512(a, b, p, s.size, c);
 #endif
     return AddSameShape(a, b, p, s.size, c);
   }
@@ -1009,7 +1003,7 @@ void RunQLinearGapNhwc(const QGapNhwcState& s, const X* x, int32_t x_zp, double 
       const int64_t p1 = std::min(s.pixels, p0 + kGapBlock);
       std::fill(acc, acc + c_count, 0);
 #if defined(__x86_64__) && defined(__GNUC__)
-      if (HasAvx512()) {
+      if (CpuHasAvx512()) {
         AccumulateRowsAvx512(xn + p0 * c_count, p1 - p0, c_count, x_zp, acc);
       } else {
         AccumulateRows(xn + p0 * c_count, p1 - p0, c_count, x_zp, acc);

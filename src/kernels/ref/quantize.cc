@@ -96,18 +96,12 @@ template <typename X, typename Q>
                                                                              Q* __restrict y) {
   QuantizeRow(x, n, scale, zp, y);
 }
-
-bool HasAvx512() {
-  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-  return has;
-}
 #endif
 
 template <typename X, typename Q>
 void RunQuantize(const QuantState& s, const X* x, const float* scale, const TensorView* zp, Q* y) {
 #if defined(__x86_64__) && defined(__GNUC__)
-  const bool avx512 = HasAvx512();
+  const bool avx512 = CpuHasAvx512();
 #endif
   for (int64_t o = 0; o < s.outer; ++o) {
     for (int64_t c = 0; c < s.channels; ++c) {
