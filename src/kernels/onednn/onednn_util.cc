@@ -1,9 +1,6 @@
 #include "kernels/onednn/onednn_util.h"
 
 #include <omp.h>
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#endif
 
 #include <algorithm>
 #include <cstring>
@@ -587,15 +584,7 @@ int ThreadsFor(const PrepareContext& ctx, int weight_input) {
 
 bool SwishPostOpIsSlow() {
 #if defined(__x86_64__) || defined(__i386__)
-  // The compiler's CPU checks name the vendor and AVX-512 (as the reference kernels use them);
-  // GCC 12 knows no "amdfam1ah", so the family comes from CPUID leaf 1.
-  static const bool slow = [] {
-    if (!__builtin_cpu_is("amd") || !__builtin_cpu_supports("avx512f")) return false;
-    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-    if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return false;
-    const unsigned family = ((eax >> 8) & 0xf) + ((eax >> 20) & 0xff);
-    return family == 0x19 || family == 0x1a;  // Zen 4, Zen 5 (Zen 3 has no AVX-512)
-  }();
+  static const bool slow = __builtin_cpu_supports("avx512f");
   return slow;
 #else
   return false;

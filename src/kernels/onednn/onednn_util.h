@@ -207,13 +207,15 @@ int ThreadsFor(const PrepareContext& ctx, int weight_input);
 int ThreadsForWork(const PrepareContext& ctx, double macs);
 
 // Whether oneDNN's swish (SiLU) post-op is slower than the conv without it plus a separate pass
-// (simd/silu.h): on AMD CPUs of families 19h and 1Ah with AVX-512 (Zen 4 and Zen 5).
-// On Zen 4, which executes AVX-512 as two 256-bit halves, its generated code costs about 1 ns per
-// element (the 16->96 1x1 conv at 112x112: 0.47 ms, with the post-op 1.66 ms; in EfficientNet-B0
-// 1.24 -> 1.02 ms with the pass); on Zen 5 that layer in the model took 0.62-0.72 ms with the
-// post-op and 0.53-0.54 with the pass, EfficientNet-B0 8.7 -> 7.8 ms at 1 thread. On the Intel
-// Xeon measured before, the post-op cost 0.38 ns per element and a separate pass (an older one,
-// with hwy's Exp) 0.66, bound by memory: there and on untested CPUs the post-op stays.
+// (simd/silu.h): on x86 CPUs with AVX-512, measured on AMD Zen 4 and Zen 5 and on an Intel Xeon
+// (CPUID model 207, VNNI without AMX). On Zen 4, which executes AVX-512 as two 256-bit halves,
+// its generated code costs about 1 ns per element (the 16->96 1x1 conv at 112x112: 0.47 ms, with
+// the post-op 1.66 ms; in EfficientNet-B0 1.24 -> 1.02 ms with the pass); on Zen 5 that layer in
+// the model took 0.62-0.72 ms with the post-op and 0.53-0.54 with the pass, EfficientNet-B0
+// 8.7 -> 7.8 ms at 1 thread. On the Xeon, EfficientNet-B0 11.60-11.74 -> 10.91-11.24 ms at 1
+// thread and 6.44-6.64 -> 6.40-6.54 at 2 (4 alternating runs each). An earlier Xeon measurement
+// (with AMX) favoured the post-op, against an older pass built on hwy's Exp. CPUs without AVX-512
+// are untested and keep the post-op.
 bool SwishPostOpIsSlow();
 
 // Sets the calling thread's OpenMP team size for its lifetime (oneDNN sizes its work split when
