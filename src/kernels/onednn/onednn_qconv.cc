@@ -254,11 +254,30 @@ bool PreferBrdgmmDepthwise(const ConvGeometry& g, int threads) {
   return depthwise && threads > 1 && g.out[0] * g.out[1] <= 14 * 14;
 }
 
+bool IsPointwise(const ConvGeometry& g) {
+  return g.group == 1 && g.kernel[0] == 1 && g.kernel[1] == 1;
+}
+
 // A 1x1 conv too narrow for AMX tiles (16 rows of 64 bytes) to pay off (see above).
 bool IsNarrowPointwise(const ConvGeometry& g) {
-  if (g.group != 1 || g.kernel[0] != 1 || g.kernel[1] != 1) return false;
+  if (!IsPointwise(g)) return false;
   const int64_t rows = g.batch * g.out[0] * g.out[1];
   return g.in_channels < 128 || g.out_channels < 256 || rows < 16;
+}
+
+// On Intel CPUs the wider 1x1 convs keep oneDNN's order. On a Xeon with VNNI and no AMX (CPUID
+// model 207, 1 thread, --tune), brgconv_1x1 beat jit_int8_1x1 on MobileNetV2 QDQ's 320 -> 1280 at
+// 7x7 (0.088 vs 0.142 ms) and 160 -> 960 (0.038 vs 0.055), the model 2.50-2.60 -> 2.39-2.57 ms
+// (4 alternating runs, all faster); with AMX, oneDNN lists its AMX kernels first, which win there
+// (see above). On the AMD EPYC jit_int8_1x1 was never slower.
+bool WidePointwiseKeepsOnednnOrder(const ConvGeometry& g) {
+#if defined(__x86_64__) || defined(__i386__)
+  static const bool intel = __builtin_cpu_is("intel");
+  return intel && IsPointwise(g) && !IsNarrowPointwise(g);
+#else
+  (void)g;
+  return false;
+#endif
 }
 
 Expected<PrimitiveDesc> CreateQConvPd(const PrepareContext& ctx, const QConvSpec& s,
@@ -310,6 +329,7 @@ Expected<PrimitiveDesc> CreateQConvPd(const PrepareContext& ctx, const QConvSpec
       node, "int8 convolution"));
   std::span<const onednn::ImplPreference> preferences = kInt8Preferences;
   if (IsNarrowPointwise(g)) preferences = kInt8NarrowPointwisePreferences;
+  if (WidePointwiseKeepsOnednnOrder(g)) preferences = {};
   if (PreferBrdgmmDepthwise(g, onednn::ThreadsFor(ctx, kW))) preferences = {};
   return onednn::CreatePdPreferring(node, &desc, attr.get(), preferences, "int8 convolution",
                                     ctx.tactic);

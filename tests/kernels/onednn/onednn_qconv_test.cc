@@ -327,6 +327,51 @@ TEST(OnednnQConvTest, SmallDepthwiseOnTwoThreadsTakesBrdgmm) {
   }
 }
 
+// Int8 1x1 convs: the narrow ones take jit_int8_1x1; the wide ones (at least 128 in and 256 out
+// channels) keep oneDNN's order on Intel CPUs (brgconv_1x1 without AMX) and take jit_int8_1x1
+// elsewhere. Every choice matches the reference.
+TEST(OnednnQConvTest, PointwiseImplementationByWidthAndVendor) {
+  struct Case {
+    std::vector<int64_t> x;
+    int64_t m;
+    bool wide;
+  };
+  const Case cases[] = {{{1, 7, 7, 320}, 1280, true},
+                        {{1, 7, 7, 160}, 960, true},
+                        {{1, 56, 56, 24}, 144, false},
+                        {{1, 14, 14, 384}, 64, false}};
+  uint32_t seed = 950;
+  for (const Case& c : cases) {
+    SCOPED_TRACE("x " + DimsToString(c.x) + " m " + std::to_string(c.m));
+    const int64_t ch = c.x[3];
+    Node n = OnednnTestNode("QLinearConv", kNhwcDomain, 9, 10);
+    SetInts(n, "kernel_shape", {1, 1});
+    const Tensor x = RandomTensor(DType::kU8, c.x, seed++, 0, 255);
+    const Tensor w = RandomTensor(DType::kI8, {c.m, ch, 1, 1}, seed++, -127, 127);
+    const Tensor w_scale = RandomTensor(DType::kF32, {c.m}, seed++, 0.0005, 0.002);
+    const Tensor b = RandomTensor(DType::kI32, {c.m}, seed++, -3000, 3000);
+    const Tensor x_scale = Scalar(DType::kF32, 0.02), y_scale = Scalar(DType::kF32, 0.05);
+    const Tensor x_zp = Scalar(DType::kU8, 3), y_zp = Scalar(DType::kU8, 0);
+    const Tensor w_zp = testing::TensorFromDoubles(DType::kI8, {1}, {0});
+    const std::vector<const Tensor*> inputs = {&x,    &x_scale, &x_zp, &w, &w_scale,
+                                               &w_zp, &y_scale, &y_zp, &b};
+    Expected<std::vector<Tensor>> ref = EvaluateNode(n, inputs, KernelPath::kReference);
+    ASSERT_TRUE(ref.ok()) << ref.status().message();
+    std::string impl;
+    const Tensor y = RunQConvOnThreads(n, inputs, 1, &impl);
+    const test_util::CompareResult r = test_util::AllClose(y.view(), (*ref)[0].view(), 0, 0);
+    EXPECT_TRUE(r.ok) << r.message;
+#if defined(__x86_64__)
+    // With AMX, oneDNN lists its AMX kernels first for the wide ones.
+    if (__builtin_cpu_supports("avx512vnni") && impl.find("amx") == std::string::npos) {
+      const bool onednn_order = c.wide && __builtin_cpu_is("intel");
+      EXPECT_EQ(impl.starts_with("brgconv_1x1:"), onednn_order) << impl;
+      EXPECT_EQ(impl.starts_with("jit_int8_1x1:"), !onednn_order) << impl;
+    }
+#endif
+  }
+}
+
 struct QConvAddCase {
   std::vector<int64_t> x;  // N, H, W, C
   int64_t m;
