@@ -17,6 +17,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "edgerun/ir.h"
@@ -109,6 +110,15 @@ struct NodeProfile {
   int64_t runs = 0;
 };
 
+// Where Session::Create spent its time (wall clock, ms); `bench` reports it.
+struct LoadProfile {
+  double graph_ms = 0;    // shape inference, constant folding and the graph passes
+  double kernels_ms = 0;  // choosing and preparing kernels: weight packing, code generation
+  double plan_ms = 0;     // the rest: memory plan, arena, binding views, thread setup
+  // kernels_ms per op type, slowest first.
+  std::vector<std::pair<std::string, double>> kernels_by_op;
+};
+
 class Session {
  public:
   static Expected<std::unique_ptr<Session>> Create(const Model& model,
@@ -145,6 +155,7 @@ class Session {
   // The part of weight_bytes still held as constants: the rest was freed once every reader had
   // packed it into its kernel state. Memory in use = arena + persistent + held weights.
   size_t held_weight_bytes() const;
+  const LoadProfile& load_profile() const;
   // Per-node time, filled by Run when options.enable_profiling is set.
   std::span<const NodeProfile> profile() const;
   void ResetProfile();

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <numeric>
 
 #include "core/denormals.h"
@@ -114,6 +115,7 @@ struct Session::Impl {
   bool profiling = false;
   std::vector<NodeProfile> profile;
   std::vector<std::string> pass_log;
+  LoadProfile load_profile;
   int num_threads = 1;
   std::vector<void (*)(int)> before_run;  // backend hooks used by this session's kernels
   bool flush_denormals = false;
@@ -186,7 +188,18 @@ Expected<std::unique_ptr<Session>> Session::Create(const Model& model,
   return Create(std::move(copy), options);
 }
 
+namespace {
+
+using LoadClock = std::chrono::steady_clock;
+
+double MsSince(LoadClock::time_point start) {
+  return std::chrono::duration<double, std::milli>(LoadClock::now() - start).count();
+}
+
+}  // namespace
+
 Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionOptions& options) {
+  const LoadClock::time_point create_start = LoadClock::now();
   auto impl = std::make_unique<Impl>();
   impl->model_path = model.path;
   const std::string prefix = model.path.empty() ? std::string("model") : model.path;
@@ -266,6 +279,10 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
     }
   }
 
+  impl->load_profile.graph_ms = MsSince(create_start);
+  const LoadClock::time_point kernels_start = LoadClock::now();
+  std::map<std::string, double> kernels_by_op;
+
   const size_t num_values = g.values.size();
   std::vector<TensorType> types(num_values);
   for (size_t v = 0; v < num_values; ++v) {
@@ -310,6 +327,12 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
   impl->weight_pool = std::make_unique<WeightPool>(constant_bytes, options.huge_pages);
   for (size_t n = 0; n < g.nodes.size(); ++n) {
     const Node& node = g.nodes[n];
+    const LoadClock::time_point node_start = LoadClock::now();
+    struct AddTime {  // on every way out of the iteration
+      double& total;
+      LoadClock::time_point start;
+      ~AddTime() { total += MsSince(start); }
+    } add_time{kernels_by_op[node.op_type], node_start};
     std::vector<TensorType> in_types(node.inputs.size()), out_types(node.outputs.size());
     std::vector<const Tensor*> constants(node.inputs.size(), nullptr);
     for (size_t i = 0; i < node.inputs.size(); ++i) {
@@ -406,6 +429,11 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
     releaser.NodePrepared(g, node, exec.packed_constant_inputs);
   }
   impl->weight_pool->ReleaseUnused();
+  impl->load_profile.kernels_ms = MsSince(kernels_start);
+  const LoadClock::time_point plan_start = LoadClock::now();
+  for (const auto& [op, ms] : kernels_by_op) impl->load_profile.kernels_by_op.emplace_back(op, ms);
+  std::sort(impl->load_profile.kernels_by_op.begin(), impl->load_profile.kernels_by_op.end(),
+            [](const auto& a, const auto& b) { return a.second > b.second; });
   if (tuning_changed) {
     if (Status st = tuning.Save(); !st.ok()) impl->pass_log.push_back("tune: " + st.message());
   } else if (options.tune && tuning.loaded()) {
@@ -607,6 +635,7 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
   impl->flush_denormals = options.flush_denormals;
   impl->profiling = options.enable_profiling;
   impl->profile.resize(g.nodes.size());
+  impl->load_profile.plan_ms = MsSince(plan_start);
   return std::unique_ptr<Session>(new Session(std::move(impl)));
 }
 
@@ -707,6 +736,7 @@ Status Session::Run() {
 
 const Graph& Session::optimized_graph() const { return impl_->graph; }
 const std::vector<std::string>& Session::pass_log() const { return impl_->pass_log; }
+const LoadProfile& Session::load_profile() const { return impl_->load_profile; }
 
 std::vector<NodeReport> Session::NodeReports() const {
   const Graph& g = impl_->graph;

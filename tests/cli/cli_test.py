@@ -292,6 +292,13 @@ class CliTest(unittest.TestCase):
         self.assertLessEqual(lat["p90"], lat["p99"])
         self.assertLessEqual(lat["p99"], lat["max"])
         self.assertGreater(r["load_ms"], 0)
+        # The load's parts are disjoint intervals of it.
+        lp = r["load_profile_ms"]
+        parts = [lp["read_model"], lp["graph"], lp["kernels"], lp["plan"]]
+        self.assertTrue(all(p >= 0 for p in parts), lp)
+        self.assertLessEqual(sum(parts), r["load_ms"] + 1e-6)
+        self.assertIn("Conv", lp["kernels_by_op"])
+        self.assertLessEqual(sum(lp["kernels_by_op"].values()), lp["kernels"] + 1e-6)
         self.assertGreater(r["peak_rss_bytes"], 0)
         self.assertGreater(r["arena_bytes"], 0)
         nodes = r["profile"]["nodes"]

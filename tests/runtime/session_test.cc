@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "runtime/evaluate_node.h"
@@ -174,7 +176,8 @@ TEST(SessionTest, SetInputChecksDtypeAndShape) {
   Tensor wrong_shape = RandomF32({1, 3, 8, 8}, 1);
   Status s1 = (*session)->SetInput(0, wrong_shape.view());
   ASSERT_FALSE(s1.ok());
-  EXPECT_NE(s1.message().find("input 'x' expects shape 1x3x16x16"), std::string::npos) << s1.message();
+  EXPECT_NE(s1.message().find("input 'x' expects shape 1x3x16x16"), std::string::npos)
+      << s1.message();
   auto wrong_type = Tensor::Create(DType::kI32, {1, 3, 16, 16});
   Status s2 = (*session)->SetInput(0, wrong_type->view());
   ASSERT_FALSE(s2.ok());
@@ -199,7 +202,8 @@ TEST(SessionTest, ConstantInputsFreezeShapeTensors) {
   EXPECT_EQ(dynamic.status().code(), StatusCode::kUnsupported) << dynamic.status().ToString();
 
   SessionOptions options;
-  options.constant_inputs["shape"] = Tensor::FromVector(DType::kI64, {2}, std::vector<int64_t>{3, 4});
+  options.constant_inputs["shape"] =
+      Tensor::FromVector(DType::kI64, {2}, std::vector<int64_t>{3, 4});
   auto session = Session::Create(m, options);
   ASSERT_TRUE(session.ok()) << session.status().message();
   EXPECT_EQ((*session)->num_inputs(), 1);
@@ -223,6 +227,30 @@ TEST(SessionTest, ProfilingCountsEveryNode) {
   ASSERT_TRUE((*session)->Run().ok());
   for (const NodeProfile& p : (*session)->profile()) EXPECT_EQ(p.runs, 2);
   EXPECT_EQ((*session)->profile().size(), (*session)->optimized_graph().nodes.size());
+}
+
+// The load profile names every op type of the optimized graph once, slowest first, and its
+// per-op times add up to no more than the kernel phase they were measured in.
+TEST(SessionTest, LoadProfileCoversEveryOpType) {
+  Model m = MakeSmallCnn();
+  auto session = Session::Create(m, SessionOptions{});
+  ASSERT_TRUE(session.ok()) << session.status().message();
+  const LoadProfile& lp = (*session)->load_profile();
+  EXPECT_GE(lp.graph_ms, 0);
+  EXPECT_GT(lp.kernels_ms, 0);
+  EXPECT_GE(lp.plan_ms, 0);
+  std::set<std::string> want, got;
+  for (const Node& n : (*session)->optimized_graph().nodes) want.insert(n.op_type);
+  double sum = 0;
+  for (size_t i = 0; i < lp.kernels_by_op.size(); ++i) {
+    const auto& [op, ms] = lp.kernels_by_op[i];
+    EXPECT_TRUE(got.insert(op).second) << op << " listed twice";
+    EXPECT_GE(ms, 0) << op;
+    if (i > 0) EXPECT_LE(ms, lp.kernels_by_op[i - 1].second) << op;
+    sum += ms;
+  }
+  EXPECT_EQ(got, want);
+  EXPECT_LE(sum, lp.kernels_ms + 1e-9);
 }
 
 }  // namespace

@@ -34,6 +34,7 @@ int RunBench(const BenchArgs& args) {
   const auto t_start = Clock::now();
   auto model = LoadModel(args.model);
   if (!model) return ReportError(model.status());
+  const double read_model_ms = Ms(t_start, Clock::now());
   SessionOptions options;
   if (Status st = ApplyEngineArgs(args.engine, options); !st.ok()) {
     ReportError(st);
@@ -106,6 +107,14 @@ int RunBench(const BenchArgs& args) {
                            {"shape", s.input(i).shape()}};
     }
     j["load_ms"] = load_ms;
+    const LoadProfile& lp = s.load_profile();
+    nlohmann::json by_op = nlohmann::json::object();
+    for (const auto& [op, ms] : lp.kernels_by_op) by_op[op] = ms;
+    j["load_profile_ms"] = {{"read_model", read_model_ms},
+                            {"graph", lp.graph_ms},
+                            {"kernels", lp.kernels_ms},
+                            {"kernels_by_op", by_op},
+                            {"plan", lp.plan_ms}};
     j["first_inference_ms"] = first_ms;
     j["latency_ms"] = {{"min", sorted.front()},         {"mean", mean},
                        {"p50", Percentile(sorted, 50)}, {"p90", Percentile(sorted, 90)},
@@ -135,6 +144,16 @@ int RunBench(const BenchArgs& args) {
   fmt::print("model: {}\nthreads: {}  warmup: {}  iterations: {}\n", args.model,
              args.engine.threads, args.warmup, args.iterations);
   fmt::print("load: {:.2f} ms  first inference: {:.2f} ms\n", load_ms, first_ms);
+  if (args.profile) {
+    const LoadProfile& lp = s.load_profile();
+    std::string by_op;
+    for (const auto& [op, ms] : lp.kernels_by_op) {
+      if (ms >= 0.01) by_op += fmt::format("{}{} {:.2f}", by_op.empty() ? "" : ", ", op, ms);
+    }
+    fmt::print(
+        "load ms: read model {:.2f}  graph passes {:.2f}  kernels {:.2f} ({})  plan {:.2f}\n",
+        read_model_ms, lp.graph_ms, lp.kernels_ms, by_op, lp.plan_ms);
+  }
   fmt::print(
       "latency ms: min {:.3f}  mean {:.3f}  p50 {:.3f}  p90 {:.3f}  p99 {:.3f}  max {:.3f}\n",
       sorted.front(), mean, Percentile(sorted, 50), Percentile(sorted, 90), Percentile(sorted, 99),
