@@ -278,6 +278,38 @@ Tensor RunQConvOnThreads(const Node& n, const std::vector<const Tensor*>& inputs
   return y;
 }
 
+// Random int8 data for QLinearConv node `n` (u8 input of `x_dims`, i8 weights of `w_dims` with
+// per-output-channel scales in [w_scale_lo, w_scale_hi), i32 bias, output zero point 0), run on
+// oneDNN with each of `threads` and checked against the reference bit for bit. Returns the
+// implementation each thread count ran.
+std::vector<std::string> RunQConvAgainstReference(const Node& n, const std::vector<int64_t>& x_dims,
+                                                  const std::vector<int64_t>& w_dims,
+                                                  double w_scale_lo, double w_scale_hi, int x_zp,
+                                                  double y_scale, uint32_t seed,
+                                                  std::initializer_list<int> threads) {
+  const int64_t m = w_dims[0];
+  const Tensor x = RandomTensor(DType::kU8, x_dims, seed, 0, 255);
+  const Tensor w = RandomTensor(DType::kI8, w_dims, seed + 1, -127, 127);
+  const Tensor w_scale = RandomTensor(DType::kF32, {m}, seed + 2, w_scale_lo, w_scale_hi);
+  const Tensor b = RandomTensor(DType::kI32, {m}, seed + 3, -3000, 3000);
+  const Tensor x_scale = Scalar(DType::kF32, 0.02), y_scale_t = Scalar(DType::kF32, y_scale);
+  const Tensor x_zp_t = Scalar(DType::kU8, x_zp), y_zp = Scalar(DType::kU8, 0);
+  const Tensor w_zp = testing::TensorFromDoubles(DType::kI8, {1}, {0});
+  const std::vector<const Tensor*> inputs = {&x,    &x_scale,   &x_zp_t, &w, &w_scale,
+                                             &w_zp, &y_scale_t, &y_zp,   &b};
+  Expected<std::vector<Tensor>> ref = EvaluateNode(n, inputs, KernelPath::kReference);
+  EXPECT_TRUE(ref.ok()) << ref.status().message();
+  std::vector<std::string> impls;
+  for (int t : threads) {
+    impls.emplace_back();
+    const Tensor y = RunQConvOnThreads(n, inputs, t, &impls.back());
+    if (!ref.ok()) continue;
+    const test_util::CompareResult r = test_util::AllClose(y.view(), (*ref)[0].view(), 0, 0);
+    EXPECT_TRUE(r.ok) << t << " threads: " << r.message;
+  }
+  return impls;
+}
+
 // On several threads the int8 depthwise convs on maps of 14x14 or smaller take oneDNN's own
 // first choice (brdgmm_dw on AVX-512 VNNI), on one thread jit_int8; both match the reference.
 // Output zero point 0, as after MobileNetV2's ReLU6 (oneDNN 2.6 offers no brdgmm_dw with one).
@@ -300,28 +332,13 @@ TEST(OnednnQConvTest, SmallDepthwiseOnTwoThreadsTakesBrdgmm) {
     SetInts(n, "kernel_shape", {3, 3});
     SetInts(n, "strides", {c.stride, c.stride});
     SetInts(n, "pads", {1, 1, 1, 1});
-    const Tensor x = RandomTensor(DType::kU8, c.x, seed++, 0, 255);
-    const Tensor w = RandomTensor(DType::kI8, {ch, 1, 3, 3}, seed++, -127, 127);
-    const Tensor w_scale = RandomTensor(DType::kF32, {ch}, seed++, 0.002, 0.01);
-    const Tensor b = RandomTensor(DType::kI32, {ch}, seed++, -3000, 3000);
-    const Tensor x_scale = Scalar(DType::kF32, 0.02), y_scale = Scalar(DType::kF32, 0.01);
-    const Tensor x_zp = Scalar(DType::kU8, 0), y_zp = Scalar(DType::kU8, 0);
-    const Tensor w_zp = testing::TensorFromDoubles(DType::kI8, {1}, {0});
-    const std::vector<const Tensor*> inputs = {&x,    &x_scale, &x_zp, &w, &w_scale,
-                                               &w_zp, &y_scale, &y_zp, &b};
-    Expected<std::vector<Tensor>> ref = EvaluateNode(n, inputs, KernelPath::kReference);
-    ASSERT_TRUE(ref.ok()) << ref.status().message();
-    std::string one_thread, two_threads;
-    const Tensor y1 = RunQConvOnThreads(n, inputs, 1, &one_thread);
-    const Tensor y2 = RunQConvOnThreads(n, inputs, 2, &two_threads);
-    for (const Tensor* y : {&y1, &y2}) {
-      const test_util::CompareResult r = test_util::AllClose(y->view(), (*ref)[0].view(), 0, 0);
-      EXPECT_TRUE(r.ok) << r.message;
-    }
+    const std::vector<std::string> impls =
+        RunQConvAgainstReference(n, c.x, {ch, 1, 3, 3}, 0.002, 0.01, 0, 0.01, seed, {1, 2});
+    seed += 4;
 #if defined(__x86_64__)
     if (__builtin_cpu_supports("avx512vnni")) {
-      EXPECT_TRUE(one_thread.starts_with("jit_int8:")) << one_thread;
-      EXPECT_EQ(two_threads.starts_with("brdgmm_dw:"), c.small) << two_threads;
+      EXPECT_TRUE(impls[0].starts_with("jit_int8:")) << impls[0];
+      EXPECT_EQ(impls[1].starts_with("brdgmm_dw:"), c.small) << impls[1];
     }
 #endif
   }
@@ -343,24 +360,11 @@ TEST(OnednnQConvTest, PointwiseImplementationByWidthAndVendor) {
   uint32_t seed = 950;
   for (const Case& c : cases) {
     SCOPED_TRACE("x " + DimsToString(c.x) + " m " + std::to_string(c.m));
-    const int64_t ch = c.x[3];
     Node n = OnednnTestNode("QLinearConv", kNhwcDomain, 9, 10);
     SetInts(n, "kernel_shape", {1, 1});
-    const Tensor x = RandomTensor(DType::kU8, c.x, seed++, 0, 255);
-    const Tensor w = RandomTensor(DType::kI8, {c.m, ch, 1, 1}, seed++, -127, 127);
-    const Tensor w_scale = RandomTensor(DType::kF32, {c.m}, seed++, 0.0005, 0.002);
-    const Tensor b = RandomTensor(DType::kI32, {c.m}, seed++, -3000, 3000);
-    const Tensor x_scale = Scalar(DType::kF32, 0.02), y_scale = Scalar(DType::kF32, 0.05);
-    const Tensor x_zp = Scalar(DType::kU8, 3), y_zp = Scalar(DType::kU8, 0);
-    const Tensor w_zp = testing::TensorFromDoubles(DType::kI8, {1}, {0});
-    const std::vector<const Tensor*> inputs = {&x,    &x_scale, &x_zp, &w, &w_scale,
-                                               &w_zp, &y_scale, &y_zp, &b};
-    Expected<std::vector<Tensor>> ref = EvaluateNode(n, inputs, KernelPath::kReference);
-    ASSERT_TRUE(ref.ok()) << ref.status().message();
-    std::string impl;
-    const Tensor y = RunQConvOnThreads(n, inputs, 1, &impl);
-    const test_util::CompareResult r = test_util::AllClose(y.view(), (*ref)[0].view(), 0, 0);
-    EXPECT_TRUE(r.ok) << r.message;
+    const std::string impl =
+        RunQConvAgainstReference(n, c.x, {c.m, c.x[3], 1, 1}, 0.0005, 0.002, 3, 0.05, seed, {1})[0];
+    seed += 4;
 #if defined(__x86_64__)
     // With AMX, oneDNN lists its AMX kernels first for the wide ones.
     if (__builtin_cpu_supports("avx512vnni") && impl.find("amx") == std::string::npos) {
