@@ -46,13 +46,15 @@ bool ScaleConvChannels(GraphRewriter& rw, int c, const Tensor* w, bool transpose
   const float* src = w->data<float>();
   const int64_t d0 = w->dims()[0], d1 = w->dims()[1];
   const int64_t inner = w->num_elements() / (d0 * d1);
+  // A Conv's W[o, ...] is one contiguous run per output channel: one multiply loop each (1x1
+  // convs would otherwise loop per element: PP-OCR rec's 6 MB of weights took 2.8 ms).
+  // ConvTranspose's output channel is the second index within each group.
   for (int64_t i = 0; i < d0; ++i) {
-    for (int64_t j = 0; j < d1; ++j) {
-      // Output channel of W[i, j, ...].
-      const int64_t o = transpose ? (i / (d0 / group)) * d1 + j : i;
-      const float s = scale[o];
+    const int64_t run = transpose ? inner : d1 * inner;
+    for (int64_t j = 0; j < (transpose ? d1 : 1); ++j) {
+      const float s = scale[transpose ? (i / (d0 / group)) * d1 + j : i];
       const int64_t base = (i * d1 + j) * inner;
-      for (int64_t k = 0; k < inner; ++k) dst[base + k] = src[base + k] * s;
+      for (int64_t k = 0; k < run; ++k) dst[base + k] = src[base + k] * s;
     }
   }
   std::copy(shift.begin(), shift.end(), new_b->mutable_data<float>());
