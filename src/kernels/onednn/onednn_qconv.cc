@@ -23,6 +23,7 @@
 // unless the runtime already placed the output on z), then the add's activation, the round and
 // the dst zero point as above. The reference QLinearConvAdd computes the add with the same float
 // operations (kernels/ref/qlinear.cc), so both agree bit for bit.
+#include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 
 #include <cstdint>
@@ -280,8 +281,37 @@ bool WidePointwiseKeepsOnednnOrder(const ConvGeometry& g) {
 #endif
 }
 
-Expected<PrimitiveDesc> CreateQConvPd(const PrepareContext& ctx, const QConvSpec& s,
-                                      QConvDescs* d) {
+// The support check builds the primitive descriptor that prepare, run right after it for the
+// same node, needs again, and creating one is most of an int8 conv's preparation (oneDNN tries
+// its implementations in turn). As the fp32 conv does, the check keeps its last descriptor here,
+// keyed by everything it depends on, and prepare takes it.
+struct QConvPdMemo {
+  dnnl_convolution_desc_t desc;
+  std::vector<float> output_scales;
+  int32_t x_zp = 0, y_zp = 0;
+  FusedActivation act;
+  bool residual = false;
+  ResidualSpec res;
+  int threads = 0;
+  PrimitiveDesc pd;  // null once taken
+
+  bool Matches(const QConvPdMemo& key) const {
+    return pd.get() != nullptr && output_scales == key.output_scales && x_zp == key.x_zp &&
+           y_zp == key.y_zp && act.kind == key.act.kind && act.a == key.act.a &&
+           act.b == key.act.b && act.scale == key.act.scale && act.shift == key.act.shift &&
+           residual == key.residual && res.conv_lo == key.res.conv_lo &&
+           res.conv_hi == key.res.conv_hi && res.alpha == key.res.alpha &&
+           res.beta == key.res.beta && res.z_zp == key.res.z_zp && res.z_type == key.res.z_type &&
+           threads == key.threads && std::memcmp(&desc, &key.desc, sizeof(desc)) == 0;
+  }
+};
+thread_local QConvPdMemo last_supported_qconv_pd;
+
+enum class PdUse { kForSupportCheck, kForPrepare };
+
+// For a support check the descriptor is kept for prepare, and an empty one returned.
+Expected<PrimitiveDesc> CreateQConvPd(const PrepareContext& ctx, const QConvSpec& s, QConvDescs* d,
+                                      PdUse use) {
   const Node& node = ctx.node;
   const ConvGeometry& g = s.g;
   const int64_t src_dims[] = {g.batch, g.in_channels, g.in[0], g.in[1]};
@@ -321,18 +351,36 @@ Expected<PrimitiveDesc> CreateQConvPd(const PrepareContext& ctx, const QConvSpec
         dnnl_primitive_attr_set_zero_points(attr.get(), DNNL_ARG_DST, 1, 0, &runtime_zp), node,
         "dst zero point"));
   }
-  dnnl_convolution_desc_t desc;
+  QConvPdMemo key;
+  std::memset(&key.desc, 0, sizeof(key.desc));  // padding too, for the byte compare
   RETURN_IF_ERROR(onednn::FromDnnl(
       dnnl_dilated_convolution_forward_desc_init(
-          &desc, dnnl_forward_inference, dnnl_convolution_direct, &d->src, &d->weights_any,
+          &key.desc, dnnl_forward_inference, dnnl_convolution_direct, &d->src, &d->weights_any,
           s.has_bias ? &d->bias : nullptr, &d->dst, g.strides, g.dilates, g.pad_l, g.pad_r),
       node, "int8 convolution"));
+  key.output_scales = s.output_scales;
+  key.x_zp = s.x_zp;
+  key.y_zp = s.y_zp;
+  key.act = s.act;
+  key.residual = s.residual;
+  key.res = s.res;
+  key.threads = omp_get_max_threads();  // oneDNN sizes its blocking by the team
+  QConvPdMemo& memo = last_supported_qconv_pd;
+  if (use == PdUse::kForPrepare && ctx.tactic == 0 && memo.Matches(key)) return std::move(memo.pd);
   std::span<const onednn::ImplPreference> preferences = kInt8Preferences;
   if (IsNarrowPointwise(g)) preferences = kInt8NarrowPointwisePreferences;
   if (WidePointwiseKeepsOnednnOrder(g)) preferences = {};
   if (PreferBrdgmmDepthwise(g, onednn::ThreadsFor(ctx, kW))) preferences = {};
-  return onednn::CreatePdPreferring(node, &desc, attr.get(), preferences, "int8 convolution",
-                                    ctx.tactic);
+  ASSIGN_OR_RETURN(
+      PrimitiveDesc pd,
+      onednn::CreatePdPreferring(node, &key.desc, attr.get(), preferences, "int8 convolution",
+                                 use == PdUse::kForPrepare ? ctx.tactic : 0));
+  if (use == PdUse::kForSupportCheck) {
+    memo = std::move(key);
+    memo.pd = std::move(pd);
+    return PrimitiveDesc();
+  }
+  return pd;
 }
 
 struct QConvState : KernelState {
@@ -353,7 +401,7 @@ bool SupportsQConv(const SupportContext& ctx, bool residual) {
   Expected<QConvSpec> s = QConvSpecOf(pctx, residual);
   if (!s.ok()) return false;
   QConvDescs d;
-  return CreateQConvPd(pctx, *s, &d).ok();
+  return CreateQConvPd(pctx, *s, &d, PdUse::kForSupportCheck).ok();
 }
 
 bool SupportsNhwcQLinearConv(const SupportContext& ctx) { return SupportsQConv(ctx, false); }
@@ -366,7 +414,7 @@ Status PrepareQConv(PrepareContext& ctx, bool residual) {
   state->residual = residual;
   ASSIGN_OR_RETURN(QConvSpec s, QConvSpecOf(ctx, residual));
   QConvDescs d;
-  ASSIGN_OR_RETURN(PrimitiveDesc pd, CreateQConvPd(ctx, s, &d));
+  ASSIGN_OR_RETURN(PrimitiveDesc pd, CreateQConvPd(ctx, s, &d, PdUse::kForPrepare));
   PrimitiveRunner& r = state->runner;
   RETURN_IF_ERROR(r.Init(pd.get(), ctx.node));
   r.UseThreads(threads);

@@ -245,9 +245,11 @@ TEST(OnednnQConvTest, DepthwiseMatchesReference) {
 }
 
 // Runs QLinearConv `n` on the oneDNN kernel prepared for `threads` threads (every layer shared,
-// as with spinning workers); returns the output and names the implementation in `impl`.
+// as with spinning workers); returns the output and names the implementation in `impl`. With
+// `checked_inputs`, the support check before prepare sees those instead (another node's).
 Tensor RunQConvOnThreads(const Node& n, const std::vector<const Tensor*>& inputs, int threads,
-                         std::string* impl) {
+                         std::string* impl,
+                         const std::vector<const Tensor*>* checked_inputs = nullptr) {
   std::vector<TensorType> in_types;
   std::vector<TensorView> ins;
   for (const Tensor* t : inputs) {
@@ -257,7 +259,8 @@ Tensor RunQConvOnThreads(const Node& n, const std::vector<const Tensor*>& inputs
   Expected<std::vector<TensorType>> out_types = InferNode(n, in_types, inputs);
   EXPECT_TRUE(out_types.ok());
   if (!out_types.ok()) return Tensor();
-  SupportContext sctx{n, in_types, inputs, *out_types, threads, /*share_every_layer=*/true};
+  const std::vector<const Tensor*>& checked = checked_inputs ? *checked_inputs : inputs;
+  SupportContext sctx{n, in_types, checked, *out_types, threads, /*share_every_layer=*/true};
   const KernelPath onednn[] = {KernelPath::kOnednn};
   const KernelDef* k = SelectKernel(sctx, onednn);
   EXPECT_NE(k, nullptr);
@@ -374,6 +377,32 @@ TEST(OnednnQConvTest, PointwiseImplementationByWidthAndVendor) {
     }
 #endif
   }
+}
+
+// The support check keeps its primitive descriptor for the prepare after it. A prepare for a
+// conv that differs only in its scales (so only in oneDNN's attributes) must build its own:
+// its output matches its reference, not the checked conv's.
+TEST(OnednnQConvTest, PrepareAfterAnotherConvsSupportCheckUsesItsOwnScales) {
+  Node n = OnednnTestNode("QLinearConv", kNhwcDomain, 9, 10);
+  SetInts(n, "kernel_shape", {1, 1});
+  const Tensor x = RandomTensor(DType::kU8, {1, 8, 8, 32}, 970, 0, 255);
+  const Tensor w = RandomTensor(DType::kI8, {64, 32, 1, 1}, 971, -127, 127);
+  const Tensor w_scale = RandomTensor(DType::kF32, {64}, 972, 0.0005, 0.002);
+  const Tensor b = RandomTensor(DType::kI32, {64}, 973, -3000, 3000);
+  const Tensor x_scale = Scalar(DType::kF32, 0.02), x_zp = Scalar(DType::kU8, 3);
+  const Tensor y_scale_a = Scalar(DType::kF32, 0.05), y_scale_b = Scalar(DType::kF32, 0.11);
+  const Tensor y_zp = Scalar(DType::kU8, 0);
+  const Tensor w_zp = testing::TensorFromDoubles(DType::kI8, {1}, {0});
+  const std::vector<const Tensor*> a = {&x,    &x_scale,   &x_zp, &w, &w_scale,
+                                        &w_zp, &y_scale_a, &y_zp, &b};
+  const std::vector<const Tensor*> b_inputs = {&x,    &x_scale,   &x_zp, &w, &w_scale,
+                                               &w_zp, &y_scale_b, &y_zp, &b};
+  Expected<std::vector<Tensor>> want = EvaluateNode(n, b_inputs, KernelPath::kReference);
+  ASSERT_TRUE(want.ok()) << want.status().message();
+  std::string impl;
+  const Tensor got = RunQConvOnThreads(n, b_inputs, 1, &impl, &a);
+  const test_util::CompareResult r = test_util::AllClose(got.view(), (*want)[0].view(), 0, 0);
+  EXPECT_TRUE(r.ok) << r.message;
 }
 
 struct QConvAddCase {
