@@ -131,7 +131,7 @@ struct PdMemo {
 };
 thread_local PdMemo last_supported_pd;
 
-enum class PdUse { kForSupportCheck, kForPrepare };
+using onednn::PdUse;
 
 // Depthwise: oneDNN lists brdgmm_dw first, but its older jit_dw kernel ran PP-OCR cls 11% faster
 // (0.415 -> 0.368 ms, 9 depthwise layers at 24x96 and smaller), MobileNetV2 and V3-small 1.5-2%
@@ -170,19 +170,15 @@ Expected<PrimitiveDesc> CreatePd(const PrepareContext& ctx, const ConvGeometry& 
                               &key.desc, dnnl_forward_inference, dnnl_convolution_direct, &d.src,
                               &d.weights_any, bias, &d.dst, g.strides, g.dilates, g.pad_l, g.pad_r);
   RETURN_IF_ERROR(onednn::FromDnnl(s, ctx.node, deconv ? "deconvolution" : "convolution"));
-  PdMemo& memo = last_supported_pd;
-  if (use == PdUse::kForPrepare && ctx.tactic == 0 && memo.Matches(key)) return std::move(memo.pd);
-  ASSIGN_OR_RETURN(onednn::Attr attr, onednn::MakeAttr(ctx.node, residual, key.act));
-  ASSIGN_OR_RETURN(PrimitiveDesc pd,
-                   onednn::CreatePdPreferring(ctx.node, &key.desc, attr.get(), kF32Preferences,
-                                              deconv ? "deconvolution" : "convolution",
-                                              use == PdUse::kForPrepare ? ctx.tactic : 0));
-  if (use == PdUse::kForSupportCheck) {
-    memo = std::move(key);
-    memo.pd = std::move(pd);
-    return PrimitiveDesc();
-  }
-  return pd;
+  const FusedActivation act = key.act;
+  const dnnl_convolution_desc_t desc = key.desc;
+  return onednn::KeepPdForPrepare(
+      last_supported_pd, std::move(key), use, ctx.tactic,
+      [&](int tactic) -> Expected<PrimitiveDesc> {
+        ASSIGN_OR_RETURN(onednn::Attr attr, onednn::MakeAttr(ctx.node, residual, act));
+        return onednn::CreatePdPreferring(ctx.node, &desc, attr.get(), kF32Preferences,
+                                          deconv ? "deconvolution" : "convolution", tactic);
+      });
 }
 
 // Winograd F(2x2,3x3) (oneDNN's jit_fp32_wino_2x3, AVX-512) against the direct conv, 1 thread,

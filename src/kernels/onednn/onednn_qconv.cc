@@ -281,10 +281,8 @@ bool WidePointwiseKeepsOnednnOrder(const ConvGeometry& g) {
 #endif
 }
 
-// The support check builds the primitive descriptor that prepare, run right after it for the
-// same node, needs again, and creating one is most of an int8 conv's preparation (oneDNN tries
-// its implementations in turn). As the fp32 conv does, the check keeps its last descriptor here,
-// keyed by everything it depends on, and prepare takes it.
+// The support check's descriptor, kept for prepare (onednn::KeepPdForPrepare), keyed by
+// everything it depends on.
 struct QConvPdMemo {
   dnnl_convolution_desc_t desc;
   std::vector<float> output_scales;
@@ -307,7 +305,7 @@ struct QConvPdMemo {
 };
 thread_local QConvPdMemo last_supported_qconv_pd;
 
-enum class PdUse { kForSupportCheck, kForPrepare };
+using onednn::PdUse;
 
 // For a support check the descriptor is kept for prepare, and an empty one returned.
 Expected<PrimitiveDesc> CreateQConvPd(const PrepareContext& ctx, const QConvSpec& s, QConvDescs* d,
@@ -365,22 +363,16 @@ Expected<PrimitiveDesc> CreateQConvPd(const PrepareContext& ctx, const QConvSpec
   key.residual = s.residual;
   key.res = s.res;
   key.threads = omp_get_max_threads();  // oneDNN sizes its blocking by the team
-  QConvPdMemo& memo = last_supported_qconv_pd;
-  if (use == PdUse::kForPrepare && ctx.tactic == 0 && memo.Matches(key)) return std::move(memo.pd);
   std::span<const onednn::ImplPreference> preferences = kInt8Preferences;
   if (IsNarrowPointwise(g)) preferences = kInt8NarrowPointwisePreferences;
   if (WidePointwiseKeepsOnednnOrder(g)) preferences = {};
   if (PreferBrdgmmDepthwise(g, onednn::ThreadsFor(ctx, kW))) preferences = {};
-  ASSIGN_OR_RETURN(
-      PrimitiveDesc pd,
-      onednn::CreatePdPreferring(node, &key.desc, attr.get(), preferences, "int8 convolution",
-                                 use == PdUse::kForPrepare ? ctx.tactic : 0));
-  if (use == PdUse::kForSupportCheck) {
-    memo = std::move(key);
-    memo.pd = std::move(pd);
-    return PrimitiveDesc();
-  }
-  return pd;
+  const dnnl_convolution_desc_t desc = key.desc;
+  return onednn::KeepPdForPrepare(
+      last_supported_qconv_pd, std::move(key), use, ctx.tactic, [&](int tactic) {
+        return onednn::CreatePdPreferring(node, &desc, attr.get(), preferences, "int8 convolution",
+                                          tactic);
+      });
 }
 
 struct QConvState : KernelState {
