@@ -19,8 +19,8 @@
 #include <iterator>
 #include <optional>
 
+#include "core/cpu_features.h"
 #include "kernels/onednn/onednn_pack.h"
-#include "kernels/ref/ref_util.h"
 
 namespace edgerun::onednn {
 namespace {

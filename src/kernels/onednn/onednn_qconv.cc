@@ -33,6 +33,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "kernels/onednn/onednn_kernels.h"
 #include "kernels/onednn/onednn_util.h"
 
@@ -272,13 +273,7 @@ bool IsNarrowPointwise(const ConvGeometry& g) {
 // (4 alternating runs, all faster); with AMX, oneDNN lists its AMX kernels first, which win there
 // (see above). On the AMD EPYC jit_int8_1x1 was never slower.
 bool WidePointwiseKeepsOnednnOrder(const ConvGeometry& g) {
-#if defined(__x86_64__) || defined(__i386__)
-  static const bool intel = __builtin_cpu_is("intel");
-  return intel && IsPointwise(g) && !IsNarrowPointwise(g);
-#else
-  (void)g;
-  return false;
-#endif
+  return CpuIsIntel() && IsPointwise(g) && !IsNarrowPointwise(g);
 }
 
 // The support check's descriptor, kept for prepare (onednn::KeepPdForPrepare), keyed by

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "core/cpu_features.h"
 #include "core/large_buffer.h"
 #include "kernels/onednn/onednn_pack.h"
 #include "kernels/ref/conv.h"
@@ -582,14 +583,7 @@ int ThreadsFor(const PrepareContext& ctx, int weight_input) {
                                  static_cast<double>(weights) / static_cast<double>(channels));
 }
 
-bool SwishPostOpIsSlow() {
-#if defined(__x86_64__) || defined(__i386__)
-  static const bool slow = __builtin_cpu_supports("avx512f");
-  return slow;
-#else
-  return false;
-#endif
-}
+bool SwishPostOpIsSlow() { return CpuHasAvx512(); }
 
 int ThreadsForWork(const PrepareContext& ctx, double macs) {
   if (ctx.num_threads <= 1) return 1;

@@ -46,6 +46,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "core/denormals.h"
 #include "kernels/ref/conv.h"
 #include "kernels/ref/ref_kernels.h"

@@ -10,6 +10,7 @@
 #include <limits>
 #include <span>
 
+#include "core/cpu_features.h"
 #include "kernels/ref/ref_kernels.h"
 #include "kernels/ref/ref_util.h"
 

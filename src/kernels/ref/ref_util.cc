@@ -53,12 +53,4 @@ Expected<FusedActivation> FusedActivation::FromNode(const Node& node) {
   return InvalidModel(node.Describe() + ": unknown fused activation '" + name + "'");
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-bool CpuHasAvx512() {
-  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-  return has;
-}
-#endif
-
 }  // namespace edgerun

@@ -231,11 +231,4 @@ struct FusedActivation {
   }
 };
 
-#if defined(__x86_64__) && defined(__GNUC__)
-// True when the CPU runs the AVX-512 variants of reference loops (F, BW, VL, DQ): the library
-// targets baseline x86-64, and a few hot reference loops are also compiled with
-// [[gnu::target("avx512f,avx512bw,avx512vl,avx512dq")]] and picked with this at run time.
-bool CpuHasAvx512();
-#endif
-
 }  // namespace edgerun

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "onednn_test_util.h"
 #include "util/random_tensor.h"
 
@@ -371,7 +372,7 @@ TEST(OnednnQConvTest, PointwiseImplementationByWidthAndVendor) {
 #if defined(__x86_64__)
     // With AMX, oneDNN lists its AMX kernels first for the wide ones.
     if (__builtin_cpu_supports("avx512vnni") && impl.find("amx") == std::string::npos) {
-      const bool onednn_order = c.wide && __builtin_cpu_is("intel");
+      const bool onednn_order = c.wide && CpuIsIntel();
       EXPECT_EQ(impl.starts_with("brgconv_1x1:"), onednn_order) << impl;
       EXPECT_EQ(impl.starts_with("jit_int8_1x1:"), !onednn_order) << impl;
     }

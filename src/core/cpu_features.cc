@@ -1,0 +1,25 @@
+#include "core/cpu_features.h"
+
+namespace edgerun {
+
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+bool CpuHasAvx512() {
+  static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+  return has;
+}
+bool CpuIsIntel() {
+  static const bool intel = __builtin_cpu_is("intel");
+  return intel;
+}
+bool CpuIsAmd() {
+  static const bool amd = __builtin_cpu_is("amd");
+  return amd;
+}
+#else
+bool CpuHasAvx512() { return false; }
+bool CpuIsIntel() { return false; }
+bool CpuIsAmd() { return false; }
+#endif
+
+}  // namespace edgerun
