@@ -170,13 +170,11 @@ Expected<PrimitiveDesc> CreatePd(const PrepareContext& ctx, const ConvGeometry& 
                               &key.desc, dnnl_forward_inference, dnnl_convolution_direct, &d.src,
                               &d.weights_any, bias, &d.dst, g.strides, g.dilates, g.pad_l, g.pad_r);
   RETURN_IF_ERROR(onednn::FromDnnl(s, ctx.node, deconv ? "deconvolution" : "convolution"));
-  const FusedActivation act = key.act;
-  const dnnl_convolution_desc_t desc = key.desc;
   return onednn::KeepPdForPrepare(
       last_supported_pd, std::move(key), use, ctx.tactic,
-      [&](int tactic) -> Expected<PrimitiveDesc> {
-        ASSIGN_OR_RETURN(onednn::Attr attr, onednn::MakeAttr(ctx.node, residual, act));
-        return onednn::CreatePdPreferring(ctx.node, &desc, attr.get(), kF32Preferences,
+      [&](const PdMemo& k, int tactic) -> Expected<PrimitiveDesc> {
+        ASSIGN_OR_RETURN(onednn::Attr attr, onednn::MakeAttr(ctx.node, residual, k.act));
+        return onednn::CreatePdPreferring(ctx.node, &k.desc, attr.get(), kF32Preferences,
                                           deconv ? "deconvolution" : "convolution", tactic);
       });
 }

@@ -362,12 +362,12 @@ Expected<PrimitiveDesc> CreateQConvPd(const PrepareContext& ctx, const QConvSpec
   if (IsNarrowPointwise(g)) preferences = kInt8NarrowPointwisePreferences;
   if (WidePointwiseKeepsOnednnOrder(g)) preferences = {};
   if (PreferBrdgmmDepthwise(g, onednn::ThreadsFor(ctx, kW))) preferences = {};
-  const dnnl_convolution_desc_t desc = key.desc;
-  return onednn::KeepPdForPrepare(
-      last_supported_qconv_pd, std::move(key), use, ctx.tactic, [&](int tactic) {
-        return onednn::CreatePdPreferring(node, &desc, attr.get(), preferences, "int8 convolution",
-                                          tactic);
-      });
+  return onednn::KeepPdForPrepare(last_supported_qconv_pd, std::move(key), use, ctx.tactic,
+                                  [&](const QConvPdMemo& k, int tactic) {
+                                    return onednn::CreatePdPreferring(node, &k.desc, attr.get(),
+                                                                      preferences,
+                                                                      "int8 convolution", tactic);
+                                  });
 }
 
 struct QConvState : KernelState {

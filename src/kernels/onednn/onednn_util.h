@@ -161,13 +161,13 @@ Expected<PrimitiveDesc> CreatePdPreferring(const Node& node, const void* op_desc
 // for the same node, needs again, and creating one is most of a conv's preparation (oneDNN tries
 // its implementations in turn). The check keeps it in `kept` (a Memo with a `pd` member and
 // `bool Matches(const Memo& key)` comparing everything the descriptor depends on) and returns an
-// empty one; a prepare whose `key` matches takes it, other calls run `create(tactic)`.
+// empty one; a prepare whose `key` matches takes it, other calls run `create(key, tactic)`.
 enum class PdUse { kForSupportCheck, kForPrepare };
 template <typename Memo, typename Create>
 Expected<PrimitiveDesc> KeepPdForPrepare(Memo& kept, Memo&& key, PdUse use, int tactic,
                                          Create&& create) {
   if (use == PdUse::kForPrepare && tactic == 0 && kept.Matches(key)) return std::move(kept.pd);
-  Expected<PrimitiveDesc> pd = create(use == PdUse::kForPrepare ? tactic : 0);
+  Expected<PrimitiveDesc> pd = create(std::as_const(key), use == PdUse::kForPrepare ? tactic : 0);
   if (!pd.ok() || use == PdUse::kForPrepare) return pd;
   kept = std::move(key);
   kept.pd = std::move(pd).value();
