@@ -83,8 +83,12 @@ struct Value {
   // Model or graph copy shares it) and the Tensor alone holds a writable buffer; else nullptr.
   // Whether other nodes read the value is the caller's to check.
   void* ExclusiveConstantData() const {
-    return constant != nullptr && constant.use_count() == 1 ? constant->ExclusiveMutableRaw()
-                                                            : nullptr;
+    return HasExclusiveConstant() ? constant->ExclusiveMutableRaw() : nullptr;
+  }
+  // Whether ExclusiveConstantData() would give the data, without copying bytes still in the
+  // model file (Tensor::copy_pending).
+  bool HasExclusiveConstant() const {
+    return constant != nullptr && constant.use_count() == 1 && constant->IsExclusivelyWritable();
   }
 };
 

@@ -1,6 +1,9 @@
 // Tensors: owning constant tensors for the IR, and non-owning views for kernels.
 //
 // Tensor owns an aligned, immutable-by-convention buffer (weights, folded constants, test data).
+// A model's weights may still sit in its memory-mapped file (at any alignment) until something
+// reads them: raw() and data() copy them into their aligned buffer first, while weight packers
+// read them where they are with UnalignedBytes() and so skip that copy.
 // TensorView points into the session arena; it has a fixed-capacity shape so that binding and
 // invoking never touch the heap.
 // Usage:
@@ -8,9 +11,11 @@
 //   TensorView v = t.view();  float* p = v.data<float>();
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <vector>
@@ -67,6 +72,12 @@ class Tensor {
   // private weight buffer), so a graph pass may rewrite it in place: see ExclusiveMutableRaw.
   static Tensor WrapWritable(DType dtype, std::vector<int64_t> dims, void* data,
                              std::shared_ptr<const void> keep_alive);
+  // A writable tensor in `data` (aligned, untouched yet) whose bytes are copied from `source` (any
+  // alignment, e.g. in a memory-mapped model file; `source_keep_alive` owns it) the first time
+  // something asks for raw() or data(); until then UnalignedBytes() reads them at `source`.
+  static Tensor WrapDeferredCopy(DType dtype, std::vector<int64_t> dims, void* data,
+                                 std::shared_ptr<const void> keep_alive, const std::byte* source,
+                                 std::shared_ptr<const void> source_keep_alive);
   // Copies `bytes` from `data`; bytes must equal the tensor size.
   static Expected<Tensor> FromBytes(DType dtype, std::vector<int64_t> dims, const void* data,
                                     size_t bytes);
@@ -83,13 +94,35 @@ class Tensor {
   size_t bytes() const { return bytes_; }
   bool empty() const { return dtype_ == DType::kUndefined; }
 
-  const void* raw() const { return data_; }
+  const void* raw() const {
+    CopyDeferredBytes();
+    return data_;
+  }
   // Writable access; only for the code that builds the tensor.
-  void* mutable_raw() { return const_cast<void*>(data_); }
+  void* mutable_raw() { return const_cast<void*>(raw()); }
   template <typename T>
   const T* data() const {
-    return static_cast<const T*>(data_);
+    return static_cast<const T*>(raw());
   }
+  // Whether the tensor has data (a constant released after packing has none), without copying
+  // deferred bytes.
+  bool has_data() const { return data_ != nullptr; }
+  // The bytes without forcing a deferred copy: in the model file while it is pending (any
+  // alignment: read them with memcpy or unaligned loads only), else raw().
+  const std::byte* UnalignedBytes() const {
+    const DeferredCopy* d = deferred_.get();
+    return d != nullptr && !d->done.load(std::memory_order_acquire)
+               ? d->source
+               : static_cast<const std::byte*>(data_);
+  }
+  // Whether the bytes are still in the model file (UnalignedBytes() points there).
+  bool copy_pending() const {
+    return deferred_ != nullptr && !deferred_->done.load(std::memory_order_acquire);
+  }
+  bool has_deferred_source() const { return deferred_ != nullptr; }
+  // The same tensor with its bytes copied (if still pending) and no reference to their source:
+  // a session keeps these, so that it holds nothing of the model file once loaded.
+  Tensor WithoutDeferredSource() const;
   template <typename T>
   T* mutable_data() {
     return static_cast<T*>(mutable_raw());
@@ -99,8 +132,11 @@ class Tensor {
   // scale into weights use it to skip a copy: a fresh copy faults in every page, about 15 us per
   // 4 KiB on the VMs we measure, which was a third of PP-OCR rec's load.
   void* ExclusiveMutableRaw() const {
-    return writable_ && storage_ != nullptr && storage_.use_count() == 1 ? const_cast<void*>(data_)
-                                                                         : nullptr;
+    return IsExclusivelyWritable() ? const_cast<void*>(raw()) : nullptr;
+  }
+  // Whether ExclusiveMutableRaw() would give the data, without copying deferred bytes.
+  bool IsExclusivelyWritable() const {
+    return writable_ && storage_ != nullptr && storage_.use_count() == 1;
   }
   // A view over this tensor's data (the view must not be written through for constants).
   TensorView view() const;
@@ -114,12 +150,26 @@ class Tensor {
   std::vector<float> ToFloatVector() const;
 
  private:
+  struct DeferredCopy {
+    const std::byte* source = nullptr;
+    std::shared_ptr<const void> source_keep_alive;
+    std::once_flag once;
+    std::atomic<bool> done{false};
+  };
   static Expected<Tensor> Allocate(DType dtype, std::vector<int64_t> dims, bool zero);
+  void CopyDeferredBytes() const {
+    if (deferred_ != nullptr && !deferred_->done.load(std::memory_order_acquire)) {
+      CopyDeferredBytesSlow();
+    }
+  }
+  void CopyDeferredBytesSlow() const;
   DType dtype_ = DType::kUndefined;
   std::vector<int64_t> dims_;
   size_t bytes_ = 0;
   const void* data_ = nullptr;
   std::shared_ptr<const void> storage_;
+  // Shared by copies, like storage_; null unless made by WrapDeferredCopy.
+  std::shared_ptr<DeferredCopy> deferred_;
   bool writable_ = false;
 };
 

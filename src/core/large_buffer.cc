@@ -102,7 +102,7 @@ void LargeBuffer::Release() {
   size_ = mapping_bytes_ = huge_bytes_ = 0;
 }
 
-void DiscardWholePages(void* begin, size_t length) {
+void DiscardWholePages(const void* begin, size_t length) {
 #if EDGERUN_HAVE_MMAP
   const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
   const uintptr_t first = RoundUp(reinterpret_cast<uintptr_t>(begin), page);

@@ -22,11 +22,11 @@
 
 namespace edgerun {
 
-// Returns the whole pages inside [begin, begin + length) to the OS; they read as zeros after.
-// Bytes of pages the range only partly covers are kept. Only for private, writable memory that
-// the caller alone uses (like writing zeros to it, but the pages stop counting in RSS). A no-op
-// without mmap.
-void DiscardWholePages(void* begin, size_t length);
+// Returns the whole pages inside [begin, begin + length) to the OS; they read as zeros after (or,
+// in a private read-only file mapping, as the file's bytes again). Bytes of pages the range only
+// partly covers are kept. Only for private memory that the caller alone uses (like writing zeros
+// to it, but the pages stop counting in RSS). A no-op without mmap.
+void DiscardWholePages(const void* begin, size_t length);
 
 class LargeBuffer {
  public:

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <mutex>
 
 #include "edgerun/dtype.h"
 
@@ -98,6 +99,35 @@ Tensor Tensor::WrapWritable(DType dtype, std::vector<int64_t> dims, void* data,
   return t;
 }
 
+Tensor Tensor::WrapDeferredCopy(DType dtype, std::vector<int64_t> dims, void* data,
+                                std::shared_ptr<const void> keep_alive, const std::byte* source,
+                                std::shared_ptr<const void> source_keep_alive) {
+  Tensor t = WrapWritable(dtype, std::move(dims), data, std::move(keep_alive));
+  if (t.bytes_ > 0 && data != nullptr) {
+    t.deferred_ = std::make_shared<DeferredCopy>();
+    t.deferred_->source = source;
+    t.deferred_->source_keep_alive = std::move(source_keep_alive);
+  }
+  return t;
+}
+
+void Tensor::CopyDeferredBytesSlow() const {
+  // Sessions may load from one Model on several threads: one copies, the others wait for it.
+  std::call_once(deferred_->once, [this] {
+    std::memcpy(const_cast<void*>(data_), deferred_->source, bytes_);
+    deferred_->done.store(true, std::memory_order_release);
+  });
+}
+
+Tensor Tensor::WithoutDeferredSource() const {
+  Tensor t = *this;
+  if (t.deferred_ != nullptr) {
+    CopyDeferredBytes();
+    t.deferred_.reset();
+  }
+  return t;
+}
+
 Expected<Tensor> Tensor::FromBytes(DType dtype, std::vector<int64_t> dims, const void* data,
                                    size_t bytes) {
   ASSIGN_OR_RETURN(Tensor t, CreateUninitialized(dtype, std::move(dims)));
@@ -115,18 +145,18 @@ TensorView Tensor::view() const {
   v.dtype = dtype_;
   v.rank = std::min<int>(rank(), kMaxRank);
   for (int i = 0; i < v.rank; ++i) v.dims[i] = dims_[i];
-  v.raw = const_cast<void*>(data_);
+  v.raw = const_cast<void*>(raw());
   return v;
 }
 
-double Tensor::ScalarAsDouble(int64_t i) const { return LoadElementAsDouble(data_, dtype_, i); }
+double Tensor::ScalarAsDouble(int64_t i) const { return LoadElementAsDouble(raw(), dtype_, i); }
 
 int64_t Tensor::ScalarAsInt(int64_t i) const {
   switch (dtype_) {
     case DType::kI64:
-      return static_cast<const int64_t*>(data_)[i];
+      return data<int64_t>()[i];
     case DType::kU64:
-      return static_cast<int64_t>(static_cast<const uint64_t*>(data_)[i]);
+      return static_cast<int64_t>(data<uint64_t>()[i]);
     default:
       return static_cast<int64_t>(ScalarAsDouble(i));
   }

@@ -154,7 +154,7 @@ class PackedConstantReleaser {
       const int v = node.inputs[i];
       if (v < 0 || pending_readers_[v] != 1 || keep_[v]) continue;
       // Not when a Model the caller keeps (Session::Create(const Model&)) shares the Tensor.
-      if (g.values[v].ExclusiveConstantData() != nullptr) bits |= 1u << i;
+      if (g.values[v].HasExclusiveConstant()) bits |= 1u << i;
     }
     return bits;
   }
@@ -166,7 +166,7 @@ class PackedConstantReleaser {
       if (i >= 32 || (packed_inputs & (1u << i)) == 0) keep_[v] = 1;
       if (--pending_readers_[v] > 0 || keep_[v]) continue;
       const Tensor& t = *g.values[v].constant;
-      if (t.raw() == nullptr) continue;
+      if (!t.has_data()) continue;
       g.values[v].constant =
           std::make_shared<const Tensor>(Tensor::Wrap(t.dtype(), t.dims(), nullptr, nullptr));
     }
@@ -429,6 +429,13 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
     releaser.NodePrepared(g, node, exec.packed_constant_inputs);
   }
   impl->weight_pool->ReleaseUnused();
+  // Constants that kernels read as they are (not packed) leave the model file: the session then
+  // holds no part of its mapping.
+  for (Value& v : g.values) {
+    if (v.is_constant() && v.constant->has_deferred_source()) {
+      v.constant = std::make_shared<const Tensor>(v.constant->WithoutDeferredSource());
+    }
+  }
   impl->load_profile.kernels_ms = MsSince(kernels_start);
   const LoadClock::time_point plan_start = LoadClock::now();
   for (const auto& [op, ms] : kernels_by_op) impl->load_profile.kernels_by_op.emplace_back(op, ms);
@@ -785,7 +792,7 @@ size_t Session::weight_bytes() const {
 size_t Session::held_weight_bytes() const {
   size_t total = 0;
   for (const Value& v : impl_->graph.values) {
-    if (v.is_constant() && v.constant->raw() != nullptr) total += v.constant->bytes();
+    if (v.is_constant() && v.constant->has_data()) total += v.constant->bytes();
   }
   return total;
 }

@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
-#include <vector>
-
+#include <atomic>
+#include <cstring>
 #include <memory>
+#include <thread>
+#include <vector>
 
 namespace edgerun {
 namespace {
@@ -48,6 +50,62 @@ TEST(TensorTest, WrapWritableOwnsItsBufferAlone) {
   float* data = buffer->data();
   const Tensor t = Tensor::WrapWritable(DType::kF32, {4}, data, std::move(buffer));
   EXPECT_EQ(t.ExclusiveMutableRaw(), data);
+}
+
+// A weight still in the model file: packers read it there (at any alignment) through
+// UnalignedBytes(); raw(), data(), view() and the scalar accessors copy it into place first.
+TEST(TensorTest, DeferredCopyHappensOnFirstReadOnly) {
+  std::vector<std::byte> file(4 * 6 + 1);
+  const float values[6] = {1, -2, 3.5f, 4, 5, 6};
+  std::memcpy(file.data() + 1, values, sizeof(values));  // misaligned, as in a protobuf
+  auto place = std::make_shared<std::vector<float>>(6, 0.f);
+  float* dest = place->data();
+  auto source_alive = std::make_shared<int>(0);
+  const Tensor t =
+      Tensor::WrapDeferredCopy(DType::kF32, {2, 3}, dest, place, file.data() + 1, source_alive);
+  const Tensor copy = t;  // copies share the pending copy
+  EXPECT_TRUE(t.copy_pending());
+  EXPECT_TRUE(t.has_data());
+  EXPECT_FALSE(t.IsExclusivelyWritable());  // `copy` shares it
+  EXPECT_EQ(t.UnalignedBytes(), file.data() + 1);
+  EXPECT_EQ(dest[0], 0.f);  // nothing copied by asking
+  EXPECT_EQ(copy.ScalarAsDouble(2), 3.5);
+  EXPECT_FALSE(t.copy_pending());
+  EXPECT_EQ(t.UnalignedBytes(), reinterpret_cast<const std::byte*>(dest));
+  EXPECT_EQ(t.data<float>(), dest);
+  EXPECT_EQ(t.ToFloatVector(), std::vector<float>(values, values + 6));
+  // Detached from the source: the file may go.
+  EXPECT_TRUE(t.has_deferred_source());
+  const Tensor detached = copy.WithoutDeferredSource();
+  EXPECT_FALSE(detached.has_deferred_source());
+  EXPECT_EQ(detached.raw(), dest);
+}
+
+TEST(TensorTest, DeferredCopyRunsOnceAcrossThreads) {
+  std::vector<float> source(1 << 16);
+  for (size_t i = 0; i < source.size(); ++i) source[i] = static_cast<float>(i);
+  auto place = std::make_shared<std::vector<float>>(source.size(), 0.f);
+  const Tensor t =
+      Tensor::WrapDeferredCopy(DType::kF32, {static_cast<int64_t>(source.size())}, place->data(),
+                               place, reinterpret_cast<const std::byte*>(source.data()), nullptr);
+  std::vector<std::thread> readers;
+  std::atomic<int> wrong{0};
+  for (int r = 0; r < 4; ++r) {
+    readers.emplace_back([&] {
+      const float* p = t.data<float>();
+      for (size_t i = 0; i < source.size(); i += 997) wrong += p[i] != source[i];
+    });
+  }
+  for (auto& th : readers) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+  // The view made by ExclusiveMutableRaw, too, sees the copied bytes.
+  auto small = std::make_shared<std::vector<float>>(4, 0.f);
+  float* small_data = small->data();
+  const Tensor alone =
+      Tensor::WrapDeferredCopy(DType::kF32, {4}, small_data, std::move(small),
+                               reinterpret_cast<const std::byte*>(source.data() + 8), nullptr);
+  ASSERT_NE(alone.ExclusiveMutableRaw(), nullptr);
+  EXPECT_EQ(static_cast<const float*>(alone.ExclusiveMutableRaw())[1], 9.f);
 }
 
 TEST(TensorTest, FromBytesChecksSize) {

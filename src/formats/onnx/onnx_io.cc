@@ -369,11 +369,16 @@ Status NotAModel(const std::string& path, const std::string& detail) {
 
 size_t RoundUp(size_t n, size_t a) { return (n + a - 1) / a * a; }
 
+// Below this, raw_data is copied out of the mapped model file while parsing.
+constexpr size_t kDeferredCopyMinBytes = 4096;
+
 // The split itself, over `in` (positioned at the start of `size` bytes); `read(offset, length,
-// dst)` copies a raw_data range of the source into the shared buffer.
+// dst)` copies a raw_data range of the source into the shared buffer. With `file` (the source
+// mapped), nothing is read: each slice points into the mapping and its place stays untouched.
 template <typename ReadRange>
 Status SplitParse(CodedInputStream* in, int size, const std::string& path, ReadRange read,
-                  onnx::ModelProto* model, SplitRawData* raw) {
+                  onnx::ModelProto* model, SplitRawData* raw,
+                  std::shared_ptr<const MappedFile> file = nullptr) {
   in->SetTotalBytesLimit(INT_MAX);
   // Bounds every read (and protobuf's reservations for claimed lengths) by the real size.
   in->PushLimit(size);
@@ -414,18 +419,47 @@ Status SplitParse(CodedInputStream* in, int size, const std::string& path, ReadR
   std::sort(pieces.begin(), pieces.end(), [](const auto& x, const auto& y) {
     return x.first.source_offset < y.first.source_offset;
   });
-  size_t total = 0;
-  for (const auto& p : pieces) total = RoundUp(total, kTensorAlignment) + p.first.length;
-  auto buffer = std::make_shared<LargeBuffer>();
-  ASSIGN_OR_RETURN(*buffer, LargeBuffer::Allocate(total));
-  size_t offset = 0;
+  // With the file mapped, pieces of kDeferredCopyMinBytes or more only get an untouched place
+  // (their tensors copy them there if something reads them); smaller ones, which shape logic
+  // reads anyway, are copied at once into a buffer of their own, so that they do not touch the
+  // pages of the places around them.
+  auto deferred = [&](const RawRange& r) {
+    return file != nullptr && r.length >= kDeferredCopyMinBytes;
+  };
+  size_t copied_total = 0, deferred_total = 0;
+  for (const auto& p : pieces) {
+    size_t& total = deferred(p.first) ? deferred_total : copied_total;
+    total = RoundUp(total, kTensorAlignment) + p.first.length;
+  }
+  auto copied = std::make_shared<LargeBuffer>();
+  ASSIGN_OR_RETURN(*copied, LargeBuffer::Allocate(copied_total));
+  auto places = std::make_shared<LargeBuffer>();
+  // Small pages: only the tensors that something reads are copied to their place, and a huge page
+  // is resident whole once any of it is touched (huge pages here: MobileNetV3-small's peak RSS
+  // 29.8 -> 33.8 MiB, EfficientNet-B0's 45.4 -> 53.5; PP-OCR rec, whose folded scales rewrite
+  // every conv weight in place, loaded 3 ms faster).
+  ASSIGN_OR_RETURN(*places, LargeBuffer::Allocate(deferred_total, /*huge_pages=*/false));
+  size_t copied_offset = 0, deferred_offset = 0;
   for (const auto& [range, slot] : pieces) {
-    offset = RoundUp(offset, kTensorAlignment);
-    if (range.length > 0) {
-      RETURN_IF_ERROR(read(range.source_offset, range.length, buffer->data() + offset));
+    if (file != nullptr && range.source_offset + range.length > file->size()) {
+      return Internal(fmt::format("{}: raw_data range past the mapped file", path));
     }
-    *slot = RawDataSlice{buffer, offset, range.length};
-    offset += range.length;
+    if (deferred(range)) {
+      deferred_offset = RoundUp(deferred_offset, kTensorAlignment);
+      *slot = RawDataSlice{places, deferred_offset, range.length,
+                           file->data() + range.source_offset, file};
+      deferred_offset += range.length;
+      continue;
+    }
+    copied_offset = RoundUp(copied_offset, kTensorAlignment);
+    std::byte* dst = copied->data() + copied_offset;
+    if (range.length > 0 && file != nullptr) {
+      std::memcpy(dst, file->data() + range.source_offset, range.length);
+    } else if (range.length > 0) {
+      RETURN_IF_ERROR(read(range.source_offset, range.length, dst));
+    }
+    *slot = RawDataSlice{copied, copied_offset, range.length};
+    copied_offset += range.length;
   }
   return Status::Ok();
 }
@@ -481,10 +515,15 @@ Status ParseModelSplit(const std::string& path, onnx::ModelProto* model, SplitRa
   // Small blocks: after each skipped raw_data the stream refills from the new position, and
   // the bytes it reads past the next header are thrown away.
   google::protobuf::io::FileInputStream stream(fd, 16 << 10);
+  // Without a mapping (no mmap here, or it failed) the ranges are read instead.
+  std::shared_ptr<const MappedFile> file;
+  if (auto mapped = MappedFile::Map(fd, size, path); mapped.ok()) {
+    file = std::make_shared<const MappedFile>(std::move(mapped).value());
+  }
   Status status;
   {
     CodedInputStream input(&stream);
-    status = SplitParse(&input, static_cast<int>(size), path, read, model, raw);
+    status = SplitParse(&input, static_cast<int>(size), path, read, model, raw, std::move(file));
   }
   if (stream.GetErrno() != 0) {
     return IoError(fmt::format("{}: read failed: {}", path, std::strerror(stream.GetErrno())));

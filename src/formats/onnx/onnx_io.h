@@ -5,9 +5,11 @@
 // CodedInputStream with a 2 GB limit, so malformed input yields an error rather than an abort.
 // ParseModelSplit keeps the bulk of a model out of protobuf: it walks the ModelProto wire format,
 // copies every field except the raw_data of the main graph's initializers and node attribute
-// tensors into a small buffer that protobuf parses, and reads those raw_data bytes into one
-// LargeBuffer (huge pages: a few page faults instead of one per 4 KiB of weights, which dominated
-// load time).
+// tensors into a small buffer that protobuf parses, and leaves those raw_data bytes in the
+// memory-mapped file, each with its place in one LargeBuffer reserved (untouched) for when
+// something reads it: weight packers read the mapping directly, so the bulk of a model is never
+// copied (without mmap they are read into that LargeBuffer: huge pages, a few page faults instead
+// of one per 4 KiB of weights).
 // Usage:
 //   onnx::ModelProto model;  SplitRawData raw;
 //   RETURN_IF_ERROR(ParseModelSplit("model.onnx", &model, &raw));
@@ -23,6 +25,7 @@
 #include <vector>
 
 #include "core/large_buffer.h"
+#include "core/mapped_file.h"
 #include "edgerun/status.h"
 
 namespace google::protobuf {
@@ -55,11 +58,18 @@ Expected<bool> ParseProtoFromFile(const std::string& path, size_t max_bytes,
 // Parses `bytes` into `message`. Returns false on malformed or oversized input.
 bool ParseProtoFromBytes(std::span<const std::byte> bytes, google::protobuf::MessageLite* message);
 
-// raw_data bytes kept outside their TensorProto: `length` bytes at `offset` in `buffer`.
+// raw_data bytes kept outside their TensorProto: `length` bytes at `offset` in `buffer`. When the
+// model file is memory-mapped, the bytes are still at `source` in the mapping (any alignment) and
+// `buffer` holds their untouched place; the tensor copies them there when first read.
 struct RawDataSlice {
   std::shared_ptr<LargeBuffer> buffer;
   size_t offset = 0;  // 64-byte aligned
   size_t length = 0;
+  const std::byte* source = nullptr;  // null: already copied into `buffer`
+  std::shared_ptr<const MappedFile> file;
+
+  // Where the bytes are now.
+  const std::byte* bytes() const { return source != nullptr ? source : buffer->data() + offset; }
 };
 
 // The main graph's raw_data split off by ParseModelSplit, all slices of one buffer:
@@ -81,7 +91,7 @@ struct SplitRawData {
   }
 };
 
-// Parses the ModelProto in the file at `path` (streamed; raw_data ranges skipped, then pread) with
+// Parses the ModelProto in the file at `path` (streamed; raw_data ranges skipped, then mapped) with
 // the main graph's initializer raw_data left out of the protos and put in `raw`. The protos equal
 // a plain parse's otherwise, repeated `graph` fields merged as protobuf does. Errors name the file:
 // as ReadFileBytes for unreadable files, InvalidModel "not an ONNX model (protobuf parsing

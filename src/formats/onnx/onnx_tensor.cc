@@ -438,11 +438,22 @@ Expected<Tensor> TensorFromProtoWithRaw(const TensorProto& proto, const RawDataS
   if (raw.length == 0) return Tensor::Create(*dtype, layout->dims);
   std::byte* data = raw.buffer->data() + raw.offset;
   // The buffer is shared by all of the model's initializers; this tensor's pages go back to the
-  // OS as soon as nothing uses it (e.g. after the session packed it), not when the last goes.
+  // OS as soon as nothing uses it (e.g. after the session packed it), not when the last goes. So
+  // do the pages of the mapped file it was read from (kept mapped until then by `file`).
   std::shared_ptr<const void> keep_alive(
-      data, [buffer = raw.buffer, offset = raw.offset, length = raw.length](const void*) {
+      data, [buffer = raw.buffer, offset = raw.offset, length = raw.length, source = raw.source,
+             file = raw.file](const void*) {
         buffer->Discard(offset, length);
+        if (source != nullptr) DiscardWholePages(source, length);
       });
+  // Still in the mapped file: copied into the slice when first read (weight packers read the
+  // file instead). Bools are copied now, to be normalized.
+  if (raw.source != nullptr && *dtype == DType::kBool) {
+    std::memcpy(data, raw.source, raw.length);
+  } else if (raw.source != nullptr) {
+    return Tensor::WrapDeferredCopy(*dtype, std::move(layout->dims), data, std::move(keep_alive),
+                                    raw.source, raw.file);
+  }
   Tensor t = Tensor::WrapWritable(*dtype, std::move(layout->dims), data, std::move(keep_alive));
   NormalizeBools(&t);  // the slice is this tensor's own: normalized in place
   return t;

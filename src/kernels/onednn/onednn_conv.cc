@@ -350,7 +350,7 @@ Status PrepareConvLike(PrepareContext& ctx, bool deconv) {
   if (s->blocked && onednn::IsKnownWinogradLayout(weights, g.out_channels, g.in_channels)) {
     ASSIGN_OR_RETURN(packed, onednn::AlignedBuffer::Allocate(dnnl_memory_desc_get_size(&weights),
                                                              ctx.node, ctx.weight_pool));
-    onednn::WriteWinogradWeights(ctx.constants[1]->data<float>(), g.out_channels, g.in_channels,
+    onednn::WriteWinogradWeights(ctx.constants[1]->UnalignedBytes(), g.out_channels, g.in_channels,
                                  weights, packed.data.get());
   } else {
     ASSIGN_OR_RETURN(packed, onednn::PackConstantInput(ctx, 1, d.weights_user, weights));

@@ -62,6 +62,15 @@ __attribute__((target("avx512f"))) void Transpose16x16(const uint32_t* src, int6
 }
 #endif
 
+// The source may sit at any alignment (weights still in the mapped model file): elements are
+// read with memcpy, which compiles to a plain load.
+template <typename T>
+T LoadAnyAlignment(const T* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;
+}
+
 }  // namespace
 
 struct BlockedCopy::Walk {
@@ -78,7 +87,7 @@ struct BlockedCopy::Walk {
       if (stride == 1) {
         std::memcpy(dst, src, static_cast<size_t>(count) * sizeof(T));
       } else {
-        for (int64_t b = 0; b < count; ++b) dst[b] = src[b * stride];
+        for (int64_t b = 0; b < count; ++b) dst[b] = LoadAnyAlignment(src + b * stride);
       }
       return;
     }
@@ -112,7 +121,7 @@ struct BlockedCopy::Walk {
 #endif
         for (; b < count; ++b) {
           const T* from = tile + b * line_stride;
-          for (int64_t t = 0; t < n; ++t) lines[t][b] = from[t * a.src_stride];
+          for (int64_t t = 0; t < n; ++t) lines[t][b] = LoadAnyAlignment(from + t * a.src_stride);
         }
       }
       return;

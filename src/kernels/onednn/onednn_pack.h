@@ -28,7 +28,7 @@ class BlockedCopy {
   // Zeroes all of `dst` when `to` pads a dimension to its block: oneDNN reads zeros there.
   void ZeroPadding(void* dst) const;
   // Copies the elements whose index along `dim` lies in [begin, end). When `dim` is the innermost
-  // blocked one, `begin` must be a multiple of its block.
+  // blocked one, `begin` must be a multiple of its block. `src` may have any alignment.
   void Copy(const void* src, void* dst, int dim, int64_t begin, int64_t end) const;
 
  private:

@@ -372,27 +372,33 @@ Expected<AlignedBuffer> PackConstantInput(PrepareContext& ctx, int input,
                                           const dnnl_memory_desc_t& to) {
   const Node& node = ctx.node;
   const Tensor* constant = ctx.constants[input];
-  if (constant == nullptr || constant->raw() == nullptr) {
+  if (constant == nullptr || !constant->has_data()) {
     return Internal(node.Describe() + ": input " + std::to_string(input) + " is not a constant");
   }
   const size_t element = dnnl_data_type_size(from.data_type);
   ASSIGN_OR_RETURN(AlignedBuffer out,
                    AlignedBuffer::Allocate(dnnl_memory_desc_get_size(&to), node, ctx.weight_pool));
+  const std::optional<BlockedCopy> copy = BlockedCopy::Plan(from, to);
+  // BlockedCopy reads any alignment, so it packs weights still in the mapped model file from there
+  // (no copy into their aligned buffer first); oneDNN's reorder reads the aligned copy.
+  const bool from_file = copy && constant->copy_pending();
   // Packing a consumable constant piecewise along its outermost dimension lets each packed
   // chunk's source pages go back at once (in the packed layout a chunk may be spread out: a
-  // blocked sub-tensor); otherwise one reorder of the whole tensor.
-  void* consumable = input < 32 && (ctx.consumable_constant_inputs >> input & 1u)
-                         ? constant->ExclusiveMutableRaw()
-                         : nullptr;
+  // blocked sub-tensor); otherwise one reorder of the whole tensor. Pages of the file mapping go
+  // back just as well (a later read maps them again).
+  const bool exclusive = input < 32 && (ctx.consumable_constant_inputs >> input & 1u);
+  const void* consumable =
+      !exclusive ? nullptr
+                 : (from_file ? constant->UnalignedBytes() : constant->ExclusiveMutableRaw());
   const int dim = DenseOutermostDim(from);
   const bool piecewise = consumable != nullptr && dim >= 0 && IsPlainBlocked(to) &&
                          BlockOf(from.format_desc.blocking, dim) == 1 &&
                          constant->bytes() > 2 * kPackChunkBytes;
-  const std::optional<BlockedCopy> copy = BlockedCopy::Plan(from, to);
   if (!piecewise) {
     if (copy) {
       if (!out.zero_filled) copy->ZeroPadding(out.data.get());
-      copy->Copy(constant->raw(), out.data.get(), 0, 0, from.dims[0]);
+      copy->Copy(from_file ? constant->UnalignedBytes() : constant->raw(), out.data.get(), 0, 0,
+                 from.dims[0]);
       return out;
     }
     ConstantReorder whole;
@@ -426,7 +432,7 @@ Expected<AlignedBuffer> PackConstantInput(PrepareContext& ctx, int input,
     }
   }
   ConstantReorder& last = tail_is_full ? body : short_tail;
-  std::byte* src = static_cast<std::byte*>(consumable);
+  const std::byte* src = static_cast<const std::byte*>(consumable);
   std::byte* dst = static_cast<std::byte*>(out.data.get());
   ctx.constants_consumed = true;
   // The page a chunk boundary splits goes back with the chunk after it.

@@ -193,7 +193,7 @@ Expected<AlignedBuffer> PackConstantInput(PrepareContext& ctx, int input,
 // ResNet-18's 256-channel convs, where a direct conv's weights take 3 ms), so edgerun transforms
 // them itself. False, with nothing written, when `md` is not a layout verified against the library
 // (another oneDNN version, another format): the caller then uses oneDNN's reorder.
-bool WriteWinogradWeights(const float* oihw, int64_t out_channels, int64_t in_channels,
+bool WriteWinogradWeights(const std::byte* oihw, int64_t out_channels, int64_t in_channels,
                           const dnnl_memory_desc_t& md, void* out);
 // Whether WriteWinogradWeights handles `md` (checked before allocating its buffer).
 bool IsKnownWinogradLayout(const dnnl_memory_desc_t& md, int64_t out_channels, int64_t in_channels);

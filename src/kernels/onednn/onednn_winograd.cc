@@ -95,7 +95,7 @@ bool IsKnownWinogradLayout(const dnnl_memory_desc_t& md, int64_t out_channels,
   return KnownLayout(md, out_channels, in_channels).has_value();
 }
 
-bool WriteWinogradWeights(const float* oihw, int64_t out_channels, int64_t in_channels,
+bool WriteWinogradWeights(const std::byte* oihw, int64_t out_channels, int64_t in_channels,
                           const dnnl_memory_desc_t& md, void* out) {
   const std::optional<Layout> layout = KnownLayout(md, out_channels, in_channels);
   if (!layout) return false;
@@ -126,7 +126,8 @@ bool WriteWinogradWeights(const float* oihw, int64_t out_channels, int64_t in_ch
       std::fill(tile.begin(), tile.end(), 0.0f);
       for (int64_t ii = 0; ii < i_count; ++ii) {
         for (int64_t oo = 0; oo < o_count; ++oo) {
-          const float* w = oihw + ((o0 + oo) * in_channels + i0 + ii) * 9;
+          float w[9];  // the source may sit at any alignment (in the mapped model file)
+          std::memcpy(w, oihw + ((o0 + oo) * in_channels + i0 + ii) * sizeof(w), sizeof(w));
           double gw[6][3];  // G w
           for (int64_t a = 0; a < alpha; ++a) {
             for (int c = 0; c < 3; ++c) {

@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -21,6 +22,7 @@
 #include <onnx_lite/onnx.pb.h>
 
 #include "edgerun/ir.h"
+#include "edgerun/session.h"
 #include "edgerun/tensor.h"
 #include "formats/onnx/onnx_importer.h"
 #include "formats/onnx/onnx_io.h"
@@ -108,8 +110,7 @@ void ExpectSliceHolds(const RawDataSlice& slice, const TensorProto& proto) {
   ASSERT_EQ(slice.length, proto.raw_data().size());
   EXPECT_EQ(slice.offset % kTensorAlignment, 0u);
   if (slice.length > 0) {
-    EXPECT_EQ(
-        std::memcmp(slice.buffer->data() + slice.offset, proto.raw_data().data(), slice.length), 0);
+    EXPECT_EQ(std::memcmp(slice.bytes(), proto.raw_data().data(), slice.length), 0);
   }
 }
 
@@ -449,18 +450,21 @@ TEST_F(OnnxSplitTest, LengthsPastTheirEnclosingMessageAndGarbageAreErrors) {
 }
 
 // After the last reference to an initializer goes, its pages are no longer resident, while the
-// rest of the shared buffer stays usable.
+// rest of the shared buffer stays usable: "big2" shares the buffer of "big"'s place (both are
+// large enough to stay in the mapped file until read), "small" the one of copied tensors.
 TEST_F(OnnxSplitTest, ReleasedInitializersGiveTheirPagesBack) {
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   const std::vector<float> big(1 << 20, 1.5f);  // 4 MiB
+  const std::vector<float> big2(1 << 12, 2.5f);
   OnnxModelBuilder b;
   b.Opset(13).Input("x", DType::kF32, {1 << 20});
   b.Initializer("small", Tensor::FromVector(DType::kF32, {2}, std::vector<float>{1, 2}));
   b.Initializer("big", Tensor::FromVector(DType::kF32, {1 << 20}, big));
+  b.Initializer("big2", Tensor::FromVector(DType::kF32, {1 << 12}, big2));
   b.Node("Mul", {"x", "big"}, {"y"}, {}, "mul").Output("y");
   const std::string path = Write("big.onnx", b.Serialize());
 
-  Tensor small;
+  Tensor small, other;
   const std::byte* begin = nullptr;
   size_t pages = 0;
   auto resident = [&] {
@@ -474,8 +478,9 @@ TEST_F(OnnxSplitTest, ReleasedInitializersGiveTheirPagesBack) {
     auto g = ImportOnnx(path);
     ASSERT_TRUE(g.ok()) << g.status().message();
     small = *g->values[g->FindValue("small")].constant;
+    other = *g->values[g->FindValue("big2")].constant;
     const Tensor& t = *g->values[g->FindValue("big")].constant;
-    const auto start = reinterpret_cast<uintptr_t>(t.raw());
+    const auto start = reinterpret_cast<uintptr_t>(t.raw());  // copied out of the file here
     const uintptr_t first = (start + page - 1) / page * page;
     const uintptr_t last = (start + t.bytes()) / page * page;
     ASSERT_GT(last, first);
@@ -483,10 +488,86 @@ TEST_F(OnnxSplitTest, ReleasedInitializersGiveTheirPagesBack) {
     pages = (last - first) / page;
     EXPECT_EQ(resident(), pages);
   }
-  // The graph (the only holder of "big") is gone; the buffer lives on through "small".
+  // The graph (the only holder of "big") is gone; the buffers live on through the others.
   EXPECT_EQ(resident(), 0u);
   EXPECT_EQ(std::vector<float>(small.data<float>(), small.data<float>() + 2),
             (std::vector<float>{1, 2}));
+  EXPECT_EQ(other.data<float>()[4095], 2.5f);
+}
+
+// Weights stay in the mapped model file until something reads them: the importer only reserves
+// their aligned place. Small tensors are copied at once (shape logic reads them anyway).
+TEST_F(OnnxSplitTest, LargeInitializersAreReadFromTheMappedFile) {
+  std::vector<float> big(4096 + 3);
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<float>(i) * 0.25f;
+  OnnxModelBuilder b;
+  b.Opset(13).Input("x", DType::kF32, {static_cast<int64_t>(big.size())});
+  b.Initializer("small", Tensor::FromVector(DType::kF32, {2}, std::vector<float>{1, 2}));
+  b.Initializer("big", Tensor::FromVector(DType::kF32, {static_cast<int64_t>(big.size())}, big));
+  b.Node("Mul", {"x", "big"}, {"y"}, {}, "mul").Output("y");
+  const std::string path = Write("mapped.onnx", b.Serialize());
+  auto g = ImportOnnx(path);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  const Tensor& small = *g->values[g->FindValue("small")].constant;
+  EXPECT_FALSE(small.copy_pending());
+  const Tensor& t = *g->values[g->FindValue("big")].constant;
+  ASSERT_TRUE(t.copy_pending());
+  EXPECT_EQ(std::memcmp(t.UnalignedBytes(), big.data(), t.bytes()), 0);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(t.raw()) % kTensorAlignment, 0u);
+  EXPECT_FALSE(t.copy_pending());
+  EXPECT_EQ(std::memcmp(t.raw(), big.data(), t.bytes()), 0);
+  // From memory there is no file to map: the bytes are copied while parsing.
+  const std::string bytes = b.Serialize();
+  auto from_bytes = ImportOnnxFromBytes(AsBytes(bytes), path, dir_);
+  ASSERT_TRUE(from_bytes.ok()) << from_bytes.status().message();
+  EXPECT_FALSE(from_bytes->values[from_bytes->FindValue("big")].constant->copy_pending());
+}
+
+// A session holds nothing of the model file once created: truncating the file in place (which
+// makes reads through a mapping of it fault) changes nothing, for weights packed from the file
+// (the conv's) and weights a kernel reads as they are (the Add's).
+TEST_F(OnnxSplitTest, SessionHoldsNothingOfTheModelFile) {
+  const int64_t c = 32;
+  std::vector<float> w(static_cast<size_t>(c * c * 3 * 3)), addend(static_cast<size_t>(c * 8 * 8));
+  for (size_t i = 0; i < w.size(); ++i) w[i] = std::sin(static_cast<float>(i)) * 0.1f;
+  for (size_t i = 0; i < addend.size(); ++i) addend[i] = static_cast<float>(i % 7) - 3.f;
+  OnnxModelBuilder b;
+  b.Opset(13).Input("x", DType::kF32, {1, c, 8, 8});
+  b.Initializer("w", Tensor::FromVector(DType::kF32, {c, c, 3, 3}, w));
+  b.Initializer("addend", Tensor::FromVector(DType::kF32, {1, c, 8, 8}, addend));
+  b.Node("Conv", {"x", "w"}, {"conv"}, {AttrInts("pads", {1, 1, 1, 1})}, "conv");
+  b.Node("Add", {"conv", "addend"}, {"y"}, {}, "add").Output("y");
+  const std::string bytes = b.Serialize();
+  const std::string kept = Write("kept.onnx", bytes);
+  const std::string truncated = Write("truncated.onnx", bytes);
+
+  std::vector<float> x(static_cast<size_t>(c * 8 * 8));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::cos(static_cast<float>(i));
+  const std::vector<int64_t> dims = {1, c, 8, 8};
+  // `path` empty: the model parsed from memory, where nothing is deferred.
+  auto run = [&](const std::string& path, bool truncate_after_load) {
+    Expected<Model> model = Model{};
+    if (path.empty()) {
+      auto g = ImportOnnxFromBytes(AsBytes(bytes), "memory.onnx", dir_);
+      EXPECT_TRUE(g.ok()) << g.status().message();
+      model->graph = std::move(*g);
+    } else {
+      model = LoadModel(path);
+    }
+    EXPECT_TRUE(model.ok()) << model.status().message();
+    auto session = Session::Create(std::move(*model), SessionOptions{});
+    EXPECT_TRUE(session.ok()) << session.status().message();
+    if (truncate_after_load) fs::resize_file(path, 0);
+    auto in = TensorView::Make(DType::kF32, dims, x.data());
+    EXPECT_TRUE((*session)->SetInput(0, *in).ok());
+    EXPECT_TRUE((*session)->Run().ok());
+    const TensorView y = (*session)->output(0);
+    return std::vector<float>(y.data<float>(), y.data<float>() + x.size());
+  };
+  const std::vector<float> want = run("", false);
+  EXPECT_EQ(run(kept, false), want);
+  EXPECT_EQ(run(truncated, true), want);
+  EXPECT_EQ(fs::file_size(truncated), 0u);
 }
 
 fs::path CacheDir() {

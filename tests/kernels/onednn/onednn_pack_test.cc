@@ -130,6 +130,23 @@ TEST(OnednnBlockedCopyTest, MatchesTheLibrarysReorderWithZeroPadding) {
   }
 }
 
+// Weights still in a mapped model file sit at any byte offset: the copy reads them there.
+TEST(OnednnBlockedCopyTest, ReadsSourcesAtAnyAlignment) {
+  for (const auto& [l, plan, src, want] : HandledExpectations(50)) {
+    SCOPED_TRACE(l.name);
+    ASSERT_TRUE(plan.has_value());
+    for (size_t shift : {1, 2, 3, 5}) {
+      SCOPED_TRACE(shift);
+      std::vector<unsigned char> shifted(src.size() + shift);
+      std::memcpy(shifted.data() + shift, src.data(), src.size());
+      std::vector<unsigned char> got(want.size(), 0xAB);
+      plan->ZeroPadding(got.data());
+      plan->Copy(shifted.data() + shift, got.data(), 0, 0, l.from.dims[0]);
+      EXPECT_EQ(got, want);
+    }
+  }
+}
+
 TEST(OnednnBlockedCopyTest, RangesOfOneDimensionAddUpToTheWhole) {
   for (const auto& [l, plan, src, want] : HandledExpectations(100)) {
     SCOPED_TRACE(l.name);

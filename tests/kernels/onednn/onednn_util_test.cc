@@ -329,7 +329,11 @@ TEST(OnednnWinogradTest, WeightsMatchTheLibrarysReorder) {
       ASSERT_TRUE(onednn::IsKnownWinogradLayout(md, s.oc, s.ic));
       const std::vector<float> want = ReorderedByOnednn(w, s.oc, s.ic, md);
       std::vector<float> got(want.size(), -1.0f);
-      ASSERT_TRUE(onednn::WriteWinogradWeights(w.data(), s.oc, s.ic, md, got.data()));
+      // The source at any alignment (weights still in the mapped model file).
+      const size_t shift = static_cast<size_t>(checked % 4);
+      std::vector<std::byte> source(w.size() * sizeof(float) + shift);
+      std::memcpy(source.data() + shift, w.data(), w.size() * sizeof(float));
+      ASSERT_TRUE(onednn::WriteWinogradWeights(source.data() + shift, s.oc, s.ic, md, got.data()));
       float max_abs = 0.0f;
       for (float v : want) max_abs = std::max(max_abs, std::abs(v));
       for (size_t i = 0; i < want.size(); ++i) {
@@ -352,7 +356,8 @@ TEST(OnednnWinogradTest, DeclinesOtherLayouts) {
   ASSERT_EQ(dnnl_memory_desc_init_by_tag(&plain, 4, dims, dnnl_f32, dnnl_OIhw16i16o), dnnl_success);
   EXPECT_FALSE(onednn::IsKnownWinogradLayout(plain, 16, 16));
   std::vector<float> w(16 * 16 * 9, 1.0f), out(16 * 16 * 9, -1.0f);
-  EXPECT_FALSE(onednn::WriteWinogradWeights(w.data(), 16, 16, plain, out.data()));
+  EXPECT_FALSE(onednn::WriteWinogradWeights(reinterpret_cast<const std::byte*>(w.data()), 16, 16,
+                                            plain, out.data()));
   EXPECT_EQ(out[0], -1.0f);  // nothing written
   for (const auto& [name, md] : WinogradWeightDescs(16, 16, 56)) {
     // More channels than the layout holds.
