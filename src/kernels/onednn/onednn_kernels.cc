@@ -3,6 +3,7 @@
 
 #include <vector>
 
+#include "kernels/simd/global_pool.h"
 #include "kernels/simd/quantize.h"
 
 namespace edgerun {
@@ -10,6 +11,8 @@ namespace edgerun {
 std::span<const KernelDef> OnednnKernels() {
   static const std::vector<KernelDef> table = [] {
     std::vector<KernelDef> all;
+    // Ahead of the pooling primitive (global_pool.h says why).
+    all.push_back(FastGlobalAveragePoolKernel(KernelPath::kOnednn));
     for (auto family :
          {OnednnConvKernels(), OnednnPoolKernels(), OnednnMatMulKernels(), OnednnQConvKernels(),
           OnednnQMatMulKernels(), OnednnTransposeKernels(), OnednnBinaryKernels()}) {

@@ -1,4 +1,5 @@
-// NHWC MaxPool, AveragePool, GlobalAveragePool and GlobalMaxPool on oneDNN's pooling primitive.
+// NHWC MaxPool, AveragePool and GlobalMaxPool on oneDNN's pooling primitive (GlobalAveragePool on
+// this path is kernels/simd/global_pool.h).
 //
 // Source and destination stay NHWC. ceil_mode needs no flag: the trailing padding handed to
 // oneDNN is whatever makes the output size the model's. count_include_pad maps to
@@ -42,12 +43,11 @@ Expected<PoolSpec> PoolSpecOf(const PrepareContext& ctx) {
   const int64_t dst[] = {y[0], y[3], y[1], y[2]};
   std::copy(src, src + 4, s.src);
   std::copy(dst, dst + 4, s.dst);
-  const bool global = node.op_type == "GlobalAveragePool" || node.op_type == "GlobalMaxPool";
   const bool max = node.op_type == "MaxPool" || node.op_type == "GlobalMaxPool";
-  if (global) {
+  if (node.op_type == "GlobalMaxPool") {
     s.kernel[0] = x[1];
     s.kernel[1] = x[2];
-    s.alg = max ? dnnl_pooling_max : dnnl_pooling_avg_exclude_padding;
+    s.alg = dnnl_pooling_max;
     return s;
   }
   ASSIGN_OR_RETURN(std::vector<int64_t> kernel, node.GetInts("kernel_shape", {}));
@@ -156,8 +156,6 @@ std::span<const KernelDef> OnednnPoolKernels() {
       {"MaxPool", KernelPath::kOnednn, kMaxTypes, SupportsNhwcPool, PrepareNhwcPool, InvokeNhwcPool,
        kNhwcDomain, false, false, SetupNhwcPool},
       {"AveragePool", KernelPath::kOnednn, kAvgTypes, SupportsNhwcPool, PrepareNhwcPool,
-       InvokeNhwcPool, kNhwcDomain, false, false, SetupNhwcPool},
-      {"GlobalAveragePool", KernelPath::kOnednn, kAvgTypes, SupportsNhwcPool, PrepareNhwcPool,
        InvokeNhwcPool, kNhwcDomain, false, false, SetupNhwcPool},
       {"GlobalMaxPool", KernelPath::kOnednn, kMaxTypes, SupportsNhwcPool, PrepareNhwcPool,
        InvokeNhwcPool, kNhwcDomain, false, false, SetupNhwcPool},
