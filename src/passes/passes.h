@@ -92,6 +92,11 @@ Status FoldMulIntoConv(Graph& g, std::vector<std::string>* log);
 // with the pads added to its own (the Conv kernels pad for free).
 Status FoldPadIntoConv(Graph& g, std::vector<std::string>* log);
 
+// Puts the full-size operand of Add and Mul first when the other broadcasts into it, so that the
+// output may reuse its buffer (elementwise kernels run in place on input 0). Runs once, before
+// the other passes: a swap removes no node.
+Status OrderCommutativeOperands(Graph& g, std::vector<std::string>* log);
+
 // QDQ int8 patterns (constant scales and zero points) => int8 ops: DequantizeLinear (DQ) ->
 // Conv(DQ(int8 W), bias) [-> Relu/Clip] -> QuantizeLinear (Q) => QLinearConv; DQ -> MatMul(DQ(B))
 // -> Q => QLinearMatMul; DQ, DQ -> Add [-> Relu/Clip] -> Q => com.edgerun QLinearAdd; DQ ->

@@ -21,6 +21,7 @@ Status RunGraphPasses(Graph& graph, std::vector<std::string>* log) {
       FoldAddIntoConvBias, FoldBatchNormIntoConv, FoldPadIntoConv,  FuseSiLU,
       FuseMatMulBias,      FuseChannelShuffle,    DistributeConcat, FuseActivations};
   // Every change removes at least one node, so this terminates; the cap is a safety net.
+  RETURN_IF_ERROR(OrderCommutativeOperands(graph, log));
   constexpr int kMaxRounds = 16;
   for (int round = 0; round < kMaxRounds; ++round) {
     std::vector<std::string> changes;
