@@ -72,7 +72,8 @@ struct RawDataSlice {
   const std::byte* bytes() const { return source != nullptr ? source : buffer->data() + offset; }
 };
 
-// The main graph's raw_data split off by ParseModelSplit, all slices of one buffer:
+// The main graph's raw_data split off by ParseModelSplit, slices of two shared buffers (places
+// of the bytes left in the mapped file, and bytes copied at once):
 // initializers[i] belongs to graph().initializer(i), node_attributes[n][a] to the tensor `t` of
 // graph().node(n).attribute(a) (nullopt where there was no raw_data; node_attributes is empty
 // when the parse did not split).

@@ -91,6 +91,9 @@ struct GlobalPoolState : KernelState {
   std::string_view implementation() const override { return name; }
 };
 
+// Floats from one thread's sums to the next's: a multiple of 16 (64 bytes).
+size_t ThreadSumsStride(const GlobalPoolState& s) { return (s.batch * s.channels + 15) / 16 * 16; }
+
 bool SupportsFastGlobalAveragePool(const SupportContext& ctx) {
   if (ctx.inputs.empty() || ctx.outputs.size() != 1) return false;
   const TensorType& x = ctx.inputs[0];
@@ -106,8 +109,8 @@ Status PrepareFastGlobalAveragePool(PrepareContext& ctx) {
   state->batch = static_cast<size_t>(x[0]);
   state->pixels = static_cast<size_t>(x[1] * x[2]);
   state->channels = static_cast<size_t>(x[3]);
-  // One row of sums per image and thread.
-  ctx.scratch_bytes = state->batch * state->channels * sizeof(float);
+  // One row of sums per image and thread, each thread's rows on cache lines of their own.
+  ctx.scratch_bytes = ThreadSumsStride(*state) * sizeof(float);
   ctx.state = std::move(state);
   return Status::Ok();
 }
@@ -126,7 +129,7 @@ Status InvokeFastGlobalAveragePool(InvokeContext& ctx) {
   const float* x = ctx.inputs[0].data<const float>();
   float* y = ctx.outputs[0].data<float>();
   float* partial = static_cast<float*>(ctx.scratch);
-  const size_t row = s.batch * s.channels;  // one thread's sums
+  const size_t row = ThreadSumsStride(s);  // from one thread's sums to the next's
   std::memset(partial, 0, static_cast<size_t>(s.threads) * row * sizeof(float));
   // Thread t sums pixels [t * share, (t + 1) * share) of all images, laid end to end.
   const size_t total = s.batch * s.pixels;
@@ -142,7 +145,7 @@ Status InvokeFastGlobalAveragePool(InvokeContext& ctx) {
     }
   });
   const float count = static_cast<float>(s.pixels);
-  for (size_t i = 0; i < row; ++i) {
+  for (size_t i = 0; i < s.batch * s.channels; ++i) {
     float sum = partial[i];
     for (int t = 1; t < s.threads; ++t) sum += partial[static_cast<size_t>(t) * row + i];
     y[i] = sum / count;
