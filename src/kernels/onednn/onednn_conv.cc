@@ -124,8 +124,7 @@ struct PdMemo {
 
   bool Matches(const PdMemo& key) const {
     return pd.get() != nullptr && deconv == key.deconv && residual == key.residual &&
-           threads == key.threads && act.kind == key.act.kind && act.a == key.act.a &&
-           act.b == key.act.b && act.scale == key.act.scale && act.shift == key.act.shift &&
+           threads == key.threads && act == key.act &&
            std::memcmp(&desc, &key.desc, sizeof(desc)) == 0;
   }
 };

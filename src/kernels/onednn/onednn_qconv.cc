@@ -71,6 +71,8 @@ struct ResidualSpec {
   float beta = 1;                  // z_scale / out_scale
   int32_t z_zp = 0;
   dnnl_data_type_t z_type = dnnl_u8;
+
+  bool operator==(const ResidualSpec&) const = default;
 };
 
 struct QConvSpec {
@@ -290,11 +292,7 @@ struct QConvPdMemo {
 
   bool Matches(const QConvPdMemo& key) const {
     return pd.get() != nullptr && output_scales == key.output_scales && x_zp == key.x_zp &&
-           y_zp == key.y_zp && act.kind == key.act.kind && act.a == key.act.a &&
-           act.b == key.act.b && act.scale == key.act.scale && act.shift == key.act.shift &&
-           residual == key.residual && res.conv_lo == key.res.conv_lo &&
-           res.conv_hi == key.res.conv_hi && res.alpha == key.res.alpha &&
-           res.beta == key.res.beta && res.z_zp == key.res.z_zp && res.z_type == key.res.z_type &&
+           y_zp == key.y_zp && act == key.act && residual == key.residual && res == key.res &&
            threads == key.threads && std::memcmp(&desc, &key.desc, sizeof(desc)) == 0;
   }
 };

@@ -195,6 +195,7 @@ struct FusedActivation {
 
   bool has_affine() const { return scale != 1.0f || shift != 0.0f; }
   bool is_identity() const { return kind == Kind::kNone && !has_affine(); }
+  bool operator==(const FusedActivation&) const = default;
 
   float Apply(float x) const {
     const float y = ApplyActivation(x);
