@@ -380,30 +380,28 @@ Expected<AlignedBuffer> PackConstantInput(PrepareContext& ctx, int input,
                    AlignedBuffer::Allocate(dnnl_memory_desc_get_size(&to), node, ctx.weight_pool));
   const std::optional<BlockedCopy> copy = BlockedCopy::Plan(from, to);
   // BlockedCopy reads any alignment, so it packs weights still in the mapped model file from there
-  // (no copy into their aligned buffer first); oneDNN's reorder reads the aligned copy.
-  const bool from_file = copy && constant->copy_pending();
+  // (no copy into their aligned place first); oneDNN's reorder reads the aligned copy.
+  const void* source =
+      copy ? static_cast<const void*>(constant->UnalignedBytes()) : constant->raw();
   // Packing a consumable constant piecewise along its outermost dimension lets each packed
   // chunk's source pages go back at once (in the packed layout a chunk may be spread out: a
   // blocked sub-tensor); otherwise one reorder of the whole tensor. Pages of the file mapping go
   // back just as well (a later read maps them again).
-  const bool exclusive = input < 32 && (ctx.consumable_constant_inputs >> input & 1u);
-  const void* consumable =
-      !exclusive ? nullptr
-                 : (from_file ? constant->UnalignedBytes() : constant->ExclusiveMutableRaw());
+  const bool consumable = input < 32 && (ctx.consumable_constant_inputs >> input & 1u) &&
+                          (constant->copy_pending() || constant->IsExclusivelyWritable());
   const int dim = DenseOutermostDim(from);
-  const bool piecewise = consumable != nullptr && dim >= 0 && IsPlainBlocked(to) &&
+  const bool piecewise = consumable && dim >= 0 && IsPlainBlocked(to) &&
                          BlockOf(from.format_desc.blocking, dim) == 1 &&
                          constant->bytes() > 2 * kPackChunkBytes;
   if (!piecewise) {
     if (copy) {
       if (!out.zero_filled) copy->ZeroPadding(out.data.get());
-      copy->Copy(from_file ? constant->UnalignedBytes() : constant->raw(), out.data.get(), 0, 0,
-                 from.dims[0]);
+      copy->Copy(source, out.data.get(), 0, 0, from.dims[0]);
       return out;
     }
     ConstantReorder whole;
     RETURN_IF_ERROR(whole.Init(from, to, node));
-    RETURN_IF_ERROR(whole.Run(constant->raw(), out.data.get(), node));
+    RETURN_IF_ERROR(whole.Run(source, out.data.get(), node));
     return out;
   }
   const int64_t extent = from.dims[dim];
@@ -432,7 +430,7 @@ Expected<AlignedBuffer> PackConstantInput(PrepareContext& ctx, int input,
     }
   }
   ConstantReorder& last = tail_is_full ? body : short_tail;
-  const std::byte* src = static_cast<const std::byte*>(consumable);
+  const std::byte* src = static_cast<const std::byte*>(source);
   std::byte* dst = static_cast<std::byte*>(out.data.get());
   ctx.constants_consumed = true;
   // The page a chunk boundary splits goes back with the chunk after it.

@@ -193,6 +193,35 @@ TEST(OnednnUtilTest, PackConstantInputPiecewiseMatchesOneReorderAndFreesTheSourc
   }
 }
 
+// Weights still in the mapped model file (here a misaligned buffer standing in for it) are packed
+// from there, piecewise when consumable, and never copied into their aligned place.
+TEST(OnednnUtilTest, PackConstantInputReadsWeightsStillInTheModelFile) {
+  ASSERT_NE(onednn::CpuEngine(), nullptr);
+  for (const PackCase& c : {MatMulWeights(), ConvWeights(dnnl_OIhw16i16o)}) {
+    const Tensor want_source = RandomWeights(c, 13);
+    WeightPool pool;
+    bool consumed = false;
+    auto want = Pack(c, want_source, /*consumable=*/false, &pool, &consumed);
+    ASSERT_TRUE(want.ok()) << want.status().message();
+    for (bool consumable : {false, true}) {
+      SCOPED_TRACE(consumable ? "consumable" : "kept");
+      std::vector<std::byte> file(want_source.bytes() + 3);
+      std::memcpy(file.data() + 3, want_source.raw(), want_source.bytes());
+      auto place = std::make_shared<std::vector<std::byte>>(want_source.bytes() + 64);
+      void* aligned =
+          reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(place->data()) + 63) / 64 * 64);
+      const Tensor deferred = Tensor::WrapDeferredCopy(want_source.dtype(), want_source.dims(),
+                                                       aligned, place, file.data() + 3, nullptr);
+      auto got = Pack(c, deferred, consumable, &pool, &consumed);
+      ASSERT_TRUE(got.ok()) << got.status().message();
+      EXPECT_EQ(consumed, consumable);  // large enough to go piecewise
+      EXPECT_EQ(std::memcmp(got->data.get(), want->data.get(), dnnl_memory_desc_get_size(&c.to)),
+                0);
+      EXPECT_TRUE(deferred.copy_pending());
+    }
+  }
+}
+
 TEST(OnednnUtilTest, PackConstantInputIntoThePoolLeavesThePaddingZeroWithoutAMemset) {
   // Pool slices come zero-filled, so packing into one skips the memset of the padding (which
   // faulted in the whole packed buffer before piecewise packing gave any source page back). The
