@@ -14,6 +14,7 @@
 #endif
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <iterator>
@@ -26,14 +27,14 @@ namespace edgerun::onednn {
 namespace {
 
 #if defined(__x86_64__)
-// 16 source rows of 16 contiguous 4-byte elements each (row i at src + i * row_stride) written as
-// 16 destination lines, line t getting element t of every row (16 consecutive elements at
-// lines[t] + offset): a 16x16 transpose in registers. The scalar tile loop moved a Gemm's
+// 16 source rows of 16 contiguous 4-byte elements each (row i at src + i * row_stride elements,
+// any alignment) written as 16 destination lines, line t getting element t of every row (16
+// consecutive elements at lines[t] + offset): a 16x16 transpose in registers. The scalar tile loop moved a Gemm's
 // transposed weights (into BA16a64b) at about 3 GB/s.
-__attribute__((target("avx512f"))) void Transpose16x16(const uint32_t* src, int64_t row_stride,
+__attribute__((target("avx512f"))) void Transpose16x16(const std::byte* src, int64_t row_stride,
                                                        uint32_t* const* lines, int64_t offset) {
   __m512 r[16];
-  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * row_stride);
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * row_stride * 4);
   // Per 128-bit lane L, u[4g + j] holds rows 4g..4g+3 of column 4L + j.
   __m512 u[16];
   for (int g = 0; g < 4; ++g) {
@@ -62,13 +63,19 @@ __attribute__((target("avx512f"))) void Transpose16x16(const uint32_t* src, int6
 }
 #endif
 
-// The source may sit at any alignment (weights still in the mapped model file): elements are
-// read with memcpy, which compiles to a plain load.
+// The source may sit at any alignment (weights still in the mapped model file), so it is walked
+// as bytes: element i of type T at p is read with memcpy, which compiles to a plain load.
 template <typename T>
-T LoadAnyAlignment(const T* p) {
+T LoadAnyAlignment(const std::byte* p, int64_t i) {
   T v;
-  std::memcpy(&v, p, sizeof(T));
+  std::memcpy(&v, p + i * static_cast<int64_t>(sizeof(T)), sizeof(T));
   return v;
+}
+
+// Element i of type T after p, as bytes.
+template <typename T>
+const std::byte* ElementAt(const std::byte* p, int64_t i) {
+  return p + i * static_cast<int64_t>(sizeof(T));
 }
 
 }  // namespace
@@ -80,14 +87,14 @@ struct BlockedCopy::Walk {
   int64_t begin, end;
 
   template <typename T>
-  void Lines(int level, const T* src, T* dst, int64_t count) const {
+  void Lines(int level, const std::byte* src, T* dst, int64_t count) const {
     const int others = plan.ndims_ - 1;
     if (level == others) {
       const int64_t stride = plan.axes_[plan.line_axis_].src_stride;
       if (stride == 1) {
         std::memcpy(dst, src, static_cast<size_t>(count) * sizeof(T));
       } else {
-        for (int64_t b = 0; b < count; ++b) dst[b] = LoadAnyAlignment(src + b * stride);
+        for (int64_t b = 0; b < count; ++b) dst[b] = LoadAnyAlignment<T>(src, b * stride);
       }
       return;
     }
@@ -106,42 +113,42 @@ struct BlockedCopy::Walk {
           const int64_t i = first + t;
           lines[t] = dst + i / a.block * a.dst_stride + i % a.block * a.inner_stride;
         }
-        const T* tile = src + first * a.src_stride;
+        const std::byte* tile = ElementAt<T>(src, first * a.src_stride);
         int64_t b = 0;
 #if defined(__x86_64__)
         // A full tile whose elements are contiguous in the source: 16 lines at a time.
         if constexpr (sizeof(T) == 4) {
           if (n == kTile && a.src_stride == 1 && CpuHasAvx512()) {
             for (; b + kTile <= count; b += kTile) {
-              Transpose16x16(reinterpret_cast<const uint32_t*>(tile + b * line_stride), line_stride,
+              Transpose16x16(ElementAt<T>(tile, b * line_stride), line_stride,
                              reinterpret_cast<uint32_t* const*>(lines), b);
             }
           }
         }
 #endif
         for (; b < count; ++b) {
-          const T* from = tile + b * line_stride;
-          for (int64_t t = 0; t < n; ++t) lines[t][b] = LoadAnyAlignment(from + t * a.src_stride);
+          const std::byte* from = ElementAt<T>(tile, b * line_stride);
+          for (int64_t t = 0; t < n; ++t) lines[t][b] = LoadAnyAlignment<T>(from, t * a.src_stride);
         }
       }
       return;
     }
     for (int64_t i = lo; i < hi; ++i) {
-      Lines(level + 1, src + i * a.src_stride,
+      Lines(level + 1, ElementAt<T>(src, i * a.src_stride),
             dst + i / a.block * a.dst_stride + i % a.block * a.inner_stride, count);
     }
   }
 
   template <typename T>
   void Run(const void* src_bytes, void* dst_bytes) const {
-    const T* src = static_cast<const T*>(src_bytes);
+    const auto* src = static_cast<const std::byte*>(src_bytes);
     T* dst = static_cast<T*>(dst_bytes);
     const Axis& line = plan.axes_[plan.line_axis_];
     const int64_t lo = plan.line_axis_ == range_axis ? begin : 0;
     const int64_t hi = plan.line_axis_ == range_axis ? std::min(end, line.size) : line.size;
     for (int64_t first = lo; first < hi; first += line.block) {
-      Lines(0, src + first * line.src_stride, dst + first / line.block * line.dst_stride,
-            std::min(line.block, hi - first));
+      Lines(0, ElementAt<T>(src, first * line.src_stride),
+            dst + first / line.block * line.dst_stride, std::min(line.block, hi - first));
     }
   }
 };
