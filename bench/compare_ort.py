@@ -18,6 +18,8 @@ docs/benchmarks.md) with:
     temporary directory with g++ when the build has no such binary);
   - load-to-first-result time (session creation + first inference, in-process, for both) and
     peak RSS (ORT's process minus node's own baseline RSS, from `ort_run.js --baseline-rss`);
+  - edgerun's load-to-first-result with `--weight-cache` (packed weights written by one load,
+    mapped by the next), for information (--no-weight-cache skips it);
   - int8 QDQ models (<name>_qdq) against edgerun's own fp32 run of <name>, with ORT on the QDQ
     model for information;
   - a PASS/MISS line per issue-3 target with the measured factor.
@@ -324,7 +326,31 @@ class Bench:
                         (f"error {err}" if err else f"p50 {result['latency_ms']['p50']:.2f} ms") +
                         f" ({time.time() - t0:.1f} s)")
             row["runs"][threads] = {"edgerun": er, "ort": ort}
+        if 1 in thread_counts and not self.args.no_weight_cache:
+            row["weight_cache"] = self.weight_cache_runs(name, m, timeout)
         return row
+
+    def weight_cache_runs(self, name, m, timeout):
+        """edgerun's load-to-first-result at 1 thread with --weight-cache: one load that packs
+        and writes the cache file, then --rounds loads that map it (the best kept). For
+        information: the target compares loads without a cache, as ORT runs here."""
+        cache_dir = tempfile.mkdtemp(prefix="edgerun_bench_weight_cache_")
+        try:
+            cmd = self.pinned(self.edgerun_cmd(m, 1, 1, 3) + ["--weight-cache", cache_dir], 1)
+            writer, err = run_tool(cmd, timeout=timeout)
+            if err:
+                return {"error": err}
+            warm = None
+            for _ in range(max(1, self.args.rounds)):
+                result, err = run_tool(cmd, timeout=timeout)
+                if err:
+                    return {"error": err}
+                warm = better_run(warm, result)
+            log(f"{name} weight cache: write {load_to_first(writer):.1f} ms, "
+                f"warm {load_to_first(warm):.1f} ms")
+            return {"writer": writer, "warm": warm}
+        finally:
+            shutil.rmtree(cache_dir, ignore_errors=True)
 
     def profile(self, row):
         """`edgerun bench --profile` at 1 thread: time per op type and per (op, kernel)."""
@@ -585,6 +611,33 @@ def markdown(meta, rows, targets):
           f"| {fmt(dv.get('ort_net_rss') and dv['ort_net_rss'] / MIB, '.1f')} "
           f"| {fmt(dv.get('rss_ratio'), '.2f')} | {verdict(dv.get('rss_check'), info)} |")
 
+    cached = [r for r in rows if r.get("weight_cache") and r.get("runs", {}).get(1)]
+    if cached:
+        w("")
+        w("### Load with the packed-weight cache, 1 thread (`--weight-cache DIR`; information, "
+          "not a target check)")
+        w("")
+        w("Cold: the runs above. Writing: the load that packs and writes the cache file. Warm: "
+          "later loads, which map the file (best of the rounds). ORT runs without its own "
+          "caches here.")
+        w("")
+        w("| model | edgerun cold load+first ms | writing load+first ms | warm load+first ms "
+          "| warm kernels ms | ORT load+first ms | warm ratio | warm peak RSS MiB |")
+        w("|---|---|---|---|---|---|---|---|")
+        for r in cached:
+            wc = r["weight_cache"]
+            er, ort = r["runs"][1]["edgerun"], r["runs"][1]["ort"]
+            if "error" in wc:
+                w(f"| {r['model']} | error: {wc['error']} |||||||")
+                continue
+            warm = wc["warm"]
+            ratio = load_to_first(warm) / load_to_first(ort) if ok(ort) else None
+            w(f"| {r['model']} | {fmt(ok(er) and load_to_first(er) or None, '.1f')} "
+              f"| {load_to_first(wc['writer']):.1f} | {load_to_first(warm):.1f} "
+              f"| {load_parts(warm)['kernels']:.1f} "
+              f"| {fmt(ok(ort) and load_to_first(ort) or None, '.1f')} | {fmt(ratio, '.2f')} "
+              f"| {peak_rss(warm) / MIB:.1f} |")
+
     parts = [(r["model"], load_parts(r["runs"][1]["edgerun"])) for r in rows
              if r.get("runs", {}).get(1) and ok(r["runs"][1]["edgerun"])]
     parts = [(m, p) for m, p in parts if p]
@@ -696,6 +749,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=1,
                     help="run each edgerun/ORT pair this many times, alternating who goes first, "
                          "and keep each engine's best median, load-to-first-result and peak RSS")
+    ap.add_argument("--no-weight-cache", action="store_true",
+                    help="skip the 1-thread loads with --weight-cache (cold, writing, warm)")
     ap.add_argument("--no-profile", action="store_true",
                     help="skip the `--profile` run of models that miss their latency target")
     ap.add_argument("--profile-iterations", type=int, default=10,

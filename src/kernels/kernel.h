@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "core/large_buffer.h"
+#include "core/packed_weight_cache.h"
 #include "edgerun/ir.h"
 #include "edgerun/session.h"
 #include "edgerun/status.h"
@@ -83,6 +84,9 @@ struct PrepareContext {
   uint32_t packed_constant_inputs = 0;
   // The session's pool for packed weights (null: allocate on the heap). Slices outlive the state.
   WeightPool* weight_pool = nullptr;
+  // SessionOptions::weight_cache_dir's file (null: none). Kernels that pack into weight_pool look
+  // their packed weights up there first and add what they packed (onednn::PackConstantInput).
+  PackedWeightCache* weight_cache = nullptr;
   // The session decided that every layer uses all threads (its workers spin between layers and
   // the model's layers are large enough); otherwise only layers worth waking the workers for.
   bool share_every_layer = false;

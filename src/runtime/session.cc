@@ -5,18 +5,22 @@
 #include <fmt/format.h>
 #include <pthreadpool.h>
 
+#include <dlfcn.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <numeric>
 
 #include "core/denormals.h"
+#include "core/packed_weight_cache.h"
 #include "kernels/backend.h"
 #include "kernels/kernel.h"
 #include "passes/passes.h"
@@ -103,8 +107,10 @@ Status PinPoolThreads(pthreadpool_t pool, int n) {
 struct Session::Impl {
   std::string model_path;
   Graph graph;
-  // Packed weights of the kernel states; declared before `execs` so it outlives them.
+  // Packed weights of the kernel states, in fresh memory or mapped from the weight cache;
+  // declared before `execs` so they outlive them.
   std::unique_ptr<WeightPool> weight_pool;
+  std::unique_ptr<PackedWeightCache> weight_cache;
   std::vector<NodeExec> execs;
   std::vector<TensorView> value_views;  // per value
   std::vector<TensorView> io_views;     // per node: inputs then outputs, flattened
@@ -195,6 +201,42 @@ using LoadClock = std::chrono::steady_clock;
 double MsSince(LoadClock::time_point start) {
   return std::chrono::duration<double, std::milli>(LoadClock::now() - start).count();
 }
+
+// "path size S mtime T inode I device D" of a file; empty if it cannot be read.
+std::string FileIdentity(const std::string& path) {
+  struct stat st {};
+  if (path.empty() || ::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return "";
+  std::error_code ec;
+  const std::filesystem::path canonical = std::filesystem::weakly_canonical(path, ec);
+  return fmt::format("{} size {} mtime {}.{:09} inode {} device {}", ec ? path : canonical.string(),
+                     st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_ino, st.st_dev);
+}
+
+// The binary holding edgerun's kernels (the executable, or a shared library): another build may
+// pack differently.
+std::string EngineBinaryIdentity() {
+  Dl_info info{};
+  // A relative name (the main program's argv[0]) would resolve against the working directory.
+  if (::dladdr(reinterpret_cast<void*>(&FileIdentity), &info) != 0 && info.dli_fname != nullptr &&
+      info.dli_fname[0] == '/') {
+    if (std::string id = FileIdentity(info.dli_fname); !id.empty()) return id;
+  }
+  return FileIdentity("/proc/self/exe");
+}
+
+// Everything the packed-weight cache file of a model depends on besides each entry's own name
+// (which carries the layouts and a fingerprint of the source bytes): empty when the model does
+// not come from a file.
+std::string WeightCacheKey(const std::string& model_path, const SessionOptions& options) {
+  const std::string model = FileIdentity(model_path);
+  if (model.empty()) return "";
+  std::string key = "model " + model + "\nedgerun " + EngineBinaryIdentity() + "\n";
+  for (const BackendDef& b : AllBackends()) key += b.version() + "\n";
+  key += options.optimize ? "optimized\n" : "as written\n";
+  return key;
+}
+
+std::string MiB(size_t bytes) { return fmt::format("{:.1f} MiB", bytes / 1048576.0); }
 
 }  // namespace
 
@@ -325,6 +367,15 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
     if (v.is_constant()) constant_bytes += v.constant->bytes();
   }
   impl->weight_pool = std::make_unique<WeightPool>(constant_bytes, options.huge_pages);
+  if (!options.weight_cache_dir.empty()) {
+    const std::string key = WeightCacheKey(model.path, options);
+    if (key.empty()) {
+      impl->load_profile.weight_cache = "not used: the model does not come from a file";
+    } else {
+      impl->weight_cache = std::make_unique<PackedWeightCache>(
+          PackedWeightCache::Open(options.weight_cache_dir, key));
+    }
+  }
   for (size_t n = 0; n < g.nodes.size(); ++n) {
     const Node& node = g.nodes[n];
     const LoadClock::time_point node_start = LoadClock::now();
@@ -403,6 +454,7 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
       PrepareContext pctx{node, in_types, constants, out_types, impl->num_threads};
       pctx.threadpool = impl->pool;
       pctx.weight_pool = impl->weight_pool.get();
+      pctx.weight_cache = impl->weight_cache.get();
       pctx.share_every_layer = share_every_layer;
       pctx.consumable_constant_inputs = releaser.ConsumableInputs(g, node);
       pctx.winograd = options.winograd;
@@ -429,6 +481,26 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
     releaser.NodePrepared(g, node, exec.packed_constant_inputs);
   }
   impl->weight_pool->ReleaseUnused();
+  if (PackedWeightCache* cache = impl->weight_cache.get()) {
+    // A cache that cannot be written costs this load nothing but the attempt: it is reported.
+    std::string& report = impl->load_profile.weight_cache;
+    if (!cache->note().empty()) report = cache->note() + "; ";
+    if (cache->hits() > 0) {
+      report += fmt::format("mapped {} packed weight{} ({}) from {}", cache->hits(),
+                            cache->hits() == 1 ? "" : "s", MiB(cache->hit_bytes()), cache->file());
+    }
+    if (cache->misses() > 0) {
+      const LoadClock::time_point write_start = LoadClock::now();
+      const Status saved = cache->Save();
+      report +=
+          fmt::format("{}packed {} weight{} ({}), ", cache->hits() > 0 ? "; " : "", cache->misses(),
+                      cache->misses() == 1 ? "" : "s", MiB(cache->added_bytes()));
+      report += saved.ok()
+                    ? fmt::format("written to {} in {:.1f} ms", cache->file(), MsSince(write_start))
+                    : "not written: " + saved.message();
+    }
+    if (cache->hits() == 0 && cache->misses() == 0) report += "no weights packed by oneDNN";
+  }
   // Constants that kernels read as they are (not packed) leave the model file: the session then
   // holds no part of its mapping.
   for (Value& v : g.values) {

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "core/hash.h"
 #include "kernels/backend.h"
 
 namespace edgerun {
@@ -34,29 +35,6 @@ constexpr int kConfirmRounds = 2;
 // weights hashed per load). A retrained model of the same architecture reuses the choices, as a
 // TensorRT timing cache does; a cached path that no longer claims a node is timed again.
 constexpr size_t kMaxHashedConstantBytes = 16 << 10;
-
-// 64-bit content hash, 8 bytes per step (it hashes names, dims and small constants only).
-struct Hasher {
-  uint64_t h = 0x9E3779B97F4A7C15ull;
-  void Mix(uint64_t v) {
-    h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
-    h *= 0xBF58476D1CE4E5B9ull;
-    h ^= h >> 31;
-  }
-  void Bytes(const void* data, size_t n) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-      uint64_t v;
-      std::memcpy(&v, p + i, 8);
-      Mix(v);
-    }
-    uint64_t tail = 0;
-    std::memcpy(&tail, p + i, n - i);
-    Mix(tail ^ (n << 56));
-  }
-  void Str(std::string_view s) { Bytes(s.data(), s.size()); }
-};
 
 std::string CpuName() {
   std::ifstream in("/proc/cpuinfo");

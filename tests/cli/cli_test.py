@@ -175,16 +175,21 @@ class CliTest(unittest.TestCase):
         self.assertEqual(code, 0, err)
         self.assertGreater(json.loads(out)["arena_bytes"], 0)
 
-    def test_winograd_is_reported_and_can_be_turned_off(self):
-        # A 3x3 conv, 16 -> 16 channels on a 16x16 map: oneDNN's Winograd kernel on AVX-512.
-        rng = np.random.RandomState(1)
-        w = numpy_helper.from_array(rng.randn(16, 16, 3, 3).astype(np.float32), "w")
+    def conv3x3_model(self, name, out_channels, seed):
+        """A model file of one 3x3 conv named conv3x3, 16 -> out_channels on a 16x16 map."""
+        w = np.random.RandomState(seed).randn(out_channels, 16, 3, 3).astype(np.float32)
         graph = helper.make_graph(
             [helper.make_node("Conv", ["x", "w"], ["y"], name="conv3x3", pads=[1, 1, 1, 1])],
-            "wino", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16, 16, 16])],
-            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16, 16, 16])], [w])
-        model = self.path("wino.onnx")
+            "conv3x3", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16, 16, 16])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, out_channels, 16, 16])],
+            [numpy_helper.from_array(w, "w")])
+        model = self.path(name)
         onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), model)
+        return model
+
+    def test_winograd_is_reported_and_can_be_turned_off(self):
+        # A 3x3 conv, 16 -> 16 channels on a 16x16 map: oneDNN's Winograd kernel on AVX-512.
+        model = self.conv3x3_model("wino.onnx", 16, seed=1)
         impls = {}
         for d, flags in (("wino", []), ("direct", ["--no-winograd"])):
             code, out, err = run("inspect", model, "--json", *flags)
@@ -200,6 +205,36 @@ class CliTest(unittest.TestCase):
         y = np.load(self.path("direct/y.npy"))
         np.testing.assert_allclose(np.load(self.path("wino/y.npy")), y, rtol=1e-4,
                                    atol=1e-4 * np.abs(y).max())
+
+    def test_weight_cache_is_written_then_mapped_with_the_same_outputs(self):
+        model = self.conv3x3_model("cached.onnx", 32, seed=2)
+        cache = self.path("weights")
+        code, out, err = run("inspect", model, "--json")
+        self.assertEqual(code, 0, err)
+        on_onednn = json.loads(out)["nodes"][0]["kernel"] == "onednn"
+        reports = []
+        for d, flags in (("plain", []), ("first", ["--weight-cache", cache]),
+                         ("second", ["--weight-cache", cache])):
+            code, _, err = run("run", model, "--random-inputs", "5", "--output-dir", self.path(d),
+                               *flags)
+            self.assertEqual(code, 0, err)
+            code, out, err = run("bench", model, "--iterations", "1", "--json", *flags)
+            self.assertEqual(code, 0, err)
+            reports.append(json.loads(out).get("weight_cache"))
+        y = np.load(self.path("plain/y.npy"))
+        np.testing.assert_array_equal(np.load(self.path("first/y.npy")), y)
+        np.testing.assert_array_equal(np.load(self.path("second/y.npy")), y)
+        self.assertIsNone(reports[0])
+        if on_onednn:
+            # `run` wrote the file, so both benches map it.
+            self.assertTrue(reports[1].startswith("mapped 1 packed weight ("), reports)
+            self.assertEqual(len(os.listdir(cache)), 1)
+        # An unwritable cache costs only the cache.
+        code, out, err = run("bench", model, "--iterations", "1", "--json", "--weight-cache",
+                             os.path.join(model, "sub"))
+        self.assertEqual(code, 0, err)
+        if on_onednn:
+            self.assertIn("not written: ", json.loads(out)["weight_cache"])
 
     def test_spin_and_no_spin_together_is_a_usage_error(self):
         code, _, err = run("bench", self.model, "--threads", "2", "--spin", "--no-spin",

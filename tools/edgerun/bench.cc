@@ -115,6 +115,7 @@ int RunBench(const BenchArgs& args) {
                             {"kernels", lp.kernels_ms},
                             {"kernels_by_op", by_op},
                             {"plan", lp.plan_ms}};
+    if (!lp.weight_cache.empty()) j["weight_cache"] = lp.weight_cache;
     j["first_inference_ms"] = first_ms;
     j["latency_ms"] = {{"min", sorted.front()},         {"mean", mean},
                        {"p50", Percentile(sorted, 50)}, {"p90", Percentile(sorted, 90)},
@@ -144,6 +145,9 @@ int RunBench(const BenchArgs& args) {
   fmt::print("model: {}\nthreads: {}  warmup: {}  iterations: {}\n", args.model,
              args.engine.threads, args.warmup, args.iterations);
   fmt::print("load: {:.2f} ms  first inference: {:.2f} ms\n", load_ms, first_ms);
+  if (!s.load_profile().weight_cache.empty()) {
+    fmt::print("weight cache: {}\n", s.load_profile().weight_cache);
+  }
   if (args.profile) {
     const LoadProfile& lp = s.load_profile();
     std::string by_op;

@@ -39,6 +39,9 @@ void AddEngineOptions(CLI::App* cmd, EngineArgs& args) {
   cmd->add_option("--tune-cache", args.tune_cache,
                   "Directory of the tuning cache (default $EDGERUN_CACHE/tune or "
                   "~/.cache/edgerun/tune)");
+  cmd->add_option("--weight-cache", args.weight_cache,
+                  "Directory where packed weights are kept: the next load of the same model file "
+                  "maps them instead of packing again (like OpenVINO's cache_dir)");
   cmd->add_flag("--no-optimize", args.no_optimize,
                 "Skip graph passes (fusion, layout); run the graph as written");
   cmd->add_flag("--flush-denormals", args.flush_denormals,
@@ -61,6 +64,7 @@ Status ApplyEngineArgs(const EngineArgs& args, SessionOptions& options) {
   options.spin_wait = args.spin || (!args.no_spin && !passive_env);
   options.tune = args.tune;
   options.tune_cache_dir = args.tune_cache;
+  options.weight_cache_dir = args.weight_cache;
   options.optimize = !args.no_optimize;
   options.flush_denormals = args.flush_denormals;
   options.huge_pages = !args.no_huge_pages;

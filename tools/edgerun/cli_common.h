@@ -58,7 +58,8 @@ Status SetInputs(Session& session, const std::map<std::string, Tensor>& given, u
 std::string EscapeFileName(const std::string& tensor_name);
 
 struct EngineArgs;
-// Adds --threads, --pin, --kernels, --tune, --tune-cache and --no-optimize to a subcommand.
+// Adds --threads, --pin, --kernels, --tune, --tune-cache, --weight-cache, --no-optimize and the
+// other engine options to a subcommand.
 void AddEngineOptions(CLI::App* cmd, EngineArgs& args);
 // Copies them into session options; an unknown kernel path name is a usage error naming it.
 Status ApplyEngineArgs(const EngineArgs& args, SessionOptions& options);

@@ -30,6 +30,7 @@ struct EngineArgs {
   std::string kernels = "auto";  // "auto" or a comma list of ref, onednn, xnnpack
   bool tune = false;
   std::string tune_cache;
+  std::string weight_cache;  // directory of packed-weight files; empty: none
   bool no_optimize = false;
   bool flush_denormals = false;  // subnormal floats as zero while running (FTZ/DAZ)
   bool no_huge_pages = false;    // arena and packed weights on 4 KiB pages

@@ -231,6 +231,18 @@ Status InitReorder(PrimitiveRunner& r, const dnnl_memory_desc_t& from, const dnn
 
 // Builds the Winograd plan into `s` (weights not yet bound). Unsupported when oneDNN has no
 // Winograd implementation for this conv and its post-ops; nothing is consumed then.
+// The weights of a Winograd conv, transformed into oneDNN's layout for it.
+Expected<onednn::AlignedBuffer> TransformWinogradWeights(const PrepareContext& ctx,
+                                                         const ConvGeometry& g,
+                                                         const dnnl_memory_desc_t& weights) {
+  ASSIGN_OR_RETURN(onednn::AlignedBuffer packed,
+                   onednn::AlignedBuffer::Allocate(dnnl_memory_desc_get_size(&weights), ctx.node,
+                                                   ctx.weight_pool));
+  onednn::WriteWinogradWeights(ctx.constants[1]->UnalignedBytes(), g.out_channels, g.in_channels,
+                               weights, packed.data.get());
+  return packed;
+}
+
 Status PlanWinograd(const PrepareContext& ctx, const ConvGeometry& g, const ConvDescs& d,
                     bool has_bias, int threads, ConvState& s, dnnl_memory_desc_t* weights) {
   const Node& node = ctx.node;
@@ -347,10 +359,9 @@ Status PrepareConvLike(PrepareContext& ctx, bool deconv) {
   }
   onednn::AlignedBuffer packed;
   if (s->blocked && onednn::IsKnownWinogradLayout(weights, g.out_channels, g.in_channels)) {
-    ASSIGN_OR_RETURN(packed, onednn::AlignedBuffer::Allocate(dnnl_memory_desc_get_size(&weights),
-                                                             ctx.node, ctx.weight_pool));
-    onednn::WriteWinogradWeights(ctx.constants[1]->UnalignedBytes(), g.out_channels, g.in_channels,
-                                 weights, packed.data.get());
+    ASSIGN_OR_RETURN(packed, onednn::PackCached(ctx, 1, "winograd", d.weights_user, weights, [&] {
+                       return TransformWinogradWeights(ctx, g, weights);
+                     }));
   } else {
     ASSIGN_OR_RETURN(packed, onednn::PackConstantInput(ctx, 1, d.weights_user, weights));
   }

@@ -3,11 +3,13 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 #include <string>
 
 #include "core/cpu_features.h"
+#include "core/hash.h"
 #include "core/large_buffer.h"
 #include "kernels/onednn/onednn_pack.h"
 #include "kernels/ref/conv.h"
@@ -365,11 +367,54 @@ dnnl_memory_desc_t CutAlong(const dnnl_memory_desc_t& md, int dim, int64_t lengt
   return cut;
 }
 
-}  // namespace
+// What a packed buffer depends on in a layout: its dims, type and blocking (the fields oneDNN
+// sets; a union's unused bytes are not read).
+void HashDesc(Hasher& h, const dnnl_memory_desc_t& md) {
+  h.Mix(static_cast<uint64_t>(md.ndims));
+  h.Mix(static_cast<uint64_t>(md.data_type));
+  h.Mix(static_cast<uint64_t>(md.format_kind));
+  h.Mix(static_cast<uint64_t>(md.offset0));
+  for (int d = 0; d < md.ndims; ++d) {
+    h.Mix(static_cast<uint64_t>(md.dims[d]));
+    h.Mix(static_cast<uint64_t>(md.padded_dims[d]));
+    h.Mix(static_cast<uint64_t>(md.padded_offsets[d]));
+  }
+  if (md.format_kind == dnnl_blocked) {
+    const dnnl_blocking_desc_t& b = md.format_desc.blocking;
+    for (int d = 0; d < md.ndims; ++d) h.Mix(static_cast<uint64_t>(b.strides[d]));
+    h.Mix(static_cast<uint64_t>(b.inner_nblks));
+    for (int i = 0; i < b.inner_nblks; ++i) {
+      h.Mix(static_cast<uint64_t>(b.inner_blks[i]));
+      h.Mix(static_cast<uint64_t>(b.inner_idxs[i]));
+    }
+  } else {
+    h.Bytes(&md.format_desc, sizeof(md.format_desc));
+  }
+  h.Mix(md.extra.flags);
+  h.Mix(static_cast<uint64_t>(md.extra.compensation_mask));
+  h.Mix(static_cast<uint64_t>(md.extra.asymm_compensation_mask));
+  uint32_t scale_bits;
+  std::memcpy(&scale_bits, &md.extra.scale_adjust, sizeof(scale_bits));
+  h.Mix(scale_bits);
+}
 
-Expected<AlignedBuffer> PackConstantInput(PrepareContext& ctx, int input,
-                                          const dnnl_memory_desc_t& from,
-                                          const dnnl_memory_desc_t& to) {
+// A fingerprint of a weight's bytes from 33 samples of 8 bytes spread over it (all of it up to
+// 264 bytes): reading every byte of ResNet-50's 97 MB would cost more than the cache saves. The
+// cache file's key already names the model file (path, size, modification time, inode); this
+// guards against graph passes computing other weights from the same file.
+void HashSource(Hasher& h, const std::byte* bytes, size_t n) {
+  h.Mix(n);
+  constexpr size_t kSamples = 33;
+  if (n <= kSamples * 8) {
+    h.Bytes(bytes, n);
+    return;
+  }
+  for (size_t i = 0; i < kSamples; ++i) h.Bytes(bytes + (n - 8) / (kSamples - 1) * i, 8);
+}
+
+Expected<AlignedBuffer> PackConstantInputNow(PrepareContext& ctx, int input,
+                                             const dnnl_memory_desc_t& from,
+                                             const dnnl_memory_desc_t& to) {
   const Node& node = ctx.node;
   const Tensor* constant = ctx.constants[input];
   if (constant == nullptr || !constant->has_data()) {
@@ -448,6 +493,48 @@ Expected<AlignedBuffer> PackConstantInput(PrepareContext& ctx, int input,
     previous = begin;
   }
   return out;
+}
+
+}  // namespace
+
+Expected<AlignedBuffer> PackCached(PrepareContext& ctx, int input, std::string_view method,
+                                   const dnnl_memory_desc_t& from, const dnnl_memory_desc_t& to,
+                                   const std::function<Expected<AlignedBuffer>()>& pack) {
+  const Tensor* constant = ctx.constants[input];
+  // Only pool slices outlive a failed prepare until the cache is written.
+  if (ctx.weight_cache == nullptr || ctx.weight_pool == nullptr || constant == nullptr ||
+      !constant->has_data()) {
+    return pack();
+  }
+  Hasher h;
+  HashDesc(h, from);
+  HashDesc(h, to);
+  h.Mix(static_cast<uint64_t>(constant->dtype()));
+  HashSource(h, static_cast<const std::byte*>(constant->UnalignedBytes()), constant->bytes());
+  char digest[17];
+  std::snprintf(digest, sizeof(digest), "%016llx", static_cast<unsigned long long>(h.h));
+  const std::string entry =
+      ctx.node.name + "#" + std::to_string(input) + "#" + std::string(method) + "#" + digest;
+  const size_t bytes = dnnl_memory_desc_get_size(&to);
+  if (const std::byte* cached = ctx.weight_cache->Find(entry, bytes)) {
+    AlignedBuffer b;
+    // oneDNN only reads weights; the mapping is read-only, so a stray write would fault, not
+    // corrupt the file.
+    b.data = std::unique_ptr<void, AlignedBuffer::Free>(const_cast<std::byte*>(cached),
+                                                        AlignedBuffer::Free{false});
+    b.bytes = bytes;
+    return b;
+  }
+  ASSIGN_OR_RETURN(AlignedBuffer packed, pack());
+  if (packed.bytes == bytes) ctx.weight_cache->Add(entry, packed.data.get(), bytes);
+  return packed;
+}
+
+Expected<AlignedBuffer> PackConstantInput(PrepareContext& ctx, int input,
+                                          const dnnl_memory_desc_t& from,
+                                          const dnnl_memory_desc_t& to) {
+  return PackCached(ctx, input, "reorder", from, to,
+                    [&] { return PackConstantInputNow(ctx, input, from, to); });
 }
 
 Expected<ConvGeometry> ConvGeometryOf(const PrepareContext& ctx, int weight_input) {

@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -183,9 +184,20 @@ const char* ImplName(const_dnnl_primitive_desc_t pd);
 // chunks along its outermost dimension, and each chunk's source pages go back to the OS once it is
 // packed: the peak holds the weight about once, not twice. The caller reports the input in
 // packed_constant_inputs.
+// With a weight cache (PrepareContext::weight_cache), bytes packed by an earlier load of the same
+// model are mapped from there instead (PackCached).
 Expected<AlignedBuffer> PackConstantInput(PrepareContext& ctx, int input,
                                           const dnnl_memory_desc_t& from,
                                           const dnnl_memory_desc_t& to);
+
+// The packed form (laid out as `to`) of constant input `input`: from the session's weight cache
+// when an earlier load packed the same source bytes into the same layout the same `method` way,
+// else `pack()`'s buffer, which is then added to the cache. The cache's entry names the node, the
+// input, the method, both layouts and a sampled fingerprint of the source bytes. A cached buffer
+// is read-only and 64-byte aligned; it lives as long as the session.
+Expected<AlignedBuffer> PackCached(PrepareContext& ctx, int input, std::string_view method,
+                                   const dnnl_memory_desc_t& from, const dnnl_memory_desc_t& to,
+                                   const std::function<Expected<AlignedBuffer>()>& pack);
 
 // Writes 3x3 weights [out_channels, in_channels, 3, 3] (OIHW) into `out`, laid out as `md`, the
 // weights of one of oneDNN's Winograd convolutions (format_kind wino, md.format_desc.wino_desc.size
