@@ -195,9 +195,12 @@ Status PackedWeightCache::Save() {
 
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(file_).parent_path(), ec);
-  const std::string tmp = file_ + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // A name of its own per writer: sessions of the same model may be created on several threads
+  // or processes at once, and each renames a complete file into place.
+  std::string tmp = file_ + ".tmp.XXXXXX";
+  const int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
   if (fd < 0) return IoError(tmp + ": cannot create: " + std::strerror(errno));
+  ::fchmod(fd, 0644);  // mkostemp makes it private to the user; the cache is shared like a model
   Status st = WriteAll(fd, header.data(), header.size(), tmp);
   size_t pos = header.size();
   static constexpr char kZeros[kEntryAlignment] = {};

@@ -10,6 +10,7 @@
 #include <regex>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "edgerun/session.h"
@@ -158,6 +159,25 @@ TEST_F(WeightCacheSessionTest, ACorruptCacheFileIsIgnoredAndRewritten) {
   EXPECT_NE(cached.report.find("ignored " + file.string()), std::string::npos) << cached.report;
   EXPECT_NE(cached.report.find("written to"), std::string::npos) << cached.report;
   EXPECT_GT(Mapped(Run(model, cache()).report), 0);
+}
+
+TEST_F(WeightCacheSessionTest, SessionsWritingTheCacheAtOnceLeaveAGoodFile) {
+  if (!OnednnAvailable()) GTEST_SKIP() << "only oneDNN kernels pack into the cache";
+  const std::string model = Write("m.onnx", SmallCnnBytes(7));
+  const Result plain = Run(model, "");
+  std::vector<Result> results(4);
+  {
+    std::vector<std::thread> threads;
+    for (Result& r : results) threads.emplace_back([&] { r = Run(model, cache()); });
+    for (std::thread& t : threads) t.join();
+  }
+  for (const Result& r : results) EXPECT_EQ(r.y, plain.y) << r.report;
+  const Result after = Run(model, cache());
+  EXPECT_EQ(after.y, plain.y);
+  EXPECT_GT(Mapped(after.report), 0) << after.report;
+  EXPECT_EQ(Packed(after.report), 0) << after.report;
+  // Only the cache file: every writer's temporary file was renamed into place.
+  EXPECT_EQ(std::distance(fs::directory_iterator(cache()), fs::directory_iterator()), 1);
 }
 
 TEST_F(WeightCacheSessionTest, AnUnwritableDirectoryOnlyCostsTheCache) {

@@ -229,8 +229,6 @@ Status InitReorder(PrimitiveRunner& r, const dnnl_memory_desc_t& from, const dnn
   return r.Init(pd.get(), node);
 }
 
-// Builds the Winograd plan into `s` (weights not yet bound). Unsupported when oneDNN has no
-// Winograd implementation for this conv and its post-ops; nothing is consumed then.
 // The weights of a Winograd conv, transformed into oneDNN's layout for it.
 Expected<onednn::AlignedBuffer> TransformWinogradWeights(const PrepareContext& ctx,
                                                          const ConvGeometry& g,
@@ -243,6 +241,8 @@ Expected<onednn::AlignedBuffer> TransformWinogradWeights(const PrepareContext& c
   return packed;
 }
 
+// Builds the Winograd plan into `s` (weights not yet bound). Unsupported when oneDNN has no
+// Winograd implementation for this conv and its post-ops; nothing is consumed then.
 Status PlanWinograd(const PrepareContext& ctx, const ConvGeometry& g, const ConvDescs& d,
                     bool has_bias, int threads, ConvState& s, dnnl_memory_desc_t* weights) {
   const Node& node = ctx.node;
