@@ -150,6 +150,8 @@ struct Graph {
   std::map<std::string, int, std::less<>> opset_imports;  // domain -> version
   std::string producer;                                   // e.g. "pytorch 1.13.1"
   std::string source_format;                              // "onnx", "tflite"
+  // Files besides the model that its constants were read from (ONNX external data), sorted.
+  std::vector<std::string> data_files;
 
   int AddValue(std::string value_name, DType dtype = DType::kUndefined,
                std::optional<Shape> shape = std::nullopt);

@@ -227,10 +227,13 @@ std::string EngineBinaryIdentity() {
 // Everything the packed-weight cache file of a model depends on besides each entry's own name
 // (which carries the layouts and a fingerprint of the source bytes): empty when the model does
 // not come from a file.
-std::string WeightCacheKey(const std::string& model_path, const SessionOptions& options) {
+std::string WeightCacheKey(const std::string& model_path, const Graph& graph,
+                           const SessionOptions& options) {
   const std::string model = FileIdentity(model_path);
   if (model.empty()) return "";
-  std::string key = "model " + model + "\nedgerun " + EngineBinaryIdentity() + "\n";
+  std::string key = "model " + model + "\n";
+  for (const std::string& file : graph.data_files) key += "data " + FileIdentity(file) + "\n";
+  key += "edgerun " + EngineBinaryIdentity() + "\n";
   for (const BackendDef& b : AllBackends()) key += b.version() + "\n";
   key += options.optimize ? "optimized\n" : "as written\n";
   return key;
@@ -248,6 +251,9 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
   Graph& g = impl->graph;
   g = std::move(model.graph);
   model.graph = Graph{};
+  // Keyed by the files as they are now, before anything reads the weights.
+  const std::string weight_cache_key =
+      options.weight_cache_dir.empty() ? "" : WeightCacheKey(model.path, g, options);
 
   // Every unknown op at once, so the user sees the whole list.
   std::vector<const Node*> unknown = FindUnknownOps(g);
@@ -368,12 +374,11 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
   }
   impl->weight_pool = std::make_unique<WeightPool>(constant_bytes, options.huge_pages);
   if (!options.weight_cache_dir.empty()) {
-    const std::string key = WeightCacheKey(model.path, options);
-    if (key.empty()) {
+    if (weight_cache_key.empty()) {
       impl->load_profile.weight_cache = "not used: the model does not come from a file";
     } else {
       impl->weight_cache = std::make_unique<PackedWeightCache>(
-          PackedWeightCache::Open(options.weight_cache_dir, key));
+          PackedWeightCache::Open(options.weight_cache_dir, weight_cache_key));
     }
   }
   for (size_t n = 0; n < g.nodes.size(); ++n) {

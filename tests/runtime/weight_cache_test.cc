@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <regex>
 #include <span>
@@ -28,7 +29,7 @@ constexpr int64_t kC = 32;
 
 // x -> 3x3 conv (a Winograd candidate on AVX-512) -> Relu -> 1x1 conv to 64 -> global pool ->
 // Gemm to 10. `seed` varies every weight.
-std::string SmallCnnBytes(int seed) {
+OnnxModelBuilder SmallCnn(int seed) {
   auto values = [&](size_t n, float scale, int salt) {
     std::vector<float> v(n);
     for (size_t i = 0; i < n; ++i) v[i] = scale * std::sin(0.37f * i + seed * 1.3f + salt);
@@ -46,6 +47,24 @@ std::string SmallCnnBytes(int seed) {
   b.Node("GlobalAveragePool", {"c1"}, {"p"}, {}, "pool");
   b.Node("Flatten", {"p"}, {"f"}, {}, "flatten");
   b.Node("Gemm", {"f", "fc"}, {"y"}, {AttrInt("transB", 1)}, "fc").Output("y");
+  return b;
+}
+
+std::string SmallCnnBytes(int seed) { return SmallCnn(seed).Serialize(); }
+
+// SmallCnn(seed) with the 3x3 conv's weights in the external data file `location`, whose bytes
+// are returned in `data`.
+std::string SmallCnnWithExternalWeights(int seed, const std::string& location, std::string* data) {
+  OnnxModelBuilder b = SmallCnn(seed);
+  for (onnx::TensorProto& t : *b.proto().mutable_graph()->mutable_initializer()) {
+    if (t.name() != "w3") continue;
+    *data = t.raw_data();
+    t.clear_raw_data();
+    t.set_data_location(onnx::TensorProto::EXTERNAL);
+    auto* entry = t.add_external_data();
+    entry->set_key("location");
+    entry->set_value(location);
+  }
   return b.Serialize();
 }
 
@@ -145,6 +164,27 @@ TEST_F(WeightCacheSessionTest, AModelFileRewrittenInPlaceIsNotServedItsOldWeight
   const Result again = Run(model, cache());
   EXPECT_EQ(again.y, plain.y);
   EXPECT_GT(Mapped(again.report), 0) << again.report;
+}
+
+TEST_F(WeightCacheSessionTest, AChangedExternalDataFileIsNotServedItsOldWeights) {
+  if (!OnednnAvailable()) GTEST_SKIP() << "only oneDNN kernels pack into the cache";
+  std::string data;
+  const std::string model = Write("m.onnx", SmallCnnWithExternalWeights(8, "w3.bin", &data));
+  Write("w3.bin", data);
+  const Result first = Run(model, cache());
+  EXPECT_GT(Packed(first.report), 0) << first.report;
+  // Change one weight between the bytes the entry fingerprint samples (every 1151 bytes of the
+  // 36864): only the data file's own identity in the cache key tells the versions apart.
+  float w;
+  std::memcpy(&w, data.data() + 400, sizeof(w));
+  w += 0.5f;
+  std::memcpy(data.data() + 400, &w, sizeof(w));
+  Write("w3.bin", data);
+  const Result plain = Run(model, "");
+  ASSERT_NE(plain.y, first.y);
+  const Result cached = Run(model, cache());
+  EXPECT_EQ(cached.y, plain.y);
+  EXPECT_EQ(Mapped(cached.report), 0) << cached.report;
 }
 
 TEST_F(WeightCacheSessionTest, ACorruptCacheFileIsIgnoredAndRewritten) {

@@ -1,9 +1,12 @@
 #include "formats/onnx/onnx_importer.h"
 
 #include <climits>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -167,8 +170,18 @@ class GraphImporter {
   }
   Expected<Tensor> AttributeTensor(AttributeProto* a, int index, int attr) const {
     const RawDataSlice* split = SplitAttributeTensor(index, attr);
+    NoteDataFile(a->t());
     return split != nullptr ? TensorFromProtoWithRaw(a->t(), *split, ctx_.base_dir)
                             : TensorFromProtoAdoptingRaw(a->mutable_t(), ctx_.base_dir);
+  }
+  // Remembers the external data file of `t`, if any (Graph::data_files).
+  void NoteDataFile(const onnx::TensorProto& t) const {
+    if (t.data_location() != onnx::TensorProto::EXTERNAL || ctx_.base_dir.empty()) return;
+    for (const auto& entry : t.external_data()) {
+      if (entry.key() == "location" && !entry.value().empty()) {
+        data_files_.insert((std::filesystem::path(ctx_.base_dir) / entry.value()).string());
+      }
+    }
   }
 
   const ModelContext& ctx_;
@@ -176,6 +189,7 @@ class GraphImporter {
   int depth_;
   GraphProto* proto_ = nullptr;
   Graph graph_;
+  mutable std::set<std::string> data_files_;
   std::unordered_map<std::string, Definition> defs_;
   std::vector<std::string> node_names_;  // per proto node; generated when the proto has none
 };
@@ -233,6 +247,7 @@ Status GraphImporter::ImportInitializers(GraphProto* proto) {
       const auto& split = ctx_.main_raw->initializers.at(static_cast<size_t>(i));
       if (split.has_value()) raw = &*split;
     }
+    NoteDataFile(*init);
     auto tensor = raw != nullptr ? TensorFromProtoWithRaw(*init, *raw, ctx_.base_dir)
                                  : TensorFromProtoAdoptingRaw(init, ctx_.base_dir);
     if (!tensor.ok()) return tensor.status().WithPrefix("initializer");
@@ -502,6 +517,7 @@ Expected<Graph> GraphImporter::Import(GraphProto* proto) {
   RETURN_IF_ERROR(ImportNodes());
   RETURN_IF_ERROR(ImportOutputs());
   RETURN_IF_ERROR(graph_.TopologicalSort());
+  graph_.data_files.assign(data_files_.begin(), data_files_.end());
   return std::move(graph_);
 }
 

@@ -570,6 +570,9 @@ TEST(OnnxImporterTest, ExternalDataRelativeToTheModelFile) {
   const int wi = g->FindValue("w");
   ASSERT_GE(wi, 0);
   EXPECT_EQ(g->values[wi].constant->ToFloatVector(), (std::vector<float>{3.5f, -1.f}));
+  EXPECT_EQ(
+      g->data_files,
+      (std::vector<std::string>{(std::filesystem::path(dir.path()) / "weights.bin").string()}));
 
   // Missing file and offset past the end: errors name the model, tensor and data file.
   const std::string missing =
