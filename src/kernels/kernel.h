@@ -128,6 +128,11 @@ struct PrepareContext {
 // MACs; 4 M still lost on MobileNetV3-small) run on the calling thread alone.
 inline constexpr double kMinMacsForThreads = 20e6;
 inline constexpr double kMinMacsToShareSpinning = 250e3;
+// Whether a layer of `macs` multiply-adds (or as many comparable steps: a pool's window reads) is
+// split across the session's threads.
+inline bool WorthSharing(double macs, bool share_every_layer) {
+  return macs >= (share_every_layer ? kMinMacsToShareSpinning : kMinMacsForThreads);
+}
 
 // Setup runs once after the arena is bound; the views' pointers stay valid for the session's life.
 struct SetupContext {

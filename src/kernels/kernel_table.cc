@@ -72,6 +72,18 @@ bool IsPointwiseConv(const SupportContext& ctx) {
   return w.size() == 4 && w[2] == 1 && w[3] == 1 && group.ok() && *group == 1;
 }
 
+// Output elements times window size: the comparisons a pool makes, its work for WorthSharing.
+double PoolWindowSteps(const SupportContext& ctx) {
+  if (ctx.outputs.empty()) return 0;
+  double steps = 1;
+  for (int64_t d : ctx.outputs[0].dims) steps *= static_cast<double>(d);
+  Expected<std::vector<int64_t>> kernel = ctx.node.GetInts("kernel_shape", {});
+  if (kernel.ok()) {
+    for (int64_t k : *kernel) steps *= static_cast<double>(k);
+  }
+  return steps;
+}
+
 }  // namespace
 
 void ApplyNodePreference(const SupportContext& ctx, int64_t macs, std::vector<KernelPath>& order) {
@@ -88,10 +100,14 @@ void ApplyNodePreference(const SupportContext& ctx, int64_t macs, std::vector<Ke
   }
   // On one thread XNNPACK's max pooling is faster than oneDNN's (SqueezeNet's 3x3/2 pool of
   // 111x111x64: 0.201 against 0.246 ms, its five pools 0.302 against 0.405 ms; Intel Xeon,
-  // AVX-512) and needs no generated code. With more threads oneDNN's shares the pool; XNNPACK's
-  // would run on the calling thread alone while oneDNN owns the workers.
-  if (ctx.node.op_type == "MaxPool" && ctx.num_threads <= 1)
+  // AVX-512) and needs no generated code. With more threads oneDNN's shares a pool worth sharing;
+  // XNNPACK's would run on the calling thread alone while oneDNN owns the workers. A smaller pool
+  // runs on the calling thread either way (PP-OCR cls's 1x2 pool to 48x200: 5 us on XNNPACK, 12
+  // on oneDNN, which made that model slower at 2 threads than at 1).
+  if (ctx.node.op_type == "MaxPool" &&
+      (ctx.num_threads <= 1 || !WorthSharing(PoolWindowSteps(ctx), ctx.share_every_layer))) {
     MoveToFront(KernelPath::kXnnpack, order);
+  }
 #else
   (void)ctx;
   (void)macs;

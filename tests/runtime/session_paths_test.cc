@@ -580,6 +580,54 @@ TEST(SessionWeights, ConvTransposePrefersXnnpackUnlessPathsAreExplicit) {
   }
 }
 
+// x[1,C,S,S] -> MaxPool 3x3/2 -> y: C*((S-3)/2+1)^2*9 window steps (C=8, S=16: 3.5 K; C=64,
+// S=111: 1.7 M, SqueezeNet's first pool).
+Model MaxPoolNet(int64_t channels, int64_t size) {
+  Model m;
+  m.path = "max_pool_net";
+  Graph& g = m.graph;
+  g.opset_imports[""] = 17;
+  const int x = g.AddValue("x", DType::kF32, ShapeFromDims({1, channels, size, size}));
+  g.MarkInput(x);
+  const int y = g.AddValue("y");
+  Node& pool = g.AddNode("pool", "MaxPool", {x}, {y});
+  pool.attrs["kernel_shape"] = Attribute::Ints({3, 3});
+  pool.attrs["strides"] = Attribute::Ints({2, 2});
+  g.MarkOutput(y);
+  return m;
+}
+
+TEST(SessionWeights, MaxPoolRunsOnOneDnnOnlyWhenSharedAcrossThreads) {
+  if (!Available(KernelPath::kXnnpack) || !Available(KernelPath::kOnednn)) {
+    GTEST_SKIP() << "needs both fast paths";
+  }
+  struct Case {
+    int64_t channels, size;
+    int threads;
+    const char* kernel;
+  };
+  // One thread: XNNPACK's pool is the faster. Two: oneDNN shares a large pool between the threads;
+  // a small one stays on the calling thread, where XNNPACK's is the faster again.
+  for (const Case& c :
+       {Case{64, 111, 1, "xnnpack"}, Case{64, 111, 2, "onednn"}, Case{8, 16, 2, "xnnpack"}}) {
+    SCOPED_TRACE(std::to_string(c.channels) + "x" + std::to_string(c.size) + " at " +
+                 std::to_string(c.threads) + " thread(s)");
+    const Model model = MaxPoolNet(c.channels, c.size);
+    auto def = CreateFor(model, {}, c.threads);
+    ASSERT_TRUE(def.ok()) << def.status().ToString();
+    auto ref = CreateFor(model, {KernelPath::kReference});
+    ASSERT_TRUE(ref.ok()) << ref.status().ToString();
+    const std::vector<NodeReport> reports = (*def)->NodeReports();
+    auto pool = std::find_if(reports.begin(), reports.end(),
+                             [](const NodeReport& r) { return r.op_type == "MaxPool"; });
+    ASSERT_NE(pool, reports.end());
+#if defined(__x86_64__)
+    EXPECT_EQ(pool->kernel, c.kernel);
+#endif
+    ExpectClose(RunAll(**def, 5)[0], RunAll(**ref, 5)[0]);
+  }
+}
+
 bool HasThreadsLine(const Session& s) {
   const std::vector<std::string>& log = s.pass_log();
   return std::any_of(log.begin(), log.end(),

@@ -680,8 +680,7 @@ int ThreadsForWork(const PrepareContext& ctx, double macs) {
   if (ctx.num_threads <= 1) return 1;
   // Spinning workers join a layer within microseconds, so then all but the tiniest layers are worth
   // sharing.
-  const double min_macs = ctx.share_every_layer ? kMinMacsToShareSpinning : kMinMacsForThreads;
-  return macs >= min_macs ? ctx.num_threads : 1;
+  return WorthSharing(macs, ctx.share_every_layer) ? ctx.num_threads : 1;
 }
 
 ScopedOmpThreads::ScopedOmpThreads(int threads) : saved_(omp_get_max_threads()) {
