@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "kernels/onednn/onednn_kernels.h"
 #include "onednn_test_util.h"
 #include "util/random_tensor.h"
@@ -331,9 +332,9 @@ PreparedRun RunWithWinograd(const ConvCase& c, const ConvInputs& in, bool winogr
   return run;
 }
 
-// 3x3 stride-1 convs on maps of 14x14 and more take oneDNN's Winograd kernel when allowed and
-// match the reference: channel counts the blocked layout pads, no bias, batch 2, pads other than
-// 1, activations, the residual copied and in place, 1 and 2 threads.
+// 3x3 stride-1 convs on maps of 14x14 and more (13x13 on Intel) take oneDNN's Winograd kernel
+// when allowed and match the reference: channel counts the blocked layout pads, no bias, batch 2,
+// pads other than 1, activations, the residual copied and in place, 1 and 2 threads.
 TEST(OnednnConvTest, WinogradMatchesReference) {
   struct WinogradCase {
     ConvCase conv;
@@ -379,6 +380,30 @@ TEST(OnednnConvTest, WinogradMatchesReference) {
   if (!any_winograd) GTEST_SKIP() << "oneDNN has no Winograd kernels on this CPU (AVX-512 only)";
 }
 
+// The map size from which a 3x3 conv runs as Winograd: 14x14, and 13x13 on Intel CPUs (measured
+// faster there, kMinWinogradPixelsIntel); never below. The 13x13 result matches the reference.
+TEST(OnednnConvTest, WinogradFromThirteenSquaredOnIntelOnly) {
+  uint32_t seed = 700;
+  bool has_winograd = false;
+  for (int64_t size : {14, 13, 12}) {
+    SCOPED_TRACE("map " + std::to_string(size) + "x" + std::to_string(size));
+    ConvCase c{{1, size, size, 48}, 64, {3, 3}, 1, {1, 1}, {}, {1, 1, 1, 1}};
+    c.activation = "Relu";
+    ConvInputs in = MakeConvInputs(c, seed += 5);
+    PreparedRun run = RunWithWinograd(c, in, true, 1);
+    const bool winograd = run.implementation.starts_with("jit_fp32_wino_2x3");
+    if (size == 14) has_winograd = winograd;  // AVX-512 only
+    if (size == 13) EXPECT_EQ(winograd, has_winograd && CpuIsIntel()) << run.implementation;
+    if (size == 12) EXPECT_FALSE(winograd) << run.implementation;
+    Expected<std::vector<Tensor>> ref = EvaluateNode(ConvNode(c), in.list, KernelPath::kReference);
+    ASSERT_TRUE(ref.ok()) << ref.status().message();
+    const test_util::CompareResult r =
+        test_util::AllClose(run.y.view(), (*ref)[0].view(), 1e-4, 1e-4);
+    EXPECT_TRUE(r.ok) << run.implementation << ": " << r.message;
+  }
+  if (!has_winograd) GTEST_SKIP() << "oneDNN has no Winograd kernels on this CPU (AVX-512 only)";
+}
+
 // SiLU as oneDNN's post-op or as a pass over the output after the conv (the choice on Zen 4)
 // gives the reference's result: 1x1, depthwise, Winograd, with a residual, element counts that
 // are not a multiple of the vector width, 1 and 2 threads.
@@ -421,7 +446,7 @@ TEST(OnednnConvTest, WinogradOnlyWhereItPays) {
   const ConvCase declined[] = {
       {{1, 30, 30, 16}, 16, {3, 3}, 1, {2, 2}, {}, {1, 1, 1, 1}},      // strided
       {{1, 16, 16, 32}, 32, {3, 3}, 2, {1, 1}, {}, {1, 1, 1, 1}},      // grouped
-      {{1, 13, 13, 64}, 64, {3, 3}, 1, {1, 1}, {}, {1, 1, 1, 1}},      // 13x13 map
+      {{1, 12, 12, 64}, 64, {3, 3}, 1, {1, 1}, {}, {1, 1, 1, 1}},      // 12x12 map
       {{1, 32, 32, 3}, 32, {3, 3}, 1, {1, 1}, {}, {1, 1, 1, 1}},       // 3 input channels
       {{1, 16, 16, 16}, 16, {5, 5}, 1, {1, 1}, {}, {2, 2, 2, 2}},      // 5x5
       {{1, 16, 16, 16}, 16, {3, 3}, 1, {1, 1}, {2, 2}, {2, 2, 2, 2}},  // dilated
