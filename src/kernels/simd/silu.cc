@@ -16,24 +16,31 @@ namespace internal {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// exp(t) for t in [-87, 88]: t = n ln2 + f with |f| <= ln2 / 2 (ln2 in two parts, so that f is
-// exact), e^f by its Taylor polynomial of degree 6 (relative error under 1.5e-7), and 2^n built in
-// the exponent bits. hwy's Exp is more general: with it the pass took 0.47 ns per element on Zen
-// 4, with this 0.32.
+// exp(-x) for -x in [-87, 88]: -x = n ln2 + f with |f| <= ln2 / 2 (ln2 in two parts, so that f
+// is exact), e^f by a polynomial of degree 5 fitted to the minimum largest relative error on that
+// interval (1.1e-7; 1.8e-7 evaluated in float), and 2^n built in the exponent bits. n is rounded by
+// adding 1.5 * 2^23, which leaves n + 0x4B400000 in the sum's bits, whose low bits shifted into the
+// exponent field give 2^n: no round instruction and no checked float-to-int conversion. On the
+// Intel Xeon the pass went from 0.44 to 0.31 ns per element with this and the degree-5 polynomial
+// (Taylor's needs degree 6); hwy's Exp is more general, and took 0.47 ns on Zen 4 where this
+// function's first version took 0.32.
 template <class D, class V>
-HWY_INLINE V ExpInRange(D d, V t) {
-  const V n = hn::Round(hn::Mul(t, hn::Set(d, 1.44269504088896341f)));
-  V f = hn::NegMulAdd(n, hn::Set(d, 0.693359375f), t);
-  f = hn::NegMulAdd(n, hn::Set(d, -2.12194440054690583e-4f), f);
-  V p = hn::Set(d, 1.0f / 720);
-  p = hn::MulAdd(p, f, hn::Set(d, 1.0f / 120));
-  p = hn::MulAdd(p, f, hn::Set(d, 1.0f / 24));
-  p = hn::MulAdd(p, f, hn::Set(d, 1.0f / 6));
-  p = hn::MulAdd(p, f, hn::Set(d, 0.5f));
-  p = hn::MulAdd(p, f, hn::Set(d, 1.0f));
-  p = hn::MulAdd(p, f, hn::Set(d, 1.0f));
+HWY_INLINE V ExpOfNegated(D d, V x) {
+  const V round_magic = hn::Set(d, 12582912.0f);  // 1.5 * 2^23
+  const V shifted = hn::NegMulAdd(x, hn::Set(d, 1.44269504088896341f), round_magic);
+  const V n = hn::Sub(shifted, round_magic);
+  // g = -f = x + n ln2, and e^f as a polynomial in g with the odd coefficients negated.
+  V g = hn::MulAdd(n, hn::Set(d, 0.693359375f), x);
+  g = hn::MulAdd(n, hn::Set(d, -2.12194440054690583e-4f), g);
+  V p = hn::Set(d, -8.312525228e-3f);
+  p = hn::MulAdd(p, g, hn::Set(d, 4.189011455e-2f));
+  p = hn::MulAdd(p, g, hn::Set(d, -1.666711420e-1f));
+  p = hn::MulAdd(p, g, hn::Set(d, 4.999923110e-1f));
+  p = hn::MulAdd(p, g, hn::Set(d, -1.0f));
+  p = hn::MulAdd(p, g, hn::Set(d, 1.0f));
+  // (bits + 127) << 23 keeps the low 9 bits of n + 127 (1..254 for x in range): 2^n.
   const hn::RebindToSigned<D> di;
-  const auto biased = hn::Add(hn::ConvertTo(di, n), hn::Set(di, 127));
+  const auto biased = hn::Add(hn::BitCast(di, shifted), hn::Set(di, 127));
   return hn::Mul(p, hn::BitCast(d, hn::ShiftLeft<23>(biased)));
 }
 
@@ -41,8 +48,8 @@ template <class D, class V>
 HWY_INLINE V SiLUVector(D d, V x) {
   // exp(-x), with -x clamped to [-87, 88]: above, 1 + exp(-x) is 1 in float (x > 87); below
   // (x < -88) the exact value is under 1e-36 in magnitude, and the result is set to zero.
-  const V t = hn::Max(hn::Min(hn::Neg(x), hn::Set(d, 88.0f)), hn::Set(d, -87.0f));
-  const V a = hn::Add(hn::Set(d, 1.0f), ExpInRange(d, t));
+  const V clamped = hn::Min(hn::Max(x, hn::Set(d, -88.0f)), hn::Set(d, 87.0f));
+  const V a = hn::Add(hn::Set(d, 1.0f), ExpOfNegated(d, clamped));
   // 1 / a: the approximate reciprocal (12 or 14 bits) and one Newton step, r * (2 - a * r).
   const V r0 = hn::ApproximateReciprocal(a);
   const V r = hn::Mul(r0, hn::NegMulAdd(a, r0, hn::Set(d, 2.0f)));
