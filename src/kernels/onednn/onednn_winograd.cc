@@ -187,7 +187,7 @@ bool WriteWinogradWeights(const std::byte* oihw, int64_t out_channels, int64_t i
   // destination; writing element by element instead strides by ab_stride (a power of two), which
   // made every store miss the cache: 7 ms instead of under 1 for a 128x128 conv. Transforming
   // kLanes kernels at once in float (TransformKernels) instead of one at a time in double took a
-  // 256x256 conv from 2.5 to 0.6 ms (Intel Xeon, AVX-512): 16 ms of ResNet-50's load before.
+  // 256x256 conv from 2.5 to 0.7 ms (Intel Xeon, AVX-512): 16 ms of ResNet-50's load before.
   constexpr int64_t kTileI = 16;
 #if defined(__x86_64__) && defined(__GNUC__)
   const auto transform = CpuHasAvx512() ? TransformKernelsAvx512 : TransformKernels;
