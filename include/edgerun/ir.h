@@ -81,12 +81,14 @@ struct Value {
   bool is_constant() const { return constant != nullptr; }
   // The constant's data, writable in place, when this value alone holds the Tensor (no caller's
   // Model or graph copy shares it) and the Tensor alone holds a writable buffer; else nullptr.
-  // Whether other nodes read the value is the caller's to check.
-  void* ExclusiveConstantData() const {
-    return HasExclusiveConstant() ? constant->ExclusiveMutableRaw() : nullptr;
+  // For a caller that writes every element: bytes still in the model file are not copied in
+  // first (Tensor::ExclusiveMutableRawToOverwrite). Whether other nodes read the value is the
+  // caller's to check.
+  void* ExclusiveConstantDataToOverwrite() const {
+    return HasExclusiveConstant() ? constant->ExclusiveMutableRawToOverwrite() : nullptr;
   }
-  // Whether ExclusiveConstantData() would give the data, without copying bytes still in the
-  // model file (Tensor::copy_pending).
+  // Whether ExclusiveConstantDataToOverwrite() would give the data, without copying bytes still in
+  // the model file (Tensor::copy_pending).
   bool HasExclusiveConstant() const {
     return constant != nullptr && constant.use_count() == 1 && constant->IsExclusivelyWritable();
   }

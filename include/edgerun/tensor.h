@@ -134,6 +134,10 @@ class Tensor {
   void* ExclusiveMutableRaw() const {
     return IsExclusivelyWritable() ? const_cast<void*>(raw()) : nullptr;
   }
+  // ExclusiveMutableRaw() for a caller that writes every byte before reading any: bytes still
+  // pending in the model file are not copied into place first (the caller reads them from
+  // UnalignedBytes(), taken before this call; the file stays mapped while the tensor lives).
+  void* ExclusiveMutableRawToOverwrite() const;
   // Whether ExclusiveMutableRaw() would give the data, without copying deferred bytes.
   bool IsExclusivelyWritable() const {
     return writable_ && storage_ != nullptr && storage_.use_count() == 1;

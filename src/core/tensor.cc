@@ -119,6 +119,16 @@ void Tensor::CopyDeferredBytesSlow() const {
   });
 }
 
+void* Tensor::ExclusiveMutableRawToOverwrite() const {
+  if (!IsExclusivelyWritable()) return nullptr;
+  // No other Tensor shares the buffer, so no other thread can be copying into it.
+  if (deferred_ != nullptr) {
+    std::call_once(deferred_->once,
+                   [this] { deferred_->done.store(true, std::memory_order_release); });
+  }
+  return const_cast<void*>(data_);
+}
+
 Tensor Tensor::WithoutDeferredSource() const {
   Tensor t = *this;
   if (t.deferred_ != nullptr) {

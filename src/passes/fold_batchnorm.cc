@@ -1,5 +1,6 @@
 // FoldBatchNormIntoConv, FoldAddIntoConvBias and FoldMulIntoConv.
 #include <cmath>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,9 +31,12 @@ bool ScaleConvChannels(GraphRewriter& rw, int c, const Tensor* w, bool transpose
                        std::string_view suffix) {
   Graph& g = rw.graph();
   const int64_t channels = static_cast<int64_t>(scale.size());
-  // Weights that only this conv reads, held by nothing but the graph, are scaled in place.
+  // Weights that only this conv reads, held by nothing but the graph, are scaled in place. Weights
+  // still in the model file are read there and written scaled into their place, instead of being
+  // copied there first and then scaled (PP-OCR rec's and det's folds took 4 ms each).
   const int w_in = rw.node(c).inputs[1];
-  float* dst = static_cast<float*>(rw.WritableConstant(w_in, c));
+  const std::byte* src = w->UnalignedBytes();
+  float* dst = static_cast<float*>(rw.ConstantToOverwrite(w_in, c));
   const bool in_place = dst != nullptr;
   Tensor new_w;
   if (!in_place) {
@@ -43,7 +47,6 @@ bool ScaleConvChannels(GraphRewriter& rw, int c, const Tensor* w, bool transpose
   }
   Expected<Tensor> new_b = Tensor::Create(DType::kF32, {channels});
   if (!new_b.ok()) return false;
-  const float* src = w->data<float>();
   const int64_t d0 = w->dims()[0], d1 = w->dims()[1];
   const int64_t inner = w->num_elements() / (d0 * d1);
   // A Conv's W[o, ...] is one contiguous run per output channel: one multiply loop each (1x1
@@ -54,7 +57,11 @@ bool ScaleConvChannels(GraphRewriter& rw, int c, const Tensor* w, bool transpose
     for (int64_t j = 0; j < (transpose ? d1 : 1); ++j) {
       const float s = scale[transpose ? (i / (d0 / group)) * d1 + j : i];
       const int64_t base = (i * d1 + j) * inner;
-      for (int64_t k = 0; k < run; ++k) dst[base + k] = src[base + k] * s;
+      for (int64_t k = 0; k < run; ++k) {
+        float v;  // the file may hold it at any alignment
+        std::memcpy(&v, src + (base + k) * static_cast<int64_t>(sizeof(float)), sizeof(v));
+        dst[base + k] = v * s;
+      }
     }
   }
   std::copy(shift.begin(), shift.end(), new_b->mutable_data<float>());

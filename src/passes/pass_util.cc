@@ -59,9 +59,9 @@ const Tensor* GraphRewriter::Constant(int v) const {
   return graph_.values[v].constant.get();
 }
 
-void* GraphRewriter::WritableConstant(int v, int n) {
+void* GraphRewriter::ConstantToOverwrite(int v, int n) {
   if (Constant(v) == nullptr || !HasSoleConsumer(v, n)) return nullptr;
-  return graph_.values[v].ExclusiveConstantData();
+  return graph_.values[v].ExclusiveConstantDataToOverwrite();
 }
 
 void GraphRewriter::RemoveNode(int n) {

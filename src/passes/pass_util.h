@@ -43,8 +43,10 @@ class GraphRewriter {
   const Tensor* Constant(int v) const;
   // The data of constant `v`, writable, when node `n` is its only reader and nothing outside the
   // graph shares its buffer (no copy of the graph, no other Tensor, writable memory); otherwise
-  // nullptr. Lets a fold rewrite weights in place instead of faulting in a fresh copy.
-  void* WritableConstant(int v, int n);
+  // nullptr. Lets a fold rewrite weights in place instead of faulting in a fresh copy. The caller
+  // writes every element: bytes still in the model file are not copied into place first, so read
+  // the old values from Tensor::UnalignedBytes(), taken before this call.
+  void* ConstantToOverwrite(int v, int n);
 
   // Flags node `n` for removal at Finish().
   void RemoveNode(int n);
