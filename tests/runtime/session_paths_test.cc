@@ -23,6 +23,16 @@ namespace {
 using testing::MakeSmallCnn;
 using testing::RandomF32;
 
+// Starts `m` as the models below do: named `path`, opset 17, one f32 input "x" of `dims`; returns
+// the input's value.
+int StartModel(Model& m, const std::string& path, const std::vector<int64_t>& dims) {
+  m.path = path;
+  m.graph.opset_imports[""] = 17;
+  const int x = m.graph.AddValue("x", DType::kF32, ShapeFromDims(dims));
+  m.graph.MarkInput(x);
+  return x;
+}
+
 // x[1,3,16,16] -> Conv 3x3 (8) -> BatchNormalization -> Relu -> MaxPool 2x2 -> p
 //   -> depthwise Conv 3x3 -> Clip(0,6) -> Conv 1x1 (8) -> Add(p) -> Relu -> GlobalAveragePool
 //   -> Flatten -> Gemm (10) -> Softmax -> y[1,10]
@@ -30,11 +40,8 @@ using testing::RandomF32;
 // residual fusion gives a conv whose z is a different buffer from its input.
 Model TinyNet() {
   Model m;
-  m.path = "tiny_net";
   Graph& g = m.graph;
-  g.opset_imports[""] = 17;
-  const int x = g.AddValue("x", DType::kF32, ShapeFromDims({1, 3, 16, 16}));
-  g.MarkInput(x);
+  const int x = StartModel(m, "tiny_net", {1, 3, 16, 16});
   auto conv = [&](const std::string& name, int in, int64_t cin, int64_t cout, int64_t k,
                   int64_t group, uint32_t seed) {
     const int w = g.AddConstant(name + "_w", RandomF32({cout, cin / group, k, k}, seed));
@@ -305,11 +312,8 @@ TEST(SessionPaths, TwoThreadsPinnedOrNotGiveTheSameOutputs) {
 // it at run time.
 Model PackingNet(bool shared_b) {
   Model m;
-  m.path = "packing_net";
   Graph& g = m.graph;
-  g.opset_imports[""] = 17;
-  const int x = g.AddValue("x", DType::kF32, ShapeFromDims({1, 3, 8, 8}));
-  g.MarkInput(x);
+  const int x = StartModel(m, "packing_net", {1, 3, 8, 8});
   const int cw = g.AddConstant("cw", RandomF32({8, 3, 3, 3}, 60));
   const int cb = g.AddConstant("cb", RandomF32({8}, 61));
   const int c = g.AddValue("c");
@@ -337,11 +341,8 @@ Model PackingNet(bool shared_b) {
 // x[1,4,5,5] -> ConvTranspose(w[4,6,2,2], b[6]) stride 2 -> y[1,6,10,10]
 Model DeconvNet() {
   Model m;
-  m.path = "deconv_net";
   Graph& g = m.graph;
-  g.opset_imports[""] = 17;
-  const int x = g.AddValue("x", DType::kF32, ShapeFromDims({1, 4, 5, 5}));
-  g.MarkInput(x);
+  const int x = StartModel(m, "deconv_net", {1, 4, 5, 5});
   const int w = g.AddConstant("w", RandomF32({4, 6, 2, 2}, 70));
   const int b = g.AddConstant("b", RandomF32({6}, 71));
   const int y = g.AddValue("y");
@@ -508,11 +509,8 @@ std::string KernelOfFirst(const Session& session, const std::string& op_type) {
 // x[1,16,S,S] -> Conv 1x1 (16 -> 32) -> y: 16*32*S*S MACs (S=8: 32 K, S=64: 2.1 M).
 Model PointwiseNet(int64_t size) {
   Model m;
-  m.path = "pointwise_net";
   Graph& g = m.graph;
-  g.opset_imports[""] = 17;
-  const int x = g.AddValue("x", DType::kF32, ShapeFromDims({1, 16, size, size}));
-  g.MarkInput(x);
+  const int x = StartModel(m, "pointwise_net", {1, 16, size, size});
   const int w = g.AddConstant("w", RandomF32({32, 16, 1, 1}, 80));
   const int b = g.AddConstant("b", RandomF32({32}, 81));
   const int y = g.AddValue("y");
@@ -590,11 +588,8 @@ TEST(SessionWeights, ConvTransposePrefersXnnpackUnlessPathsAreExplicit) {
 // S=111: 1.7 M, SqueezeNet's first pool).
 Model MaxPoolNet(int64_t channels, int64_t size) {
   Model m;
-  m.path = "max_pool_net";
   Graph& g = m.graph;
-  g.opset_imports[""] = 17;
-  const int x = g.AddValue("x", DType::kF32, ShapeFromDims({1, channels, size, size}));
-  g.MarkInput(x);
+  const int x = StartModel(m, "max_pool_net", {1, channels, size, size});
   const int y = g.AddValue("y");
   Node& pool = g.AddNode("pool", "MaxPool", {x}, {y});
   pool.attrs["kernel_shape"] = Attribute::Ints({3, 3});
@@ -701,11 +696,8 @@ TEST(SessionWeights, CreateFromRvalueMatchesCreateFromConstRef) {
 // goes, when the session's graph alone holds it.
 Model LargeMatMulNet() {
   Model m;
-  m.path = "large_matmul_net";
   Graph& g = m.graph;
-  g.opset_imports[""] = 17;
-  const int x = g.AddValue("x", DType::kF32, ShapeFromDims({1, 512}));
-  g.MarkInput(x);
+  const int x = StartModel(m, "large_matmul_net", {1, 512});
   const int b = g.AddConstant("B", RandomF32({600, 512}, 90));
   const int y = g.AddValue("y");
   g.AddNode("fc", "Gemm", {x, b}, {y}).attrs["transB"] = Attribute::Int(1);
@@ -753,11 +745,8 @@ TEST(SessionWeights, SmallPagesGiveTheSameOutputs) {
 // C products near 1e-42, subnormal unless the session flushes them to zero.
 Model SubnormalNet(int64_t c, int64_t hw) {
   Model m;
-  m.path = "subnormal_net";
   Graph& g = m.graph;
-  g.opset_imports[""] = 17;
-  const int x = g.AddValue("x", DType::kF32, ShapeFromDims({1, c, hw, hw}));
-  g.MarkInput(x);
+  const int x = StartModel(m, "subnormal_net", {1, c, hw, hw});
   const int w = g.AddConstant(
       "w", Tensor::FromVector(DType::kF32, {c, c, 1, 1},
                               std::vector<float>(static_cast<size_t>(c * c), 1e-22f)));
