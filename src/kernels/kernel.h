@@ -133,6 +133,15 @@ inline constexpr double kMinMacsToShareSpinning = 250e3;
 inline bool WorthSharing(double macs, bool share_every_layer) {
   return macs >= (share_every_layer ? kMinMacsToShareSpinning : kMinMacsForThreads);
 }
+// A pool's work as WorthSharing weighs it: output elements times window elements. The MaxPool
+// preference (ApplyNodePreference) and oneDNN's pool kernel both decide by it.
+inline double PoolWindowSteps(std::span<const int64_t> output_dims,
+                              std::span<const int64_t> window) {
+  double steps = 1;
+  for (int64_t d : output_dims) steps *= static_cast<double>(d);
+  for (int64_t k : window) steps *= static_cast<double>(k);
+  return steps;
+}
 
 // Setup runs once after the arena is bound; the views' pointers stay valid for the session's life.
 struct SetupContext {

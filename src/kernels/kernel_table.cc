@@ -72,16 +72,12 @@ bool IsPointwiseConv(const SupportContext& ctx) {
   return w.size() == 4 && w[2] == 1 && w[3] == 1 && group.ok() && *group == 1;
 }
 
-// Output elements times window size: the comparisons a pool makes, its work for WorthSharing.
-double PoolWindowSteps(const SupportContext& ctx) {
+// The comparisons a max pool makes, by its kernel_shape (PoolWindowSteps).
+double MaxPoolWork(const SupportContext& ctx) {
   if (ctx.outputs.empty()) return 0;
-  double steps = 1;
-  for (int64_t d : ctx.outputs[0].dims) steps *= static_cast<double>(d);
   Expected<std::vector<int64_t>> kernel = ctx.node.GetInts("kernel_shape", {});
-  if (kernel.ok()) {
-    for (int64_t k : *kernel) steps *= static_cast<double>(k);
-  }
-  return steps;
+  if (!kernel.ok()) return 0;
+  return PoolWindowSteps(ctx.outputs[0].dims, *kernel);
 }
 
 }  // namespace
@@ -105,7 +101,7 @@ void ApplyNodePreference(const SupportContext& ctx, int64_t macs, std::vector<Ke
   // runs on the calling thread either way (PP-OCR cls's 1x2 pool to 48x200: 5 us on XNNPACK, 12
   // on oneDNN, which made that model slower at 2 threads than at 1).
   if (ctx.node.op_type == "MaxPool" &&
-      (ctx.num_threads <= 1 || !WorthSharing(PoolWindowSteps(ctx), ctx.share_every_layer))) {
+      (ctx.num_threads <= 1 || !WorthSharing(MaxPoolWork(ctx), ctx.share_every_layer))) {
     MoveToFront(KernelPath::kXnnpack, order);
   }
 #else

@@ -9,6 +9,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -126,9 +127,8 @@ bool SupportsNhwcPool(const SupportContext& ctx) {
 
 Status PrepareNhwcPool(PrepareContext& ctx) {
   ASSIGN_OR_RETURN(PoolSpec s, PoolSpecOf(ctx));
-  const double window_steps = static_cast<double>(NumElements(ctx.outputs[0].dims)) *
-                              static_cast<double>(s.kernel[0] * s.kernel[1]);
-  const int threads = onednn::ThreadsForWork(ctx, window_steps);
+  const int threads =
+      onednn::ThreadsForWork(ctx, PoolWindowSteps(ctx.outputs[0].dims, std::span(s.kernel, 2)));
   onednn::ScopedOmpThreads team(threads);
   auto state = std::make_unique<PoolState>();
   dnnl_memory_desc_t src, dst;
