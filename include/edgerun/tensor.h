@@ -69,7 +69,8 @@ class Tensor {
   static Tensor Wrap(DType dtype, std::vector<int64_t> dims, const void* data,
                      std::shared_ptr<const void> keep_alive);
   // Same, for memory that is writable and belongs to this tensor alone (a slice of a model's
-  // private weight buffer), so a graph pass may rewrite it in place: see ExclusiveMutableRaw.
+  // private weight buffer), so a graph pass may rewrite it in place: see
+  // ExclusiveMutableRawToOverwrite.
   static Tensor WrapWritable(DType dtype, std::vector<int64_t> dims, void* data,
                              std::shared_ptr<const void> keep_alive);
   // A writable tensor in `data` (aligned, untouched yet) whose bytes are copied from `source` (any

@@ -89,10 +89,6 @@ std::optional<Layout> KnownLayout(const dnnl_memory_desc_t& md, int64_t out_chan
   return l;
 }
 
-}  // namespace
-
-namespace {
-
 constexpr int64_t kLanes = 16;  // output channels transformed at once
 
 // U = G w G^T for `lanes` (up to kLanes) kernels: output channels o .. o + lanes of input channel
