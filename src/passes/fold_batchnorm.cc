@@ -1,11 +1,11 @@
 // FoldBatchNormIntoConv, FoldAddIntoConvBias and FoldMulIntoConv.
 #include <cmath>
-#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/unaligned.h"
 #include "passes/pass_util.h"
 #include "passes/passes.h"
 
@@ -57,11 +57,7 @@ bool ScaleConvChannels(GraphRewriter& rw, int c, const Tensor* w, bool transpose
     for (int64_t j = 0; j < (transpose ? d1 : 1); ++j) {
       const float s = scale[transpose ? (i / (d0 / group)) * d1 + j : i];
       const int64_t base = (i * d1 + j) * inner;
-      for (int64_t k = 0; k < run; ++k) {
-        float v;  // the file may hold it at any alignment
-        std::memcpy(&v, src + (base + k) * static_cast<int64_t>(sizeof(float)), sizeof(v));
-        dst[base + k] = v * s;
-      }
+      for (int64_t k = 0; k < run; ++k) dst[base + k] = LoadAnyAlignment<float>(src, base + k) * s;
     }
   }
   std::copy(shift.begin(), shift.end(), new_b->mutable_data<float>());

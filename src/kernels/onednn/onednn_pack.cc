@@ -21,6 +21,7 @@
 #include <optional>
 
 #include "core/cpu_features.h"
+#include "core/unaligned.h"
 #include "kernels/onednn/onednn_pack.h"
 
 namespace edgerun::onednn {
@@ -29,8 +30,8 @@ namespace {
 #if defined(__x86_64__)
 // 16 source rows of 16 contiguous 4-byte elements each (row i at src + i * row_stride elements,
 // any alignment) written as 16 destination lines, line t getting element t of every row (16
-// consecutive elements at lines[t] + offset): a 16x16 transpose in registers. The scalar tile loop moved a Gemm's
-// transposed weights (into BA16a64b) at about 3 GB/s.
+// consecutive elements at lines[t] + offset): a 16x16 transpose in registers. The scalar tile loop
+// moved a Gemm's transposed weights (into BA16a64b) at about 3 GB/s.
 __attribute__((target("avx512f"))) void Transpose16x16(const std::byte* src, int64_t row_stride,
                                                        uint32_t* const* lines, int64_t offset) {
   __m512 r[16];
@@ -64,13 +65,7 @@ __attribute__((target("avx512f"))) void Transpose16x16(const std::byte* src, int
 #endif
 
 // The source may sit at any alignment (weights still in the mapped model file), so it is walked
-// as bytes: element i of type T at p is read with memcpy, which compiles to a plain load.
-template <typename T>
-T LoadAnyAlignment(const std::byte* p, int64_t i) {
-  T v;
-  std::memcpy(&v, p + i * static_cast<int64_t>(sizeof(T)), sizeof(T));
-  return v;
-}
+// as bytes (ElementAt) and read with LoadAnyAlignment (core/unaligned.h).
 
 // Element i of type T after p, as bytes.
 template <typename T>
