@@ -1,5 +1,7 @@
 #include "core/cpu_features.h"
 
+#include <unistd.h>
+
 namespace edgerun {
 
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
@@ -21,5 +23,16 @@ bool CpuHasAvx512() { return false; }
 bool CpuIsIntel() { return false; }
 bool CpuIsAmd() { return false; }
 #endif
+
+size_t CpuL2CacheBytes() {
+  static const size_t bytes = [] {
+#ifdef _SC_LEVEL2_CACHE_SIZE
+    const long reported = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    if (reported > 0) return static_cast<size_t>(reported);
+#endif
+    return static_cast<size_t>(1) << 20;
+  }();
+  return bytes;
+}
 
 }  // namespace edgerun

@@ -7,6 +7,8 @@
 // On other architectures every query is false.
 #pragma once
 
+#include <cstddef>
+
 namespace edgerun {
 
 // AVX-512 F, BW, VL and DQ (every AVX-512 CPU since Skylake-SP and Zen 4).
@@ -14,5 +16,8 @@ bool CpuHasAvx512();
 // The vendor, for choices measured to differ between Intel and AMD.
 bool CpuIsIntel();
 bool CpuIsAmd();
+// The L2 cache of one core in bytes, as the OS reports it (sysconf), or 1 MiB when it does not
+// say: passes that keep data in cache size their work by it. Computed on every architecture.
+size_t CpuL2CacheBytes();
 
 }  // namespace edgerun

@@ -15,10 +15,11 @@ std::string_view CanonicalDomain(std::string_view d) { return d == "ai.onnx" ? "
 const std::vector<KernelDef>& Table() {
   static const std::vector<KernelDef> table = [] {
     std::vector<KernelDef> all;
-    for (auto family : {RefElementwiseKernels(), RefElementwiseCastKernels(), RefNnKernels(),
-                        RefTensorKernels(), RefTensorIndexKernels(), RefResizeKernels(),
-                        RefReduceKernels(), RefTopKKernels(), RefQuantizeKernels(),
-                        RefQLinearKernels(), RefNhwcKernels(), XnnpackKernels(), OnednnKernels()}) {
+    for (auto family :
+         {RefElementwiseKernels(), RefElementwiseCastKernels(), RefNnKernels(), RefTensorKernels(),
+          RefTensorIndexKernels(), RefResizeKernels(), RefReduceKernels(), RefTopKKernels(),
+          RefQuantizeKernels(), RefQLinearKernels(), RefNhwcKernels(), RefExpandDepthwiseKernels(),
+          XnnpackKernels(), OnednnKernels()}) {
       all.insert(all.end(), family.begin(), family.end());
     }
     return all;

@@ -7,12 +7,8 @@
 namespace edgerun {
 namespace {
 
-std::vector<int64_t> NhwcToNchw(const std::vector<int64_t>& d) {
-  return {d[0], d[3], d[1], d[2]};
-}
-std::vector<int64_t> NchwToNhwc(const std::vector<int64_t>& d) {
-  return {d[0], d[2], d[3], d[1]};
-}
+std::vector<int64_t> NhwcToNchw(const std::vector<int64_t>& d) { return {d[0], d[3], d[1], d[2]}; }
+std::vector<int64_t> NchwToNhwc(const std::vector<int64_t>& d) { return {d[0], d[2], d[3], d[1]}; }
 
 Status InferNhwc(InferContext& ctx) {
   const OpDef* onnx = FindOpDef("", ctx.node().op_type);
@@ -45,6 +41,38 @@ Status InferNhwc(InferContext& ctx) {
   return Status::Ok();
 }
 
+// com.edgerun.nhwc ExpandDepthwiseConv (passes/fuse_expand_depthwise.cc): x [N, H, W, C] (0), the
+// 1x1 expansion's weights [M, C, 1, 1] (1) and optional bias [M] (2), then the depthwise conv's
+// weights [M, 1, kH, kW] (3) and optional bias [M] (4). The attributes are the depthwise conv's
+// (strides, pads, dilations, group = M, activation...), plus "expand_activation" and
+// "expand_activation_params" for the expansion. Output: the depthwise conv's, NHWC.
+Status InferExpandDepthwise(InferContext& ctx) {
+  const TensorType& x = ctx.input(0);
+  const TensorType& expand = ctx.input(1);
+  if (x.rank() != 4) {
+    return ctx.Invalid("NHWC x (input 0) has shape " + DimsToString(x.dims) + ", need rank 4");
+  }
+  if (expand.rank() != 4 || expand.dims[1] != x.dims[3] || expand.dims[2] != 1 ||
+      expand.dims[3] != 1) {
+    return ctx.Invalid("expansion weights (input 1) have shape " + DimsToString(expand.dims) +
+                       ", need 1x1 weights over x's " + std::to_string(x.dims[3]) + " channels");
+  }
+  if (ctx.has_input(2) && ctx.input(2).dims != std::vector<int64_t>{expand.dims[0]}) {
+    return ctx.Invalid("expansion bias (input 2) has shape " + DimsToString(ctx.input(2).dims) +
+                       ", need " + std::to_string(expand.dims[0]) + ", one per expanded channel");
+  }
+  const OpDef* conv = FindOpDef("", "Conv");
+  if (conv == nullptr) return ctx.NotSupported("no definition of Conv");
+  const TensorType in[3] = {TensorType{x.dtype, {x.dims[0], expand.dims[0], x.dims[1], x.dims[2]}},
+                            ctx.input(3), ctx.has_input(4) ? ctx.input(4) : TensorType{}};
+  const Tensor* const constants[3] = {nullptr, ctx.constant(3), ctx.constant(4)};
+  std::vector<TensorType> out(1);
+  InferContext depthwise(ctx.node(), in, constants, &out);
+  RETURN_IF_ERROR(conv->infer(depthwise));
+  ctx.set_output(0, out[0].dtype, NchwToNhwc(out[0].dims));
+  return Status::Ok();
+}
+
 constexpr std::string_view kNhwc = kNhwcDomain;
 constexpr OpDef kNhwcDefs[] = {
     {"Conv", 2, 4, 1, 1, InferNhwc, kNhwc},
@@ -54,6 +82,7 @@ constexpr OpDef kNhwcDefs[] = {
     {"GlobalAveragePool", 1, 1, 1, 1, InferNhwc, kNhwc},
     {"GlobalMaxPool", 1, 1, 1, 1, InferNhwc, kNhwc},
     {"QLinearConv", 8, 9, 1, 1, InferNhwc, kNhwc},
+    {"ExpandDepthwiseConv", 4, 5, 1, 1, InferExpandDepthwise, kNhwc},
 };
 
 }  // namespace

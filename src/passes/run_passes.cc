@@ -36,7 +36,7 @@ Status RunGraphPasses(Graph& graph, std::vector<std::string>* log) {
 
 namespace edgerun {
 
-Status RunLayoutPasses(Graph& graph, std::vector<std::string>* log) {
+Status RunLayoutPasses(Graph& graph, std::vector<std::string>* log, LayoutPassOptions options) {
   RETURN_IF_ERROR(ConvertToNhwc(graph, log));
   RETURN_IF_ERROR(FuseConcatIntoChannelShuffle(graph, log));
   RETURN_IF_ERROR(FuseSlicesIntoChannelShuffle(graph, log));
@@ -48,6 +48,11 @@ Status RunLayoutPasses(Graph& graph, std::vector<std::string>* log) {
     RETURN_IF_ERROR(EliminateIdentity(graph, &changes));
     if (log != nullptr) log->insert(log->end(), changes.begin(), changes.end());
     if (changes.empty()) break;
+  }
+  // After the loop: both convs carry their activations by then.
+  if (options.fuse_expand_depthwise) {
+    RETURN_IF_ERROR(FuseExpandDepthwise(graph, log, options.num_threads,
+                                        options.min_expanded_bytes_per_thread));
   }
   return ValidateGraph(graph).WithPrefix("after the layout passes");
 }

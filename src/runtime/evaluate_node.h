@@ -26,9 +26,11 @@ Expected<std::vector<TensorType>> InferNode(const Node& node, std::span<const Te
 
 // `inputs[i]` nullptr means an omitted optional input. Output count follows node.outputs.
 // Every input is visible to the kernel as a constant (weights get packed as in a session).
-// Runs prepare -> setup -> invoke on `path` only; `threadpool` may be null.
+// Runs prepare -> setup -> invoke on `path` only; `threadpool` may be null. With `num_threads` > 1
+// the kernel is prepared as a session of that many threads whose workers spin between layers
+// (PrepareContext::share_every_layer), so even small nodes are split across the threads.
 Expected<std::vector<Tensor>> EvaluateNode(const Node& node, std::span<const Tensor* const> inputs,
                                            KernelPath path = KernelPath::kReference,
-                                           pthreadpool_t threadpool = nullptr);
+                                           pthreadpool_t threadpool = nullptr, int num_threads = 1);
 
 }  // namespace edgerun

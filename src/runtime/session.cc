@@ -19,6 +19,7 @@
 #include <map>
 #include <numeric>
 
+#include "core/cpu_features.h"
 #include "core/denormals.h"
 #include "core/packed_weight_cache.h"
 #include "kernels/backend.h"
@@ -322,7 +323,11 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
     RETURN_IF_ERROR(RunGraphPasses(g, &impl->pass_log).WithPrefix(prefix));
     RETURN_IF_ERROR(InferShapesAndFold(g, /*fold=*/true).WithPrefix(prefix));
     if (fast_paths) {
-      RETURN_IF_ERROR(RunLayoutPasses(g, &impl->pass_log).WithPrefix(prefix));
+      LayoutPassOptions layout;
+      layout.fuse_expand_depthwise = path_order.front() == KernelPath::kOnednn;
+      layout.num_threads = impl->num_threads;
+      layout.min_expanded_bytes_per_thread = CpuL2CacheBytes() / 2;
+      RETURN_IF_ERROR(RunLayoutPasses(g, &impl->pass_log, layout).WithPrefix(prefix));
       RETURN_IF_ERROR(InferShapesAndFold(g, /*fold=*/true).WithPrefix(prefix));
     }
   }

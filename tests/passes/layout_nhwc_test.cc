@@ -645,6 +645,131 @@ TEST(RunLayoutPasses, ResidualThenReluFuseIntoOneConv) {
   ExpectSameResults(before, g);
 }
 
+// --- FuseExpandDepthwise
+// --------------------------------------------------------------------------
+
+// An inverted-residual block: 1x1 expansion -> Clip(0, 6) -> depthwise k x k -> `act` -> 1x1
+// projection. Returns the graph; the expansion's output is named "expand_out".
+struct BlockSpec {
+  std::vector<int64_t> x = {1, 8, 20, 20};
+  int64_t expanded = 24;
+  int64_t kernel = 3, stride = 2;
+  std::string act = "Relu";
+  std::string expand_act = "Clip";  // or "LeakyRelu"
+  int64_t dilation = 1;
+  bool expansion_also_output = false;
+};
+
+Model InvertedResidualBlock(const BlockSpec& spec) {
+  GraphBuilder b("inverted_residual");
+  const int x = b.Input("x", spec.x);
+  const int64_t c = spec.x[1], m = spec.expanded;
+  const int e = b.Conv("expand", x, c, m, 1, 0);
+  int a = e;
+  if (spec.expand_act == "Clip") {
+    a = b.Out(b.Op("relu6", "Clip", {e, b.Floats("lo", {}, {0.0f}), b.Floats("hi", {}, {6.0f})}));
+  } else {
+    a = b.Unary("leaky", spec.expand_act, e);
+  }
+  const int d = b.Conv("dw", a, m, m, spec.kernel, spec.kernel / 2 * spec.dilation, m, spec.stride);
+  if (spec.dilation != 1) {
+    for (Node& n : b.g().nodes) {
+      if (n.outputs[0] == d) n.attrs["dilations"] = Attribute::Ints({spec.dilation, spec.dilation});
+    }
+  }
+  const int r = spec.act.empty() ? d : b.Unary("act", spec.act, d);
+  b.Output(b.Conv("project", r, m, c, 1, 0));
+  if (spec.expansion_also_output) b.Output(a);
+  return b.model();
+}
+
+// Runs the graph passes, then the layout passes with the fusion on (threshold `min_bytes` per
+// thread), and checks the result against the original graph node by node.
+Graph FuseBlock(const Model& m, int threads, size_t min_bytes,
+                std::vector<std::string>* log = nullptr) {
+  Graph g = m.graph;
+  Prepare(g);
+  EXPECT_TRUE(RunGraphPasses(g, nullptr).ok());
+  const Graph before = g;
+  LayoutPassOptions options;
+  options.fuse_expand_depthwise = true;
+  options.num_threads = threads;
+  options.min_expanded_bytes_per_thread = min_bytes;
+  const Status st = RunLayoutPasses(g, log, options);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  EXPECT_TRUE(ValidateGraph(g).ok());
+  ExpectSameResults(before, g);
+  return g;
+}
+
+TEST(FuseExpandDepthwise, InvertedResidualBlockBecomesOneNodeWithBothActivations) {
+  std::vector<std::string> log;
+  const Graph g = FuseBlock(InvertedResidualBlock({}), 1, 0, &log);
+  const std::vector<const Node*> fused = NodesOf(g, "ExpandDepthwiseConv");
+  ASSERT_EQ(fused.size(), 1u);
+  const Node& n = *fused[0];
+  EXPECT_EQ(n.name, "expand+dw");
+  EXPECT_EQ(n.domain, kNhwcDomain);
+  ASSERT_EQ(n.inputs.size(), 5u);
+  EXPECT_EQ(n.attr("expand_activation")->s, "Clip");
+  EXPECT_EQ(n.attr("expand_activation_params")->floats, (std::vector<float>{0.0f, 6.0f}));
+  EXPECT_EQ(n.attr("activation")->s, "Relu");
+  EXPECT_EQ(n.attr("group")->i, 24);
+  EXPECT_EQ(NodeNamed(g, "expand"), nullptr);
+  EXPECT_EQ(NodeNamed(g, "dw"), nullptr);
+  bool logged = false;
+  for (const std::string& line : log)
+    logged |= line.find("ExpandDepthwiseConv") != std::string::npos;
+  EXPECT_TRUE(logged);
+}
+
+TEST(FuseExpandDepthwise, FiveByFiveStrideOneAndNoActivation) {
+  BlockSpec spec;
+  spec.kernel = 5;
+  spec.stride = 1;
+  spec.act = "";
+  const Graph g = FuseBlock(InvertedResidualBlock(spec), 1, 0);
+  ASSERT_EQ(NodesOf(g, "ExpandDepthwiseConv").size(), 1u);
+  EXPECT_FALSE(NodesOf(g, "ExpandDepthwiseConv")[0]->has_attr("activation"));
+}
+
+TEST(FuseExpandDepthwise, OnlyWhenEachThreadsShareOutgrowsTheCache) {
+  // The expanded tensor: 24 x 20 x 20 floats.
+  const size_t bytes = 24 * 20 * 20 * sizeof(float);
+  const Model m = InvertedResidualBlock({});
+  EXPECT_EQ(NodesOf(FuseBlock(m, 1, bytes - 1), "ExpandDepthwiseConv").size(), 1u);
+  EXPECT_EQ(NodesOf(FuseBlock(m, 1, bytes), "ExpandDepthwiseConv").size(), 0u);
+  EXPECT_EQ(NodesOf(FuseBlock(m, 2, bytes / 2 - 1), "ExpandDepthwiseConv").size(), 1u);
+  EXPECT_EQ(NodesOf(FuseBlock(m, 2, bytes / 2), "ExpandDepthwiseConv").size(), 0u);
+}
+
+TEST(FuseExpandDepthwise, NotWhenTheKernelCannotTakeThePair) {
+  BlockSpec shared;
+  shared.expansion_also_output = true;  // the expanded tensor has another reader
+  BlockSpec dilated;
+  dilated.dilation = 2;
+  BlockSpec seven;
+  seven.kernel = 7;
+  BlockSpec leaky;
+  leaky.expand_act = "LeakyRelu";
+  BlockSpec sigmoid;
+  sigmoid.act = "Sigmoid";
+  BlockSpec stride3;
+  stride3.stride = 3;
+  for (const BlockSpec& spec : {shared, dilated, seven, leaky, sigmoid, stride3}) {
+    const Graph g = FuseBlock(InvertedResidualBlock(spec), 1, 0);
+    EXPECT_TRUE(NodesOf(g, "ExpandDepthwiseConv").empty());
+  }
+}
+
+TEST(FuseExpandDepthwise, NotUnlessAsked) {
+  Graph g = InvertedResidualBlock({}).graph;
+  Prepare(g);
+  ASSERT_TRUE(RunGraphPasses(g, nullptr).ok());
+  ASSERT_TRUE(RunLayoutPasses(g, nullptr).ok());
+  EXPECT_TRUE(NodesOf(g, "ExpandDepthwiseConv").empty());
+}
+
 // --- Whole sessions: every path against the reference session -----------------------------------
 
 Model ResidualBlocks() {
@@ -880,6 +1005,20 @@ TEST(LayoutSessions, ResidualBlocksFuseIntoConvs) {
   int residual = 0;
   for (const Node& n : g.nodes) residual += n.op_type == "Conv" && n.inputs.size() == 4;
   EXPECT_EQ(residual, 3);
+}
+
+// MobileNetV2's second block: the expanded tensor (96 x 112 x 112 floats, 4.8 MB) outgrows the L2
+// cache of every CPU we know of, so a session whose first path is oneDNN fuses the pair.
+TEST(LayoutSessions, LargeExpansionFusesWhenOneDnnComesFirst) {
+  BlockSpec spec;
+  spec.x = {1, 16, 112, 112};
+  spec.expanded = 96;
+  const Model m = InvertedResidualBlock(spec);
+  ExpectAllPathsMatchReference(m);
+  auto session = Session::Create(m, SessionOptions{});
+  ASSERT_TRUE(session.ok()) << session.status().ToString();
+  const size_t fused = NodesOf((*session)->optimized_graph(), "ExpandDepthwiseConv").size();
+  EXPECT_EQ(fused, DefaultPathOrder().front() == KernelPath::kOnednn ? 1u : 0u);
 }
 
 TEST(LayoutSessions, PoolHeadConvertsWithReshapesAfterGlobalPools) {

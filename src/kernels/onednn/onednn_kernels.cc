@@ -13,9 +13,9 @@ std::span<const KernelDef> OnednnKernels() {
     std::vector<KernelDef> all;
     // Ahead of the pooling primitive (global_pool.h says why).
     all.push_back(FastGlobalAveragePoolKernel(KernelPath::kOnednn));
-    for (auto family :
-         {OnednnConvKernels(), OnednnPoolKernels(), OnednnMatMulKernels(), OnednnQConvKernels(),
-          OnednnQMatMulKernels(), OnednnTransposeKernels(), OnednnBinaryKernels()}) {
+    for (auto family : {OnednnConvKernels(), OnednnPoolKernels(), OnednnMatMulKernels(),
+                        OnednnQConvKernels(), OnednnQMatMulKernels(), OnednnTransposeKernels(),
+                        OnednnBinaryKernels(), OnednnExpandDepthwiseKernels()}) {
       all.insert(all.end(), family.begin(), family.end());
     }
     // oneDNN's reorder quantizes with a reciprocal multiply, not the spec's division.

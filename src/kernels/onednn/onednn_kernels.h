@@ -24,5 +24,6 @@ std::span<const KernelDef> OnednnQConvKernels();      // NHWC QLinearConv (u8/s8
 std::span<const KernelDef> OnednnQMatMulKernels();    // QLinearMatMul (u8/s8)
 std::span<const KernelDef> OnednnTransposeKernels();  // Transpose, ChannelShuffle (interleave)
 std::span<const KernelDef> OnednnBinaryKernels();     // 4-D Mul, Add (f32), shared by threads
+std::span<const KernelDef> OnednnExpandDepthwiseKernels();  // NHWC ExpandDepthwiseConv (f32)
 
 }  // namespace edgerun

@@ -570,7 +570,8 @@ Expected<ConvGeometry> ConvGeometryOf(const PrepareContext& ctx, int weight_inpu
 
 // ---- PrimitiveRunner ----
 
-Status PrimitiveRunner::Init(const_dnnl_primitive_desc_t pd, const Node& node) {
+Status PrimitiveRunner::Init(const_dnnl_primitive_desc_t pd, const Node& node,
+                             size_t scratchpad_offset) {
   if (CpuEngine() == nullptr) return Internal(node.Describe() + ": no oneDNN CPU engine");
   RETURN_IF_ERROR(
       FromDnnl(dnnl_stream_create(stream_.out(), CpuEngine(), dnnl_stream_default_flags), node,
@@ -583,7 +584,7 @@ Status PrimitiveRunner::Init(const_dnnl_primitive_desc_t pd, const Node& node) {
       dnnl_primitive_desc_query_md(pd_, dnnl_query_scratchpad_md, 0);
   scratch_bytes_ = scratch != nullptr ? dnnl_memory_desc_get_size(scratch) : 0;
   if (scratch_bytes_ > 0) {
-    RETURN_IF_ERROR(AddArg(DNNL_ARG_SCRATCHPAD, *scratch, ArgSource::kScratch, 0, node));
+    RETURN_IF_ERROR(AddScratchArg(DNNL_ARG_SCRATCHPAD, *scratch, scratchpad_offset, node));
   }
   return Status::Ok();
 }
@@ -618,6 +619,12 @@ Status PrimitiveRunner::AddOwnedArg(int arg, const dnnl_memory_desc_t& md, Align
       FromDnnl(dnnl_memory_set_data_handle(memories_[num_args_ - 1].get(), buffer.data.get()), node,
                "memory binding"));
   owned_.push_back(std::move(buffer));
+  return Status::Ok();
+}
+
+Status PrimitiveRunner::AddPerRunArg(int arg, const dnnl_memory_desc_t& md, const Node& node) {
+  RETURN_IF_ERROR(AddArg(arg, md, ArgSource::kOwned, 0, node));
+  sources_[num_args_ - 1].per_run = true;
   return Status::Ok();
 }
 
@@ -689,6 +696,19 @@ ScopedOmpThreads::ScopedOmpThreads(int threads) : saved_(omp_get_max_threads()) 
 
 ScopedOmpThreads::~ScopedOmpThreads() {
   if (omp_get_max_threads() != saved_) omp_set_num_threads(saved_);
+}
+
+Status PrimitiveRunner::ExecuteAt(const InvokeContext& ctx, std::span<void* const> buffers) const {
+  size_t next = 0;
+  for (int i = 0; i < num_args_; ++i) {
+    if (!sources_[i].per_run) continue;
+    if (next == buffers.size() ||
+        dnnl_memory_set_data_handle(memories_[i].get(), buffers[next++]) != dnnl_success) {
+      return ctx.Fail("cannot bind a oneDNN argument to its band of rows");
+    }
+  }
+  if (next != buffers.size()) return ctx.Fail("more buffers than per-run oneDNN arguments");
+  return Execute(ctx);
 }
 
 Status PrimitiveRunner::Execute(const InvokeContext& ctx) const {

@@ -269,9 +269,10 @@ class PrimitiveRunner {
   static constexpr int kMaxArgs = 8;
 
   // Creates the primitive, its stream and, when the primitive needs one, the scratchpad
-  // argument (its size becomes the node's scratch request). `pd` must use
+  // argument (its size becomes the node's scratch request), `scratchpad_offset` bytes into the
+  // node's scratch (one per thread when several threads run copies of a primitive). `pd` must use
   // dnnl_scratchpad_mode_user.
-  Status Init(const_dnnl_primitive_desc_t pd, const Node& node);
+  Status Init(const_dnnl_primitive_desc_t pd, const Node& node, size_t scratchpad_offset = 0);
   // A run-time argument: node input/output `index`, or the scratch (index ignored).
   Status AddArg(int arg, const dnnl_memory_desc_t& md, ArgSource source, int index,
                 const Node& node);
@@ -280,6 +281,8 @@ class PrimitiveRunner {
   Status AddScratchArg(int arg, const dnnl_memory_desc_t& md, size_t offset, const Node& node);
   // An argument whose buffer the runner owns (reordered weights, prescaled bias).
   Status AddOwnedArg(int arg, const dnnl_memory_desc_t& md, AlignedBuffer buffer, const Node& node);
+  // An argument whose buffer the caller gives on each ExecuteAt (a band of rows of a tensor).
+  Status AddPerRunArg(int arg, const dnnl_memory_desc_t& md, const Node& node);
 
   // The OpenMP team size the primitive was created for (ThreadsFor); Execute runs with it.
   void UseThreads(int threads) { threads_ = threads; }
@@ -293,12 +296,15 @@ class PrimitiveRunner {
 
   Status Bind(const SetupContext& ctx) const;
   Status Execute(const InvokeContext& ctx) const;
+  // Execute with the AddPerRunArg arguments pointing at `buffers`, in the order they were added.
+  Status ExecuteAt(const InvokeContext& ctx, std::span<void* const> buffers) const;
 
  private:
   struct Source {
     ArgSource kind = ArgSource::kOwned;
     int index = 0;
     size_t scratch_offset = 0;
+    bool per_run = false;
   };
   template <typename Ctx>
   Status BindFrom(const Ctx& ctx) const;

@@ -20,5 +20,7 @@ std::span<const KernelDef> RefQuantizeKernels();         // ref/quantize.cc: Q/D
 std::span<const KernelDef> RefQLinearKernels();          // ref/qlinear.cc: int8 conv/matmul
 // ref/nhwc.cc: the NHWC-domain ops (kNhwcDomain) run through the NCHW kernels with transposes.
 std::span<const KernelDef> RefNhwcKernels();
+// ref/expand_depthwise.cc: com.edgerun.nhwc ExpandDepthwiseConv.
+std::span<const KernelDef> RefExpandDepthwiseKernels();
 
 }  // namespace edgerun

@@ -6,14 +6,15 @@
 
 namespace edgerun {
 
-Expected<FusedActivation> FusedActivation::FromNode(const Node& node) {
+Expected<FusedActivation> FusedActivation::FromNode(const Node& node, std::string_view prefix) {
   FusedActivation act;
-  ASSIGN_OR_RETURN(std::string name, node.GetString("activation", ""));
-  ASSIGN_OR_RETURN(std::vector<float> params, node.GetFloats("activation_params", {}));
-  if (node.has_attr("activation_affine")) {
-    ASSIGN_OR_RETURN(std::vector<float> affine, node.GetFloats("activation_affine", {}));
+  const std::string attr = std::string(prefix) + "activation";
+  ASSIGN_OR_RETURN(std::string name, node.GetString(attr, ""));
+  ASSIGN_OR_RETURN(std::vector<float> params, node.GetFloats(attr + "_params", {}));
+  if (node.has_attr(attr + "_affine")) {
+    ASSIGN_OR_RETURN(std::vector<float> affine, node.GetFloats(attr + "_affine", {}));
     if (affine.size() != 2) {
-      return InvalidModel(node.Describe() + ": activation_affine takes [scale, shift], got " +
+      return InvalidModel(node.Describe() + ": " + attr + "_affine takes [scale, shift], got " +
                           std::to_string(affine.size()) + " values");
     }
     act.scale = affine[0];
@@ -41,8 +42,8 @@ Expected<FusedActivation> FusedActivation::FromNode(const Node& node) {
   for (const Entry& e : kEntries) {
     if (e.name != name) continue;
     if (params.size() > e.num_params) {
-      return InvalidModel(node.Describe() + ": activation '" + name + "' takes at most " +
-                          std::to_string(e.num_params) + " activation_params, got " +
+      return InvalidModel(node.Describe() + ": " + attr + " '" + name + "' takes at most " +
+                          std::to_string(e.num_params) + " " + attr + "_params, got " +
                           std::to_string(params.size()));
     }
     act.kind = e.kind;
@@ -50,7 +51,7 @@ Expected<FusedActivation> FusedActivation::FromNode(const Node& node) {
     act.b = params.size() > 1 ? params[1] : e.def_b;
     return act;
   }
-  return InvalidModel(node.Describe() + ": unknown fused activation '" + name + "'");
+  return InvalidModel(node.Describe() + ": unknown fused " + attr + " '" + name + "'");
 }
 
 }  // namespace edgerun

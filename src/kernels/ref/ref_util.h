@@ -191,7 +191,9 @@ struct FusedActivation {
   // scalar constants after the activation, as PP-LCNet's learnable affine blocks write them.
   float scale = 1, shift = 0;
 
-  static Expected<FusedActivation> FromNode(const Node& node);
+  // From the node's "activation", "activation_params" and "activation_affine" attributes, or
+  // from those names with `prefix` in front (ExpandDepthwiseConv's "expand_activation"...).
+  static Expected<FusedActivation> FromNode(const Node& node, std::string_view prefix = "");
 
   bool has_affine() const { return scale != 1.0f || shift != 0.0f; }
   bool is_identity() const { return kind == Kind::kNone && !has_affine(); }

@@ -1,0 +1,101 @@
+// Reference kernel of com.edgerun.nhwc ExpandDepthwiseConv (ops/nhwc.cc): the 1x1 expansion of
+// the whole image into scratch, then the depthwise conv from there, both as plain loops. It is the
+// oracle of oneDNN's banded kernel and what runs when no fast path claims the node.
+#include <algorithm>
+
+#include "kernels/ref/ref_kernels.h"
+#include "kernels/ref/ref_util.h"
+
+namespace edgerun {
+namespace {
+
+struct ExpandDepthwiseState : KernelState {
+  int64_t batch = 0, height = 0, width = 0, in_channels = 0, channels = 0;
+  int64_t out_height = 0, out_width = 0, kernel = 0, stride = 1, pad_top = 0, pad_left = 0;
+  FusedActivation expand_act, act;
+};
+
+Status PrepareExpandDepthwise(PrepareContext& ctx) {
+  const auto& x = ctx.inputs[0].dims;   // N, H, W, C
+  const auto& w = ctx.inputs[3].dims;   // M, 1, k, k
+  const auto& y = ctx.outputs[0].dims;  // N, OH, OW, M
+  if (x.size() != 4 || w.size() != 4 || y.size() != 4 || w[2] != w[3]) {
+    return ctx.Invalid("ExpandDepthwiseConv needs NHWC x, [M, 1, k, k] weights and NHWC y");
+  }
+  auto s = std::make_unique<ExpandDepthwiseState>();
+  ASSIGN_OR_RETURN(std::vector<int64_t> strides, ctx.node.GetInts("strides", {1, 1}));
+  ASSIGN_OR_RETURN(std::vector<int64_t> pads, ctx.node.GetInts("pads", {0, 0, 0, 0}));
+  if (strides.size() != 2 || strides[0] != strides[1] || pads.size() != 4) {
+    return ctx.Invalid("ExpandDepthwiseConv needs equal strides and 4 pads");
+  }
+  ASSIGN_OR_RETURN(s->expand_act, FusedActivation::FromNode(ctx.node, "expand_"));
+  ASSIGN_OR_RETURN(s->act, FusedActivation::FromNode(ctx.node));
+  s->batch = x[0];
+  s->height = x[1];
+  s->width = x[2];
+  s->in_channels = x[3];
+  s->channels = w[0];
+  s->out_height = y[1];
+  s->out_width = y[2];
+  s->kernel = w[2];
+  s->stride = strides[0];
+  s->pad_top = pads[0];
+  s->pad_left = pads[1];
+  ctx.scratch_bytes = static_cast<size_t>(s->height * s->width * s->channels) * sizeof(float);
+  ctx.state = std::move(s);
+  return Status::Ok();
+}
+
+Status InvokeExpandDepthwise(InvokeContext& ctx) {
+  const auto& s = ctx.state_as<ExpandDepthwiseState>();
+  const float* w1 = ctx.inputs[1].data<float>();
+  const float* b1 =
+      ctx.inputs.size() > 2 && ctx.inputs[2].raw ? ctx.inputs[2].data<float>() : nullptr;
+  const float* w2 = ctx.inputs[3].data<float>();
+  const float* b2 =
+      ctx.inputs.size() > 4 && ctx.inputs[4].raw ? ctx.inputs[4].data<float>() : nullptr;
+  float* mid = static_cast<float*>(ctx.scratch);
+  const int64_t c_in = s.in_channels, m_ch = s.channels, k = s.kernel;
+  const int64_t pixels = s.height * s.width;
+  for (int64_t n = 0; n < s.batch; ++n) {
+    const float* x = ctx.inputs[0].data<float>() + n * pixels * c_in;
+    float* y = ctx.outputs[0].data<float>() + n * s.out_height * s.out_width * m_ch;
+    for (int64_t p = 0; p < pixels; ++p) {
+      for (int64_t m = 0; m < m_ch; ++m) {
+        float acc = b1 != nullptr ? b1[m] : 0.0f;
+        for (int64_t c = 0; c < c_in; ++c) acc += x[p * c_in + c] * w1[m * c_in + c];
+        mid[p * m_ch + m] = s.expand_act.Apply(acc);
+      }
+    }
+    for (int64_t oy = 0; oy < s.out_height; ++oy) {
+      for (int64_t ox = 0; ox < s.out_width; ++ox) {
+        for (int64_t m = 0; m < m_ch; ++m) {
+          float acc = b2 != nullptr ? b2[m] : 0.0f;
+          for (int64_t ky = 0; ky < k; ++ky) {
+            const int64_t iy = oy * s.stride - s.pad_top + ky;
+            if (iy < 0 || iy >= s.height) continue;
+            for (int64_t kx = 0; kx < k; ++kx) {
+              const int64_t ix = ox * s.stride - s.pad_left + kx;
+              if (ix < 0 || ix >= s.width) continue;
+              acc += mid[(iy * s.width + ix) * m_ch + m] * w2[(m * k + ky) * k + kx];
+            }
+          }
+          y[(oy * s.out_width + ox) * m_ch + m] = s.act.Apply(acc);
+        }
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::span<const KernelDef> RefExpandDepthwiseKernels() {
+  static constexpr KernelDef kKernels[] = {
+      {"ExpandDepthwiseConv", KernelPath::kReference, DTypeSet{DType::kF32}, nullptr,
+       PrepareExpandDepthwise, InvokeExpandDepthwise, kNhwcDomain},
+  };
+  return kKernels;
+}
+
+}  // namespace edgerun
