@@ -48,7 +48,7 @@ struct Band {
   int64_t out_begin = 0, out_end = 0;
   int64_t first = 0, end = 0, new_begin = 0;
   int64_t kept_from = 0;  // buffer row where the kept rows [first, new_begin) are
-  int runner = 0;         // the expansion primitive for end - new_begin rows
+  int runner = 0;         // the expansion primitive for end - new_begin rows, if any
 };
 
 struct ThreadPlan {
@@ -263,6 +263,7 @@ Status PrepareExpandDepthwise(PrepareContext& ctx) {
     for (Band& b : s->threads[t].bands) {
       buffer_rows = std::max(buffer_rows, b.end - b.first);
       const int64_t rows = b.end - b.new_begin;
+      if (rows == 0) continue;  // a last band whose rows the band before expanded (padding)
       auto it = std::find(heights.begin(), heights.end(), rows);
       b.runner = static_cast<int>(it - heights.begin());
       if (it == heights.end()) heights.push_back(rows);

@@ -142,6 +142,8 @@ TEST(OnednnExpandDepthwiseTest, SeveralBandsPerThread) {
   // Expanded rows of 15-25 KB: a band holds 20-27 of them, so each image takes 4-8 bands.
   const Case cases[] = {
       {{1, 100, 67, 8}, 72, 3, 1, {1, 1, 1, 1}, kRelu6, kRelu6},
+      // The last band, one row, reads only rows the band before expanded.
+      {{1, 101, 67, 8}, 72, 3, 1, {1, 1, 1, 1}, kRelu6, kRelu6},
       {{1, 121, 64, 16}, 96, 3, 2, {1, 1, 1, 1}, kRelu6, kRelu6},
       {{1, 95, 40, 8}, 128, 5, 2, {2, 2, 2, 2}, kSiLU, kSiLU},
       {{2, 90, 33, 5}, 112, 5, 1, {2, 2, 2, 2}, kSiLU, kNone},
