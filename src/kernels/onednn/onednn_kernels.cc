@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "kernels/simd/global_pool.h"
+#include "kernels/simd/matvec.h"
 #include "kernels/simd/quantize.h"
 
 namespace edgerun {
@@ -13,6 +14,8 @@ std::span<const KernelDef> OnednnKernels() {
     std::vector<KernelDef> all;
     // Ahead of the pooling primitive (global_pool.h says why).
     all.push_back(FastGlobalAveragePoolKernel(KernelPath::kOnednn));
+    // Ahead of the matmul primitive: a one-row A reads B unpacked (matvec.h says why).
+    for (const KernelDef& k : FastMatVecKernels(KernelPath::kOnednn)) all.push_back(k);
     for (auto family : {OnednnConvKernels(), OnednnPoolKernels(), OnednnMatMulKernels(),
                         OnednnQConvKernels(), OnednnQMatMulKernels(), OnednnTransposeKernels(),
                         OnednnBinaryKernels(), OnednnExpandDepthwiseKernels()}) {

@@ -3,6 +3,7 @@
 
 #include <vector>
 
+#include "kernels/simd/matvec.h"
 #include "kernels/simd/quantize.h"
 #include "kernels/xnnpack/xnnpack_util.h"
 
@@ -11,6 +12,8 @@ namespace edgerun {
 std::span<const KernelDef> XnnpackKernels() {
   static const std::vector<KernelDef> table = [] {
     std::vector<KernelDef> all;
+    // Ahead of XNNPACK's fully connected operator: a one-row A reads B unpacked (matvec.h).
+    for (const KernelDef& k : FastMatVecKernels(KernelPath::kXnnpack)) all.push_back(k);
     for (auto family :
          {XnnpackConvKernels(), XnnpackPoolKernels(), XnnpackMatMulKernels(),
           XnnpackElementwiseKernels(), XnnpackTensorKernels(), XnnpackQConvKernels()}) {
