@@ -654,13 +654,11 @@ Status PrimitiveRunner::BindFrom(const Ctx& ctx) const {
         want = static_cast<std::byte*>(ctx.scratch) + sources_[i].scratch_offset;
         break;
     }
-    void* have = nullptr;
-    dnnl_memory_t m = memories_[i].get();
-    if (dnnl_memory_get_data_handle(m, &have) != dnnl_success || have != want) {
-      if (want == nullptr || dnnl_memory_set_data_handle(m, want) != dnnl_success) {
-        return ctx.Fail("cannot bind a oneDNN argument to its buffer");
-      }
+    if (want != nullptr && bound_[i] == want) continue;
+    if (want == nullptr || dnnl_memory_set_data_handle(memories_[i].get(), want) != dnnl_success) {
+      return ctx.Fail("cannot bind a oneDNN argument to its buffer");
     }
+    bound_[i] = want;
   }
   return Status::Ok();
 }

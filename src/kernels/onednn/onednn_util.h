@@ -314,6 +314,9 @@ class PrimitiveRunner {
   const_dnnl_primitive_desc_t pd_ = nullptr;  // owned by primitive_
   Memory memories_[kMaxArgs];
   Source sources_[kMaxArgs];
+  // The buffer each memory object was last pointed at by BindFrom: asking oneDNN costs about
+  // 0.1 us a call (0.5% of MobileNetV2's run when every Execute asked for every argument).
+  mutable void* bound_[kMaxArgs] = {};
   dnnl_exec_arg_t args_[kMaxArgs] = {};
   int num_args_ = 0;
   size_t scratch_bytes_ = 0;
