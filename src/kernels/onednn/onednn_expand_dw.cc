@@ -24,6 +24,7 @@
 #include "core/unaligned.h"
 #include "kernels/onednn/onednn_kernels.h"
 #include "kernels/onednn/onednn_util.h"
+#include "kernels/ref/expand_depthwise.h"
 #include "kernels/simd/depthwise_rows.h"
 #include "kernels/simd/silu.h"
 #include "kernels/simd/simd_target.h"
@@ -58,8 +59,7 @@ struct ThreadPlan {
 };
 
 struct ExpandDepthwiseState : KernelState {
-  int64_t batch = 0, height = 0, width = 0, in_channels = 0, channels = 0;
-  int64_t out_height = 0, out_width = 0;
+  ExpandDepthwiseGeometry g;
   DepthwiseRowsArgs depthwise;  // input pointer and rows set per band
   AlignedBuffer depthwise_weights, depthwise_bias;
   bool expand_silu = false, silu = false;  // SiLU passes after the expansion / the depthwise conv
@@ -120,8 +120,8 @@ std::vector<Band> PlanBands(const ExpandDepthwiseState& s, int64_t begin, int64_
     Band b;
     b.out_begin = o;
     b.out_end = std::min(end, o + band_rows);
-    b.first = std::clamp<int64_t>(o * d.stride - d.pad_top, 0, s.height);
-    b.end = std::clamp<int64_t>((b.out_end - 1) * d.stride - d.pad_top + d.kernel, 0, s.height);
+    b.first = std::clamp<int64_t>(o * d.stride - d.pad_top, 0, s.g.height);
+    b.end = std::clamp<int64_t>((b.out_end - 1) * d.stride - d.pad_top + d.kernel, 0, s.g.height);
     b.new_begin = prev_end < 0 ? b.first : std::clamp(prev_end, b.first, b.end);
     b.kept_from = b.first - prev_first;
     bands.push_back(b);
@@ -138,9 +138,9 @@ Expected<PrimitiveDesc> ExpansionPd(const PrepareContext& ctx, const ExpandDepth
                                     int64_t rows, const dnnl_memory_desc_t& weights,
                                     const FusedActivation& post_op) {
   const Node& node = ctx.node;
-  const int64_t src_dims[] = {1, s.in_channels, rows, s.width};
-  const int64_t dst_dims[] = {1, s.channels, rows, s.width};
-  const int64_t bias_dims[] = {s.channels};
+  const int64_t src_dims[] = {1, s.g.in_channels, rows, s.g.width};
+  const int64_t dst_dims[] = {1, s.g.channels, rows, s.g.width};
+  const int64_t bias_dims[] = {s.g.channels};
   ASSIGN_OR_RETURN(dnnl_memory_desc_t src, onednn::MakeDesc(src_dims, dnnl_f32, dnnl_nhwc, node));
   ASSIGN_OR_RETURN(dnnl_memory_desc_t dst, onednn::MakeDesc(dst_dims, dnnl_f32, dnnl_nhwc, node));
   ASSIGN_OR_RETURN(dnnl_memory_desc_t bias, onednn::MakeDesc(bias_dims, dnnl_f32, dnnl_x, node));
@@ -167,7 +167,7 @@ Status PackDepthwise(PrepareContext& ctx, ExpandDepthwiseState& s) {
   std::fill(w, w + k * k * padded, 0.0f);
   std::fill(b, b + padded, 0.0f);
   const std::byte* src = ctx.constants[3]->UnalignedBytes();
-  for (int64_t m = 0; m < s.channels; ++m) {
+  for (int64_t m = 0; m < s.g.channels; ++m) {
     for (int64_t t = 0; t < k * k; ++t)
       w[t * padded + m] = LoadAnyAlignment<float>(src, m * k * k + t);
   }
@@ -176,7 +176,7 @@ Status PackDepthwise(PrepareContext& ctx, ExpandDepthwiseState& s) {
       return ctx.NotSupported("the depthwise bias is not constant");
     }
     const std::byte* bias = ctx.constants[4]->UnalignedBytes();
-    for (int64_t m = 0; m < s.channels; ++m) b[m] = LoadAnyAlignment<float>(bias, m);
+    for (int64_t m = 0; m < s.g.channels; ++m) b[m] = LoadAnyAlignment<float>(bias, m);
     ctx.packed_constant_inputs |= 1u << 4;
   }
   ctx.packed_constant_inputs |= 1u << 3;
@@ -207,34 +207,21 @@ bool SupportsExpandDepthwise(const SupportContext& ctx) {
 }
 
 Status PrepareExpandDepthwise(PrepareContext& ctx) {
-  const auto& x = ctx.inputs[0].dims;   // N, H, W, C
-  const auto& w = ctx.inputs[3].dims;   // M, 1, k, k
-  const auto& y = ctx.outputs[0].dims;  // N, OH, OW, M
+  ASSIGN_OR_RETURN(ExpandDepthwiseGeometry g, ExpandDepthwiseGeometryOf(ctx));
+  const FusedActivation& expand_act = g.expand_act;
+  const FusedActivation& act = g.act;
   auto s = std::make_unique<ExpandDepthwiseState>();
-  ASSIGN_OR_RETURN(std::vector<int64_t> strides, ctx.node.GetInts("strides", {1, 1}));
-  ASSIGN_OR_RETURN(std::vector<int64_t> pads, ctx.node.GetInts("pads", {0, 0, 0, 0}));
-  if (strides.size() != 2 || strides[0] != strides[1] || pads.size() != 4) {
-    return ctx.Invalid("ExpandDepthwiseConv needs equal strides and 4 pads");
-  }
-  ASSIGN_OR_RETURN(FusedActivation expand_act, FusedActivation::FromNode(ctx.node, "expand_"));
-  ASSIGN_OR_RETURN(FusedActivation act, FusedActivation::FromNode(ctx.node));
-  s->batch = x[0];
-  s->height = x[1];
-  s->width = x[2];
-  s->in_channels = x[3];
-  s->channels = w[0];
-  s->out_height = y[1];
-  s->out_width = y[2];
+  s->g = g;
   DepthwiseRowsArgs& d = s->depthwise;
-  d.height = s->height;
-  d.width = s->width;
-  d.channels = s->channels;
-  d.out_width = s->out_width;
-  d.kernel = static_cast<int>(w[2]);
-  d.stride = static_cast<int>(strides[0]);
-  d.pad_top = static_cast<int>(pads[0]);
-  d.pad_left = static_cast<int>(pads[1]);
-  d.padded_channels = static_cast<int64_t>((s->channels + kPaddedChannelMultiple - 1) /
+  d.height = s->g.height;
+  d.width = s->g.width;
+  d.channels = s->g.channels;
+  d.out_width = s->g.out_width;
+  d.kernel = static_cast<int>(g.kernel);
+  d.stride = static_cast<int>(g.stride);
+  d.pad_top = static_cast<int>(g.pad_top);
+  d.pad_left = static_cast<int>(g.pad_left);
+  d.padded_channels = static_cast<int64_t>((s->g.channels + kPaddedChannelMultiple - 1) /
                                            kPaddedChannelMultiple * kPaddedChannelMultiple);
   if (!ClampOf(act, &d.lo, &d.hi)) {
     return ctx.NotSupported("the depthwise conv's activation has no form in the banded kernel");
@@ -243,14 +230,14 @@ Status PrepareExpandDepthwise(PrepareContext& ctx) {
   s->expand_silu = expand_act.kind == FusedActivation::Kind::kSiLU && !expand_act.has_affine() &&
                    ctx.silu_after_conv.value_or(onednn::SwishPostOpIsSlow());
   const FusedActivation expand_post_op = s->expand_silu ? FusedActivation{} : expand_act;
-  s->expanded_row_bytes = static_cast<size_t>(s->width * s->channels) * sizeof(float);
+  s->expanded_row_bytes = static_cast<size_t>(s->g.width * s->g.channels) * sizeof(float);
 
   // Threads: the two layers' multiply-adds decide, as for one conv; each thread needs a row.
   const double macs =
-      static_cast<double>(s->height * s->width) * s->in_channels * s->channels +
-      static_cast<double>(s->out_height * s->out_width) * s->channels * d.kernel * d.kernel;
+      static_cast<double>(s->g.height * s->g.width) * s->g.in_channels * s->g.channels +
+      static_cast<double>(s->g.out_height * s->g.out_width) * s->g.channels * d.kernel * d.kernel;
   const int threads = static_cast<int>(
-      std::min<int64_t>(onednn::ThreadsForWork(ctx, macs), std::max<int64_t>(1, s->out_height)));
+      std::min<int64_t>(onednn::ThreadsForWork(ctx, macs), std::max<int64_t>(1, s->g.out_height)));
   const int64_t band_rows = BandOutputRows(*s);
 
   // The bands of each thread, and the distinct numbers of rows their expansions take.
@@ -258,7 +245,7 @@ Status PrepareExpandDepthwise(PrepareContext& ctx) {
   s->threads.resize(threads);
   int64_t buffer_rows = 0;
   for (int t = 0; t < threads; ++t) {
-    const int64_t begin = s->out_height * t / threads, end = s->out_height * (t + 1) / threads;
+    const int64_t begin = s->g.out_height * t / threads, end = s->g.out_height * (t + 1) / threads;
     s->threads[t].bands = PlanBands(*s, begin, end, band_rows);
     for (Band& b : s->threads[t].bands) {
       buffer_rows = std::max(buffer_rows, b.end - b.first);
@@ -272,7 +259,7 @@ Status PrepareExpandDepthwise(PrepareContext& ctx) {
 
   // One descriptor per height, all with the first one's weight layout, created for one thread.
   onednn::ScopedOmpThreads team(1);
-  const int64_t weight_dims[] = {s->channels, s->in_channels, 1, 1};
+  const int64_t weight_dims[] = {s->g.channels, s->g.in_channels, 1, 1};
   ASSIGN_OR_RETURN(dnnl_memory_desc_t weights_any,
                    onednn::MakeDesc(weight_dims, dnnl_f32, dnnl_format_tag_any, ctx.node));
   ASSIGN_OR_RETURN(dnnl_memory_desc_t weights_user,
@@ -325,7 +312,7 @@ Status PrepareExpandDepthwise(PrepareContext& ctx) {
       }
       RETURN_IF_ERROR(r.AddOwnedArg(DNNL_ARG_WEIGHTS, weights, std::move(view), ctx.node));
       if (Present(ctx.inputs, 2)) {
-        const int64_t bias_dims[] = {s->channels};
+        const int64_t bias_dims[] = {s->g.channels};
         ASSIGN_OR_RETURN(dnnl_memory_desc_t bias,
                          onednn::MakeDesc(bias_dims, dnnl_f32, dnnl_x, ctx.node));
         RETURN_IF_ERROR(r.AddArg(DNNL_ARG_BIAS, bias, onednn::ArgSource::kInput, 2, ctx.node));
@@ -354,7 +341,7 @@ Status RunBands(const InvokeContext& ctx, const ExpandDepthwiseState& s, const T
                 const float* x, float* y) {
   auto* buffer =
       reinterpret_cast<float*>(static_cast<std::byte*>(ctx.scratch) + plan.scratch_offset);
-  const int64_t row_floats = s.width * s.channels;
+  const int64_t row_floats = s.g.width * s.g.channels;
   DepthwiseRowsArgs d = s.depthwise;
   d.input = buffer;
   for (const Band& b : plan.bands) {
@@ -365,17 +352,19 @@ Status RunBands(const InvokeContext& ctx, const ExpandDepthwiseState& s, const T
     }
     float* fresh = buffer + kept * row_floats;
     if (b.end > b.new_begin) {
-      void* const args[] = {const_cast<float*>(x + b.new_begin * s.width * s.in_channels), fresh};
+      void* const args[] = {const_cast<float*>(x + b.new_begin * s.g.width * s.g.in_channels),
+                            fresh};
       RETURN_IF_ERROR(plan.runners[b.runner].ExecuteAt(ctx, args));
       if (s.expand_silu)
         SiLUInPlace(fresh, static_cast<size_t>((b.end - b.new_begin) * row_floats));
     }
     d.first_row = b.first;
     d.rows = b.end - b.first;
-    float* out = y + b.out_begin * s.out_width * s.channels;
+    float* out = y + b.out_begin * s.g.out_width * s.g.channels;
     DepthwiseRows(d, b.out_begin, b.out_end, out);
     if (s.silu) {
-      SiLUInPlace(out, static_cast<size_t>((b.out_end - b.out_begin) * s.out_width * s.channels));
+      SiLUInPlace(out,
+                  static_cast<size_t>((b.out_end - b.out_begin) * s.g.out_width * s.g.channels));
     }
   }
   return Status::Ok();
@@ -384,9 +373,9 @@ Status RunBands(const InvokeContext& ctx, const ExpandDepthwiseState& s, const T
 Status InvokeExpandDepthwise(InvokeContext& ctx) {
   const auto& s = ctx.state_as<ExpandDepthwiseState>();
   const int threads = static_cast<int>(s.threads.size());
-  for (int64_t n = 0; n < s.batch; ++n) {
-    const float* x = ctx.inputs[0].data<float>() + n * s.height * s.width * s.in_channels;
-    float* y = ctx.outputs[0].data<float>() + n * s.out_height * s.out_width * s.channels;
+  for (int64_t n = 0; n < s.g.batch; ++n) {
+    const float* x = ctx.inputs[0].data<float>() + n * s.g.height * s.g.width * s.g.in_channels;
+    float* y = ctx.outputs[0].data<float>() + n * s.g.out_height * s.g.out_width * s.g.channels;
     if (threads == 1) {
       RETURN_IF_ERROR(RunBands(ctx, s, s.threads[0], x, y));
       continue;

@@ -3,51 +3,57 @@
 // oracle of oneDNN's banded kernel and what runs when no fast path claims the node.
 #include <algorithm>
 
+#include "kernels/ref/expand_depthwise.h"
 #include "kernels/ref/ref_kernels.h"
 #include "kernels/ref/ref_util.h"
 
 namespace edgerun {
-namespace {
 
-struct ExpandDepthwiseState : KernelState {
-  int64_t batch = 0, height = 0, width = 0, in_channels = 0, channels = 0;
-  int64_t out_height = 0, out_width = 0, kernel = 0, stride = 1, pad_top = 0, pad_left = 0;
-  FusedActivation expand_act, act;
-};
-
-Status PrepareExpandDepthwise(PrepareContext& ctx) {
+Expected<ExpandDepthwiseGeometry> ExpandDepthwiseGeometryOf(const PrepareContext& ctx) {
   const auto& x = ctx.inputs[0].dims;   // N, H, W, C
   const auto& w = ctx.inputs[3].dims;   // M, 1, k, k
   const auto& y = ctx.outputs[0].dims;  // N, OH, OW, M
   if (x.size() != 4 || w.size() != 4 || y.size() != 4 || w[2] != w[3]) {
     return ctx.Invalid("ExpandDepthwiseConv needs NHWC x, [M, 1, k, k] weights and NHWC y");
   }
-  auto s = std::make_unique<ExpandDepthwiseState>();
   ASSIGN_OR_RETURN(std::vector<int64_t> strides, ctx.node.GetInts("strides", {1, 1}));
   ASSIGN_OR_RETURN(std::vector<int64_t> pads, ctx.node.GetInts("pads", {0, 0, 0, 0}));
   if (strides.size() != 2 || strides[0] != strides[1] || pads.size() != 4) {
     return ctx.Invalid("ExpandDepthwiseConv needs equal strides and 4 pads");
   }
-  ASSIGN_OR_RETURN(s->expand_act, FusedActivation::FromNode(ctx.node, "expand_"));
-  ASSIGN_OR_RETURN(s->act, FusedActivation::FromNode(ctx.node));
-  s->batch = x[0];
-  s->height = x[1];
-  s->width = x[2];
-  s->in_channels = x[3];
-  s->channels = w[0];
-  s->out_height = y[1];
-  s->out_width = y[2];
-  s->kernel = w[2];
-  s->stride = strides[0];
-  s->pad_top = pads[0];
-  s->pad_left = pads[1];
-  ctx.scratch_bytes = static_cast<size_t>(s->height * s->width * s->channels) * sizeof(float);
+  ExpandDepthwiseGeometry g;
+  ASSIGN_OR_RETURN(g.expand_act, FusedActivation::FromNode(ctx.node, "expand_"));
+  ASSIGN_OR_RETURN(g.act, FusedActivation::FromNode(ctx.node));
+  g.batch = x[0];
+  g.height = x[1];
+  g.width = x[2];
+  g.in_channels = x[3];
+  g.channels = w[0];
+  g.out_height = y[1];
+  g.out_width = y[2];
+  g.kernel = w[2];
+  g.stride = strides[0];
+  g.pad_top = pads[0];
+  g.pad_left = pads[1];
+  return g;
+}
+
+namespace {
+
+struct ExpandDepthwiseState : KernelState {
+  ExpandDepthwiseGeometry g;
+};
+
+Status PrepareExpandDepthwise(PrepareContext& ctx) {
+  auto s = std::make_unique<ExpandDepthwiseState>();
+  ASSIGN_OR_RETURN(s->g, ExpandDepthwiseGeometryOf(ctx));
+  ctx.scratch_bytes = static_cast<size_t>(s->g.height * s->g.width * s->g.channels) * sizeof(float);
   ctx.state = std::move(s);
   return Status::Ok();
 }
 
 Status InvokeExpandDepthwise(InvokeContext& ctx) {
-  const auto& s = ctx.state_as<ExpandDepthwiseState>();
+  const ExpandDepthwiseGeometry& s = ctx.state_as<ExpandDepthwiseState>().g;
   const float* w1 = ctx.inputs[1].data<float>();
   const float* b1 =
       ctx.inputs.size() > 2 && ctx.inputs[2].raw ? ctx.inputs[2].data<float>() : nullptr;

@@ -6,6 +6,7 @@
 // thread (the rows a band keeps from the one before, and expansions of three different heights).
 #include <gtest/gtest.h>
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -115,6 +116,14 @@ void Check(const Case& c, uint32_t seed) {
   }
 }
 
+void CheckAll(std::span<const Case> cases, uint32_t seed) {
+  for (const Case& c : cases) {
+    SCOPED_TRACE("x " + DimsToString(c.x) + " channels " + std::to_string(c.channels) + " kernel " +
+                 std::to_string(c.kernel) + " stride " + std::to_string(c.stride));
+    Check(c, seed += 11);
+  }
+}
+
 const Activation kNone{};
 const Activation kRelu{"Relu", {}};
 const Activation kRelu6{"Clip", {0.0f, 6.0f}};
@@ -130,12 +139,7 @@ TEST(OnednnExpandDepthwiseTest, SmallImages) {
       {{1, 3, 4, 6}, 8, 3, 1, {0, 0, 0, 0}, kNone, kRelu},  // one output row
       {{1, 6, 3, 2}, 17, 3, 2, {0, 1, 1, 0}, kRelu6, kNarrowClip},
   };
-  uint32_t seed = 100;
-  for (const Case& c : cases) {
-    SCOPED_TRACE("x " + DimsToString(c.x) + " channels " + std::to_string(c.channels) + " kernel " +
-                 std::to_string(c.kernel) + " stride " + std::to_string(c.stride));
-    Check(c, seed += 11);
-  }
+  CheckAll(cases, 100);
 }
 
 TEST(OnednnExpandDepthwiseTest, SeveralBandsPerThread) {
@@ -148,12 +152,7 @@ TEST(OnednnExpandDepthwiseTest, SeveralBandsPerThread) {
       {{1, 95, 40, 8}, 128, 5, 2, {2, 2, 2, 2}, kSiLU, kSiLU},
       {{2, 90, 33, 5}, 112, 5, 1, {2, 2, 2, 2}, kSiLU, kNone},
   };
-  uint32_t seed = 300;
-  for (const Case& c : cases) {
-    SCOPED_TRACE("x " + DimsToString(c.x) + " channels " + std::to_string(c.channels) + " kernel " +
-                 std::to_string(c.kernel) + " stride " + std::to_string(c.stride));
-    Check(c, seed += 13);
-  }
+  CheckAll(cases, 300);
 }
 
 TEST(OnednnExpandDepthwiseTest, MisshapenWeightsAreRejectedNamingTheNode) {
