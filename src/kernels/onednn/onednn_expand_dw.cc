@@ -207,6 +207,8 @@ bool SupportsExpandDepthwise(const SupportContext& ctx) {
 }
 
 Status PrepareExpandDepthwise(PrepareContext& ctx) {
+  // One implementation: --tune's further tactics would build and time the same one again.
+  if (ctx.tactic > 0) return ctx.NotSupported("no alternative implementations");
   ASSIGN_OR_RETURN(ExpandDepthwiseGeometry g, ExpandDepthwiseGeometryOf(ctx));
   const FusedActivation& expand_act = g.expand_act;
   const FusedActivation& act = g.act;
