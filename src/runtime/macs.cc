@@ -32,6 +32,12 @@ int64_t EstimateMacs(const Graph& g, const Node& node) {
     // Each output element costs (C_in / group) * prod(kernel) = prod(W dims after dim 0).
     return Product(y) * Product(w, 1);
   }
+  if (op == "ExpandDepthwiseConv" && node.inputs.size() > 3) {
+    // The 1x1 expansion (every input pixel times C * M) and the depthwise conv after it.
+    const std::vector<int64_t> dw = DimsOf(g, node.inputs[3]);
+    if (dw.empty()) return 0;
+    return Product(a) * w.front() + Product(y) * Product(dw, 1);
+  }
   if (op == "ConvTranspose") {
     // Each input element scatters into (C_out / group) * prod(kernel) outputs.
     return Product(a) * Product(w, 1);

@@ -20,6 +20,14 @@ TEST(EstimateMacs, ConvCountsOutputsTimesWeightsPerOutputChannel) {
   EXPECT_EQ(EstimateMacs(g, conv), int64_t{4 * 14 * 14} * (2 * 3 * 3));
 }
 
+TEST(EstimateMacs, ExpandDepthwiseConvCountsBothParts) {
+  Graph g;
+  const int x = Val(g, "x", {1, 20, 20, 8}), expand = Val(g, "expand", {24, 8, 1, 1});
+  const int dw = Val(g, "dw", {24, 1, 3, 3}), y = Val(g, "y", {1, 10, 10, 24});
+  const Node& n = g.AddNode("fused", "ExpandDepthwiseConv", {x, expand, Node::kNoValue, dw}, {y});
+  EXPECT_EQ(EstimateMacs(g, n), int64_t{20 * 20 * 8} * 24 + int64_t{10 * 10 * 24} * (1 * 3 * 3));
+}
+
 TEST(EstimateMacs, QLinearConvReadsItsWeightsFromInputThree) {
   Graph g;
   const int x = Val(g, "x", {1, 8, 16, 16}, DType::kU8), xs = Val(g, "xs", {}),
