@@ -31,11 +31,17 @@ bool IsNhwcConv(const Node& n) {
          n.inputs.size() <= 3 && n.outputs.size() == 1;
 }
 
+// Weights, and the bias when there is one, constant: the banded kernel packs them.
+bool HasConstantParameters(GraphRewriter& rw, const Node& n) {
+  if (rw.Constant(n.inputs[1]) == nullptr) return false;
+  return n.inputs.size() < 3 || n.inputs[2] < 0 || rw.Constant(n.inputs[2]) != nullptr;
+}
+
 Expected<std::string> AutoPad(const Node& n) { return n.GetString("auto_pad", "NOTSET"); }
 
-// A 1x1, stride-1, unpadded, ungrouped conv with constant weights [M, C, 1, 1].
+// A 1x1, stride-1, unpadded, ungrouped conv with constant weights [M, C, 1, 1] and bias.
 bool IsExpansion(GraphRewriter& rw, const Node& n) {
-  if (!IsNhwcConv(n) || rw.Constant(n.inputs[1]) == nullptr) return false;
+  if (!IsNhwcConv(n) || !HasConstantParameters(rw, n)) return false;
   const TensorType w = ValueType(rw.graph(), n.inputs[1]);
   Expected<int64_t> group = n.GetInt("group", 1);
   Expected<std::string> auto_pad = AutoPad(n);
@@ -46,9 +52,10 @@ bool IsExpansion(GraphRewriter& rw, const Node& n) {
 }
 
 // A depthwise conv (group = channels, one input channel each) with a square 3x3 or 5x5 window,
-// stride 1 or 2, no dilation, explicit pads each smaller than the window, constant weights.
+// stride 1 or 2, no dilation, explicit pads each smaller than the window, constant weights and
+// bias.
 bool IsDepthwise(GraphRewriter& rw, const Node& n, int64_t channels) {
-  if (!IsNhwcConv(n) || rw.Constant(n.inputs[1]) == nullptr) return false;
+  if (!IsNhwcConv(n) || !HasConstantParameters(rw, n)) return false;
   const TensorType w = ValueType(rw.graph(), n.inputs[1]);
   if (w.rank() != 4 || w.dims[0] != channels || w.dims[1] != 1 || w.dims[2] != w.dims[3] ||
       (w.dims[2] != 3 && w.dims[2] != 5)) {

@@ -658,6 +658,7 @@ struct BlockSpec {
   std::string expand_act = "Clip";  // or "LeakyRelu"
   int64_t dilation = 1;
   bool expansion_also_output = false;
+  bool runtime_depthwise_bias = false;  // the depthwise conv's bias is a graph input
 };
 
 Model InvertedResidualBlock(const BlockSpec& spec) {
@@ -672,6 +673,12 @@ Model InvertedResidualBlock(const BlockSpec& spec) {
     a = b.Unary("leaky", spec.expand_act, e);
   }
   const int d = b.Conv("dw", a, m, m, spec.kernel, spec.kernel / 2 * spec.dilation, m, spec.stride);
+  if (spec.runtime_depthwise_bias) {
+    const int bias = b.Input("dw_bias", {m});
+    for (Node& n : b.g().nodes) {
+      if (n.outputs[0] == d) n.inputs[2] = bias;
+    }
+  }
   if (spec.dilation != 1) {
     for (Node& n : b.g().nodes) {
       if (n.outputs[0] == d) n.attrs["dilations"] = Attribute::Ints({spec.dilation, spec.dilation});
@@ -756,7 +763,9 @@ TEST(FuseExpandDepthwise, NotWhenTheKernelCannotTakeThePair) {
   sigmoid.act = "Sigmoid";
   BlockSpec stride3;
   stride3.stride = 3;
-  for (const BlockSpec& spec : {shared, dilated, seven, leaky, sigmoid, stride3}) {
+  BlockSpec runtime_bias;
+  runtime_bias.runtime_depthwise_bias = true;
+  for (const BlockSpec& spec : {shared, dilated, seven, leaky, sigmoid, stride3, runtime_bias}) {
     const Graph g = FuseBlock(InvertedResidualBlock(spec), 1, 0);
     EXPECT_TRUE(NodesOf(g, "ExpandDepthwiseConv").empty());
   }
