@@ -199,11 +199,10 @@ bool SupportsExpandDepthwise(const SupportContext& ctx) {
     return false;
   }
   const auto& w = in[3].dims;
-  if (w.size() != 4 || w[2] != w[3] || w[2] > 5) return false;
-  Expected<FusedActivation> expand_act = FusedActivation::FromNode(ctx.node, "expand_");
-  Expected<FusedActivation> act = FusedActivation::FromNode(ctx.node);
+  if (w.size() != 4 || w[2] < 1 || w[2] > kMaxDepthwiseKernel) return false;
+  Expected<ExpandDepthwiseGeometry> g = ExpandDepthwiseGeometryOf(PrepareContext(ctx));
   float lo, hi;
-  return expand_act.ok() && act.ok() && ClampOf(*act, &lo, &hi) && !expand_act->has_affine();
+  return g.ok() && ClampOf(g->act, &lo, &hi) && !g->expand_act.has_affine();
 }
 
 Status PrepareExpandDepthwise(PrepareContext& ctx) {

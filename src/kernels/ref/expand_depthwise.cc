@@ -2,6 +2,8 @@
 // the whole image into scratch, then the depthwise conv from there, both as plain loops. It is the
 // oracle of oneDNN's banded kernel and what runs when no fast path claims the node.
 #include <algorithm>
+#include <string>
+#include <vector>
 
 #include "kernels/ref/expand_depthwise.h"
 #include "kernels/ref/ref_kernels.h"
@@ -18,9 +20,20 @@ Expected<ExpandDepthwiseGeometry> ExpandDepthwiseGeometryOf(const PrepareContext
   }
   ASSIGN_OR_RETURN(std::vector<int64_t> strides, ctx.node.GetInts("strides", {1, 1}));
   ASSIGN_OR_RETURN(std::vector<int64_t> pads, ctx.node.GetInts("pads", {0, 0, 0, 0}));
-  if (strides.size() != 2 || strides[0] != strides[1] || pads.size() != 4) {
+  ASSIGN_OR_RETURN(std::vector<int64_t> dilations, ctx.node.GetInts("dilations", {1, 1}));
+  ASSIGN_OR_RETURN(std::string auto_pad, ctx.node.GetString("auto_pad", "NOTSET"));
+  if (strides.size() != 2 || strides[0] != strides[1] || strides[0] < 1 || pads.size() != 4) {
     return ctx.Invalid("ExpandDepthwiseConv needs equal strides and 4 pads");
   }
+  // The kernels read taps one pixel apart and the leading pads from "pads" (FuseExpandDepthwise
+  // fuses nothing else).
+  if (dilations != std::vector<int64_t>{1, 1}) {
+    return ctx.NotSupported("ExpandDepthwiseConv with dilations other than 1");
+  }
+  if (auto_pad != "NOTSET" && auto_pad != "VALID") {
+    return ctx.NotSupported("ExpandDepthwiseConv with auto_pad " + auto_pad);
+  }
+  if (auto_pad == "VALID") pads.assign(4, 0);
   ExpandDepthwiseGeometry g;
   ASSIGN_OR_RETURN(g.expand_act, FusedActivation::FromNode(ctx.node, "expand_"));
   ASSIGN_OR_RETURN(g.act, FusedActivation::FromNode(ctx.node));

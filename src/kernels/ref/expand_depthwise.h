@@ -19,7 +19,8 @@ struct ExpandDepthwiseGeometry {
   FusedActivation expand_act, act;                            // of the expansion; of the whole
 };
 
-// InvalidModel naming the node when the shapes or attributes do not describe such a node.
+// InvalidModel naming the node when the shapes or attributes do not describe such a node;
+// Unsupported for dilations other than 1 and SAME auto_pad, which no kernel of it computes.
 Expected<ExpandDepthwiseGeometry> ExpandDepthwiseGeometryOf(const PrepareContext& ctx);
 
 }  // namespace edgerun

@@ -16,8 +16,6 @@ namespace internal {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-constexpr int kMaxKernel = 5;
-
 // One output pixel at a time, channels [c, c + lanes), where every tap falls inside the image:
 // the few pixels at the end of a row that the four-pixel loop below leaves.
 template <int K, class D>
@@ -137,7 +135,7 @@ void DepthwiseRowsImpl(const DepthwiseRowsArgs& a, int64_t row_begin, int64_t ro
                      : std::max<int64_t>(inner_begin,
                                          std::min<int64_t>(a.out_width, last_start / a.stride + 1));
   const int64_t full = a.channels / lanes * lanes;
-  const float* rows[kMaxKernel];
+  const float* rows[kMaxDepthwiseKernel];
   for (int64_t oy = row_begin; oy < row_end; ++oy) {
     bool all_rows = true;
     for (int ky = 0; ky < a.kernel; ++ky) {
@@ -147,7 +145,8 @@ void DepthwiseRowsImpl(const DepthwiseRowsArgs& a, int64_t row_begin, int64_t ro
       all_rows = all_rows && inside;
     }
     float* o = out + (oy - row_begin) * a.out_width * a.channels;
-    if (all_rows && (a.kernel == 3 || a.kernel == 5)) {
+    const bool unrolled = (a.kernel == 3 || a.kernel == 5) && (a.stride == 1 || a.stride == 2);
+    if (all_rows && unrolled) {
       for (int64_t c = 0; c < full; c += lanes) {
         CheckedPixels<false>(d, a, rows, c, 0, inner_begin, o, lanes);
         CheckedPixels<false>(d, a, rows, c, inner_end, a.out_width, o, lanes);

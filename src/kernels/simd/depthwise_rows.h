@@ -11,6 +11,8 @@
 
 namespace edgerun {
 
+inline constexpr int kMaxDepthwiseKernel = 5;
+
 struct DepthwiseRowsArgs {
   // Image rows [first_row, first_row + rows) of an input [height, width, channels]; the rows the
   // requested output rows read (inside the image) must all be there.
@@ -18,6 +20,8 @@ struct DepthwiseRowsArgs {
   int64_t first_row = 0, rows = 0;
   int64_t height = 0, width = 0, channels = 0;
   int64_t out_width = 0;
+  // A square window of 1 to kMaxDepthwiseKernel taps a side, any stride, no dilation. 3x3 and 5x5
+  // at stride 1 or 2 have unrolled code; the rest runs a general loop.
   int kernel = 3, stride = 1, pad_top = 0, pad_left = 0;
   // Weights [kernel * kernel][padded_channels] and bias [padded_channels] (zeros when the conv
   // has none), padded_channels a multiple of 16, the padding zero.

@@ -138,6 +138,10 @@ TEST(OnednnExpandDepthwiseTest, SmallImages) {
       {{1, 11, 10, 8}, 32, 5, 1, {2, 1, 0, 2}, kNarrowClip, kSiLU},
       {{1, 3, 4, 6}, 8, 3, 1, {0, 0, 0, 0}, kNone, kRelu},  // one output row
       {{1, 6, 3, 2}, 17, 3, 2, {0, 1, 1, 0}, kRelu6, kNarrowClip},
+      // Strides and sizes without unrolled code: the general loop.
+      {{1, 13, 14, 4}, 16, 3, 3, {1, 1, 1, 1}, kRelu, kRelu6},
+      {{1, 12, 11, 3}, 32, 5, 3, {2, 2, 2, 2}, kNone, kSiLU},
+      {{1, 9, 10, 5}, 16, 1, 1, {0, 0, 0, 0}, kRelu6, kNone},
   };
   CheckAll(cases, 100);
 }
@@ -153,6 +157,25 @@ TEST(OnednnExpandDepthwiseTest, SeveralBandsPerThread) {
       {{2, 90, 33, 5}, 112, 5, 1, {2, 2, 2, 2}, kSiLU, kNone},
   };
   CheckAll(cases, 300);
+}
+
+TEST(OnednnExpandDepthwiseTest, DilatedOrSamePaddedNodesAreRefusedNamingTheNode) {
+  const Case c{{1, 9, 9, 4}, 16, 3, 1, {1, 1, 1, 1}, kRelu6, kRelu6};
+  const Inputs in = MakeInputs(c, 7);
+  Node dilated = FusedNode(c);
+  SetInts(dilated, "dilations", {2, 2});
+  Node same = FusedNode(c);
+  same.attrs.erase("pads");
+  same.attrs["auto_pad"] = Attribute::String("SAME_UPPER");
+  for (const Node* n : {&dilated, &same}) {
+    for (KernelPath path : {KernelPath::kReference, KernelPath::kOnednn}) {
+      Expected<std::vector<Tensor>> out = EvaluateNode(*n, FusedInputs(c, in), path);
+      ASSERT_FALSE(out.ok());
+      EXPECT_EQ(out.status().code(), StatusCode::kUnsupported) << out.status().message();
+      EXPECT_NE(out.status().message().find("node 'n0'"), std::string::npos)
+          << out.status().message();
+    }
+  }
 }
 
 TEST(OnednnExpandDepthwiseTest, MisshapenWeightsAreRejectedNamingTheNode) {
