@@ -22,6 +22,7 @@ namespace edgerun {
 namespace {
 
 using onednn::ArgSource;
+using onednn::IsF32;
 using onednn::PrimitiveDesc;
 using onednn::PrimitiveRunner;
 
@@ -35,8 +36,6 @@ struct BinarySpec {
   int full = 0;  // the input with the output's shape (oneDNN's first source)
   dnnl_alg_kind_t alg = dnnl_binary_mul;
 };
-
-bool IsF32(const TensorType& t) { return t.dtype == DType::kF32; }
 
 // Graph [N, H, W, C] as oneDNN's N, C, H, W (nhwc tag).
 Expected<dnnl_memory_desc_t> NhwcDesc(const std::vector<int64_t>& d, const Node& node) {

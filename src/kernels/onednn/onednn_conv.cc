@@ -30,15 +30,12 @@ namespace {
 
 using onednn::ArgSource;
 using onednn::ConvGeometry;
+using onednn::IsF32;
+using onednn::Present;
 using onednn::PrimitiveDesc;
 using onednn::PrimitiveRunner;
 
 constexpr int kResidualInput = 3;
-
-bool IsF32(const TensorType& t) { return t.dtype == DType::kF32; }
-bool Present(std::span<const TensorType> inputs, size_t i) {
-  return inputs.size() > i && inputs[i].dtype != DType::kUndefined;
-}
 
 // ONNX ConvTranspose geometry, as the reference kernel resolves it: explicit pads crop the
 // output; with output_shape or SAME padding the pads follow from the requested size.

@@ -10,20 +10,19 @@
 // (the first band of a thread, the steady bands, the last), all sharing one copy of the packed
 // weights. With several threads, each takes a contiguous share of the output rows with its own
 // buffer, scratchpad and copies of the primitives, so the threads meet only at the end.
-#include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <limits>
-#include <map>
 #include <string>
 #include <vector>
 
 #include "core/unaligned.h"
 #include "kernels/onednn/onednn_kernels.h"
 #include "kernels/onednn/onednn_util.h"
+#include "kernels/openmp_shares.h"
 #include "kernels/ref/expand_depthwise.h"
 #include "kernels/simd/depthwise_rows.h"
 #include "kernels/simd/silu.h"
@@ -33,6 +32,8 @@ namespace edgerun {
 namespace {
 
 using onednn::AlignedBuffer;
+using onednn::IsF32;
+using onednn::Present;
 using onednn::PrimitiveDesc;
 using onednn::PrimitiveRunner;
 
@@ -62,7 +63,7 @@ struct ExpandDepthwiseState : KernelState {
   ExpandDepthwiseGeometry g;
   DepthwiseRowsArgs depthwise;  // input pointer and rows set per band
   AlignedBuffer depthwise_weights, depthwise_bias;
-  bool expand_silu = false, silu = false;  // SiLU passes after the expansion / the depthwise conv
+  bool expand_silu = false;  // a SiLU pass after the expansion instead of oneDNN's post-op
   std::vector<ThreadPlan> threads;
   size_t expanded_row_bytes = 0;
   size_t packed_bytes = 0;
@@ -73,11 +74,6 @@ struct ExpandDepthwiseState : KernelState {
   }
   std::string_view implementation() const override { return name; }
 };
-
-bool IsF32(const TensorType& t) { return t.dtype == DType::kF32; }
-bool Present(std::span<const TensorType> inputs, size_t i) {
-  return inputs.size() > i && inputs[i].dtype != DType::kUndefined;
-}
 
 // The clamp the depthwise kernel applies for `act`, or false when it has none (SiLU is a pass).
 bool ClampOf(const FusedActivation& act, float* lo, float* hi) {
@@ -104,24 +100,24 @@ bool ClampOf(const FusedActivation& act, float* lo, float* hi) {
 
 // Output rows per band: its expanded window about kBandBytes.
 int64_t BandOutputRows(const ExpandDepthwiseState& s) {
-  const DepthwiseRowsArgs& d = s.depthwise;
+  const ExpandDepthwiseGeometry& g = s.g;
   const int64_t window_rows = std::max<int64_t>(
-      d.kernel, static_cast<int64_t>(kBandBytes / std::max<size_t>(s.expanded_row_bytes, 1)));
-  return std::max<int64_t>(1, (window_rows - d.kernel) / d.stride + 1);
+      g.kernel, static_cast<int64_t>(kBandBytes / std::max<size_t>(s.expanded_row_bytes, 1)));
+  return std::max<int64_t>(1, (window_rows - g.kernel) / g.stride + 1);
 }
 
 // The bands of output rows [begin, end), each with the window of expanded rows it reads.
 std::vector<Band> PlanBands(const ExpandDepthwiseState& s, int64_t begin, int64_t end,
                             int64_t band_rows) {
-  const DepthwiseRowsArgs& d = s.depthwise;
+  const ExpandDepthwiseGeometry& g = s.g;
   std::vector<Band> bands;
   int64_t prev_first = 0, prev_end = -1;
   for (int64_t o = begin; o < end; o += band_rows) {
     Band b;
     b.out_begin = o;
     b.out_end = std::min(end, o + band_rows);
-    b.first = std::clamp<int64_t>(o * d.stride - d.pad_top, 0, s.g.height);
-    b.end = std::clamp<int64_t>((b.out_end - 1) * d.stride - d.pad_top + d.kernel, 0, s.g.height);
+    b.first = std::clamp<int64_t>(o * g.stride - g.pad_top, 0, g.height);
+    b.end = std::clamp<int64_t>((b.out_end - 1) * g.stride - g.pad_top + g.kernel, 0, g.height);
     b.new_begin = prev_end < 0 ? b.first : std::clamp(prev_end, b.first, b.end);
     b.kept_from = b.first - prev_first;
     bands.push_back(b);
@@ -159,22 +155,21 @@ Expected<PrimitiveDesc> ExpansionPd(const PrepareContext& ctx, const ExpandDepth
 // The depthwise weights [M, 1, k, k] as [k * k][padded M] and the bias as [padded M].
 Status PackDepthwise(PrepareContext& ctx, ExpandDepthwiseState& s) {
   const int64_t padded = s.depthwise.padded_channels, k = s.depthwise.kernel;
-  ASSIGN_OR_RETURN(s.depthwise_weights,
-                   AlignedBuffer::Allocate(k * k * padded * sizeof(float), ctx.node));
-  ASSIGN_OR_RETURN(s.depthwise_bias, AlignedBuffer::Allocate(padded * sizeof(float), ctx.node));
+  ASSIGN_OR_RETURN(s.depthwise_weights, AlignedBuffer::Allocate(k * k * padded * sizeof(float),
+                                                                ctx.node, ctx.weight_pool));
+  ASSIGN_OR_RETURN(s.depthwise_bias,
+                   AlignedBuffer::Allocate(padded * sizeof(float), ctx.node, ctx.weight_pool));
   auto* w = static_cast<float*>(s.depthwise_weights.data.get());
   auto* b = static_cast<float*>(s.depthwise_bias.data.get());
-  std::fill(w, w + k * k * padded, 0.0f);
-  std::fill(b, b + padded, 0.0f);
+  // The padding channels stay zero (pool slices come zeroed).
+  if (!s.depthwise_weights.zero_filled) std::fill(w, w + k * k * padded, 0.0f);
+  if (!s.depthwise_bias.zero_filled) std::fill(b, b + padded, 0.0f);
   const std::byte* src = ctx.constants[3]->UnalignedBytes();
   for (int64_t m = 0; m < s.g.channels; ++m) {
     for (int64_t t = 0; t < k * k; ++t)
       w[t * padded + m] = LoadAnyAlignment<float>(src, m * k * k + t);
   }
-  if (Present(ctx.inputs, 4)) {
-    if (ctx.constants.size() < 5 || ctx.constants[4] == nullptr) {
-      return ctx.NotSupported("the depthwise bias is not constant");
-    }
+  if (Present(ctx.inputs, 4)) {  // constant: SupportsExpandDepthwise checked
     const std::byte* bias = ctx.constants[4]->UnalignedBytes();
     for (int64_t m = 0; m < s.g.channels; ++m) b[m] = LoadAnyAlignment<float>(bias, m);
     ctx.packed_constant_inputs |= 1u << 4;
@@ -227,7 +222,6 @@ Status PrepareExpandDepthwise(PrepareContext& ctx) {
   if (!ClampOf(act, &d.lo, &d.hi)) {
     return ctx.NotSupported("the depthwise conv's activation has no form in the banded kernel");
   }
-  s->silu = act.kind == FusedActivation::Kind::kSiLU;
   s->expand_silu = expand_act.kind == FusedActivation::Kind::kSiLU && !expand_act.has_affine() &&
                    ctx.silu_after_conv.value_or(onednn::SwishPostOpIsSlow());
   const FusedActivation expand_post_op = s->expand_silu ? FusedActivation{} : expand_act;
@@ -363,7 +357,7 @@ Status RunBands(const InvokeContext& ctx, const ExpandDepthwiseState& s, const T
     d.rows = b.end - b.first;
     float* out = y + b.out_begin * s.g.out_width * s.g.channels;
     DepthwiseRows(d, b.out_begin, b.out_end, out);
-    if (s.silu) {
+    if (s.g.act.kind == FusedActivation::Kind::kSiLU) {  // a pass; the clamp above was none
       SiLUInPlace(out,
                   static_cast<size_t>((b.out_end - b.out_begin) * s.g.out_width * s.g.channels));
     }
@@ -377,15 +371,11 @@ Status InvokeExpandDepthwise(InvokeContext& ctx) {
   for (int64_t n = 0; n < s.g.batch; ++n) {
     const float* x = ctx.inputs[0].data<float>() + n * s.g.height * s.g.width * s.g.in_channels;
     float* y = ctx.outputs[0].data<float>() + n * s.g.out_height * s.g.out_width * s.g.channels;
-    if (threads == 1) {
-      RETURN_IF_ERROR(RunBands(ctx, s, s.threads[0], x, y));
-      continue;
-    }
+    // One share per thread plan (on the calling thread alone when there is one).
     std::atomic<bool> failed{false};
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int t = 0; t < threads; ++t) {
+    ForEachShare(static_cast<size_t>(threads), threads, 1, [&](size_t t, size_t) {
       if (!RunBands(ctx, s, s.threads[t], x, y).ok()) failed = true;
-    }
+    });
     if (failed) return ctx.Fail("oneDNN expansion failed on a band of rows");
   }
   return Status::Ok();

@@ -110,6 +110,13 @@ Expected<AlignedBuffer> Int32Buffer(int32_t value, const Node& node);
 // Element i of a u8 or s8 constant, widened (zero points).
 int32_t QuantizedIntAt(const Tensor& t, int64_t i);
 
+// Helpers for supports() and prepare(): the dtype of a node's input or output, and whether
+// optional input i is there (omitted ones have dtype kUndefined).
+inline bool IsF32(const TensorType& t) { return t.dtype == DType::kF32; }
+inline bool Present(std::span<const TensorType> inputs, size_t i) {
+  return inputs.size() > i && inputs[i].dtype != DType::kUndefined;
+}
+
 // f32, s8, u8, s32; false for anything else.
 bool ToDnnlType(DType t, dnnl_data_type_t* out);
 
