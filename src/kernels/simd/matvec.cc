@@ -6,8 +6,8 @@
 // Must come after foreach_target.h.
 #include <hwy/highway.h>
 
-#include <cstring>
 
+#include "core/unaligned.h"
 #include "kernels/simd/matvec.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -20,19 +20,11 @@ namespace hn = hwy::HWY_NAMESPACE;
 template <class D>
 HWY_INLINE hn::Vec<D> LoadFloatsAt(D d, const std::byte* p) {
 #if HWY_TARGET == HWY_SCALAR
-  float v;
-  std::memcpy(&v, p, sizeof(v));
-  return hn::Set(d, v);
+  return hn::Set(d, LoadAnyAlignment<float>(p, 0));
 #else
   const hn::Repartition<uint8_t, D> bytes;
   return hn::BitCast(d, hn::LoadU(bytes, reinterpret_cast<const uint8_t*>(p)));
 #endif
-}
-
-float LoadFloat(const std::byte* p) {
-  float v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
 }
 
 // Four rows at a time, each with its own sum: B streams from memory, x stays in L1.
@@ -60,10 +52,10 @@ void DotRowsImpl(const std::byte* b, size_t k, const float* x, size_t begin, siz
     float t2 = hn::GetLane(hn::SumOfLanes(d, s2)), t3 = hn::GetLane(hn::SumOfLanes(d, s3));
     for (size_t i = full; i < k; ++i) {
       const size_t at = i * sizeof(float);
-      t0 += x[i] * LoadFloat(b0 + at);
-      t1 += x[i] * LoadFloat(b1 + at);
-      t2 += x[i] * LoadFloat(b2 + at);
-      t3 += x[i] * LoadFloat(b3 + at);
+      t0 += x[i] * LoadAnyAlignment<float>(b0 + at, 0);
+      t1 += x[i] * LoadAnyAlignment<float>(b1 + at, 0);
+      t2 += x[i] * LoadAnyAlignment<float>(b2 + at, 0);
+      t3 += x[i] * LoadAnyAlignment<float>(b3 + at, 0);
     }
     y[r - begin] = t0;
     y[r + 1 - begin] = t1;
@@ -77,7 +69,8 @@ void DotRowsImpl(const std::byte* b, size_t k, const float* x, size_t begin, siz
       s = hn::MulAdd(LoadFloatsAt(d, row + i * sizeof(float)), hn::LoadU(d, x + i), s);
     }
     float t = hn::GetLane(hn::SumOfLanes(d, s));
-    for (size_t i = full; i < k; ++i) t += x[i] * LoadFloat(row + i * sizeof(float));
+    for (size_t i = full; i < k; ++i)
+      t += x[i] * LoadAnyAlignment<float>(row, static_cast<int64_t>(i));
     y[r - begin] = t;
   }
 }
@@ -107,7 +100,8 @@ void AccumulateColumnsImpl(const std::byte* b, size_t k, size_t n, const float* 
   }
   for (; c < end; ++c) {
     float t = 0;
-    for (size_t i = 0; i < k; ++i) t += x[i] * LoadFloat(b + (i * n + c) * sizeof(float));
+    for (size_t i = 0; i < k; ++i)
+      t += x[i] * LoadAnyAlignment<float>(b, static_cast<int64_t>(i * n + c));
     y[c - begin] = t;
   }
 }
@@ -235,9 +229,7 @@ Status PrepareMatVec(PrepareContext& ctx, bool openmp) {
     const int64_t count = c.view().num_elements();
     s->bias.resize(s->n);
     for (size_t j = 0; j < s->n; ++j) {
-      float v;
-      std::memcpy(&v, bytes + (count == 1 ? 0 : j) * sizeof(float), sizeof(v));
-      s->bias[j] = beta * v;
+      s->bias[j] = beta * LoadAnyAlignment<float>(bytes, count == 1 ? 0 : static_cast<int64_t>(j));
     }
   }
   ASSIGN_OR_RETURN(s->act, FusedActivation::FromNode(ctx.node));
@@ -277,25 +269,23 @@ Status InvokeMatVec(InvokeContext& ctx) {
   return Status::Ok();
 }
 
+// The three ops on `path`; on the oneDNN path the columns are shared across the OpenMP team.
+std::vector<KernelDef> MatVecKernelsOn(KernelPath path) {
+  const PrepareFn prepare =
+      path == KernelPath::kOnednn ? PrepareMatVecOnOpenMp : PrepareMatVecOnCallingThread;
+  const DTypeSet f32{DType::kF32};
+  return {{"Gemm", path, f32, SupportsMatVec, prepare, InvokeMatVec},
+          {"MatMul", path, f32, SupportsMatVec, prepare, InvokeMatVec},
+          {"FusedMatMul", path, f32, SupportsMatVec, prepare, InvokeMatVec, kEdgerunDomain}};
+}
+
 }  // namespace
 
 std::span<const KernelDef> FastMatVecKernels(KernelPath path) {
-  static const std::vector<KernelDef> onednn = {
-      {"Gemm", KernelPath::kOnednn, DTypeSet{DType::kF32}, SupportsMatVec, PrepareMatVecOnOpenMp,
-       InvokeMatVec},
-      {"MatMul", KernelPath::kOnednn, DTypeSet{DType::kF32}, SupportsMatVec, PrepareMatVecOnOpenMp,
-       InvokeMatVec},
-      {"FusedMatMul", KernelPath::kOnednn, DTypeSet{DType::kF32}, SupportsMatVec,
-       PrepareMatVecOnOpenMp, InvokeMatVec, kEdgerunDomain}};
-  static const std::vector<KernelDef> xnnpack = {
-      {"Gemm", KernelPath::kXnnpack, DTypeSet{DType::kF32}, SupportsMatVec,
-       PrepareMatVecOnCallingThread, InvokeMatVec},
-      {"MatMul", KernelPath::kXnnpack, DTypeSet{DType::kF32}, SupportsMatVec,
-       PrepareMatVecOnCallingThread, InvokeMatVec},
-      {"FusedMatMul", KernelPath::kXnnpack, DTypeSet{DType::kF32}, SupportsMatVec,
-       PrepareMatVecOnCallingThread, InvokeMatVec, kEdgerunDomain}};
+  static const std::vector<KernelDef> onednn = MatVecKernelsOn(KernelPath::kOnednn);
+  static const std::vector<KernelDef> other = MatVecKernelsOn(KernelPath::kXnnpack);
   return path == KernelPath::kOnednn ? std::span<const KernelDef>(onednn)
-                                     : std::span<const KernelDef>(xnnpack);
+                                     : std::span<const KernelDef>(other);
 }
 
 }  // namespace edgerun
