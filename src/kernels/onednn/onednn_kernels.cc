@@ -5,6 +5,7 @@
 
 #include "kernels/simd/global_pool.h"
 #include "kernels/simd/matvec.h"
+#include "kernels/simd/qdepthwise_vnni.h"
 #include "kernels/simd/quantize.h"
 
 namespace edgerun {
@@ -16,6 +17,8 @@ std::span<const KernelDef> OnednnKernels() {
     all.push_back(FastGlobalAveragePoolKernel(KernelPath::kOnednn));
     // Ahead of the matmul primitive: a one-row A reads B unpacked (matvec.h says why).
     for (const KernelDef& k : FastMatVecKernels(KernelPath::kOnednn)) all.push_back(k);
+    // Ahead of oneDNN's int8 conv: its depthwise kernel is no faster than fp32 (qdepthwise_vnni.h).
+    all.push_back(FastQDepthwiseKernel(KernelPath::kOnednn));
     for (auto family : {OnednnConvKernels(), OnednnPoolKernels(), OnednnMatMulKernels(),
                         OnednnQConvKernels(), OnednnQMatMulKernels(), OnednnTransposeKernels(),
                         OnednnBinaryKernels(), OnednnExpandDepthwiseKernels()}) {

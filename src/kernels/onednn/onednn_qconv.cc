@@ -36,6 +36,7 @@
 #include "core/cpu_features.h"
 #include "kernels/onednn/onednn_kernels.h"
 #include "kernels/onednn/onednn_util.h"
+#include "kernels/qlinear_conv_inputs.h"
 
 namespace edgerun {
 namespace {
@@ -45,22 +46,7 @@ using onednn::ConvGeometry;
 using onednn::PrimitiveDesc;
 using onednn::PrimitiveRunner;
 
-enum QConvInput {
-  kX = 0,
-  kXScale,
-  kXZeroPoint,
-  kW,
-  kWScale,
-  kWZeroPoint,
-  kYScale,
-  kYZeroPoint,
-  kBias,
-  kZ,  // QLinearConvAdd: the residual and its parameters, then the sum's output parameters
-  kZScale,
-  kZZeroPoint,
-  kOutScale,
-  kOutZeroPoint
-};
+using enum qlinear_conv::Input;
 
 bool IsQuant(DType t) { return t == DType::kU8 || t == DType::kI8; }
 

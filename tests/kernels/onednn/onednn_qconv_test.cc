@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/cpu_features.h"
+#include "kernels/onednn/onednn_kernels.h"
 #include "onednn_test_util.h"
 #include "util/random_tensor.h"
 
@@ -44,7 +45,8 @@ struct QConvCase {
 
 Tensor Scalar(DType t, double v) { return testing::TensorFromDoubles(t, {1}, {v}); }
 
-void ExpectExact(const Node& n, const std::vector<const Tensor*>& inputs);
+void ExpectExact(const Node& n, const std::vector<const Tensor*>& inputs,
+                 std::span<const KernelDef> family = OnednnQConvKernels());
 
 void CheckQConv(const QConvCase& c, uint32_t seed) {
   Node n = OnednnTestNode("QLinearConv", kNhwcDomain, c.bias ? 9 : 8, 10);
@@ -76,7 +78,28 @@ void CheckQConv(const QConvCase& c, uint32_t seed) {
   ExpectExact(n, inputs);
 }
 
-void ExpectExact(const Node& n, const std::vector<const Tensor*>& inputs) {
+// Every output equal to the reference's.
+void ExpectSameBits(const Tensor& got_tensor, const Tensor& want_tensor, const std::string& what) {
+  ASSERT_EQ(got_tensor.dtype(), want_tensor.dtype()) << what;
+  const std::vector<double> got = test_util::ToDoubles(got_tensor.view());
+  const std::vector<double> want = test_util::ToDoubles(want_tensor.view());
+  ASSERT_EQ(got.size(), want.size()) << what;
+  int64_t differ = 0, distinct = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (got[i] != want[i] && differ++ == 0) {
+      ADD_FAILURE() << what << ", element " << i << ": got " << got[i] << ", expected " << want[i];
+    }
+    distinct += want[i] != want[0];
+  }
+  EXPECT_EQ(differ, 0) << "of " << got.size() << " outputs, " << what;
+  EXPECT_GT(distinct, 0) << "degenerate test data";
+}
+
+// The oneDNN path (what a session runs: for depthwise convs on VNNI machines the kernel of
+// simd/qdepthwise_vnni.h) and the first kernel of `family` (oneDNN's own) that claims the node,
+// on 1 and 2 threads.
+void ExpectExact(const Node& n, const std::vector<const Tensor*>& inputs,
+                 std::span<const KernelDef> family) {
   Expected<std::vector<Tensor>> ref = EvaluateNode(n, inputs, KernelPath::kReference);
   ASSERT_TRUE(ref.ok()) << ref.status().message();
   for (int threads : {1, 2}) {
@@ -84,19 +107,10 @@ void ExpectExact(const Node& n, const std::vector<const Tensor*>& inputs) {
     Expected<std::vector<Tensor>> fast = EvaluateNode(n, inputs, KernelPath::kOnednn);
     omp_set_num_threads(1);
     ASSERT_TRUE(fast.ok()) << fast.status().message();
-    ASSERT_EQ((*fast)[0].dtype(), (*ref)[0].dtype());
-    const std::vector<double> got = test_util::ToDoubles((*fast)[0].view());
-    const std::vector<double> want = test_util::ToDoubles((*ref)[0].view());
-    ASSERT_EQ(got.size(), want.size());
-    int64_t differ = 0, distinct = 0;
-    for (size_t i = 0; i < got.size(); ++i) {
-      if (got[i] != want[i] && differ++ == 0) {
-        ADD_FAILURE() << "element " << i << ": got " << got[i] << ", expected " << want[i];
-      }
-      distinct += want[i] != want[0];
-    }
-    EXPECT_EQ(differ, 0) << "of " << got.size() << " outputs, " << threads << " threads";
-    EXPECT_GT(distinct, 0) << "degenerate test data";
+    ExpectSameBits((*fast)[0], (*ref)[0], "oneDNN path, " + std::to_string(threads) + " threads");
+    std::string impl;
+    const Tensor own = onednn_test::RunOnKernelTable(family, n, inputs, threads, &impl);
+    ExpectSameBits(own, (*ref)[0], impl + ", " + std::to_string(threads) + " threads");
   }
 }
 
@@ -245,43 +259,6 @@ TEST(OnednnQConvTest, DepthwiseMatchesReference) {
   }
 }
 
-// Runs QLinearConv `n` on the oneDNN kernel prepared for `threads` threads (every layer shared,
-// as with spinning workers); returns the output and names the implementation in `impl`. With
-// `checked_inputs`, the support check before prepare sees those instead (another node's).
-Tensor RunQConvOnThreads(const Node& n, const std::vector<const Tensor*>& inputs, int threads,
-                         std::string* impl,
-                         const std::vector<const Tensor*>* checked_inputs = nullptr) {
-  std::vector<TensorType> in_types;
-  std::vector<TensorView> ins;
-  for (const Tensor* t : inputs) {
-    in_types.push_back(TensorType{t->dtype(), t->dims()});
-    ins.push_back(t->view());
-  }
-  Expected<std::vector<TensorType>> out_types = InferNode(n, in_types, inputs);
-  EXPECT_TRUE(out_types.ok());
-  if (!out_types.ok()) return Tensor();
-  const std::vector<const Tensor*>& checked = checked_inputs ? *checked_inputs : inputs;
-  SupportContext sctx{n, in_types, checked, *out_types, threads, /*share_every_layer=*/true};
-  const KernelPath onednn[] = {KernelPath::kOnednn};
-  const KernelDef* k = SelectKernel(sctx, onednn);
-  EXPECT_NE(k, nullptr);
-  if (k == nullptr) return Tensor();
-  PrepareContext pctx{n, in_types, inputs, *out_types, threads};
-  pctx.share_every_layer = true;
-  const Status prepared = k->prepare(pctx);
-  EXPECT_TRUE(prepared.ok()) << prepared.ToString();
-  if (!prepared.ok()) return Tensor();
-  *impl = std::string(pctx.state->implementation());
-  Tensor y = Tensor::Create((*out_types)[0].dtype, (*out_types)[0].dims).value();
-  std::vector<TensorView> outs = {y.view()};
-  onednn_test::AlignedScratch scratch(pctx.scratch_bytes);
-  SetupContext setup{n, pctx.state.get(), ins, outs, scratch.get(), pctx.scratch_bytes};
-  EXPECT_TRUE(k->setup == nullptr || k->setup(setup).ok());
-  InvokeContext ictx{n, pctx.state.get(), ins, outs, scratch.get(), pctx.scratch_bytes};
-  EXPECT_TRUE(k->invoke(ictx).ok());
-  return y;
-}
-
 // Random int8 data for QLinearConv node `n` (u8 input of `x_dims`, i8 weights of `w_dims` with
 // per-output-channel scales in [w_scale_lo, w_scale_hi), i32 bias, output zero point 0), run on
 // oneDNN with each of `threads` and checked against the reference bit for bit. Returns the
@@ -306,7 +283,8 @@ std::vector<std::string> RunQConvAgainstReference(const Node& n, const std::vect
   std::vector<std::string> impls;
   for (int t : threads) {
     impls.emplace_back();
-    const Tensor y = RunQConvOnThreads(n, inputs, t, &impls.back());
+    const Tensor y =
+        onednn_test::RunOnKernelTable(OnednnQConvKernels(), n, inputs, t, &impls.back());
     if (!ref.ok()) continue;
     const test_util::CompareResult r = test_util::AllClose(y.view(), (*ref)[0].view(), 0, 0);
     EXPECT_TRUE(r.ok) << t << " threads: " << r.message;
@@ -401,7 +379,7 @@ TEST(OnednnQConvTest, PrepareAfterAnotherConvsSupportCheckUsesItsOwnScales) {
   Expected<std::vector<Tensor>> want = EvaluateNode(n, b_inputs, KernelPath::kReference);
   ASSERT_TRUE(want.ok()) << want.status().message();
   std::string impl;
-  const Tensor got = RunQConvOnThreads(n, b_inputs, 1, &impl, &a);
+  const Tensor got = onednn_test::RunOnKernelTable(OnednnQConvKernels(), n, b_inputs, 1, &impl, &a);
   const test_util::CompareResult r = test_util::AllClose(got.view(), (*want)[0].view(), 0, 0);
   EXPECT_TRUE(r.ok) << r.message;
 }
@@ -698,7 +676,8 @@ TEST(OnednnQMatMulTest, MatchesReference) {
     Tensor a_scale = Scalar(DType::kF32, as), y_scale = Scalar(DType::kF32, ys);
     Tensor a_zp = Scalar(c.a_type, c.a_zp), y_zp = Scalar(c.y_type, c.y_zp);
     Tensor b_zp = testing::TensorFromDoubles(DType::kI8, {1}, {0});
-    ExpectExact(n, {&a, &a_scale, &a_zp, &b, &b_scale, &b_zp, &y_scale, &y_zp});
+    ExpectExact(n, {&a, &a_scale, &a_zp, &b, &b_scale, &b_zp, &y_scale, &y_zp},
+                OnednnQMatMulKernels());
   }
 }
 

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,46 @@ struct AlignedScratch {
   }
   std::vector<std::byte> storage;
 };
+
+// Runs node `n` on the first kernel of `table` that claims it (for example one family's table,
+// OnednnQConvKernels(), to test that kernel even where another one is ahead of it on the path),
+// prepared for `threads` threads with every layer shared, as with spinning workers; returns the
+// output and names the implementation in `impl`. With `checked_inputs`, the support check before
+// prepare sees those instead (another node's).
+inline Tensor RunOnKernelTable(std::span<const KernelDef> table, const Node& n,
+                               const std::vector<const Tensor*>& inputs, int threads,
+                               std::string* impl,
+                               const std::vector<const Tensor*>* checked_inputs = nullptr) {
+  std::vector<TensorType> in_types;
+  std::vector<TensorView> ins;
+  for (const Tensor* t : inputs) {  // nullptr: an omitted optional input
+    in_types.push_back(t != nullptr ? TensorType{t->dtype(), t->dims()} : TensorType{});
+    ins.push_back(t != nullptr ? t->view() : TensorView{});
+  }
+  Expected<std::vector<TensorType>> out_types = InferNode(n, in_types, inputs);
+  EXPECT_TRUE(out_types.ok());
+  if (!out_types.ok()) return Tensor();
+  const std::vector<const Tensor*>& checked = checked_inputs ? *checked_inputs : inputs;
+  SupportContext sctx{n, in_types, checked, *out_types, threads, /*share_every_layer=*/true};
+  const KernelPath paths[] = {table.empty() ? KernelPath::kOnednn : table[0].path};
+  const KernelDef* k = KernelCandidates(sctx, paths, table).Next();
+  EXPECT_NE(k, nullptr) << "no kernel of the table claims the node";
+  if (k == nullptr) return Tensor();
+  PrepareContext pctx{n, in_types, inputs, *out_types, threads};
+  pctx.share_every_layer = true;
+  const Status prepared = k->prepare(pctx);
+  EXPECT_TRUE(prepared.ok()) << prepared.ToString();
+  if (!prepared.ok()) return Tensor();
+  *impl = std::string(pctx.state->implementation());
+  Tensor y = Tensor::Create((*out_types)[0].dtype, (*out_types)[0].dims).value();
+  std::vector<TensorView> outs = {y.view()};
+  AlignedScratch scratch(pctx.scratch_bytes);
+  SetupContext setup{n, pctx.state.get(), ins, outs, scratch.get(), pctx.scratch_bytes};
+  EXPECT_TRUE(k->setup == nullptr || k->setup(setup).ok());
+  InvokeContext ictx{n, pctx.state.get(), ins, outs, scratch.get(), pctx.scratch_bytes};
+  EXPECT_TRUE(k->invoke(ictx).ok());
+  return y;
+}
 
 // Runs `node` on oneDNN with `threads` OpenMP threads and on the reference path; every output
 // must be allclose. A node oneDNN does not claim fails the test unless `may_decline` is set, in

@@ -1,0 +1,574 @@
+#include "kernels/simd/qdepthwise_vnni.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <vector>
+
+#include "core/cpu_features.h"
+#include "core/unaligned.h"
+#include "kernels/openmp_shares.h"
+#include "kernels/qlinear_conv_inputs.h"
+#include "kernels/ref/conv.h"
+#include "kernels/ref/ref_util.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+// GCC 12 warns inside its own AVX-512 intrinsics, which pass _mm512_undefined_*() values along.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#define EDGERUN_QDW_X86 1
+#endif
+
+namespace edgerun {
+namespace {
+
+using enum qlinear_conv::Input;
+
+// Channels per block: 64 bytes of a pixel.
+constexpr int kBlock = 64;
+// Window rows one vpdpbusd lane sums: its four bytes hold four rows of one input column.
+constexpr int kRowsPerGroup = 4;
+// Unpacking four 64-byte rows byte- then word-wise leaves, in vector j (of 4), lane i the four
+// rows of byte 16 * (i / 4) + 4 * j + i % 4 of the block; packing the four accumulators back
+// (dword -> word -> byte, the inverse in-lane interleave) restores byte order. Weights, biases
+// and multipliers are stored in that lane order.
+constexpr int kVectors = 4;
+int64_t ByteOfLane(int64_t vector, int64_t lane) { return 16 * (lane / 4) + 4 * vector + lane % 4; }
+
+// The last block of a pixel's channels, when fewer than 64 remain, holds that many channels of
+// 64 / slot neighbouring output pixels, each in a slot of 16 or 32 bytes (more than 32 channels:
+// one pixel, masked), so that a tail such as MobileNetV2's 144 = 2 * 64 + 16 does not compute
+// mostly padding.
+struct BlockShape {
+  int64_t channels = kBlock;  // real channels per slot
+  int slot = kBlock;          // bytes per slot
+};
+BlockShape ShapeOfBlock(int64_t total_channels, int64_t block) {
+  const int64_t rest = std::min<int64_t>(kBlock, total_channels - block * kBlock);
+  return {rest, rest > 32 ? 64 : rest > 16 ? 32 : 16};
+}
+
+struct QDepthwiseState : KernelState {
+  int64_t batch = 0, in_h = 0, in_w = 0, channels = 0, out_h = 0, out_w = 0;
+  int kernel_h = 0, kernel_w = 0, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
+  int pad_top = 0, pad_left = 0;
+  bool signed_input = false, signed_output = false;
+  // A 3-row window at stride 1 (3x3 and 3xN) gathers four input rows at once and computes two
+  // output rows from them: the first with the weights in bytes 0-2 of each lane, the second with
+  // them in bytes 1-3 (two weight variants). Other windows gather groups of four window rows.
+  bool row_pairs = false;
+  // Per block: weights [variant][row group][kx][vector][lane][byte r] = w(channel, ky, kx) with
+  // ky = 4 * group + r - variant, zero where that is no window row or no channel (a slot's
+  // padding); bias (B - x_zp * sum of the channel's weights, s8 inputs counted as u8) and
+  // multipliers [vector][lane]. Before prepare lays them out, multipliers are per channel.
+  std::vector<int8_t> weights;
+  std::vector<int32_t> bias;
+  std::vector<float> multipliers;
+  // The clamp in output units (the activation's and the output type's bounds, relative to the
+  // zero point), and the zero point of the stored bytes (s8 outputs are computed as u8, +128).
+  float lo = 0, hi = 0;
+  int32_t stored_zero_point = 0;
+  std::vector<uint8_t> zero_point_row;  // the raw input zero point, a block-padded row
+  int threads = 1;
+
+  int variants() const { return row_pairs ? 2 : 1; }
+  int row_groups() const { return (kernel_h + kRowsPerGroup - 1) / kRowsPerGroup; }
+  int64_t blocks() const { return (channels + kBlock - 1) / kBlock; }
+  // Input columns one output row reads, the padding included.
+  int64_t window_columns() const {
+    return (out_w - 1) * stride_w + int64_t{kernel_w - 1} * dilation_w + 1;
+  }
+  // A thread's scratch: the gathered columns, [row group][column][vector] of 64 bytes.
+  size_t scratch_per_thread() const {
+    return static_cast<size_t>(row_groups() * window_columns() * kVectors) * 64;
+  }
+  size_t persistent_bytes() const override {
+    return weights.size() + bias.size() * sizeof(int32_t) + multipliers.size() * sizeof(float) +
+           zero_point_row.size();
+  }
+  std::string_view implementation() const override { return "qdepthwise:avx512_vnni"; }
+};
+
+int32_t IntAt(const Tensor& t, int64_t i) {
+  const std::byte* p = t.UnalignedBytes();
+  return t.dtype() == DType::kU8 ? LoadAnyAlignment<uint8_t>(p, i) : LoadAnyAlignment<int8_t>(p, i);
+}
+float FloatAt(const Tensor& t, int64_t i) { return LoadAnyAlignment<float>(t.UnalignedBytes(), i); }
+bool IsQuant(DType t) { return t == DType::kU8 || t == DType::kI8; }
+
+// Everything but the packed arrays: fills `s` from the node, or says why the node is not ours.
+Status ReadNode(const PrepareContext& ctx, QDepthwiseState* s) {
+  const auto& in = ctx.inputs;
+  const auto& k = ctx.constants;
+  if (in.size() < 8 || k.size() < 8 || ctx.outputs.empty()) return ctx.NotSupported("inputs");
+  const bool has_bias = in.size() > kBias && in[kBias].dtype != DType::kUndefined;
+  for (int i = kXScale; i <= (has_bias ? kBias : kYZeroPoint); ++i) {
+    if (k[i] == nullptr) return ctx.NotSupported("non-constant parameters");
+  }
+  const DType y_type = ctx.outputs[0].dtype;
+  if (!IsQuant(in[kX].dtype) || in[kW].dtype != DType::kI8 || !IsQuant(y_type) ||
+      in[kXZeroPoint].dtype != in[kX].dtype || in[kYZeroPoint].dtype != y_type ||
+      in[kXScale].dtype != DType::kF32 || in[kWScale].dtype != DType::kF32 ||
+      in[kYScale].dtype != DType::kF32 || (has_bias && in[kBias].dtype != DType::kI32)) {
+    return ctx.NotSupported("types");
+  }
+  const auto& x = in[kX].dims;
+  const auto& w = in[kW].dims;
+  const auto& y = ctx.outputs[0].dims;
+  if (x.size() != 4 || w.size() != 4 || y.size() != 4) return ctx.NotSupported("ranks");
+  ASSIGN_OR_RETURN(int64_t group, ctx.node.GetInt("group", 1));
+  const int64_t c = x[3];
+  if (group != c || w[0] != c || w[1] != 1 || y[3] != c || y[0] != x[0] || c == 0) {
+    return ctx.NotSupported("not depthwise");
+  }
+  if (w[2] > kMaxQDepthwiseSide || w[3] > kMaxQDepthwiseSide) return ctx.NotSupported("window");
+  Window3d win;
+  const int64_t in_spatial[] = {x[1], x[2]};
+  const int64_t out_spatial[] = {y[1], y[2]};
+  const int64_t kernel[] = {w[2], w[3]};
+  RETURN_IF_ERROR(ResolveWindow(ctx, in_spatial, out_spatial, kernel, &win));
+  s->batch = x[0];
+  s->in_h = x[1];
+  s->in_w = x[2];
+  s->channels = c;
+  s->out_h = y[1];
+  s->out_w = y[2];
+  // Window3d keeps 2-D windows in slots 1 and 2.
+  s->kernel_h = static_cast<int>(win.kernel[1]);
+  s->kernel_w = static_cast<int>(win.kernel[2]);
+  s->stride_h = static_cast<int>(win.stride[1]);
+  s->stride_w = static_cast<int>(win.stride[2]);
+  s->dilation_h = static_cast<int>(win.dilation[1]);
+  s->dilation_w = static_cast<int>(win.dilation[2]);
+  s->pad_top = static_cast<int>(win.pad[1]);
+  s->pad_left = static_cast<int>(win.pad[2]);
+  // Where oneDNN's kernel was as fast or faster (MobileNetV2's layers, each alone, 1 thread, this
+  // kernel's time / oneDNN's): a channel tail (c % 64) at stride 2, whose slots of neighbouring
+  // pixels are gathered one by one (112x112x96 and 56x56x144: 1.6), and fewer than 64 channels
+  // (112x112x32: 0.95-1.0 alone, 1.09 in the model). Whole blocks ran 1.2-1.7x faster, tails at
+  // stride 1 (56x56x144) 1.05-1.1x.
+  if (c < kBlock) return ctx.NotSupported("fewer than 64 channels");
+  if (c % kBlock != 0 && s->stride_w != 1) return ctx.NotSupported("channel tail at stride > 1");
+  s->signed_input = in[kX].dtype == DType::kI8;
+  s->signed_output = y_type == DType::kI8;
+
+  const Tensor& w_zp = *k[kWZeroPoint];
+  const Tensor& w_scale = *k[kWScale];
+  const int64_t n_scales = w_scale.view().num_elements();
+  if (k[kXScale]->view().num_elements() != 1 || k[kYScale]->view().num_elements() != 1 ||
+      k[kXZeroPoint]->view().num_elements() != 1 || k[kYZeroPoint]->view().num_elements() != 1 ||
+      (n_scales != 1 && n_scales != c)) {
+    return ctx.NotSupported("per-channel activation parameters");
+  }
+  for (int64_t i = 0; i < w_zp.view().num_elements(); ++i) {
+    if (IntAt(w_zp, i) != 0) return ctx.NotSupported("weight zero point is not 0");
+  }
+  // The reference's requantization (kernels/ref/qlinear.cc, MakeRequantizer and QuantizeUnits).
+  ASSIGN_OR_RETURN(FusedActivation act, FusedActivation::FromNode(ctx.node));
+  float act_lo = -std::numeric_limits<float>::infinity();
+  float act_hi = std::numeric_limits<float>::infinity();
+  if (act.has_affine()) return ctx.NotSupported("fused affine");
+  if (act.kind == FusedActivation::Kind::kRelu) {
+    act_lo = 0;
+  } else if (act.kind == FusedActivation::Kind::kClip) {
+    act_lo = act.a;
+    act_hi = act.b;
+  } else if (act.kind != FusedActivation::Kind::kNone) {
+    return ctx.NotSupported("activation");
+  }
+  const float x_scale = FloatAt(*k[kXScale], 0);
+  const float y_scale = FloatAt(*k[kYScale], 0);
+  const float lo = act_lo / y_scale;
+  const float hi = act_hi / y_scale;
+  // Clip with min > max clamps to two values depending on the input: not a single clamp.
+  if (std::isnan(lo) || std::isnan(hi) || lo > hi) return ctx.NotSupported("clip bounds");
+  const int32_t y_zp = IntAt(*k[kYZeroPoint], 0);
+  const int32_t q_min = s->signed_output ? -128 : 0;
+  const float out_lo = static_cast<float>(q_min - y_zp);
+  const float out_hi = static_cast<float>(q_min + 255 - y_zp);
+  // Clamping to [lo, hi] and then to [out_lo, out_hi] is one clamp to the intersection, or, when
+  // the two do not meet, the constant the second clamp then gives.
+  if (lo > out_hi || hi < out_lo) {
+    s->lo = s->hi = lo > out_hi ? out_hi : out_lo;
+  } else {
+    s->lo = std::max(lo, out_lo);
+    s->hi = std::min(hi, out_hi);
+  }
+  s->stored_zero_point = y_zp - q_min;
+  s->multipliers.resize(static_cast<size_t>(c));
+  for (int64_t ch = 0; ch < c; ++ch) {
+    const float m = x_scale * FloatAt(w_scale, n_scales == 1 ? 0 : ch) / y_scale;
+    if (!std::isfinite(m)) return ctx.NotSupported("non-finite scale");
+    s->multipliers[static_cast<size_t>(ch)] = m;
+  }
+  return Status::Ok();
+}
+
+bool CpuHasVnni() {
+#ifdef EDGERUN_QDW_X86
+  static const bool has = CpuHasAvx512() && __builtin_cpu_supports("avx512vnni");
+  return has;
+#else
+  return false;
+#endif
+}
+
+bool SupportsQDepthwise(const SupportContext& ctx) {
+  if (!CpuHasVnni()) return false;
+  PrepareContext pctx(ctx);
+  QDepthwiseState s;
+  return ReadNode(pctx, &s).ok();
+}
+
+Status PrepareQDepthwise(PrepareContext& ctx) {
+  auto s = std::make_unique<QDepthwiseState>();
+  RETURN_IF_ERROR(ReadNode(ctx, s.get()));
+  const int64_t c = s->channels;
+  s->row_pairs = s->kernel_h == 3 && s->stride_h == 1 && s->dilation_h == 1;
+  const std::byte* w_bytes = ctx.constants[kW]->UnalignedBytes();
+  // Inputs are computed as u8: s8 ones are flipped (+128) as they are loaded, zero point too.
+  const int32_t x_zp = IntAt(*ctx.constants[kXZeroPoint], 0) + (s->signed_input ? 128 : 0);
+  const bool has_bias = ctx.inputs.size() > kBias && ctx.inputs[kBias].dtype != DType::kUndefined;
+  const int variants = s->variants(), groups = s->row_groups(), cols = s->kernel_w;
+  // Per channel: B - x_zp * sum of the weights.
+  std::vector<int32_t> bias(static_cast<size_t>(c));
+  for (int64_t ch = 0; ch < c; ++ch) {
+    int64_t sum = 0;
+    for (int64_t t = 0; t < int64_t{s->kernel_h} * cols; ++t) {
+      sum += LoadAnyAlignment<int8_t>(w_bytes, ch * s->kernel_h * cols + t);
+    }
+    const int64_t b =
+        (has_bias ? LoadAnyAlignment<int32_t>(ctx.constants[kBias]->UnalignedBytes(), ch) : 0) -
+        x_zp * sum;
+    if (b < std::numeric_limits<int32_t>::min() || b > std::numeric_limits<int32_t>::max()) {
+      return ctx.NotSupported("bias out of int32 range");
+    }
+    bias[static_cast<size_t>(ch)] = static_cast<int32_t>(b);
+  }
+  const std::vector<float> multipliers = std::move(s->multipliers);
+  s->weights.assign(static_cast<size_t>(s->blocks() * variants * groups * cols * kVectors * 64), 0);
+  s->bias.assign(static_cast<size_t>(s->blocks() * kBlock), 0);
+  s->multipliers.assign(static_cast<size_t>(s->blocks() * kBlock), 0.0f);
+  for (int64_t block = 0; block < s->blocks(); ++block) {
+    const BlockShape shape = ShapeOfBlock(c, block);
+    for (int64_t j = 0; j < kVectors; ++j) {
+      for (int64_t lane = 0; lane < 16; ++lane) {
+        const int64_t byte = ByteOfLane(j, lane) % shape.slot;
+        if (byte >= shape.channels) continue;  // a slot's padding: weights, bias, scale 0
+        const int64_t ch = block * kBlock + byte;
+        const auto at = static_cast<size_t>(block * kBlock + j * 16 + lane);
+        s->bias[at] = bias[static_cast<size_t>(ch)];
+        s->multipliers[at] = multipliers[static_cast<size_t>(ch)];
+        for (int ky = 0; ky < s->kernel_h; ++ky) {
+          for (int kx = 0; kx < cols; ++kx) {
+            const int8_t v = LoadAnyAlignment<int8_t>(w_bytes, (ch * s->kernel_h + ky) * cols + kx);
+            for (int variant = 0; variant < variants; ++variant) {
+              const int64_t row = ky + variant;  // of the gathered rows
+              const int64_t vectors =
+                  ((block * variants + variant) * groups + row / kRowsPerGroup) * cols + kx;
+              s->weights[static_cast<size_t>(((vectors * kVectors + j) * 16 + lane) * 4 +
+                                             row % kRowsPerGroup)] = v;
+            }
+          }
+        }
+      }
+    }
+  }
+  s->zero_point_row.assign(static_cast<size_t>(s->blocks() * kBlock),
+                           static_cast<uint8_t>(x_zp - (s->signed_input ? 128 : 0)));
+  const double macs =
+      static_cast<double>(s->batch * s->out_h * s->out_w * c * s->kernel_h * s->kernel_w);
+  s->threads = WorthSharing(macs, ctx.share_every_layer) ? ctx.num_threads : 1;
+  ctx.scratch_bytes = s->scratch_per_thread() * static_cast<size_t>(s->threads);
+  ctx.packed_constant_inputs |= 1u << kW;
+  if (has_bias) ctx.packed_constant_inputs |= 1u << kBias;
+  ctx.state = std::move(s);
+  return Status::Ok();
+}
+
+#ifdef EDGERUN_QDW_X86
+#define EDGERUN_VNNI_TARGET gnu::target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")
+#define EDGERUN_VNNI_INLINE [[EDGERUN_VNNI_TARGET, gnu::always_inline]] inline
+// Lambdas do not take the enclosing function's target.
+#define EDGERUN_VNNI_LAMBDA \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni"), always_inline))
+
+// The reference's requantization in 16 lanes: float(acc) * multiplier, clamp, round half to even
+// (explicitly, whatever MXCSR says), + zero point.
+EDGERUN_VNNI_INLINE __m512i Requantize(__m512i acc, __m512 multiplier, __m512 lo, __m512 hi,
+                                       __m512i zero_point) {
+  constexpr int kNearest = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  __m512 v = _mm512_mul_ps(_mm512_cvt_roundepi32_ps(acc, kNearest), multiplier);
+  v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+  return _mm512_add_epi32(_mm512_cvt_roundps_epi32(v, kNearest), zero_point);
+}
+
+// A gathered row: its first image column's block, and the bytes to the next column (0 for a row
+// outside the image, which reads the zero-point row throughout).
+struct GatherRow {
+  const uint8_t* first;
+  int64_t column_stride;
+};
+
+// 64 bytes of one gathered row for the output pixels of a block: kPixels slots of `slot` bytes,
+// slot p from image column x + p * stride (the zero-point row outside the image), each holding
+// `channels` channels (the rest of the slot zero).
+// kInside: every slot's column is inside the image.
+template <int kPixels, bool kInside>
+[[EDGERUN_VNNI_TARGET]] __m512i LoadSlots(const QDepthwiseState& s, const GatherRow& row, int64_t x,
+                                          int64_t stride, uint64_t slot_mask,
+                                          const uint8_t* zero_point) {
+  const auto at = [&](int64_t column) EDGERUN_VNNI_LAMBDA {
+    if (kInside || (column >= 0 && column < s.in_w)) return row.first + column * row.column_stride;
+    return zero_point;
+  };
+  if constexpr (kPixels == 1) {
+    return _mm512_maskz_loadu_epi8(slot_mask, at(x));
+  }
+  // Slots that are whole neighbouring pixels (32 or 16 channels at stride 1) lie back to back.
+  if (kInside && stride == 1 && row.column_stride * kPixels == kBlock) {
+    return _mm512_loadu_si512(at(x));
+  }
+  if constexpr (kPixels == 2) {
+    const auto m = static_cast<__mmask32>(slot_mask);
+    const __m256i lo = _mm256_maskz_loadu_epi8(m, at(x));
+    const __m256i hi = _mm256_maskz_loadu_epi8(m, at(x + stride));
+    return _mm512_inserti64x4(_mm512_zextsi256_si512(lo), hi, 1);
+  } else {
+    const auto m = static_cast<__mmask16>(slot_mask);
+    const __m256i lo =
+        _mm256_inserti128_si256(_mm256_zextsi128_si256(_mm_maskz_loadu_epi8(m, at(x))),
+                                _mm_maskz_loadu_epi8(m, at(x + stride)), 1);
+    const __m256i hi =
+        _mm256_inserti128_si256(_mm256_zextsi128_si256(_mm_maskz_loadu_epi8(m, at(x + 2 * stride))),
+                                _mm_maskz_loadu_epi8(m, at(x + 3 * stride)), 1);
+    return _mm512_inserti64x4(_mm512_zextsi256_si512(lo), hi, 1);
+  }
+}
+
+// One output row's (or row pair's) input columns for one block: for each group of four gathered
+// rows and column xi, four vectors whose lane bytes are the four rows of one channel (see
+// kVectors). Column xi serves the output pixels whose window starts there: with several pixels
+// per block, slot p holds column xi + p * stride_w. Columns outside the image hold the input zero
+// point. kPixels 1 with kWhole: a whole block of 64 channels, read without masks or bounds checks
+// inside the image.
+template <bool kSignedInput, int kPixels, bool kWhole>
+[[EDGERUN_VNNI_TARGET]] void GatherColumns(const QDepthwiseState& s, const GatherRow* rows,
+                                           int groups, const BlockShape& shape, int64_t c0,
+                                           __m512i* columns) {
+  const int64_t count = s.window_columns(), pad_left = s.pad_left, stride = s.stride_w;
+  const __m512i flip = _mm512_set1_epi8(-128);
+  const uint64_t slot_mask =
+      shape.channels >= 64 ? ~uint64_t{0} : (uint64_t{1} << shape.channels) - 1;
+  const uint8_t* zero_point = s.zero_point_row.data() + c0;
+  // A column whose slots all lie inside the image (or, for whole blocks, just one).
+  const int64_t span = (kPixels - 1) * stride;
+  const int64_t inside_begin = std::min<int64_t>(count, pad_left);
+  const int64_t inside_end = std::clamp<int64_t>(s.in_w + pad_left - span, inside_begin, count);
+  for (int g = 0; g < groups; ++g) {
+    __m512i* out = columns + g * count * kVectors;
+    const GatherRow* r = rows + g * kRowsPerGroup;
+    for (int64_t xi = 0; xi < count; ++xi) {
+      const int64_t x = xi - pad_left;
+      __m512i row[kRowsPerGroup];
+      const bool inside = xi >= inside_begin && xi < inside_end;
+      for (int k = 0; k < kRowsPerGroup; ++k) {
+        if (kWhole && inside) {
+          row[k] = _mm512_loadu_si512(r[k].first + x * r[k].column_stride);
+        } else if (inside) {
+          row[k] = LoadSlots<kPixels, true>(s, r[k], x, stride, slot_mask, zero_point);
+        } else {
+          row[k] = LoadSlots<kPixels, false>(s, r[k], x, stride, slot_mask, zero_point);
+        }
+        if constexpr (kSignedInput) row[k] = _mm512_xor_si512(row[k], flip);
+      }
+      const __m512i rows01_lo = _mm512_unpacklo_epi8(row[0], row[1]);
+      const __m512i rows01_hi = _mm512_unpackhi_epi8(row[0], row[1]);
+      const __m512i rows23_lo = _mm512_unpacklo_epi8(row[2], row[3]);
+      const __m512i rows23_hi = _mm512_unpackhi_epi8(row[2], row[3]);
+      __m512i* column = out + xi * kVectors;
+      column[0] = _mm512_unpacklo_epi16(rows01_lo, rows23_lo);
+      column[1] = _mm512_unpackhi_epi16(rows01_lo, rows23_lo);
+      column[2] = _mm512_unpacklo_epi16(rows01_hi, rows23_hi);
+      column[3] = _mm512_unpackhi_epi16(rows01_hi, rows23_hi);
+    }
+  }
+}
+
+// One output row of one block from its gathered columns, with weight variant `variant`: per
+// step of kPixels output pixels and per vector one vpdpbusd per window column and row group, then
+// the requantization and the packing back into 64 bytes in slot order, stored slot by slot (or
+// at once, for whole blocks and for slots that are whole pixels). kCols: the window's width when
+// compiled in (3, with one row group), else 0.
+template <bool kSignedOutput, int kPixels, bool kWhole, int kCols>
+[[EDGERUN_VNNI_TARGET]] void ComputeOutputRow(const QDepthwiseState& s, const __m512i* columns,
+                                              int runtime_groups, int64_t block,
+                                              const BlockShape& shape, int variant, uint8_t* out) {
+  const int cols = kCols > 0 ? kCols : s.kernel_w;
+  const int groups = kCols > 0 ? 1 : runtime_groups;
+  // Locals: the stores through uint8_t* could alias `s`, whose fields would be read again.
+  const int64_t count = s.window_columns(), stride = s.stride_w, dilation = s.dilation_w;
+  const int64_t out_w = s.out_w, c = s.channels;
+  const int8_t* weights =
+      s.weights.data() + ((block * s.variants() + variant) * groups) * cols * kVectors * 64;
+  const __m512 lo = _mm512_set1_ps(s.lo), hi = _mm512_set1_ps(s.hi);
+  const __m512i zero_point = _mm512_set1_epi32(s.stored_zero_point);
+  const __m512i flip = _mm512_set1_epi8(-128);
+  const uint64_t slot_mask =
+      shape.channels >= 64 ? ~uint64_t{0} : (uint64_t{1} << shape.channels) - 1;
+  // Slots that are whole pixels follow each other in the output.
+  const bool contiguous = kPixels > 1 && shape.slot == c;
+  __m512i bias[kVectors];
+  __m512 multiplier[kVectors];
+  for (int j = 0; j < kVectors; ++j) {
+    bias[j] = _mm512_loadu_si512(s.bias.data() + block * kBlock + j * 16);
+    multiplier[j] = _mm512_loadu_ps(s.multipliers.data() + block * kBlock + j * 16);
+  }
+  for (int64_t ox = 0; ox < out_w; ox += kPixels) {
+    const __m512i* first = columns + ox * stride * kVectors;
+    // The four vectors' chains interleaved, each step one column of one row group.
+    __m512i acc[kVectors];
+    for (int j = 0; j < kVectors; ++j) acc[j] = bias[j];
+    for (int step = 0; step < groups * cols; ++step) {
+      const int g = step / cols, kx = step % cols;
+      const __m512i* column = first + (g * count + kx * dilation) * kVectors;
+      const int8_t* w = weights + step * kVectors * 64;
+      for (int j = 0; j < kVectors; ++j) {
+        acc[j] = _mm512_dpbusd_epi32(acc[j], column[j], _mm512_loadu_si512(w + j * 64));
+      }
+    }
+    __m512i q[kVectors];
+    for (int j = 0; j < kVectors; ++j) q[j] = Requantize(acc[j], multiplier[j], lo, hi, zero_point);
+    __m512i bytes =
+        _mm512_packus_epi16(_mm512_packus_epi32(q[0], q[1]), _mm512_packus_epi32(q[2], q[3]));
+    if constexpr (kSignedOutput) bytes = _mm512_xor_si512(bytes, flip);
+    uint8_t* dst = out + ox * c;
+    const int64_t pixels = std::min<int64_t>(kPixels, out_w - ox);
+    if constexpr (kWhole) {
+      _mm512_storeu_si512(dst, bytes);
+    } else if (kPixels == 1 || contiguous) {
+      // Slots past the row's last pixel stay unwritten.
+      const uint64_t mask =
+          kPixels == 1 ? slot_mask
+                       : (pixels * shape.slot >= 64 ? ~uint64_t{0}
+                                                    : (uint64_t{1} << (pixels * shape.slot)) - 1);
+      _mm512_mask_storeu_epi8(dst, mask, bytes);
+    } else {
+      alignas(64) uint8_t slots[64];
+      _mm512_store_si512(slots, bytes);
+      for (int64_t p = 0; p < pixels; ++p) {
+        for (int half = 0; half < shape.slot / 16; ++half) {
+          const auto* from = reinterpret_cast<const __m128i*>(slots + p * shape.slot + half * 16);
+          _mm_mask_storeu_epi8(dst + p * c + half * 16,
+                               static_cast<__mmask16>(slot_mask >> (16 * half)),
+                               _mm_load_si128(from));
+        }
+      }
+    }
+  }
+}
+
+// Output rows [row_begin, row_end) of all images ([batch * out_h] rows) for one block: per row
+// (or row pair) gathers the columns into this thread's scratch, then computes the row(s).
+template <bool kSignedInput, bool kSignedOutput, int kPixels, bool kWhole, int kCols>
+[[EDGERUN_VNNI_TARGET]] void ComputeBlockRows(const QDepthwiseState& s, const uint8_t* x,
+                                              uint8_t* y, int64_t row_begin, int64_t row_end,
+                                              int64_t block, __m512i* columns) {
+  const int64_t c = s.channels, c0 = block * kBlock;
+  const BlockShape shape = ShapeOfBlock(c, block);
+  const int groups = s.row_pairs ? 1 : s.row_groups();
+  GatherRow rows[kMaxQDepthwiseSide + kRowsPerGroup];
+  for (int64_t r = row_begin; r < row_end;) {
+    const int64_t n = r / s.out_h, oy = r % s.out_h;
+    // A pair when both rows belong to this share and to the same image.
+    const bool pair = s.row_pairs && r + 1 < row_end && oy + 1 < s.out_h;
+    const uint8_t* image = x + n * s.in_h * s.in_w * c;
+    for (int k = 0; k < groups * kRowsPerGroup; ++k) {
+      // Gathered row k is window row k (pairs: k - 1 for the second output row).
+      const int64_t iy = oy * s.stride_h - s.pad_top + int64_t{k} * s.dilation_h;
+      const bool used = s.row_pairs ? k < 4 : k < s.kernel_h;
+      rows[k] = used && iy >= 0 && iy < s.in_h ? GatherRow{image + iy * s.in_w * c + c0, c}
+                                               : GatherRow{s.zero_point_row.data() + c0, 0};
+    }
+    GatherColumns<kSignedInput, kPixels, kWhole>(s, rows, groups, shape, c0, columns);
+    uint8_t* out_row = y + r * s.out_w * c + c0;
+    ComputeOutputRow<kSignedOutput, kPixels, kWhole, kCols>(s, columns, groups, block, shape, 0,
+                                                            out_row);
+    if (pair) {
+      ComputeOutputRow<kSignedOutput, kPixels, kWhole, kCols>(s, columns, groups, block, shape, 1,
+                                                              out_row + s.out_w * c);
+    }
+    r += pair ? 2 : 1;
+  }
+}
+
+using BlockRowsFn = void (*)(const QDepthwiseState&, const uint8_t*, uint8_t*, int64_t, int64_t,
+                             int64_t, __m512i*);
+
+// The variant for a block: [pixels per block: 1 whole, 1 masked, 2, 4][3 columns compiled in].
+template <bool kSignedInput, bool kSignedOutput>
+BlockRowsFn BlockRowsFor(const BlockShape& shape, bool compiled) {
+  static constexpr BlockRowsFn kTable[4][2] = {
+      {ComputeBlockRows<kSignedInput, kSignedOutput, 1, true, 0>,
+       ComputeBlockRows<kSignedInput, kSignedOutput, 1, true, 3>},
+      {ComputeBlockRows<kSignedInput, kSignedOutput, 1, false, 0>,
+       ComputeBlockRows<kSignedInput, kSignedOutput, 1, false, 3>},
+      {ComputeBlockRows<kSignedInput, kSignedOutput, 2, false, 0>,
+       ComputeBlockRows<kSignedInput, kSignedOutput, 2, false, 3>},
+      {ComputeBlockRows<kSignedInput, kSignedOutput, 4, false, 0>,
+       ComputeBlockRows<kSignedInput, kSignedOutput, 4, false, 3>}};
+  const int kind = shape.channels == kBlock ? 0 : shape.slot == 64 ? 1 : shape.slot == 32 ? 2 : 3;
+  return kTable[kind][compiled];
+}
+
+template <bool kSignedInput, bool kSignedOutput>
+void ComputeRows(const QDepthwiseState& s, const uint8_t* x, uint8_t* y, int64_t row_begin,
+                 int64_t row_end, __m512i* columns) {
+  // A window of three columns and one row group (3x3, 2x3...) has compiled-in loops.
+  const bool compiled = s.kernel_w == 3 && s.row_groups() == 1;
+  for (int64_t block = 0; block < s.blocks(); ++block) {
+    BlockRowsFor<kSignedInput, kSignedOutput>(ShapeOfBlock(s.channels, block), compiled)(
+        s, x, y, row_begin, row_end, block, columns);
+  }
+}
+#endif  // EDGERUN_QDW_X86
+
+Status InvokeQDepthwise(InvokeContext& ctx) {
+#ifdef EDGERUN_QDW_X86
+  const auto& s = ctx.state_as<QDepthwiseState>();
+  const auto* x = static_cast<const uint8_t*>(ctx.inputs[kX].raw);
+  auto* y = static_cast<uint8_t*>(ctx.outputs[0].raw);
+  auto* scratch = static_cast<std::byte*>(ctx.scratch);
+  using Fn = void (*)(const QDepthwiseState&, const uint8_t*, uint8_t*, int64_t, int64_t, __m512i*);
+  static constexpr Fn kBySign[2][2] = {{ComputeRows<false, false>, ComputeRows<false, true>},
+                                       {ComputeRows<true, false>, ComputeRows<true, true>}};
+  const Fn compute = kBySign[s.signed_input][s.signed_output];
+  ForEachShare(static_cast<size_t>(s.batch * s.out_h), s.threads, 1, [&](size_t begin, size_t end) {
+    auto* columns = reinterpret_cast<__m512i*>(
+        scratch + s.scratch_per_thread() * static_cast<size_t>(omp_get_thread_num()));
+    compute(s, x, y, static_cast<int64_t>(begin), static_cast<int64_t>(end), columns);
+  });
+  return Status::Ok();
+#else
+  return ctx.Fail("the VNNI depthwise kernel runs on x86 only");
+#endif
+}
+
+}  // namespace
+
+KernelDef FastQDepthwiseKernel(KernelPath path) {
+  return {"QLinearConv",
+          path,
+          DTypeSet{DType::kU8, DType::kI8},
+          SupportsQDepthwise,
+          PrepareQDepthwise,
+          InvokeQDepthwise,
+          kNhwcDomain};
+}
+
+}  // namespace edgerun
