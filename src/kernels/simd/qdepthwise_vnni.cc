@@ -330,10 +330,6 @@ template <int kPixels, bool kInside>
   if constexpr (kPixels == 1) {
     return _mm512_maskz_loadu_epi8(slot_mask, at(x));
   }
-  // Slots that are whole neighbouring pixels (32 or 16 channels at stride 1) lie back to back.
-  if (kInside && stride == 1 && row.column_stride * kPixels == kBlock) {
-    return _mm512_loadu_si512(at(x));
-  }
   if constexpr (kPixels == 2) {
     const auto m = static_cast<__mmask32>(slot_mask);
     const __m256i lo = _mm256_maskz_loadu_epi8(m, at(x));
@@ -402,9 +398,8 @@ template <bool kSignedInput, int kPixels, bool kWhole>
 
 // One output row of one block from its gathered columns, with weight variant `variant`: per
 // step of kPixels output pixels and per vector one vpdpbusd per window column and row group, then
-// the requantization and the packing back into 64 bytes in slot order, stored slot by slot (or
-// at once, for whole blocks and for slots that are whole pixels). kCols: the window's width when
-// compiled in (3, with one row group), else 0.
+// the requantization and the packing back into 64 bytes in slot order, stored at once (one pixel)
+// or slot by slot. kCols: the window's width when compiled in (3, one row group), else 0.
 template <bool kSignedOutput, int kPixels, bool kWhole, int kCols>
 [[EDGERUN_VNNI_TARGET]] void ComputeOutputRow(const QDepthwiseState& s, const __m512i* columns,
                                               int runtime_groups, int64_t block,
@@ -421,8 +416,6 @@ template <bool kSignedOutput, int kPixels, bool kWhole, int kCols>
   const __m512i flip = _mm512_set1_epi8(-128);
   const uint64_t slot_mask =
       shape.channels >= 64 ? ~uint64_t{0} : (uint64_t{1} << shape.channels) - 1;
-  // Slots that are whole pixels follow each other in the output.
-  const bool contiguous = kPixels > 1 && shape.slot == c;
   __m512i bias[kVectors];
   __m512 multiplier[kVectors];
   for (int j = 0; j < kVectors; ++j) {
@@ -448,17 +441,13 @@ template <bool kSignedOutput, int kPixels, bool kWhole, int kCols>
         _mm512_packus_epi16(_mm512_packus_epi32(q[0], q[1]), _mm512_packus_epi32(q[2], q[3]));
     if constexpr (kSignedOutput) bytes = _mm512_xor_si512(bytes, flip);
     uint8_t* dst = out + ox * c;
-    const int64_t pixels = std::min<int64_t>(kPixels, out_w - ox);
     if constexpr (kWhole) {
       _mm512_storeu_si512(dst, bytes);
-    } else if (kPixels == 1 || contiguous) {
-      // Slots past the row's last pixel stay unwritten.
-      const uint64_t mask =
-          kPixels == 1 ? slot_mask
-                       : (pixels * shape.slot >= 64 ? ~uint64_t{0}
-                                                    : (uint64_t{1} << (pixels * shape.slot)) - 1);
-      _mm512_mask_storeu_epi8(dst, mask, bytes);
+    } else if (kPixels == 1) {
+      _mm512_mask_storeu_epi8(dst, slot_mask, bytes);
     } else {
+      // Slot by slot; slots past the row's last pixel stay unwritten.
+      const int64_t pixels = std::min<int64_t>(kPixels, out_w - ox);
       alignas(64) uint8_t slots[64];
       _mm512_store_si512(slots, bytes);
       for (int64_t p = 0; p < pixels; ++p) {

@@ -2,11 +2,11 @@
 // QLinearConv, bit for bit: channel counts around its 64-channel blocks and the 16- and 32-byte
 // slots of their tails (several pixels per block), windows of 1x1 to 7x7 (3x3 compiled in, 3-row
 // windows at stride 1 in row pairs, 5x5 and 7x7 in two row groups), strides 1 to 3, dilation,
-// asymmetric and no padding, maps narrower than a block's pixels, u8 and s8 inputs and outputs,
-// zero points, per-tensor and per-channel scales, no bias, Relu, Clip bounds inside and outside
-// the output's range, batch 2; 1 and 2 threads. The nodes it leaves to the next kernel: weight
-// zero points, a channel multiplier, windows over 8 a side, channel tails at strides over 1.
-// On CPUs without VNNI it claims nothing.
+// asymmetric and no padding, maps narrower than a block's pixels, row pairs across images, u8 and
+// s8 inputs and outputs, zero points, per-tensor and per-channel scales, no bias, Relu, Clip
+// bounds inside and outside the output's range, batch 2; 1 and 2 threads. The nodes it leaves to
+// the next kernel: weight zero points, a channel multiplier, windows over 8 a side, channel tails
+// at strides over 1, fewer than 64 channels. On CPUs without VNNI it claims nothing.
 #include "kernels/simd/qdepthwise_vnni.h"
 
 #include <gtest/gtest.h>
@@ -146,6 +146,10 @@ TEST(QDepthwiseVnniTest, MatchesReferenceBitForBit) {
   cases.push_back({{1, 11, 12, 64}, {3, 5}, {3, 2}, {0, 1, 2, 2}, {1, 1}, D::kU8, D::kU8, 77, 3});
   cases.push_back({{1, 11, 12, 70}, {3, 5}, {3, 1}, {0, 1, 2, 2}, {1, 1}, D::kU8, D::kU8, 77, 3});
   cases.push_back({{1, 13, 13, 100}, {3, 3}, {1, 1}, {2, 2, 2, 2}, {2, 2}, D::kU8, D::kU8, 12, 0});
+  cases.push_back({{1, 13, 14, 80}, {3, 3}, {1, 1}, {2, 1, 2, 3}, {2, 2}, D::kU8, D::kU8, 12, 0});
+  // Row pairs across two images whose odd row count leaves the last row of each unpaired.
+  cases.push_back({{2, 7, 9, 64}, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, D::kU8, D::kU8, 30, 2});
+  cases.push_back({{2, 7, 9, 144}, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, D::kI8, D::kU8, 3, 2});
   cases.push_back({{1, 3, 2, 81}, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, D::kU8, D::kU8, 200, 0});
   DwCase no_bias{{1, 8, 9, 84}, {3, 3}, {1, 1}, {0, 0, 0, 0}, {1, 1}, D::kU8, D::kU8, 5, 0};
   no_bias.per_channel = false;
