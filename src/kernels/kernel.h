@@ -211,22 +211,34 @@ const KernelDef* SelectKernel(const SupportContext& ctx, std::span<const KernelP
 
 // The kernel of each path that claims a node, in `path_order`, one at a time: a path's supports()
 // runs only when the caller asks for the next candidate, as it can cost real work (oneDNN builds a
-// conv's primitive descriptor, about 60 us). `table` is AllKernels() but in tests; it and
-// `path_order` must outlive the object.
+// conv's primitive descriptor, about 60 us). With `every_kernel_of_a_path` (tuning), each path
+// gives every kernel that claims the node, in table order, before the next path: edgerun's own
+// kernels ahead of a library's on one path (matvec, the int8 depthwise conv) are then timed
+// against it. `table` is AllKernels() but in tests; it and `path_order` must outlive the object.
 //   KernelCandidates claims(sctx, order);
 //   const KernelDef* k = claims.Next();  // null once no further path claims the node
 class KernelCandidates {
  public:
   KernelCandidates(const SupportContext& ctx, std::span<const KernelPath> path_order,
-                   std::span<const KernelDef> table = AllKernels())
-      : ctx_(ctx), path_order_(path_order), table_(table) {}
+                   std::span<const KernelDef> table = AllKernels(),
+                   bool every_kernel_of_a_path = false)
+      : ctx_(ctx),
+        path_order_(path_order),
+        table_(table),
+        every_kernel_of_a_path_(every_kernel_of_a_path) {}
   const KernelDef* Next();
+  // Of the kernels on its path that claim the node, which one Next() last returned (0: the first,
+  // the one an untuned session runs).
+  int ordinal() const { return ordinal_; }
 
  private:
   SupportContext ctx_;  // a copy: callers may pass a temporary
   std::span<const KernelPath> path_order_;
   std::span<const KernelDef> table_;
+  bool every_kernel_of_a_path_ = false;
   size_t next_path_ = 0;
+  size_t next_in_table_ = 0;  // where the current path's search goes on
+  int ordinal_ = -1;
 };
 
 }  // namespace edgerun

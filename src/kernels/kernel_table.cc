@@ -116,17 +116,20 @@ std::span<const KernelDef> AllKernels() { return Table(); }
 
 namespace {
 
-// The kernel in `table` on `path` that accepts the node, if any.
+// The first kernel in `table` from index *from on `path` that accepts the node, if any; *from
+// then points past it.
 const KernelDef* FindKernel(std::span<const KernelDef> table, const SupportContext& ctx,
-                            KernelPath path) {
+                            KernelPath path, size_t* from) {
   const DType key = !ctx.inputs.empty() && ctx.inputs[0].dtype != DType::kUndefined
                         ? ctx.inputs[0].dtype
                         : (!ctx.outputs.empty() ? ctx.outputs[0].dtype : DType::kUndefined);
   const std::string_view domain = CanonicalDomain(ctx.node.domain);
-  for (const KernelDef& k : table) {
+  for (; *from < table.size(); ++*from) {
+    const KernelDef& k = table[*from];
     if (k.path != path || k.op_type != ctx.node.op_type || k.domain != domain) continue;
     if (!k.dtypes.contains(key)) continue;
     if (k.supports != nullptr && !k.supports(ctx)) continue;
+    ++*from;
     return &k;
   }
   return nullptr;
@@ -140,7 +143,18 @@ const KernelDef* SelectKernel(const SupportContext& ctx, std::span<const KernelP
 
 const KernelDef* KernelCandidates::Next() {
   while (next_path_ < path_order_.size()) {
-    if (const KernelDef* k = FindKernel(table_, ctx_, path_order_[next_path_++])) return k;
+    if (next_in_table_ == 0) ordinal_ = -1;  // a path's search begins
+    const KernelDef* k = FindKernel(table_, ctx_, path_order_[next_path_], &next_in_table_);
+    if (k != nullptr) {
+      ++ordinal_;
+      if (!every_kernel_of_a_path_) {
+        ++next_path_;
+        next_in_table_ = 0;
+      }
+      return k;
+    }
+    ++next_path_;
+    next_in_table_ = 0;
   }
   return nullptr;
 }

@@ -412,7 +412,9 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
     // MobileNetV3-small's load and 5.2 of EfficientNet-B0's, now 2.0 and 2.6.
     std::vector<KernelPath> node_order = path_order;
     if (options.kernel_paths.empty()) ApplyNodePreference(sctx, EstimateMacs(g, node), node_order);
-    KernelCandidates claims(sctx, node_order);
+    // Tuning also times edgerun's kernels ahead of a library's on one path against the library's.
+    KernelCandidates claims(sctx, node_order, AllKernels(),
+                            /*every_kernel_of_a_path=*/options.tune);
     std::vector<const KernelDef*> candidates;
     // A cached choice asks its own path alone: asking every path, as tuning does, made a cached
     // --tune load slower than an untuned one (each path's support check builds its descriptors).
@@ -420,7 +422,10 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
     int cached_tactic = 0;
     if (cached != nullptr &&
         std::find(node_order.begin(), node_order.end(), *cached) != node_order.end()) {
-      if (const KernelDef* k = KernelCandidates(sctx, std::span(cached, 1)).Next()) {
+      KernelCandidates on_path(sctx, std::span(cached, 1), AllKernels(), true);
+      const KernelDef* k = on_path.Next();
+      while (k != nullptr && on_path.ordinal() < tuning.KernelOf(node.name)) k = on_path.Next();
+      if (k != nullptr) {
         candidates = {k};  // prepared below like an untuned choice
         cached_tactic = tuning.TacticOf(node.name);
         // Should the cached implementation be gone, the kernel's own choice follows.
@@ -449,7 +454,7 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
       if (!tuned.ok()) return tuned.status().WithPrefix(prefix);
       TunedKernel best = std::move(tuned).value();
       impl->pass_log.push_back("tune: " + report);
-      tuning.Set(node.name, best.kernel->path, best.tactic);
+      tuning.Set(node.name, best.kernel->path, best.tactic, best.ordinal);
       tuning_changed = true;
       exec.kernel = best.kernel;
       exec.state = std::move(best.state);

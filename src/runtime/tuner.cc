@@ -153,16 +153,21 @@ TuningCache TuningCache::Load(const std::string& dir, const std::string& key) {
       return c;
     }
     std::string path = line.substr(tab + 1);
-    int tactic = 0;  // "onednn:2": the path's tactic 2 (files without it name tactic 0)
-    if (const size_t colon = path.find(':'); colon != std::string::npos) {
-      const std::string digits = path.substr(colon + 1);
-      if (digits.empty() || digits.size() > 3 ||
-          digits.find_first_not_of("0123456789") != std::string::npos) {
-        c.choices_.clear();
-        return c;
-      }
-      tactic = std::stoi(digits);
-      path.resize(colon);
+    // "onednn+1:2": the path's second kernel, tactic 2 (files without them name 0).
+    int tactic = 0, kernel = 0;
+    bool valid = true;
+    for (const auto& [mark, number] : {std::pair{':', &tactic}, std::pair{'+', &kernel}}) {
+      const size_t at = path.find(mark);
+      if (at == std::string::npos) continue;
+      const std::string digits = path.substr(at + 1);
+      valid = valid && !digits.empty() && digits.size() <= 3 &&
+              digits.find_first_not_of("0123456789") == std::string::npos;
+      if (valid) *number = std::stoi(digits);
+      path.resize(at);
+    }
+    if (!valid) {
+      c.choices_.clear();  // a corrupt file is ignored and rewritten
+      return c;
     }
     KernelPath p;
     if (path == "ref") {
@@ -175,7 +180,7 @@ TuningCache TuningCache::Load(const std::string& dir, const std::string& key) {
       c.choices_.clear();
       return c;
     }
-    c.choices_[line.substr(0, tab)] = Choice{p, tactic};
+    c.choices_[line.substr(0, tab)] = Choice{p, kernel, tactic};
   }
   c.loaded_ = true;
   return c;
@@ -184,6 +189,11 @@ TuningCache TuningCache::Load(const std::string& dir, const std::string& key) {
 const KernelPath* TuningCache::Find(const std::string& node_name) const {
   auto it = choices_.find(node_name);
   return it == choices_.end() ? nullptr : &it->second.path;
+}
+
+int TuningCache::KernelOf(const std::string& node_name) const {
+  auto it = choices_.find(node_name);
+  return it == choices_.end() ? 0 : it->second.kernel;
 }
 
 int TuningCache::TacticOf(const std::string& node_name) const {
@@ -201,6 +211,7 @@ Status TuningCache::Save() const {
     out << "edgerun-tune 1\n";
     for (const auto& [name, choice] : choices_) {
       out << name << '\t' << KernelPathName(choice.path);
+      if (choice.kernel != 0) out << '+' << choice.kernel;
       if (choice.tactic != 0) out << ':' << choice.tactic;
       out << '\n';
     }
@@ -240,7 +251,9 @@ Expected<TunedKernel> TuneNode(const Node& node, std::span<const TensorType> inp
   TunedKernel preferred, best;
   preferred.best_ms = best.best_ms = -1;
   std::string line;
+  std::map<KernelPath, int> kernels_on_path;
   for (const KernelDef* k : candidates) {
+    const int ordinal = kernels_on_path[k->path]++;  // candidates come path by path
     // Tactic 0 is the kernel's own choice; further tactics only for a kernel that names its
     // implementation, until the library has no more or one repeats (a kernel without
     // alternatives ignores the tactic and builds the same one again).
@@ -278,6 +291,7 @@ Expected<TunedKernel> TuneNode(const Node& node, std::span<const TensorType> inp
       TunedKernel& slot = preferred.kernel == nullptr ? preferred : best;
       if (slot.best_ms < 0 || best_ms < slot.best_ms) {
         slot.kernel = k;
+        slot.ordinal = ordinal;
         slot.state = std::move(pctx.state);
         slot.scratch_bytes = pctx.scratch_bytes;
         slot.packed_constant_inputs = pctx.packed_constant_inputs;

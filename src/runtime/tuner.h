@@ -1,6 +1,7 @@
 // Tactic selection, like TensorRT's kernel auto-tuning: when a node has candidate kernels on
-// several paths (oneDNN, XNNPACK, reference), each is prepared and timed on the node's real
-// shapes with scratch buffers, and the fastest is kept if it beats the static preference by 5%
+// several paths (oneDNN, XNNPACK, reference), or several on one path (edgerun's own kernels ahead
+// of the library's: matvec, the int8 depthwise conv), each is prepared and timed on the node's
+// real shapes with scratch buffers, and the fastest is kept if it beats the static preference by 5%
 // (kMinTunedGain), again when both are timed once more. A kernel that names its implementation
 // (oneDNN's) is also timed with each alternative implementation its library lists
 // (PrepareContext::tactic): the AMX or the VNNI int8 conv, jit_dw or brdgmm_dw, brgconv or jit.
@@ -11,7 +12,7 @@
 // Usage (inside Session::Create):
 //   TuningCache cache = TuningCache::Load(dir, key);
 //   ASSIGN_OR_RETURN(auto pick, TuneNode(node, in_types, constants, out_types, candidates, ...));
-//   cache.Set(node.name, pick.kernel->path, pick.tactic); cache.Save();
+//   cache.Set(node.name, pick.kernel->path, pick.tactic, pick.ordinal); cache.Save();
 #pragma once
 
 #include <map>
@@ -43,11 +44,14 @@ class TuningCache {
   // Reads <dir>/<key>.tune when it exists; a missing or unreadable file is an empty cache.
   static TuningCache Load(const std::string& dir, const std::string& key);
   bool loaded() const { return loaded_; }
-  // The cached path for a node, if any, and the tactic on it (0 when none was cached).
+  // The cached path for a node, if any, which of the path's kernels that claim the node
+  // (KernelCandidates::ordinal, 0 when none was cached) and the tactic on it (0 likewise). On
+  // disk: "onednn", "onednn:2" (tactic 2), "onednn+1" (the second kernel), "onednn+1:2".
   const KernelPath* Find(const std::string& node_name) const;
+  int KernelOf(const std::string& node_name) const;
   int TacticOf(const std::string& node_name) const;
-  void Set(const std::string& node_name, KernelPath path, int tactic = 0) {
-    choices_[node_name] = Choice{path, tactic};
+  void Set(const std::string& node_name, KernelPath path, int tactic = 0, int kernel = 0) {
+    choices_[node_name] = Choice{path, kernel, tactic};
   }
   // Writes the file (creating the directory); failures are reported, never fatal to the caller.
   Status Save() const;
@@ -58,6 +62,7 @@ class TuningCache {
   bool loaded_ = false;
   struct Choice {
     KernelPath path;
+    int kernel = 0;
     int tactic = 0;
   };
   std::map<std::string, Choice> choices_;
@@ -65,6 +70,7 @@ class TuningCache {
 
 struct TunedKernel {
   const KernelDef* kernel = nullptr;
+  int ordinal = 0;  // of the candidates on its path (KernelCandidates::ordinal)
   std::unique_ptr<KernelState> state;
   size_t scratch_bytes = 0;
   uint32_t packed_constant_inputs = 0;

@@ -112,10 +112,14 @@ TEST(TuningCache, TacticsRoundTrip) {
   TuningCache c = TuningCache::Load(dir.path(), "k");
   c.Set("dw", KernelPath::kOnednn, 2);
   c.Set("conv1", KernelPath::kOnednn);
+  c.Set("fc", KernelPath::kOnednn, 0, 1);
+  c.Set("pw", KernelPath::kOnednn, 3, 1);
   ASSERT_TRUE(c.Save().ok());
   const std::string text = ReadFile(c.file());
   EXPECT_NE(text.find("dw\tonednn:2\n"), std::string::npos) << text;
   EXPECT_NE(text.find("conv1\tonednn\n"), std::string::npos) << text;  // tactic 0 as before
+  EXPECT_NE(text.find("fc\tonednn+1\n"), std::string::npos) << text;   // the path's 2nd kernel
+  EXPECT_NE(text.find("pw\tonednn+1:3\n"), std::string::npos) << text;
   const TuningCache back = TuningCache::Load(dir.path(), "k");
   ASSERT_TRUE(back.loaded());
   ASSERT_NE(back.Find("dw"), nullptr);
@@ -123,6 +127,12 @@ TEST(TuningCache, TacticsRoundTrip) {
   EXPECT_EQ(back.TacticOf("dw"), 2);
   EXPECT_EQ(back.TacticOf("conv1"), 0);
   EXPECT_EQ(back.TacticOf("absent"), 0);
+  EXPECT_EQ(back.KernelOf("dw"), 0);
+  EXPECT_EQ(back.KernelOf("fc"), 1);
+  EXPECT_EQ(back.TacticOf("fc"), 0);
+  EXPECT_EQ(back.KernelOf("pw"), 1);
+  EXPECT_EQ(back.TacticOf("pw"), 3);
+  EXPECT_EQ(back.KernelOf("absent"), 0);
 }
 
 TEST(TuningCache, CorruptFilesAreIgnored) {
@@ -137,6 +147,8 @@ TEST(TuningCache, CorruptFilesAreIgnored) {
       "edgerun-tune 1\nconv1\tonednn\nconv2\tonednn:x\n",      // a tactic that is no number
       "edgerun-tune 1\nconv1\tonednn\nconv2\tonednn:\n",       // an empty tactic
       "edgerun-tune 1\nconv1\tonednn\nconv2\tonednn:99999\n",  // a tactic out of range
+      "edgerun-tune 1\nconv1\tonednn\nconv2\tonednn+\n",       // an empty kernel ordinal
+      "edgerun-tune 1\nconv1\tonednn\nconv2\tonednn+a:1\n",    // an ordinal that is no number
   };
   for (const std::string& text : cases) {
     SCOPED_TRACE(text);
@@ -683,6 +695,51 @@ TEST(TunedSession, ChoicesOnDiskAreFollowed) {
   }
   const Tensor x = RandomF32({1, 3, 16, 16}, 22);
   ExpectSameOutputs(RunOnce(**second, x), RunOnce(*t.session, x));
+}
+
+// TinyNet's batch-1 classifier (Gemm) is claimed on the oneDNN path by edgerun's matrix-vector
+// kernel and, after it, by oneDNN's matmul: tuning times both, and a cached "onednn+1" runs the
+// second. A kernel ordinal no kernel has is stale: the node is tuned again.
+TEST(TunedSession, EveryKernelOfAPathIsTimedAndTheCachedOneFollowed) {
+  const std::vector<KernelPath> order = DefaultPathOrder();
+  if (std::find(order.begin(), order.end(), KernelPath::kOnednn) == order.end()) {
+    GTEST_SKIP() << "built without oneDNN: no path with two kernels for the Gemm";
+  }
+  TunedTinyNet t;
+  ASSERT_NE(t.session, nullptr);
+  bool timed_matvec = false, timed_other = false;
+  for (const std::string& line : t.session->pass_log()) {
+    if (line.rfind("tune: fc:", 0) != 0) continue;
+    // "tune: fc: onednn (matvec:AVX3) 0.0001 ms, onednn 0.0005 ms, xnnpack ..."
+    timed_matvec = line.find("onednn (matvec:") != std::string::npos;
+    timed_other = line.find(", onednn ") != std::string::npos;
+  }
+  EXPECT_TRUE(timed_matvec);
+  EXPECT_TRUE(timed_other) << "oneDNN's own matmul is timed too";
+  const Tensor x = RandomF32({1, 3, 16, 16}, 24);
+  const std::vector<Tensor> want = RunOnce(*t.session, x);
+  for (const std::string choice : {"onednn+1", "onednn", "onednn+7"}) {
+    SCOPED_TRACE(choice);
+    std::stringstream in(ReadFile(t.file));
+    std::string line, out;
+    while (std::getline(in, line)) {
+      if (line.rfind("fc\t", 0) == 0) line = "fc\t" + choice;
+      out += line + "\n";
+    }
+    WriteFile(t.file, out);
+    auto s = Session::Create(t.model, t.options);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    for (const NodeReport& r : (*s)->NodeReports()) {
+      if (r.name != "fc") continue;
+      if (choice == "onednn+7") {
+        EXPECT_FALSE(LogHas(**s, "choices read from")) << "a stale choice is tuned again";
+      } else {
+        EXPECT_EQ(r.kernel, "onednn");
+        EXPECT_EQ(r.implementation.rfind("matvec:", 0) == 0, choice == "onednn");
+      }
+    }
+    ExpectSameOutputs(RunOnce(**s, x), want);
+  }
 }
 
 TEST(TunedSession, CachedTacticsAreFollowedAndStaleOnesFallBack) {
