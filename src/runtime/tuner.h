@@ -28,8 +28,9 @@ namespace edgerun {
 // Raised whenever the way candidates are timed changes, so that choices cached by an earlier
 // tuner are timed again. 2: at several threads with oneDNN among the paths, the other paths are
 // timed on the calling thread (revision 1 timed them on the session's pool), and an alternative's
-// win is confirmed by timing it and the static preference again.
-inline constexpr uint64_t kTunerRevision = 2;
+// win is confirmed by timing it and the static preference again. 3: every kernel of a path that
+// claims a node is timed, not just the first.
+inline constexpr uint64_t kTunerRevision = 3;
 
 // The cache key: a hex digest of everything a timing depends on.
 // `winograd` is SessionOptions::winograd (it changes what a oneDNN conv candidate runs).
