@@ -127,6 +127,7 @@ Status ReadNode(const PrepareContext& ctx, QDepthwiseState* s) {
     return ctx.NotSupported("not depthwise");
   }
   if (w[2] > kMaxQDepthwiseSide || w[3] > kMaxQDepthwiseSide) return ctx.NotSupported("window");
+  if (NumElements(x) == 0 || NumElements(y) == 0) return ctx.NotSupported("empty tensor");
   Window3d win;
   const int64_t in_spatial[] = {x[1], x[2]};
   const int64_t out_spatial[] = {y[1], y[2]};

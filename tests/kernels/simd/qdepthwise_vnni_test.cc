@@ -207,7 +207,8 @@ TEST(QDepthwiseVnniTest, LeavesOtherNodesToTheNextKernel) {
       {{1, 12, 12, 64}, {9, 9}, {1, 1}, {4, 4, 4, 4}},
       // Where oneDNN's kernel is as fast: a channel tail at stride 2, fewer than 64 channels.
       {{1, 12, 12, 96}, {3, 3}, {2, 2}},
-      {{1, 12, 12, 32}}};
+      {{1, 12, 12, 32}},
+      {{0, 12, 12, 64}}};  // an empty batch
   uint32_t seed = 5000;
   for (const DwCase& c : refused) {
     SCOPED_TRACE(Describe(c));
