@@ -10,6 +10,10 @@ bool CpuHasAvx512() {
                           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
   return has;
 }
+bool CpuHasAvx512Vnni() {
+  static const bool has = CpuHasAvx512() && __builtin_cpu_supports("avx512vnni");
+  return has;
+}
 bool CpuIsIntel() {
   static const bool intel = __builtin_cpu_is("intel");
   return intel;
@@ -20,6 +24,7 @@ bool CpuIsAmd() {
 }
 #else
 bool CpuHasAvx512() { return false; }
+bool CpuHasAvx512Vnni() { return false; }
 bool CpuIsIntel() { return false; }
 bool CpuIsAmd() { return false; }
 #endif

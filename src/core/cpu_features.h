@@ -13,6 +13,8 @@ namespace edgerun {
 
 // AVX-512 F, BW, VL and DQ (every AVX-512 CPU since Skylake-SP and Zen 4).
 bool CpuHasAvx512();
+// CpuHasAvx512() and AVX-512 VNNI (vpdpbusd: Cascade Lake, Ice Lake and later, Zen 4).
+bool CpuHasAvx512Vnni();
 // The vendor, for choices measured to differ between Intel and AMD.
 bool CpuIsIntel();
 bool CpuIsAmd();

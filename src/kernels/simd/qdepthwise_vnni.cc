@@ -210,17 +210,8 @@ Status ReadNode(const PrepareContext& ctx, QDepthwiseState* s) {
   return Status::Ok();
 }
 
-bool CpuHasVnni() {
-#ifdef EDGERUN_QDW_X86
-  static const bool has = CpuHasAvx512() && __builtin_cpu_supports("avx512vnni");
-  return has;
-#else
-  return false;
-#endif
-}
-
 bool SupportsQDepthwise(const SupportContext& ctx) {
-  if (!CpuHasVnni()) return false;
+  if (!CpuHasAvx512Vnni()) return false;
   PrepareContext pctx(ctx);
   QDepthwiseState s;
   return ReadNode(pctx, &s).ok();

@@ -50,6 +50,21 @@ void ExpectNearDouble(const std::vector<float>& got, const std::vector<double>& 
   }
 }
 
+// `compute(begin, end, y)` writes entries [begin, end) of a product whose exact values are `want`
+// to y[0...]: checked for all of them, and for a share that lands at y[0].
+template <class Compute>
+void ExpectAllAndAShare(const std::vector<double>& want, size_t k, Compute&& compute) {
+  const size_t n = want.size();
+  std::vector<float> got(n, -7.0f);
+  compute(0, n, got.data());
+  ExpectNearDouble(got, want, k);
+  if (n > 2) {
+    std::vector<float> part(n - 2, -7.0f);
+    compute(1, n - 1, part.data());
+    ExpectNearDouble(part, std::vector<double>(want.begin() + 1, want.end() - 1), k);
+  }
+}
+
 TEST(MatVecTest, DotRowsAtAnyAlignment) {
   std::mt19937 rng(3);
   for (size_t k : {1, 15, 16, 17, 40, 1280}) {
@@ -63,15 +78,9 @@ TEST(MatVecTest, DotRowsAtAnyAlignment) {
         for (size_t r = 0; r < n; ++r) {
           for (size_t i = 0; i < k; ++i) want[r] += double{x.values[i]} * b.values[r * k + i];
         }
-        std::vector<float> got(n, -7.0f);
-        DotRows(b.data(), k, x.values.data(), 0, n, got.data());
-        ExpectNearDouble(got, want, k);
-        // A share of the rows lands at y[0].
-        if (n > 2) {
-          std::vector<float> part(n - 2, -7.0f);
-          DotRows(b.data(), k, x.values.data(), 1, n - 1, part.data());
-          ExpectNearDouble(part, std::vector<double>(want.begin() + 1, want.end() - 1), k);
-        }
+        ExpectAllAndAShare(want, k, [&](size_t begin, size_t end, float* y) {
+          DotRows(b.data(), k, x.values.data(), begin, end, y);
+        });
       }
     }
   }
@@ -90,14 +99,9 @@ TEST(MatVecTest, AccumulateColumnsAtAnyAlignment) {
         for (size_t i = 0; i < k; ++i) {
           for (size_t c = 0; c < n; ++c) want[c] += double{x.values[i]} * b.values[i * n + c];
         }
-        std::vector<float> got(n, -7.0f);
-        AccumulateColumns(b.data(), k, n, x.values.data(), 0, n, got.data());
-        ExpectNearDouble(got, want, k);
-        if (n > 2) {
-          std::vector<float> part(n - 2, -7.0f);
-          AccumulateColumns(b.data(), k, n, x.values.data(), 1, n - 1, part.data());
-          ExpectNearDouble(part, std::vector<double>(want.begin() + 1, want.end() - 1), k);
-        }
+        ExpectAllAndAShare(want, k, [&](size_t begin, size_t end, float* y) {
+          AccumulateColumns(b.data(), k, n, x.values.data(), begin, end, y);
+        });
       }
     }
   }

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "kernels/onednn/onednn_test_util.h"
 #include "runtime/evaluate_node.h"
 #include "util/compare.h"
@@ -29,15 +30,6 @@ namespace {
 using onednn_test::OnednnTestNode;
 using onednn_test::SetInts;
 using testing::RandomTensor;
-
-bool CpuHasVnni() {
-#if defined(__x86_64__)
-  return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-#else
-  return false;
-#endif
-}
 
 struct DwCase {
   std::vector<int64_t> x;  // N, H, W, C
@@ -127,7 +119,8 @@ DwCase With(DwCase c, std::string activation, std::vector<float> params = {}) {
 }
 
 TEST(QDepthwiseVnniTest, MatchesReferenceBitForBit) {
-  if (!CpuHasVnni()) GTEST_SKIP() << "this CPU has no AVX-512 VNNI; the kernel claims nothing";
+  if (!CpuHasAvx512Vnni())
+    GTEST_SKIP() << "this CPU has no AVX-512 VNNI; the kernel claims nothing";
   using D = DType;
   std::vector<DwCase> cases;
   // Tails of 1, 8 and 16 channels take 16-byte slots (4 pixels a block), 17-32 32-byte slots,
@@ -218,7 +211,7 @@ TEST(QDepthwiseVnniTest, LeavesOtherNodesToTheNextKernel) {
   }
   DwNode d;
   MakeDwNode({{1, 9, 9, 64}}, 1, &d);
-  EXPECT_EQ(Claims(d), CpuHasVnni());
+  EXPECT_EQ(Claims(d), CpuHasAvx512Vnni());
 }
 
 }  // namespace
