@@ -6,6 +6,7 @@
 #include "kernels/simd/global_pool.h"
 #include "kernels/simd/matvec.h"
 #include "kernels/simd/qdepthwise_vnni.h"
+#include "kernels/simd/qpointwise_vnni.h"
 #include "kernels/simd/quantize.h"
 
 namespace edgerun {
@@ -19,6 +20,8 @@ std::span<const KernelDef> OnednnKernels() {
     for (const KernelDef& k : FastMatVecKernels(KernelPath::kOnednn)) all.push_back(k);
     // Ahead of oneDNN's int8 conv: its depthwise kernel is no faster than fp32 (qdepthwise_vnni.h).
     all.push_back(FastQDepthwiseKernel(KernelPath::kOnednn));
+    // And its 1x1 kernel at a fifth of the int8 peak on few input channels (qpointwise_vnni.h).
+    all.push_back(FastQPointwiseKernel(KernelPath::kOnednn));
     for (auto family : {OnednnConvKernels(), OnednnPoolKernels(), OnednnMatMulKernels(),
                         OnednnQConvKernels(), OnednnQMatMulKernels(), OnednnTransposeKernels(),
                         OnednnBinaryKernels(), OnednnExpandDepthwiseKernels()}) {

@@ -16,13 +16,7 @@
 #include "kernels/qlinear_conv_inputs.h"
 #include "kernels/ref/conv.h"
 #include "kernels/ref/ref_util.h"
-
-#if defined(__x86_64__) && defined(__GNUC__)
-// GCC 12 warns inside its own AVX-512 intrinsics, which pass _mm512_undefined_*() values along.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#define EDGERUN_QDW_X86 1
-#endif
+#include "kernels/simd/qconv_vnni_util.h"
 
 namespace edgerun {
 namespace {
@@ -57,7 +51,6 @@ struct QDepthwiseState : KernelState {
   int64_t batch = 0, in_h = 0, in_w = 0, channels = 0, out_h = 0, out_w = 0;
   int kernel_h = 0, kernel_w = 0, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
   int pad_top = 0, pad_left = 0;
-  bool signed_input = false, signed_output = false;
   // A 3-row window at stride 1 (3x3 and 3xN) gathers four input rows at once and computes two
   // output rows from them: the first with the weights in bytes 0-2 of each lane, the second with
   // them in bytes 1-3 (two weight variants). Other windows gather groups of four window rows.
@@ -65,14 +58,10 @@ struct QDepthwiseState : KernelState {
   // Per block: weights [variant][row group][kx][vector][lane][byte r] = w(channel, ky, kx) with
   // ky = 4 * group + r - variant, zero where that is no window row or no channel (a slot's
   // padding); bias (B - x_zp * sum of the channel's weights, s8 inputs counted as u8) and
-  // multipliers [vector][lane]. Before prepare lays them out, multipliers are per channel.
+  // requant.multipliers [vector][lane]. Before prepare lays them out, multipliers are per channel.
   std::vector<int8_t> weights;
   std::vector<int32_t> bias;
-  std::vector<float> multipliers;
-  // The clamp in output units (the activation's and the output type's bounds, relative to the
-  // zero point), and the zero point of the stored bytes (s8 outputs are computed as u8, +128).
-  float lo = 0, hi = 0;
-  int32_t stored_zero_point = 0;
+  QConvRequant requant;
   std::vector<uint8_t> zero_point_row;  // the raw input zero point, a block-padded row
   int threads = 1;
 
@@ -88,35 +77,16 @@ struct QDepthwiseState : KernelState {
     return static_cast<size_t>(row_groups() * window_columns() * kVectors) * 64;
   }
   size_t persistent_bytes() const override {
-    return weights.size() + bias.size() * sizeof(int32_t) + multipliers.size() * sizeof(float) +
-           zero_point_row.size();
+    return weights.size() + bias.size() * sizeof(int32_t) +
+           requant.multipliers.size() * sizeof(float) + zero_point_row.size();
   }
   std::string_view implementation() const override { return "qdepthwise:avx512_vnni"; }
 };
 
-int32_t IntAt(const Tensor& t, int64_t i) {
-  const std::byte* p = t.UnalignedBytes();
-  return t.dtype() == DType::kU8 ? LoadAnyAlignment<uint8_t>(p, i) : LoadAnyAlignment<int8_t>(p, i);
-}
-float FloatAt(const Tensor& t, int64_t i) { return LoadAnyAlignment<float>(t.UnalignedBytes(), i); }
-bool IsQuant(DType t) { return t == DType::kU8 || t == DType::kI8; }
-
 // Everything but the packed arrays: fills `s` from the node, or says why the node is not ours.
 Status ReadNode(const PrepareContext& ctx, QDepthwiseState* s) {
   const auto& in = ctx.inputs;
-  const auto& k = ctx.constants;
-  if (in.size() < 8 || k.size() < 8 || ctx.outputs.empty()) return ctx.NotSupported("inputs");
-  const bool has_bias = in.size() > kBias && in[kBias].dtype != DType::kUndefined;
-  for (int i = kXScale; i <= (has_bias ? kBias : kYZeroPoint); ++i) {
-    if (k[i] == nullptr) return ctx.NotSupported("non-constant parameters");
-  }
-  const DType y_type = ctx.outputs[0].dtype;
-  if (!IsQuant(in[kX].dtype) || in[kW].dtype != DType::kI8 || !IsQuant(y_type) ||
-      in[kXZeroPoint].dtype != in[kX].dtype || in[kYZeroPoint].dtype != y_type ||
-      in[kXScale].dtype != DType::kF32 || in[kWScale].dtype != DType::kF32 ||
-      in[kYScale].dtype != DType::kF32 || (has_bias && in[kBias].dtype != DType::kI32)) {
-    return ctx.NotSupported("types");
-  }
+  if (in.size() < 8 || ctx.outputs.empty()) return ctx.NotSupported("inputs");
   const auto& x = in[kX].dims;
   const auto& w = in[kW].dims;
   const auto& y = ctx.outputs[0].dims;
@@ -155,59 +125,7 @@ Status ReadNode(const PrepareContext& ctx, QDepthwiseState* s) {
   // stride 1 (56x56x144) 1.05-1.1x.
   if (c < kBlock) return ctx.NotSupported("fewer than 64 channels");
   if (c % kBlock != 0 && s->stride_w != 1) return ctx.NotSupported("channel tail at stride > 1");
-  s->signed_input = in[kX].dtype == DType::kI8;
-  s->signed_output = y_type == DType::kI8;
-
-  const Tensor& w_zp = *k[kWZeroPoint];
-  const Tensor& w_scale = *k[kWScale];
-  const int64_t n_scales = w_scale.view().num_elements();
-  if (k[kXScale]->view().num_elements() != 1 || k[kYScale]->view().num_elements() != 1 ||
-      k[kXZeroPoint]->view().num_elements() != 1 || k[kYZeroPoint]->view().num_elements() != 1 ||
-      (n_scales != 1 && n_scales != c)) {
-    return ctx.NotSupported("per-channel activation parameters");
-  }
-  for (int64_t i = 0; i < w_zp.view().num_elements(); ++i) {
-    if (IntAt(w_zp, i) != 0) return ctx.NotSupported("weight zero point is not 0");
-  }
-  // The reference's requantization (kernels/ref/qlinear.cc, MakeRequantizer and QuantizeUnits).
-  ASSIGN_OR_RETURN(FusedActivation act, FusedActivation::FromNode(ctx.node));
-  float act_lo = -std::numeric_limits<float>::infinity();
-  float act_hi = std::numeric_limits<float>::infinity();
-  if (act.has_affine()) return ctx.NotSupported("fused affine");
-  if (act.kind == FusedActivation::Kind::kRelu) {
-    act_lo = 0;
-  } else if (act.kind == FusedActivation::Kind::kClip) {
-    act_lo = act.a;
-    act_hi = act.b;
-  } else if (act.kind != FusedActivation::Kind::kNone) {
-    return ctx.NotSupported("activation");
-  }
-  const float x_scale = FloatAt(*k[kXScale], 0);
-  const float y_scale = FloatAt(*k[kYScale], 0);
-  const float lo = act_lo / y_scale;
-  const float hi = act_hi / y_scale;
-  // Clip with min > max clamps to two values depending on the input: not a single clamp.
-  if (std::isnan(lo) || std::isnan(hi) || lo > hi) return ctx.NotSupported("clip bounds");
-  const int32_t y_zp = IntAt(*k[kYZeroPoint], 0);
-  const int32_t q_min = s->signed_output ? -128 : 0;
-  const float out_lo = static_cast<float>(q_min - y_zp);
-  const float out_hi = static_cast<float>(q_min + 255 - y_zp);
-  // Clamping to [lo, hi] and then to [out_lo, out_hi] is one clamp to the intersection, or, when
-  // the two do not meet, the constant the second clamp then gives.
-  if (lo > out_hi || hi < out_lo) {
-    s->lo = s->hi = lo > out_hi ? out_hi : out_lo;
-  } else {
-    s->lo = std::max(lo, out_lo);
-    s->hi = std::min(hi, out_hi);
-  }
-  s->stored_zero_point = y_zp - q_min;
-  s->multipliers.resize(static_cast<size_t>(c));
-  for (int64_t ch = 0; ch < c; ++ch) {
-    const float m = x_scale * FloatAt(w_scale, n_scales == 1 ? 0 : ch) / y_scale;
-    if (!std::isfinite(m)) return ctx.NotSupported("non-finite scale");
-    s->multipliers[static_cast<size_t>(ch)] = m;
-  }
-  return Status::Ok();
+  return ReadQConvRequant(ctx, c, &s->requant);
 }
 
 bool SupportsQDepthwise(const SupportContext& ctx) {
@@ -223,29 +141,14 @@ Status PrepareQDepthwise(PrepareContext& ctx) {
   const int64_t c = s->channels;
   s->row_pairs = s->kernel_h == 3 && s->stride_h == 1 && s->dilation_h == 1;
   const std::byte* w_bytes = ctx.constants[kW]->UnalignedBytes();
-  // Inputs are computed as u8: s8 ones are flipped (+128) as they are loaded, zero point too.
-  const int32_t x_zp = IntAt(*ctx.constants[kXZeroPoint], 0) + (s->signed_input ? 128 : 0);
-  const bool has_bias = ctx.inputs.size() > kBias && ctx.inputs[kBias].dtype != DType::kUndefined;
+  const int32_t x_zp = s->requant.x_zero_point;
   const int variants = s->variants(), groups = s->row_groups(), cols = s->kernel_w;
-  // Per channel: B - x_zp * sum of the weights.
-  std::vector<int32_t> bias(static_cast<size_t>(c));
-  for (int64_t ch = 0; ch < c; ++ch) {
-    int64_t sum = 0;
-    for (int64_t t = 0; t < int64_t{s->kernel_h} * cols; ++t) {
-      sum += LoadAnyAlignment<int8_t>(w_bytes, ch * s->kernel_h * cols + t);
-    }
-    const int64_t b =
-        (has_bias ? LoadAnyAlignment<int32_t>(ctx.constants[kBias]->UnalignedBytes(), ch) : 0) -
-        x_zp * sum;
-    if (b < std::numeric_limits<int32_t>::min() || b > std::numeric_limits<int32_t>::max()) {
-      return ctx.NotSupported("bias out of int32 range");
-    }
-    bias[static_cast<size_t>(ch)] = static_cast<int32_t>(b);
-  }
-  const std::vector<float> multipliers = std::move(s->multipliers);
+  std::vector<int32_t> bias;
+  RETURN_IF_ERROR(FoldInputZeroPoint(ctx, c, int64_t{s->kernel_h} * cols, s->requant, &bias));
+  const std::vector<float> multipliers = std::move(s->requant.multipliers);
   s->weights.assign(static_cast<size_t>(s->blocks() * variants * groups * cols * kVectors * 64), 0);
   s->bias.assign(static_cast<size_t>(s->blocks() * kBlock), 0);
-  s->multipliers.assign(static_cast<size_t>(s->blocks() * kBlock), 0.0f);
+  s->requant.multipliers.assign(static_cast<size_t>(s->blocks() * kBlock), 0.0f);
   for (int64_t block = 0; block < s->blocks(); ++block) {
     const BlockShape shape = ShapeOfBlock(c, block);
     for (int64_t j = 0; j < kVectors; ++j) {
@@ -255,7 +158,7 @@ Status PrepareQDepthwise(PrepareContext& ctx) {
         const int64_t ch = block * kBlock + byte;
         const auto at = static_cast<size_t>(block * kBlock + j * 16 + lane);
         s->bias[at] = bias[static_cast<size_t>(ch)];
-        s->multipliers[at] = multipliers[static_cast<size_t>(ch)];
+        s->requant.multipliers[at] = multipliers[static_cast<size_t>(ch)];
         for (int ky = 0; ky < s->kernel_h; ++ky) {
           for (int kx = 0; kx < cols; ++kx) {
             const int8_t v = LoadAnyAlignment<int8_t>(w_bytes, (ch * s->kernel_h + ky) * cols + kx);
@@ -272,34 +175,17 @@ Status PrepareQDepthwise(PrepareContext& ctx) {
     }
   }
   s->zero_point_row.assign(static_cast<size_t>(s->blocks() * kBlock),
-                           static_cast<uint8_t>(x_zp - (s->signed_input ? 128 : 0)));
+                           static_cast<uint8_t>(x_zp - (s->requant.signed_input ? 128 : 0)));
   const double macs =
       static_cast<double>(s->batch * s->out_h * s->out_w * c * s->kernel_h * s->kernel_w);
   s->threads = WorthSharing(macs, ctx.share_every_layer) ? ctx.num_threads : 1;
   ctx.scratch_bytes = s->scratch_per_thread() * static_cast<size_t>(s->threads);
-  ctx.packed_constant_inputs |= 1u << kW;
-  if (has_bias) ctx.packed_constant_inputs |= 1u << kBias;
+  MarkWeightsAndBiasPacked(ctx);
   ctx.state = std::move(s);
   return Status::Ok();
 }
 
-#ifdef EDGERUN_QDW_X86
-#define EDGERUN_VNNI_TARGET gnu::target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")
-#define EDGERUN_VNNI_INLINE [[EDGERUN_VNNI_TARGET, gnu::always_inline]] inline
-// Lambdas do not take the enclosing function's target.
-#define EDGERUN_VNNI_LAMBDA \
-  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni"), always_inline))
-
-// The reference's requantization in 16 lanes: float(acc) * multiplier, clamp, round half to even
-// (explicitly, whatever MXCSR says), + zero point.
-EDGERUN_VNNI_INLINE __m512i Requantize(__m512i acc, __m512 multiplier, __m512 lo, __m512 hi,
-                                       __m512i zero_point) {
-  constexpr int kNearest = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
-  __m512 v = _mm512_mul_ps(_mm512_cvt_roundepi32_ps(acc, kNearest), multiplier);
-  v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
-  return _mm512_add_epi32(_mm512_cvt_roundps_epi32(v, kNearest), zero_point);
-}
-
+#ifdef EDGERUN_VNNI_X86
 // A gathered row: its first image column's block, and the bytes to the next column (0 for a row
 // outside the image, which reads the zero-point row throughout).
 struct GatherRow {
@@ -392,7 +278,7 @@ template <bool kSignedInput, int kPixels, bool kWhole>
 // step of kPixels output pixels and per vector one vpdpbusd per window column and row group, then
 // the requantization and the packing back into 64 bytes in slot order, stored at once (one pixel)
 // or slot by slot. kCols: the window's width when compiled in (3, one row group), else 0.
-template <bool kSignedOutput, int kPixels, bool kWhole, int kCols>
+template <int kPixels, bool kWhole, int kCols>
 [[EDGERUN_VNNI_TARGET]] void ComputeOutputRow(const QDepthwiseState& s, const __m512i* columns,
                                               int runtime_groups, int64_t block,
                                               const BlockShape& shape, int variant, uint8_t* out) {
@@ -403,16 +289,14 @@ template <bool kSignedOutput, int kPixels, bool kWhole, int kCols>
   const int64_t out_w = s.out_w, c = s.channels;
   const int8_t* weights =
       s.weights.data() + ((block * s.variants() + variant) * groups) * cols * kVectors * 64;
-  const __m512 lo = _mm512_set1_ps(s.lo), hi = _mm512_set1_ps(s.hi);
-  const __m512i zero_point = _mm512_set1_epi32(s.stored_zero_point);
-  const __m512i flip = _mm512_set1_epi8(-128);
+  const ByteRequant requant = MakeByteRequant(s.requant);
   const uint64_t slot_mask =
       shape.channels >= 64 ? ~uint64_t{0} : (uint64_t{1} << shape.channels) - 1;
   __m512i bias[kVectors];
   __m512 multiplier[kVectors];
   for (int j = 0; j < kVectors; ++j) {
     bias[j] = _mm512_loadu_si512(s.bias.data() + block * kBlock + j * 16);
-    multiplier[j] = _mm512_loadu_ps(s.multipliers.data() + block * kBlock + j * 16);
+    multiplier[j] = _mm512_loadu_ps(s.requant.multipliers.data() + block * kBlock + j * 16);
   }
   for (int64_t ox = 0; ox < out_w; ox += kPixels) {
     const __m512i* first = columns + ox * stride * kVectors;
@@ -427,11 +311,7 @@ template <bool kSignedOutput, int kPixels, bool kWhole, int kCols>
         acc[j] = _mm512_dpbusd_epi32(acc[j], column[j], _mm512_loadu_si512(w + j * 64));
       }
     }
-    __m512i q[kVectors];
-    for (int j = 0; j < kVectors; ++j) q[j] = Requantize(acc[j], multiplier[j], lo, hi, zero_point);
-    __m512i bytes =
-        _mm512_packus_epi16(_mm512_packus_epi32(q[0], q[1]), _mm512_packus_epi32(q[2], q[3]));
-    if constexpr (kSignedOutput) bytes = _mm512_xor_si512(bytes, flip);
+    const __m512i bytes = RequantizeTo64Bytes(acc, multiplier, requant);
     uint8_t* dst = out + ox * c;
     if constexpr (kWhole) {
       _mm512_storeu_si512(dst, bytes);
@@ -456,7 +336,7 @@ template <bool kSignedOutput, int kPixels, bool kWhole, int kCols>
 
 // Output rows [row_begin, row_end) of all images ([batch * out_h] rows) for one block: per row
 // (or row pair) gathers the columns into this thread's scratch, then computes the row(s).
-template <bool kSignedInput, bool kSignedOutput, int kPixels, bool kWhole, int kCols>
+template <bool kSignedInput, int kPixels, bool kWhole, int kCols>
 [[EDGERUN_VNNI_TARGET]] void ComputeBlockRows(const QDepthwiseState& s, const uint8_t* x,
                                               uint8_t* y, int64_t row_begin, int64_t row_end,
                                               int64_t block, __m512i* columns) {
@@ -478,11 +358,10 @@ template <bool kSignedInput, bool kSignedOutput, int kPixels, bool kWhole, int k
     }
     GatherColumns<kSignedInput, kPixels, kWhole>(s, rows, groups, shape, c0, columns);
     uint8_t* out_row = y + r * s.out_w * c + c0;
-    ComputeOutputRow<kSignedOutput, kPixels, kWhole, kCols>(s, columns, groups, block, shape, 0,
-                                                            out_row);
+    ComputeOutputRow<kPixels, kWhole, kCols>(s, columns, groups, block, shape, 0, out_row);
     if (pair) {
-      ComputeOutputRow<kSignedOutput, kPixels, kWhole, kCols>(s, columns, groups, block, shape, 1,
-                                                              out_row + s.out_w * c);
+      ComputeOutputRow<kPixels, kWhole, kCols>(s, columns, groups, block, shape, 1,
+                                               out_row + s.out_w * c);
     }
     r += pair ? 2 : 1;
   }
@@ -492,43 +371,37 @@ using BlockRowsFn = void (*)(const QDepthwiseState&, const uint8_t*, uint8_t*, i
                              int64_t, __m512i*);
 
 // The variant for a block: [pixels per block: 1 whole, 1 masked, 2, 4][3 columns compiled in].
-template <bool kSignedInput, bool kSignedOutput>
+template <bool kSignedInput>
 BlockRowsFn BlockRowsFor(const BlockShape& shape, bool compiled) {
   static constexpr BlockRowsFn kTable[4][2] = {
-      {ComputeBlockRows<kSignedInput, kSignedOutput, 1, true, 0>,
-       ComputeBlockRows<kSignedInput, kSignedOutput, 1, true, 3>},
-      {ComputeBlockRows<kSignedInput, kSignedOutput, 1, false, 0>,
-       ComputeBlockRows<kSignedInput, kSignedOutput, 1, false, 3>},
-      {ComputeBlockRows<kSignedInput, kSignedOutput, 2, false, 0>,
-       ComputeBlockRows<kSignedInput, kSignedOutput, 2, false, 3>},
-      {ComputeBlockRows<kSignedInput, kSignedOutput, 4, false, 0>,
-       ComputeBlockRows<kSignedInput, kSignedOutput, 4, false, 3>}};
+      {ComputeBlockRows<kSignedInput, 1, true, 0>, ComputeBlockRows<kSignedInput, 1, true, 3>},
+      {ComputeBlockRows<kSignedInput, 1, false, 0>, ComputeBlockRows<kSignedInput, 1, false, 3>},
+      {ComputeBlockRows<kSignedInput, 2, false, 0>, ComputeBlockRows<kSignedInput, 2, false, 3>},
+      {ComputeBlockRows<kSignedInput, 4, false, 0>, ComputeBlockRows<kSignedInput, 4, false, 3>}};
   const int kind = shape.channels == kBlock ? 0 : shape.slot == 64 ? 1 : shape.slot == 32 ? 2 : 3;
   return kTable[kind][compiled];
 }
 
-template <bool kSignedInput, bool kSignedOutput>
+template <bool kSignedInput>
 void ComputeRows(const QDepthwiseState& s, const uint8_t* x, uint8_t* y, int64_t row_begin,
                  int64_t row_end, __m512i* columns) {
   // A window of three columns and one row group (3x3, 2x3...) has compiled-in loops.
   const bool compiled = s.kernel_w == 3 && s.row_groups() == 1;
   for (int64_t block = 0; block < s.blocks(); ++block) {
-    BlockRowsFor<kSignedInput, kSignedOutput>(ShapeOfBlock(s.channels, block), compiled)(
-        s, x, y, row_begin, row_end, block, columns);
+    BlockRowsFor<kSignedInput>(ShapeOfBlock(s.channels, block), compiled)(s, x, y, row_begin,
+                                                                          row_end, block, columns);
   }
 }
-#endif  // EDGERUN_QDW_X86
+#endif  // EDGERUN_VNNI_X86
 
 Status InvokeQDepthwise(InvokeContext& ctx) {
-#ifdef EDGERUN_QDW_X86
+#ifdef EDGERUN_VNNI_X86
   const auto& s = ctx.state_as<QDepthwiseState>();
   const auto* x = static_cast<const uint8_t*>(ctx.inputs[kX].raw);
   auto* y = static_cast<uint8_t*>(ctx.outputs[0].raw);
   auto* scratch = static_cast<std::byte*>(ctx.scratch);
   using Fn = void (*)(const QDepthwiseState&, const uint8_t*, uint8_t*, int64_t, int64_t, __m512i*);
-  static constexpr Fn kBySign[2][2] = {{ComputeRows<false, false>, ComputeRows<false, true>},
-                                       {ComputeRows<true, false>, ComputeRows<true, true>}};
-  const Fn compute = kBySign[s.signed_input][s.signed_output];
+  const Fn compute = s.requant.signed_input ? ComputeRows<true> : ComputeRows<false>;
   ForEachShare(static_cast<size_t>(s.batch * s.out_h), s.threads, 1, [&](size_t begin, size_t end) {
     auto* columns = reinterpret_cast<__m512i*>(
         scratch + s.scratch_per_thread() * static_cast<size_t>(omp_get_thread_num()));

@@ -1,0 +1,138 @@
+#include "kernels/simd/qconv_vnni_util.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/unaligned.h"
+#include "kernels/qlinear_conv_inputs.h"
+#include "kernels/ref/ref_util.h"
+
+namespace edgerun {
+namespace {
+
+using enum qlinear_conv::Input;
+
+float FloatAt(const Tensor& t, int64_t i) { return LoadAnyAlignment<float>(t.UnalignedBytes(), i); }
+bool IsQuant(DType t) { return t == DType::kU8 || t == DType::kI8; }
+bool HasBias(const PrepareContext& ctx) {
+  return ctx.inputs.size() > kBias && ctx.inputs[kBias].dtype != DType::kUndefined;
+}
+
+}  // namespace
+
+int32_t QuantIntAt(const Tensor& t, int64_t i) {
+  const std::byte* p = t.UnalignedBytes();
+  return t.dtype() == DType::kU8 ? LoadAnyAlignment<uint8_t>(p, i) : LoadAnyAlignment<int8_t>(p, i);
+}
+
+Status ReadQConvRequant(const PrepareContext& ctx, int64_t out_channels, QConvRequant* r) {
+  const auto& in = ctx.inputs;
+  const auto& k = ctx.constants;
+  if (in.size() < 8 || k.size() < 8 || ctx.outputs.empty()) return ctx.NotSupported("inputs");
+  const bool has_bias = HasBias(ctx);
+  for (int i = kXScale; i <= (has_bias ? kBias : kYZeroPoint); ++i) {
+    if (k[i] == nullptr) return ctx.NotSupported("non-constant parameters");
+  }
+  const DType y_type = ctx.outputs[0].dtype;
+  if (!IsQuant(in[kX].dtype) || in[kW].dtype != DType::kI8 || !IsQuant(y_type) ||
+      in[kXZeroPoint].dtype != in[kX].dtype || in[kYZeroPoint].dtype != y_type ||
+      in[kXScale].dtype != DType::kF32 || in[kWScale].dtype != DType::kF32 ||
+      in[kYScale].dtype != DType::kF32 || (has_bias && in[kBias].dtype != DType::kI32)) {
+    return ctx.NotSupported("types");
+  }
+  r->signed_input = in[kX].dtype == DType::kI8;
+  r->signed_output = y_type == DType::kI8;
+  const Tensor& w_zp = *k[kWZeroPoint];
+  const Tensor& w_scale = *k[kWScale];
+  const int64_t n_scales = w_scale.view().num_elements();
+  if (k[kXScale]->view().num_elements() != 1 || k[kYScale]->view().num_elements() != 1 ||
+      k[kXZeroPoint]->view().num_elements() != 1 || k[kYZeroPoint]->view().num_elements() != 1 ||
+      (n_scales != 1 && n_scales != out_channels)) {
+    return ctx.NotSupported("per-channel activation parameters");
+  }
+  for (int64_t i = 0; i < w_zp.view().num_elements(); ++i) {
+    if (QuantIntAt(w_zp, i) != 0) return ctx.NotSupported("weight zero point is not 0");
+  }
+  r->x_zero_point = QuantIntAt(*k[kXZeroPoint], 0) + (r->signed_input ? 128 : 0);
+  // The reference's requantization (kernels/ref/qlinear.cc, MakeRequantizer and QuantizeUnits).
+  ASSIGN_OR_RETURN(FusedActivation act, FusedActivation::FromNode(ctx.node));
+  float act_lo = -std::numeric_limits<float>::infinity();
+  float act_hi = std::numeric_limits<float>::infinity();
+  if (act.has_affine()) return ctx.NotSupported("fused affine");
+  if (act.kind == FusedActivation::Kind::kRelu) {
+    act_lo = 0;
+  } else if (act.kind == FusedActivation::Kind::kClip) {
+    act_lo = act.a;
+    act_hi = act.b;
+  } else if (act.kind != FusedActivation::Kind::kNone) {
+    return ctx.NotSupported("activation");
+  }
+  const float x_scale = FloatAt(*k[kXScale], 0);
+  const float y_scale = FloatAt(*k[kYScale], 0);
+  const float lo = act_lo / y_scale;
+  const float hi = act_hi / y_scale;
+  // Clip with min > max clamps to two values depending on the input: not a single clamp.
+  if (std::isnan(lo) || std::isnan(hi) || lo > hi) return ctx.NotSupported("clip bounds");
+  const int32_t y_zp = QuantIntAt(*k[kYZeroPoint], 0);
+  const int32_t q_min = r->signed_output ? -128 : 0;
+  const float out_lo = static_cast<float>(q_min - y_zp);
+  const float out_hi = static_cast<float>(q_min + 255 - y_zp);
+  // Clamping to [lo, hi] and then to [out_lo, out_hi] is one clamp to the intersection, or, when
+  // the two do not meet, the constant the second clamp then gives.
+  if (lo > out_hi || hi < out_lo) {
+    r->lo = r->hi = lo > out_hi ? out_hi : out_lo;
+  } else {
+    r->lo = std::max(lo, out_lo);
+    r->hi = std::min(hi, out_hi);
+  }
+  r->stored_zero_point = y_zp - q_min;
+  r->multipliers.resize(static_cast<size_t>(out_channels));
+  for (int64_t ch = 0; ch < out_channels; ++ch) {
+    const float m = x_scale * FloatAt(w_scale, n_scales == 1 ? 0 : ch) / y_scale;
+    if (!std::isfinite(m)) return ctx.NotSupported("non-finite scale");
+    r->multipliers[static_cast<size_t>(ch)] = m;
+  }
+  return Status::Ok();
+}
+
+uint8_t QConvRequant::byte_lo() const {
+  return static_cast<uint8_t>(std::nearbyint(lo) + static_cast<float>(stored_zero_point));
+}
+uint8_t QConvRequant::byte_hi() const {
+  return static_cast<uint8_t>(std::nearbyint(hi) + static_cast<float>(stored_zero_point));
+}
+
+Status FoldInputZeroPoint(const PrepareContext& ctx, int64_t out_channels, int64_t per_channel,
+                          const QConvRequant& r, std::vector<int32_t>* bias) {
+  const std::byte* w = ctx.constants[kW]->UnalignedBytes();
+  const bool has_bias = HasBias(ctx);
+  bias->resize(static_cast<size_t>(out_channels));
+  for (int64_t ch = 0; ch < out_channels; ++ch) {
+    int64_t sum = 0, magnitude = 0;
+    for (int64_t t = 0; t < per_channel; ++t) {
+      const int64_t v = LoadAnyAlignment<int8_t>(w, ch * per_channel + t);
+      sum += v;
+      magnitude += v < 0 ? -v : v;
+    }
+    const int64_t b =
+        (has_bias ? LoadAnyAlignment<int32_t>(ctx.constants[kBias]->UnalignedBytes(), ch) : 0) -
+        int64_t{r.x_zero_point} * sum;
+    if (b < std::numeric_limits<int32_t>::min() || b > std::numeric_limits<int32_t>::max()) {
+      return ctx.NotSupported("bias out of int32 range");
+    }
+    // Inputs are bytes (u8 as computed), so |sum| <= |b| + 255 * sum of |w|.
+    const double largest = (static_cast<double>(b < 0 ? -b : b) + 255.0 * magnitude) *
+                           std::fabs(r.multipliers[static_cast<size_t>(ch)]);
+    if (largest >= 1073741824.0) return ctx.NotSupported("requantized sums out of int32 range");
+    (*bias)[static_cast<size_t>(ch)] = static_cast<int32_t>(b);
+  }
+  return Status::Ok();
+}
+
+void MarkWeightsAndBiasPacked(PrepareContext& ctx) {
+  ctx.packed_constant_inputs |= 1u << kW;
+  if (HasBias(ctx)) ctx.packed_constant_inputs |= 1u << kBias;
+}
+
+}  // namespace edgerun

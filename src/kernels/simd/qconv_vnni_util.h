@@ -1,0 +1,128 @@
+// What edgerun's int8 conv kernels for AVX-512 VNNI (qdepthwise_vnni.cc, qpointwise_vnni.cc)
+// share: reading a QLinearConv node's quantization into the reference's requantization
+// (kernels/ref/qlinear.cc: float(acc) * multiplier, clamp, round half to even, + zero point),
+// and that requantization of 64 sums into 64 bytes. Both kernels compute s8 inputs and outputs as
+// u8 (the bytes flipped by 0x80).
+//   QConvRequant r;
+//   RETURN_IF_ERROR(ReadQConvRequant(ctx, out_channels, &r));  // NotSupported: not ours
+//   RETURN_IF_ERROR(FoldInputZeroPoint(ctx, out_channels, weights_per_channel, r, &bias));
+//   ... const ByteRequant b = MakeByteRequant(r);  bytes = RequantizeTo64Bytes(acc, multipliers,
+//   b);
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/kernel.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+// GCC 12 warns inside its own AVX-512 intrinsics, which pass _mm512_undefined_*() values along.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#define EDGERUN_VNNI_X86 1
+#define EDGERUN_VNNI_TARGET gnu::target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")
+#define EDGERUN_VNNI_INLINE [[EDGERUN_VNNI_TARGET, gnu::always_inline]] inline
+// Lambdas do not take the enclosing function's target.
+#define EDGERUN_VNNI_LAMBDA \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni"), always_inline))
+#endif
+
+namespace edgerun {
+
+struct QConvRequant {
+  bool signed_input = false, signed_output = false;
+  // The input zero point as the kernels compute it (s8: + 128).
+  int32_t x_zero_point = 0;
+  // The clamp in output units (the activation's and the output type's bounds, relative to the
+  // zero point), and the zero point of the stored bytes (s8 outputs: + 128).
+  float lo = 0, hi = 0;
+  int32_t stored_zero_point = 0;
+  std::vector<float> multipliers;  // per output channel: x_scale * w_scale / y_scale
+
+  // The clamp on the stored bytes: rounding is monotone, so rounding the clamped value equals
+  // clamping the rounded one to the rounded bounds.
+  uint8_t byte_lo() const;
+  uint8_t byte_hi() const;
+};
+
+// Reads QLinearConv's types and constant quantization parameters. NotSupported unless the
+// activations are u8/s8 with per-tensor parameters, the weights s8 with zero point 0, the
+// parameters and bias constant and the fused activation none, Relu or Clip.
+Status ReadQConvRequant(const PrepareContext& ctx, int64_t out_channels, QConvRequant* r);
+
+// Element i of an integer (u8/s8) constant, at any alignment.
+int32_t QuantIntAt(const Tensor& t, int64_t i);
+
+// B[n] - x_zero_point * sum of output channel n's weights (`per_channel` weights each, s8,
+// [out_channels][per_channel]). NotSupported when one leaves the int32 range, or when a sum times
+// its multiplier could leave it (RequantizeTo64Bytes converts the products to int32 unclamped).
+Status FoldInputZeroPoint(const PrepareContext& ctx, int64_t out_channels, int64_t per_channel,
+                          const QConvRequant& r, std::vector<int32_t>* bias);
+
+// Tells the session that the kernel keeps its own copies of the weights and the bias.
+void MarkWeightsAndBiasPacked(PrepareContext& ctx);
+
+#ifdef EDGERUN_VNNI_X86
+// QConvRequant's constants in vectors.
+struct ByteRequant {
+  __m512i zero_point;   // 32 x int16
+  __m512i lo, hi;       // 64 x u8
+  __m512i flip_output;  // 64 x 0x80 for s8 outputs, else 0
+};
+
+[[EDGERUN_VNNI_TARGET]] inline ByteRequant MakeByteRequant(const QConvRequant& r) {
+  return {_mm512_set1_epi16(static_cast<int16_t>(r.stored_zero_point)),
+          _mm512_set1_epi8(static_cast<char>(r.byte_lo())),
+          _mm512_set1_epi8(static_cast<char>(r.byte_hi())),
+          _mm512_set1_epi8(r.signed_output ? -128 : 0)};
+}
+
+// round(float(acc) * multiplier) in 16 lanes, half to even whatever MXCSR says.
+EDGERUN_VNNI_INLINE __m512i ScaleAndRound(__m512i acc, __m512 multiplier) {
+  constexpr int kNearest = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
+  return _mm512_cvt_roundps_epi32(
+      _mm512_mul_ps(_mm512_cvt_roundepi32_ps(acc, kNearest), multiplier), kNearest);
+}
+
+// The reference's requantization of four vectors of sums, as 64 bytes: vector j's lane i in byte
+// 16 * (i / 4) + 4 * j + i % 4 (the in-lane order of packing dwords to words to bytes). The zero
+// point is added with 16-bit saturation, which keeps every value that can reach a byte; packing
+// to bytes saturates to [0, 255], and the clamp to [byte_lo, byte_hi] does the rest.
+EDGERUN_VNNI_INLINE __m512i RequantizeTo64Bytes(const __m512i acc[4], const __m512 multiplier[4],
+                                                const ByteRequant& r) {
+  __m512i q[4];
+  for (int j = 0; j < 4; ++j) q[j] = ScaleAndRound(acc[j], multiplier[j]);
+  const __m512i low = _mm512_adds_epi16(_mm512_packs_epi32(q[0], q[1]), r.zero_point);
+  const __m512i high = _mm512_adds_epi16(_mm512_packs_epi32(q[2], q[3]), r.zero_point);
+  const __m512i bytes =
+      _mm512_min_epu8(_mm512_max_epu8(_mm512_packus_epi16(low, high), r.lo), r.hi);
+  return _mm512_xor_si512(bytes, r.flip_output);
+}
+
+// The same for two vectors: vector j's lane i in byte 8 * (i / 4) + 4 * j + i % 4 of the low 32.
+EDGERUN_VNNI_INLINE __m256i RequantizeTo32Bytes(const __m512i acc[2], const __m512 multiplier[2],
+                                                const ByteRequant& r) {
+  const __m512i words = _mm512_adds_epi16(_mm512_packs_epi32(ScaleAndRound(acc[0], multiplier[0]),
+                                                             ScaleAndRound(acc[1], multiplier[1])),
+                                          r.zero_point);
+  __m512i bytes = _mm512_min_epu8(_mm512_max_epu8(_mm512_packus_epi16(words, words), r.lo), r.hi);
+  bytes = _mm512_xor_si512(bytes, r.flip_output);
+  // Bytes 0-7 of each 128-bit lane: qwords 0, 2, 4 and 6.
+  return _mm512_castsi512_si256(
+      _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 2, 4, 6, 0, 2, 4, 6), bytes));
+}
+
+// And for one vector, in lane order.
+EDGERUN_VNNI_INLINE __m128i RequantizeTo16Bytes(__m512i acc, __m512 multiplier,
+                                                const ByteRequant& r) {
+  const __m512i q = ScaleAndRound(acc, multiplier);
+  const __m512i words = _mm512_adds_epi16(_mm512_packs_epi32(q, q), r.zero_point);
+  __m512i bytes = _mm512_min_epu8(_mm512_max_epu8(_mm512_packus_epi16(words, words), r.lo), r.hi);
+  bytes = _mm512_xor_si512(bytes, r.flip_output);
+  // Bytes 0-3 of each 128-bit lane: dwords 0, 4, 8 and 12.
+  return _mm512_castsi512_si128(_mm512_permutexvar_epi32(
+      _mm512_setr_epi32(0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12), bytes));
+}
+#endif
+
+}  // namespace edgerun

@@ -1,0 +1,266 @@
+#include "kernels/simd/qpointwise_vnni.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "core/cpu_features.h"
+#include "core/unaligned.h"
+#include "kernels/openmp_shares.h"
+#include "kernels/qlinear_conv_inputs.h"
+#include "kernels/ref/conv.h"
+#include "kernels/simd/qconv_vnni_util.h"
+
+namespace edgerun {
+namespace {
+
+using enum qlinear_conv::Input;
+
+// Output channels are computed in blocks of 64 (four vectors), then one of 32 and one of 16 for
+// what remains. Packing a block's int32 vectors to bytes (dword -> word -> byte, in 128-bit
+// lanes) interleaves them: vector j, lane i lands in byte (16 or 8) * (i / 4) + 4 * j + i % 4 of
+// a 64- or 32-channel block (a 16-channel block narrows in order). Weights, biases and
+// multipliers are stored in that lane order.
+constexpr int kLanes = 16;
+int64_t ChannelOfLane(int vectors, int64_t j, int64_t i) {
+  return vectors == 1 ? i : 4 * vectors * (i / 4) + 4 * j + i % 4;
+}
+
+// A block of `vectors` x 16 output channels from channel `first`.
+struct OutputBlock {
+  int64_t first = 0;
+  int vectors = 4;
+};
+
+struct QPointwiseState : KernelState {
+  int64_t pixels = 0, in_channels = 0, out_channels = 0;
+  std::vector<OutputBlock> blocks;
+  // Per block, from its first byte (block.first * (in_channels / 4) * 64 for the weights): weights
+  // [input group of four][vector][lane][byte r] = w(channel of the lane, 4 * group + r); bias
+  // (B - x_zp * sum of the channel's weights, s8 inputs counted as u8) and requant.multipliers
+  // [vector][lane]. Before prepare lays them out, multipliers are per channel.
+  std::vector<int8_t> weights;
+  std::vector<int32_t> bias;
+  QConvRequant requant;
+  int threads = 1;
+
+  int groups() const { return static_cast<int>(in_channels / 4); }
+  size_t persistent_bytes() const override {
+    return weights.size() + bias.size() * sizeof(int32_t) +
+           requant.multipliers.size() * sizeof(float);
+  }
+  std::string_view implementation() const override { return "qpointwise:avx512_vnni"; }
+};
+
+// Everything but the packed arrays: fills `s` from the node, or says why the node is not ours.
+Status ReadNode(const PrepareContext& ctx, QPointwiseState* s) {
+  const auto& in = ctx.inputs;
+  if (in.size() < 8 || ctx.outputs.empty()) return ctx.NotSupported("inputs");
+  const auto& x = in[kX].dims;
+  const auto& w = in[kW].dims;
+  const auto& y = ctx.outputs[0].dims;
+  if (x.size() != 4 || w.size() != 4 || y.size() != 4) return ctx.NotSupported("ranks");
+  ASSIGN_OR_RETURN(int64_t group, ctx.node.GetInt("group", 1));
+  if (group != 1 || w[2] != 1 || w[3] != 1 || w[1] != x[3]) return ctx.NotSupported("not 1x1");
+  Window3d win;
+  const int64_t in_spatial[] = {x[1], x[2]};
+  const int64_t out_spatial[] = {y[1], y[2]};
+  const int64_t kernel[] = {1, 1};
+  RETURN_IF_ERROR(ResolveWindow(ctx, in_spatial, out_spatial, kernel, &win));
+  // Window3d keeps 2-D windows in slots 1 and 2. With equal sizes, no trailing padding either.
+  if (win.stride[1] != 1 || win.stride[2] != 1 || win.pad[1] != 0 || win.pad[2] != 0 ||
+      y[0] != x[0] || y[1] != x[1] || y[2] != x[2] || y[3] != w[0]) {
+    return ctx.NotSupported("stride, padding or shapes");
+  }
+  const int64_t k = x[3], n = w[0];
+  if (k % 4 != 0 || k == 0 || k > kMaxQPointwiseInputChannels) {
+    return ctx.NotSupported("input channels");
+  }
+  if (n % kLanes != 0 || n == 0) return ctx.NotSupported("output channels");
+  if (NumElements(x) == 0) return ctx.NotSupported("empty tensor");
+  s->pixels = x[0] * x[1] * x[2];
+  s->in_channels = k;
+  s->out_channels = n;
+  return ReadQConvRequant(ctx, n, &s->requant);
+}
+
+bool SupportsQPointwise(const SupportContext& ctx) {
+  if (!CpuHasAvx512Vnni()) return false;
+  PrepareContext pctx(ctx);
+  QPointwiseState s;
+  return ReadNode(pctx, &s).ok();
+}
+
+Status PreparePointwise(PrepareContext& ctx) {
+  auto s = std::make_unique<QPointwiseState>();
+  RETURN_IF_ERROR(ReadNode(ctx, s.get()));
+  const int64_t k = s->in_channels, n = s->out_channels;
+  std::vector<int32_t> bias;
+  RETURN_IF_ERROR(FoldInputZeroPoint(ctx, n, k, s->requant, &bias));
+  for (int64_t first = 0; first < n;) {
+    const int vectors = n - first >= 64 ? 4 : n - first >= 32 ? 2 : 1;
+    s->blocks.push_back({first, vectors});
+    first += vectors * kLanes;
+  }
+  const std::byte* w = ctx.constants[kW]->UnalignedBytes();
+  const std::vector<float> multipliers = std::move(s->requant.multipliers);
+  s->weights.assign(static_cast<size_t>(n * k), 0);
+  s->bias.assign(static_cast<size_t>(n), 0);
+  s->requant.multipliers.assign(static_cast<size_t>(n), 0.0f);
+  for (const OutputBlock& block : s->blocks) {
+    int8_t* block_weights = s->weights.data() + block.first * k;
+    for (int64_t j = 0; j < block.vectors; ++j) {
+      for (int64_t i = 0; i < kLanes; ++i) {
+        const int64_t ch = block.first + ChannelOfLane(block.vectors, j, i);
+        const auto at = static_cast<size_t>(block.first + j * kLanes + i);
+        s->bias[at] = bias[static_cast<size_t>(ch)];
+        s->requant.multipliers[at] = multipliers[static_cast<size_t>(ch)];
+        for (int64_t c = 0; c < k; ++c) {
+          block_weights[(((c / 4) * block.vectors + j) * kLanes + i) * 4 + c % 4] =
+              LoadAnyAlignment<int8_t>(w, ch * k + c);
+        }
+      }
+    }
+  }
+  const double macs = static_cast<double>(s->pixels * n * k);
+  s->threads = WorthSharing(macs, ctx.share_every_layer) ? ctx.num_threads : 1;
+  MarkWeightsAndBiasPacked(ctx);
+  ctx.state = std::move(s);
+  return Status::Ok();
+}
+
+#ifdef EDGERUN_VNNI_X86
+// The 4 input bytes of group g of a pixel, broadcast (s8 inputs flipped to u8).
+template <bool kSignedInput>
+EDGERUN_VNNI_INLINE __m512i BroadcastGroup(const uint8_t* pixel, int g) {
+  int32_t v;
+  std::memcpy(&v, pixel + 4 * g, 4);
+  const __m512i b = _mm512_set1_epi32(v);
+  return kSignedInput ? _mm512_xor_si512(b, _mm512_set1_epi8(-128)) : b;
+}
+
+// Block `block` (kVectors x 16 output channels) of pixels [begin, end), 16 / kVectors pixels a
+// step (16 sums in registers; the last step's missing pixels repeat its last one).
+// kPixelsInOneVector: a 16-channel output (one vector a pixel) stores four pixels' bytes at once.
+template <bool kSignedInput, int kGroups, int kVectors, bool kPixelsInOneVector>
+[[EDGERUN_VNNI_TARGET]] void ComputeBlock(const QPointwiseState& s, const OutputBlock& block,
+                                          const uint8_t* x, uint8_t* y, int64_t begin, int64_t end,
+                                          const ByteRequant& r) {
+  constexpr int kPixels = 16 / kVectors;
+  // Locals: the stores through uint8_t* could alias `s`, whose fields would be read again.
+  const int64_t k = s.in_channels, n = s.out_channels;
+  const int8_t* weights = s.weights.data() + block.first * k;
+  __m512i bias[kVectors];
+  __m512 multiplier[kVectors];
+  for (int j = 0; j < kVectors; ++j) {
+    bias[j] = _mm512_loadu_si512(s.bias.data() + block.first + j * kLanes);
+    multiplier[j] = _mm512_loadu_ps(s.requant.multipliers.data() + block.first + j * kLanes);
+  }
+  for (int64_t first = begin; first < end; first += kPixels) {
+    const uint8_t* pixels[kPixels];
+    for (int p = 0; p < kPixels; ++p) pixels[p] = x + std::min(first + p, end - 1) * k;
+    __m512i acc[kPixels][kVectors];
+    for (int p = 0; p < kPixels; ++p) {
+      for (int j = 0; j < kVectors; ++j) acc[p][j] = bias[j];
+    }
+    for (int g = 0; g < kGroups; ++g) {
+      __m512i in[kPixels];
+      for (int p = 0; p < kPixels; ++p) in[p] = BroadcastGroup<kSignedInput>(pixels[p], g);
+      for (int j = 0; j < kVectors; ++j) {
+        const __m512i w = _mm512_loadu_si512(weights + (g * kVectors + j) * 64);
+        for (int p = 0; p < kPixels; ++p) acc[p][j] = _mm512_dpbusd_epi32(acc[p][j], in[p], w);
+      }
+    }
+    if constexpr (kPixelsInOneVector) {
+      // Four pixels' vectors requantized together leave pixel j's channels 4L..4L+3 in dword
+      // 4L + j; the transpose puts them at dword 4j + L.
+      const __m512i transpose =
+          _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+      const __m512 same[4] = {multiplier[0], multiplier[0], multiplier[0], multiplier[0]};
+      for (int p = 0; p < kPixels; p += 4) {
+        const __m512i four[4] = {acc[p][0], acc[p + 1][0], acc[p + 2][0], acc[p + 3][0]};
+        const __m512i bytes =
+            _mm512_permutexvar_epi32(transpose, RequantizeTo64Bytes(four, same, r));
+        const int64_t stored = std::min<int64_t>(4, end - first - p);
+        if (stored <= 0) break;
+        const __mmask64 mask = stored == 4 ? ~__mmask64{0} : (__mmask64{1} << (16 * stored)) - 1;
+        _mm512_mask_storeu_epi8(y + (first + p) * 16, mask, bytes);
+      }
+    } else {
+      for (int p = 0; p < kPixels; ++p) {
+        uint8_t* dst = y + std::min(first + p, end - 1) * n + block.first;
+        if constexpr (kVectors == 4) {
+          _mm512_storeu_si512(dst, RequantizeTo64Bytes(acc[p], multiplier, r));
+        } else if constexpr (kVectors == 2) {
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst),
+                              RequantizeTo32Bytes(acc[p], multiplier, r));
+        } else {
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(dst),
+                           RequantizeTo16Bytes(acc[p][0], multiplier[0], r));
+        }
+      }
+    }
+  }
+}
+
+// Pixels [begin, end), block by block.
+template <bool kSignedInput, int kGroups>
+[[EDGERUN_VNNI_TARGET]] void ComputePixels(const QPointwiseState& s, const uint8_t* x, uint8_t* y,
+                                           int64_t begin, int64_t end) {
+  const ByteRequant r = MakeByteRequant(s.requant);
+  for (const OutputBlock& block : s.blocks) {
+    if (block.vectors == 4) {
+      ComputeBlock<kSignedInput, kGroups, 4, false>(s, block, x, y, begin, end, r);
+    } else if (block.vectors == 2) {
+      ComputeBlock<kSignedInput, kGroups, 2, false>(s, block, x, y, begin, end, r);
+    } else if (s.out_channels == kLanes) {
+      ComputeBlock<kSignedInput, kGroups, 1, true>(s, block, x, y, begin, end, r);
+    } else {
+      ComputeBlock<kSignedInput, kGroups, 1, false>(s, block, x, y, begin, end, r);
+    }
+  }
+}
+
+using PixelsFn = void (*)(const QPointwiseState&, const uint8_t*, uint8_t*, int64_t, int64_t);
+
+template <bool kSignedInput, int... kGroups>
+constexpr auto PixelsTable(std::integer_sequence<int, kGroups...>) {
+  return std::array<PixelsFn, sizeof...(kGroups)>{ComputePixels<kSignedInput, kGroups + 1>...};
+}
+#endif  // EDGERUN_VNNI_X86
+
+Status InvokeQPointwise(InvokeContext& ctx) {
+#ifdef EDGERUN_VNNI_X86
+  const auto& s = ctx.state_as<QPointwiseState>();
+  constexpr auto kGroupCounts = std::make_integer_sequence<int, kMaxQPointwiseInputChannels / 4>();
+  static constexpr auto kUnsigned = PixelsTable<false>(kGroupCounts);
+  static constexpr auto kSigned = PixelsTable<true>(kGroupCounts);
+  const PixelsFn compute = (s.requant.signed_input ? kSigned : kUnsigned)[s.groups() - 1];
+  const auto* x = static_cast<const uint8_t*>(ctx.inputs[kX].raw);
+  auto* y = static_cast<uint8_t*>(ctx.outputs[0].raw);
+  ForEachShare(static_cast<size_t>(s.pixels), s.threads, 2, [&](size_t begin, size_t end) {
+    compute(s, x, y, static_cast<int64_t>(begin), static_cast<int64_t>(end));
+  });
+  return Status::Ok();
+#else
+  return ctx.Fail("the VNNI 1x1 kernel runs on x86 only");
+#endif
+}
+
+}  // namespace
+
+KernelDef FastQPointwiseKernel(KernelPath path) {
+  return {"QLinearConv",
+          path,
+          DTypeSet{DType::kU8, DType::kI8},
+          SupportsQPointwise,
+          PreparePointwise,
+          InvokeQPointwise,
+          kNhwcDomain};
+}
+
+}  // namespace edgerun

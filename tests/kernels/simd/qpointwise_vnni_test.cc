@@ -1,0 +1,89 @@
+// The AVX-512 VNNI int8 1x1 kernel (kernels/simd/qpointwise_vnni.cc) against the reference
+// QLinearConv, bit for bit: input channels 4 to 64 (every compiled group count), output channels
+// that leave blocks of 64, 32 and 16, odd pixel counts (the last pixel paired with itself), batch
+// 2, u8 and s8 inputs and outputs, zero points, per-tensor and per-channel scales, no bias, Relu
+// and Clip; 1 and 2 threads. The nodes it leaves to the next kernel: padding, strides, groups,
+// windows over 1x1, input channels not a multiple of 4 or over 64, output channels not a multiple
+// of 16, weight zero points. On CPUs without VNNI it claims nothing.
+#include "kernels/simd/qpointwise_vnni.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "core/cpu_features.h"
+#include "kernels/simd/qconv_vnni_test_util.h"
+
+// Cases list their leading fields only.
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+namespace edgerun {
+namespace {
+
+using qconv_test::Pointwise;
+using qconv_test::QConvCase;
+using qconv_test::QConvNode;
+using qconv_test::With;
+
+std::span<const KernelDef> OnlyThisKernel() {
+  static const KernelDef table[] = {FastQPointwiseKernel(KernelPath::kOnednn)};
+  return table;
+}
+
+TEST(QPointwiseVnniTest, MatchesReferenceBitForBit) {
+  if (!CpuHasAvx512Vnni())
+    GTEST_SKIP() << "this CPU has no AVX-512 VNNI; the kernel claims nothing";
+  using D = DType;
+  std::vector<QConvCase> cases;
+  for (int64_t k = 4; k <= kMaxQPointwiseInputChannels; k += 4) {
+    cases.push_back(Pointwise({1, 5, 7, k}, 16 * (1 + k % 7), D::kU8, D::kU8, 3, 1));
+  }
+  for (int64_t n : {16, 32, 48, 64, 80, 96, 112, 144, 192}) {
+    cases.push_back(Pointwise({1, 6, 5, 24}, n, D::kU8, D::kU8, 131, 7));
+  }
+  cases.push_back(Pointwise({2, 3, 3, 16}, 96, D::kI8, D::kU8, -5, 2));
+  cases.push_back(Pointwise({1, 4, 5, 32}, 48, D::kU8, D::kI8, 200, -9));
+  cases.push_back(Pointwise({2, 3, 5, 8}, 32, D::kI8, D::kI8, 17, -128));
+  cases.push_back(Pointwise({1, 1, 1, 12}, 16));  // one pixel
+  QConvCase no_bias = Pointwise({1, 7, 3, 20}, 64, D::kU8, D::kU8, 9, 0);
+  no_bias.per_channel = false;
+  no_bias.bias = false;
+  cases.push_back(no_bias);
+  const QConvCase u8 = Pointwise({1, 8, 9, 16}, 96, D::kU8, D::kU8, 120, 5);
+  const QConvCase to_s8 = Pointwise({1, 8, 9, 24}, 144, D::kU8, D::kI8, 120, -7);
+  cases.push_back(With(u8, "Relu"));
+  cases.push_back(With(to_s8, "Clip", {-0.5f, 1.0f}));
+  cases.push_back(With(u8, "Clip", {-100.0f, 100.0f}));
+  cases.push_back(With(to_s8, "Clip", {1e6f, 2e6f}));
+  const size_t constant_case = cases.size() - 1;  // every output 127
+  // MobileNetV2 sizes, large enough to meet rounding ties.
+  cases.push_back(With(Pointwise({1, 112, 112, 16}, 96), "Clip", {0.0f, 6.0f}));
+  cases.push_back(With(Pointwise({1, 56, 56, 24}, 144), "Clip", {0.0f, 6.0f}));
+  cases.push_back(Pointwise({1, 28, 28, 32}, 192, D::kU8, D::kU8, 3, 0));
+  qconv_test::ExpectCasesBitExact(OnlyThisKernel(), cases, "qpointwise:avx512_vnni", 2000,
+                                  constant_case);
+}
+
+TEST(QPointwiseVnniTest, LeavesOtherNodesToTheNextKernel) {
+  const QConvCase base = Pointwise({1, 6, 6, 16}, 32);
+  QConvCase padded = base, strided = base, grouped = base, window = base, weight_zero_point = base;
+  padded.pads = {1, 1, 1, 1};
+  strided.strides = {2, 2};
+  grouped.group = 2;
+  window.kernel = {3, 3};
+  window.pads = {1, 1, 1, 1};
+  weight_zero_point.w_zp = 3;
+  const std::vector<QConvCase> refused = {padded,
+                                          strided,
+                                          grouped,
+                                          window,
+                                          weight_zero_point,
+                                          Pointwise({1, 6, 6, 18}, 32),
+                                          Pointwise({1, 6, 6, 68}, 32),
+                                          Pointwise({1, 6, 6, 16}, 24),
+                                          Pointwise({0, 6, 6, 16}, 32)};  // an empty batch
+  qconv_test::ExpectRefused(OnlyThisKernel(), refused, base, 6000);
+}
+
+}  // namespace
+}  // namespace edgerun
