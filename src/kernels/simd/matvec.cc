@@ -6,7 +6,6 @@
 // Must come after foreach_target.h.
 #include <hwy/highway.h>
 
-
 #include "core/unaligned.h"
 #include "kernels/simd/matvec.h"
 

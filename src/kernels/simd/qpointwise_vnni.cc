@@ -167,6 +167,8 @@ template <bool kSignedInput, int kGroups, int kVectors, bool kPixelsInOneVector>
     for (int p = 0; p < kPixels; ++p) {
       for (int j = 0; j < kVectors; ++j) acc[p][j] = bias[j];
     }
+    // Unrolled: a loop would carry the sums, and GCC copies them between registers on every step.
+#pragma GCC unroll 16
     for (int g = 0; g < kGroups; ++g) {
       __m512i in[kPixels];
       for (int p = 0; p < kPixels; ++p) in[p] = BroadcastGroup<kSignedInput>(pixels[p], g);

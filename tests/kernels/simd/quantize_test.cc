@@ -110,6 +110,39 @@ TEST(FastQuantizeTest, MatchesReferenceBitForBit) {
   }
 }
 
+// The kernel multiplies by the reciprocal where every lane of a vector is far from a rounding
+// boundary and divides otherwise: mostly random values with one near a tie (float((k + 0.5) *
+// scale) or a neighbour) every 37, so most vectors mix both, over scales whose reciprocal is
+// inexact, overflows (1e-39) or is subnormal (3e38).
+TEST(FastQuantizeTest, SparseNearTiesMatchReferenceBitForBit) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> uni(-300.0f, 300.0f);
+  std::uniform_int_distribution<int> tie(-140, 270);
+  std::uniform_int_distribution<int> step(-2, 2);
+  for (float scale : {0.0371f, 1.0f / 3.0f, 0.0073f, 0.017f, 3.7f, 1e-39f, 3e38f}) {
+    SCOPED_TRACE("scale " + std::to_string(scale));
+    std::vector<float> values(4096);
+    for (size_t i = 0; i < values.size(); ++i) {
+      float v = uni(rng) * scale;
+      if (i % 37 == 0) {
+        v = (static_cast<float>(tie(rng)) + 0.5f) * scale;
+        for (int k = step(rng); k != 0; k += k > 0 ? -1 : 1) v = std::nextafter(v, k * 1e30f);
+      }
+      values[i] = v;
+    }
+    const Tensor x = Tensor::FromVector(DType::kF32, {4096}, values);
+    const Tensor scale_t = Scalar(DType::kF32, scale);
+    const Tensor zp = Scalar(DType::kU8, 100);
+    const std::vector<const Tensor*> inputs = {&x, &scale_t, &zp};
+    const Node node = QuantizeNode(3);
+    Expected<std::vector<Tensor>> fast = EvaluateNode(node, inputs, KernelPath::kOnednn);
+    Expected<std::vector<Tensor>> ref = EvaluateNode(node, inputs, KernelPath::kReference);
+    ASSERT_TRUE(fast.ok()) << fast.status().message();
+    ASSERT_TRUE(ref.ok()) << ref.status().message();
+    ExpectEqualTensors((*fast)[0], (*ref)[0]);
+  }
+}
+
 // The rounding itself, against values worked out by hand.
 TEST(FastQuantizeTest, RoundsHalfToEvenAndSaturates) {
   const std::vector<float> x = {0.5f,
