@@ -1,10 +1,11 @@
 // The AVX-512 VNNI int8 1x1 kernel (kernels/simd/qpointwise_vnni.cc) against the reference
-// QLinearConv, bit for bit: input channels 4 to 64 (every compiled group count), output channels
-// that leave blocks of 64, 32 and 16, odd pixel counts (the last pixel paired with itself), batch
+// QLinearConv, bit for bit: input channels 4 to 64 (every compiled group count) and 80 to 384 (the
+// group loop), output channels that leave blocks of 64, 32 and 16 and padded blocks, pixel counts
+// off the step (the last pixels repeated), batch
 // 2, u8 and s8 inputs and outputs, zero points, per-tensor and per-channel scales, no bias, Relu
 // and Clip; 1 and 2 threads. The nodes it leaves to the next kernel: padding, strides, groups,
-// windows over 1x1, input channels not a multiple of 4 or over 64, output channels not a multiple
-// of 16, weight zero points. On CPUs without VNNI it claims nothing.
+// windows over 1x1, input channels not a multiple of 4 (beyond 64: of 16) or over 384, weight
+// zero points. On CPUs without VNNI it claims nothing.
 #include "kernels/simd/qpointwise_vnni.h"
 
 #include <gtest/gtest.h>
@@ -35,10 +36,15 @@ TEST(QPointwiseVnniTest, MatchesReferenceBitForBit) {
     GTEST_SKIP() << "this CPU has no AVX-512 VNNI; the kernel claims nothing";
   using D = DType;
   std::vector<QConvCase> cases;
-  for (int64_t k = 4; k <= kMaxQPointwiseInputChannels; k += 4) {
+  for (int64_t k = 4; k <= 64; k += 4) {
     cases.push_back(Pointwise({1, 5, 7, k}, 16 * (1 + k % 7), D::kU8, D::kU8, 3, 1));
   }
-  for (int64_t n : {16, 32, 48, 64, 80, 96, 112, 144, 192}) {
+  // Beyond 64 input channels the group loop runs four groups a step.
+  for (int64_t k : {80, 96, 144, 384}) {
+    cases.push_back(Pointwise({1, 5, 3, k}, 16 * (1 + k % 5), D::kU8, D::kU8, 9, 2));
+  }
+  // Counts off the multiples of 16 pad the last block of one or two vectors.
+  for (int64_t n : {16, 32, 48, 64, 80, 96, 112, 144, 192, 8, 20, 24, 40, 56, 100}) {
     cases.push_back(Pointwise({1, 6, 5, 24}, n, D::kU8, D::kU8, 131, 7));
   }
   cases.push_back(Pointwise({2, 3, 3, 16}, 96, D::kI8, D::kU8, -5, 2));
@@ -80,8 +86,9 @@ TEST(QPointwiseVnniTest, LeavesOtherNodesToTheNextKernel) {
                                           weight_zero_point,
                                           Pointwise({1, 6, 6, 18}, 32),
                                           Pointwise({1, 6, 6, 68}, 32),
-                                          Pointwise({1, 6, 6, 16}, 24),
-                                          Pointwise({0, 6, 6, 16}, 32)};  // an empty batch
+                                          Pointwise({1, 6, 6, 400}, 32),
+                                          Pointwise({1, 2, 2, 320}, 1280),  // 400 KiB of weights
+                                          Pointwise({0, 6, 6, 16}, 32)};    // an empty batch
   qconv_test::ExpectRefused(OnlyThisKernel(), refused, base, 6000);
 }
 
