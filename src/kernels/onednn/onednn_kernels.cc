@@ -21,7 +21,7 @@ std::span<const KernelDef> OnednnKernels() {
     // Ahead of oneDNN's int8 conv: its depthwise kernel is no faster than fp32 (qdepthwise_vnni.h).
     all.push_back(FastQDepthwiseKernel(KernelPath::kOnednn));
     // And its 1x1 kernel at a fifth of the int8 peak on few input channels (qpointwise_vnni.h).
-    all.push_back(FastQPointwiseKernel(KernelPath::kOnednn));
+    for (const KernelDef& k : FastQPointwiseKernels(KernelPath::kOnednn)) all.push_back(k);
     for (auto family : {OnednnConvKernels(), OnednnPoolKernels(), OnednnMatMulKernels(),
                         OnednnQConvKernels(), OnednnQMatMulKernels(), OnednnTransposeKernels(),
                         OnednnBinaryKernels(), OnednnExpandDepthwiseKernels()}) {

@@ -9,6 +9,12 @@
 #include "kernels/ref/ref_util.h"
 
 namespace edgerun {
+
+int32_t QuantIntAt(const Tensor& t, int64_t i) {
+  const std::byte* p = t.UnalignedBytes();
+  return t.dtype() == DType::kU8 ? LoadAnyAlignment<uint8_t>(p, i) : LoadAnyAlignment<int8_t>(p, i);
+}
+
 namespace {
 
 using enum qlinear_conv::Input;
@@ -19,14 +25,45 @@ bool HasBias(const PrepareContext& ctx) {
   return ctx.inputs.size() > kBias && ctx.inputs[kBias].dtype != DType::kUndefined;
 }
 
-}  // namespace
-
-int32_t QuantIntAt(const Tensor& t, int64_t i) {
-  const std::byte* p = t.UnalignedBytes();
-  return t.dtype() == DType::kU8 ? LoadAnyAlignment<uint8_t>(p, i) : LoadAnyAlignment<int8_t>(p, i);
+// QLinearConvAdd's add: the residual's parameters and the conv output's range.
+Status ReadResidual(const PrepareContext& ctx, QConvResidual* add) {
+  const auto& in = ctx.inputs;
+  const auto& k = ctx.constants;
+  if (in.size() != kOutZeroPoint + 1 || k.size() != kOutZeroPoint + 1) {
+    return ctx.NotSupported("inputs");
+  }
+  for (int i : {kZScale, kZZeroPoint, kOutScale, kOutZeroPoint}) {
+    if (k[i] == nullptr || k[i]->view().num_elements() != 1) {
+      return ctx.NotSupported("non-constant or per-channel add parameters");
+    }
+  }
+  if (!IsQuant(in[kZ].dtype) || in[kZZeroPoint].dtype != in[kZ].dtype ||
+      in[kOutZeroPoint].dtype != ctx.outputs[0].dtype || in[kZScale].dtype != DType::kF32 ||
+      in[kOutScale].dtype != DType::kF32 || in[kZ].dims != ctx.outputs[0].dims) {
+    return ctx.NotSupported("residual types or shape");
+  }
+  // As kernels/ref/qlinear.cc (InvokeNhwcQLinearConvAdd) computes them.
+  const float out_scale = FloatAt(*k[kOutScale], 0);
+  add->alpha = FloatAt(*k[kYScale], 0) / out_scale;
+  add->beta = FloatAt(*k[kZScale], 0) / out_scale;
+  // The sum's magnitude stays far inside int32 when it is rounded.
+  if (!(std::fabs(add->alpha) + std::fabs(add->beta) < 1e6f)) {
+    return ctx.NotSupported("add scales out of range");
+  }
+  add->signed_z = in[kZ].dtype == DType::kI8;
+  add->z_zero_point =
+      static_cast<float>(QuantIntAt(*k[kZZeroPoint], 0) + (add->signed_z ? 128 : 0));
+  const int32_t conv_zp = QuantIntAt(*k[kYZeroPoint], 0);
+  const int32_t conv_min = in[kYZeroPoint].dtype == DType::kI8 ? -128 : 0;
+  add->conv_lo = conv_min - conv_zp;
+  add->conv_hi = conv_min + 255 - conv_zp;
+  return Status::Ok();
 }
 
-Status ReadQConvRequant(const PrepareContext& ctx, int64_t out_channels, QConvRequant* r) {
+}  // namespace
+
+Status ReadQConvRequant(const PrepareContext& ctx, int64_t out_channels, QConvRequant* r,
+                        QConvResidual* residual) {
   const auto& in = ctx.inputs;
   const auto& k = ctx.constants;
   if (in.size() < 8 || k.size() < 8 || ctx.outputs.empty()) return ctx.NotSupported("inputs");
@@ -35,8 +72,10 @@ Status ReadQConvRequant(const PrepareContext& ctx, int64_t out_channels, QConvRe
     if (k[i] == nullptr) return ctx.NotSupported("non-constant parameters");
   }
   const DType y_type = ctx.outputs[0].dtype;
+  // With a residual, input 7's type is the conv output's, which the add reads.
   if (!IsQuant(in[kX].dtype) || in[kW].dtype != DType::kI8 || !IsQuant(y_type) ||
-      in[kXZeroPoint].dtype != in[kX].dtype || in[kYZeroPoint].dtype != y_type ||
+      in[kXZeroPoint].dtype != in[kX].dtype || !IsQuant(in[kYZeroPoint].dtype) ||
+      (residual == nullptr && in[kYZeroPoint].dtype != y_type) ||
       in[kXScale].dtype != DType::kF32 || in[kWScale].dtype != DType::kF32 ||
       in[kYScale].dtype != DType::kF32 || (has_bias && in[kBias].dtype != DType::kI32)) {
     return ctx.NotSupported("types");
@@ -70,11 +109,14 @@ Status ReadQConvRequant(const PrepareContext& ctx, int64_t out_channels, QConvRe
   }
   const float x_scale = FloatAt(*k[kXScale], 0);
   const float y_scale = FloatAt(*k[kYScale], 0);
-  const float lo = act_lo / y_scale;
-  const float hi = act_hi / y_scale;
+  if (residual != nullptr) RETURN_IF_ERROR(ReadResidual(ctx, residual));
+  // The activation and the output's parameters: the add's, with a residual.
+  const float out_scale = residual != nullptr ? FloatAt(*k[kOutScale], 0) : y_scale;
+  const float lo = act_lo / out_scale;
+  const float hi = act_hi / out_scale;
   // Clip with min > max clamps to two values depending on the input: not a single clamp.
   if (std::isnan(lo) || std::isnan(hi) || lo > hi) return ctx.NotSupported("clip bounds");
-  const int32_t y_zp = QuantIntAt(*k[kYZeroPoint], 0);
+  const int32_t y_zp = QuantIntAt(*k[residual != nullptr ? kOutZeroPoint : kYZeroPoint], 0);
   const int32_t q_min = r->signed_output ? -128 : 0;
   const float out_lo = static_cast<float>(q_min - y_zp);
   const float out_hi = static_cast<float>(q_min + 255 - y_zp);

@@ -45,10 +45,23 @@ struct QConvRequant {
   uint8_t byte_hi() const;
 };
 
+// QLinearConvAdd's add (kernels/ref/qlinear.cc, ConvAddRows) in the sum's output units:
+// fma(z - z_zero_point, beta, (a - a_zp) * alpha), where a - a_zp, the conv's quantized output,
+// is its rounded value clamped to [conv_lo, conv_hi].
+struct QConvResidual {
+  float alpha = 0, beta = 0;
+  float z_zero_point = 0;  // as computed: s8 residuals flipped to u8, + 128
+  bool signed_z = false;
+  int32_t conv_lo = 0, conv_hi = 0;
+};
+
 // Reads QLinearConv's types and constant quantization parameters. NotSupported unless the
 // activations are u8/s8 with per-tensor parameters, the weights s8 with zero point 0, the
-// parameters and bias constant and the fused activation none, Relu or Clip.
-Status ReadQConvRequant(const PrepareContext& ctx, int64_t out_channels, QConvRequant* r);
+// parameters and bias constant and the fused activation none, Relu or Clip. With `residual`
+// (QLinearConvAdd), also the add's, which then owns the activation and the output parameters
+// in `r`; the multipliers stay the conv's.
+Status ReadQConvRequant(const PrepareContext& ctx, int64_t out_channels, QConvRequant* r,
+                        QConvResidual* residual = nullptr);
 
 // Element i of an integer (u8/s8) constant, at any alignment.
 int32_t QuantIntAt(const Tensor& t, int64_t i);
@@ -84,14 +97,11 @@ EDGERUN_VNNI_INLINE __m512i ScaleAndRound(__m512i acc, __m512 multiplier) {
       _mm512_mul_ps(_mm512_cvt_roundepi32_ps(acc, kNearest), multiplier), kNearest);
 }
 
-// The reference's requantization of four vectors of sums, as 64 bytes: vector j's lane i in byte
-// 16 * (i / 4) + 4 * j + i % 4 (the in-lane order of packing dwords to words to bytes). The zero
-// point is added with 16-bit saturation, which keeps every value that can reach a byte; packing
-// to bytes saturates to [0, 255], and the clamp to [byte_lo, byte_hi] does the rest.
-EDGERUN_VNNI_INLINE __m512i RequantizeTo64Bytes(const __m512i acc[4], const __m512 multiplier[4],
-                                                const ByteRequant& r) {
-  __m512i q[4];
-  for (int j = 0; j < 4; ++j) q[j] = ScaleAndRound(acc[j], multiplier[j]);
+// Rounded values (relative to the zero point) of four vectors as 64 bytes: vector j's lane i in
+// byte 16 * (i / 4) + 4 * j + i % 4 (the in-lane order of packing dwords to words to bytes). The
+// zero point is added with 16-bit saturation, which keeps every value that can reach a byte;
+// packing to bytes saturates to [0, 255], and the clamp to [byte_lo, byte_hi] does the rest.
+EDGERUN_VNNI_INLINE __m512i PackTo64Bytes(const __m512i q[4], const ByteRequant& r) {
   const __m512i low = _mm512_adds_epi16(_mm512_packs_epi32(q[0], q[1]), r.zero_point);
   const __m512i high = _mm512_adds_epi16(_mm512_packs_epi32(q[2], q[3]), r.zero_point);
   const __m512i bytes =
@@ -100,11 +110,8 @@ EDGERUN_VNNI_INLINE __m512i RequantizeTo64Bytes(const __m512i acc[4], const __m5
 }
 
 // The same for two vectors: vector j's lane i in byte 8 * (i / 4) + 4 * j + i % 4 of the low 32.
-EDGERUN_VNNI_INLINE __m256i RequantizeTo32Bytes(const __m512i acc[2], const __m512 multiplier[2],
-                                                const ByteRequant& r) {
-  const __m512i words = _mm512_adds_epi16(_mm512_packs_epi32(ScaleAndRound(acc[0], multiplier[0]),
-                                                             ScaleAndRound(acc[1], multiplier[1])),
-                                          r.zero_point);
+EDGERUN_VNNI_INLINE __m256i PackTo32Bytes(const __m512i q[2], const ByteRequant& r) {
+  const __m512i words = _mm512_adds_epi16(_mm512_packs_epi32(q[0], q[1]), r.zero_point);
   __m512i bytes = _mm512_min_epu8(_mm512_max_epu8(_mm512_packus_epi16(words, words), r.lo), r.hi);
   bytes = _mm512_xor_si512(bytes, r.flip_output);
   // Bytes 0-7 of each 128-bit lane: qwords 0, 2, 4 and 6.
@@ -113,15 +120,21 @@ EDGERUN_VNNI_INLINE __m256i RequantizeTo32Bytes(const __m512i acc[2], const __m5
 }
 
 // And for one vector, in lane order.
-EDGERUN_VNNI_INLINE __m128i RequantizeTo16Bytes(__m512i acc, __m512 multiplier,
-                                                const ByteRequant& r) {
-  const __m512i q = ScaleAndRound(acc, multiplier);
+EDGERUN_VNNI_INLINE __m128i PackTo16Bytes(__m512i q, const ByteRequant& r) {
   const __m512i words = _mm512_adds_epi16(_mm512_packs_epi32(q, q), r.zero_point);
   __m512i bytes = _mm512_min_epu8(_mm512_max_epu8(_mm512_packus_epi16(words, words), r.lo), r.hi);
   bytes = _mm512_xor_si512(bytes, r.flip_output);
   // Bytes 0-3 of each 128-bit lane: dwords 0, 4, 8 and 12.
   return _mm512_castsi512_si128(_mm512_permutexvar_epi32(
       _mm512_setr_epi32(0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12), bytes));
+}
+
+// The reference's requantization of four vectors of sums as 64 bytes (PackTo64Bytes' order).
+EDGERUN_VNNI_INLINE __m512i RequantizeTo64Bytes(const __m512i acc[4], const __m512 multiplier[4],
+                                                const ByteRequant& r) {
+  __m512i q[4];
+  for (int j = 0; j < 4; ++j) q[j] = ScaleAndRound(acc[j], multiplier[j]);
+  return PackTo64Bytes(q, r);
 }
 #endif
 

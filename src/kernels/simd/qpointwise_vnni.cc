@@ -49,7 +49,10 @@ struct QPointwiseState : KernelState {
   // [vector][lane]. Before prepare lays them out, multipliers are per channel.
   std::vector<int8_t> weights;
   std::vector<int32_t> bias;
+  // QLinearConvAdd: requant holds the add's output parameters, `add` the add.
   QConvRequant requant;
+  bool residual = false;
+  QConvResidual add;
   int threads = 1;
 
   int groups() const { return static_cast<int>(in_channels / 4); }
@@ -95,7 +98,10 @@ Status ReadNode(const PrepareContext& ctx, QPointwiseState* s) {
   s->pixels = x[0] * x[1] * x[2];
   s->in_channels = k;
   s->out_channels = n;
-  return ReadQConvRequant(ctx, n, &s->requant);
+  s->residual = ctx.node.op_type == "QLinearConvAdd";
+  // A residual is added on the group loop's path only, four groups a step.
+  if (s->residual && k % 16 != 0) return ctx.NotSupported("input channels");
+  return ReadQConvRequant(ctx, n, &s->requant, s->residual ? &s->add : nullptr);
 }
 
 bool SupportsQPointwise(const SupportContext& ctx) {
@@ -157,14 +163,61 @@ EDGERUN_VNNI_INLINE __m512i BroadcastGroup(const uint8_t* pixel, int g) {
   return kSignedInput ? _mm512_xor_si512(b, _mm512_set1_epi8(-128)) : b;
 }
 
+// The add's constants in vectors.
+struct ResidualVectors {
+  __m512 alpha, beta, z_zero_point;
+  __m512i conv_lo, conv_hi, flip_z;
+};
+
+// A pixel's residual bytes for a block of kVectors vectors (s8 flipped to u8).
+template <int kVectors>
+EDGERUN_VNNI_INLINE __m512i LoadResidual(const uint8_t* z, __mmask32 mask,
+                                         const ResidualVectors& a) {
+  __m512i bytes;
+  if constexpr (kVectors == 4) {
+    bytes = _mm512_loadu_si512(z);
+  } else if constexpr (kVectors == 2) {
+    bytes = _mm512_castsi256_si512(_mm256_maskz_loadu_epi8(mask, z));
+  } else {
+    bytes = _mm512_castsi128_si512(_mm_maskz_loadu_epi8(static_cast<__mmask16>(mask), z));
+  }
+  return _mm512_xor_si512(bytes, a.flip_z);
+}
+
+// QLinearConvAdd's add on a pixel's rounded conv values q (relative to the conv's zero point, in
+// the lane order of a block of kVectors vectors) and its residual bytes: q becomes the rounded
+// sum in the add's output units.
+template <int kVectors>
+EDGERUN_VNNI_INLINE void AddResidual(__m512i bytes, const ResidualVectors& a, __m512i q[kVectors]) {
+  for (int j = 0; j < kVectors; ++j) {
+    // Vector j's lane i reads the byte of its channel (ChannelOfLane): dword kVectors * L + j.
+    __m128i lane_bytes = _mm512_castsi512_si128(bytes);
+    if constexpr (kVectors > 1) {
+      const __m512i dwords = _mm512_setr_epi32(j, kVectors + j, 2 * kVectors + j, 3 * kVectors + j,
+                                               0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+      lane_bytes = _mm512_castsi512_si128(_mm512_permutexvar_epi32(dwords, bytes));
+    }
+    const __m512 residual =
+        _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(lane_bytes)), a.z_zero_point);
+    const __m512i conv = _mm512_min_epi32(_mm512_max_epi32(q[j], a.conv_lo), a.conv_hi);
+    // One rounding for the product and the sum, as the reference (an FMA).
+    const __m512 sum =
+        _mm512_fmadd_ps(residual, a.beta, _mm512_mul_ps(_mm512_cvtepi32_ps(conv), a.alpha));
+    q[j] = _mm512_cvt_roundps_epi32(sum, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+}
+
 // Block `block` (kVectors x 16 output channels) of pixels [begin, end), 16 / kVectors pixels a
 // step (16 sums in registers; the last step's missing pixels repeat its last one). kGroups: the
 // groups of four input channels, 0 for s.groups() (a multiple of 4) at run time.
 // kPixelsInOneVector: a 16-channel output (one vector a pixel) stores four pixels' bytes at once.
-template <bool kSignedInput, int kGroups, int kVectors, bool kPixelsInOneVector>
+// kResidual: QLinearConvAdd, z its residual (which y may be: each pixel's z is read before its
+// output is written).
+template <bool kSignedInput, int kGroups, int kVectors, bool kPixelsInOneVector, bool kResidual>
 [[EDGERUN_VNNI_TARGET]] void ComputeBlock(const QPointwiseState& s, const OutputBlock& block,
-                                          const uint8_t* x, uint8_t* y, int64_t begin, int64_t end,
-                                          const ByteRequant& r) {
+                                          const uint8_t* x, const uint8_t* z, uint8_t* y,
+                                          int64_t begin, int64_t end, const ByteRequant& r,
+                                          const ResidualVectors& a) {
   constexpr int kPixels = 16 / kVectors;
   // Locals: the stores through uint8_t* could alias `s`, whose fields would be read again.
   const int64_t k = s.in_channels, n = s.out_channels;
@@ -220,15 +273,27 @@ template <bool kSignedInput, int kGroups, int kVectors, bool kPixelsInOneVector>
         _mm512_mask_storeu_epi8(y + (first + p) * 16, mask, bytes);
       }
     } else {
-      for (int p = 0; p < kPixels; ++p) {
-        uint8_t* dst = y + std::min(first + p, end - 1) * n + block.first;
+      // The last step's repeated pixels are not stored again: in place, their z is gone. The
+      // step's residuals are loaded before its first store: a masked store that overlaps a later
+      // load's bytes (even masked off) stalls the load until the store retires.
+      const int pixels = static_cast<int>(std::min<int64_t>(kPixels, end - first));
+      __m512i residual[kResidual ? kPixels : 1];
+      if constexpr (kResidual) {
+        for (int p = 0; p < pixels; ++p) {
+          residual[p] = LoadResidual<kVectors>(z + (first + p) * n + block.first, tail_mask, a);
+        }
+      }
+      for (int p = 0; p < pixels; ++p) {
+        const int64_t at = (first + p) * n + block.first;
+        __m512i q[kVectors];
+        for (int j = 0; j < kVectors; ++j) q[j] = ScaleAndRound(acc[p][j], multiplier[j]);
+        if constexpr (kResidual) AddResidual<kVectors>(residual[p], a, q);
         if constexpr (kVectors == 4) {
-          _mm512_storeu_si512(dst, RequantizeTo64Bytes(acc[p], multiplier, r));
+          _mm512_storeu_si512(y + at, PackTo64Bytes(q, r));
         } else if constexpr (kVectors == 2) {
-          _mm256_mask_storeu_epi8(dst, tail_mask, RequantizeTo32Bytes(acc[p], multiplier, r));
+          _mm256_mask_storeu_epi8(y + at, tail_mask, PackTo32Bytes(q, r));
         } else {
-          _mm_mask_storeu_epi8(dst, static_cast<__mmask16>(tail_mask),
-                               RequantizeTo16Bytes(acc[p][0], multiplier[0], r));
+          _mm_mask_storeu_epi8(y + at, static_cast<__mmask16>(tail_mask), PackTo16Bytes(q[0], r));
         }
       }
     }
@@ -236,24 +301,30 @@ template <bool kSignedInput, int kGroups, int kVectors, bool kPixelsInOneVector>
 }
 
 // Pixels [begin, end), block by block.
-template <bool kSignedInput, int kGroups>
-[[EDGERUN_VNNI_TARGET]] void ComputePixels(const QPointwiseState& s, const uint8_t* x, uint8_t* y,
-                                           int64_t begin, int64_t end) {
+template <bool kSignedInput, int kGroups, bool kResidual = false>
+[[EDGERUN_VNNI_TARGET]] void ComputePixels(const QPointwiseState& s, const uint8_t* x,
+                                           const uint8_t* z, uint8_t* y, int64_t begin,
+                                           int64_t end) {
   const ByteRequant r = MakeByteRequant(s.requant);
+  const ResidualVectors a{
+      _mm512_set1_ps(s.add.alpha),        _mm512_set1_ps(s.add.beta),
+      _mm512_set1_ps(s.add.z_zero_point), _mm512_set1_epi32(s.add.conv_lo),
+      _mm512_set1_epi32(s.add.conv_hi),   _mm512_set1_epi8(s.add.signed_z ? -128 : 0)};
   for (const OutputBlock& block : s.blocks) {
     if (block.vectors == 4) {
-      ComputeBlock<kSignedInput, kGroups, 4, false>(s, block, x, y, begin, end, r);
+      ComputeBlock<kSignedInput, kGroups, 4, false, kResidual>(s, block, x, z, y, begin, end, r, a);
     } else if (block.vectors == 2) {
-      ComputeBlock<kSignedInput, kGroups, 2, false>(s, block, x, y, begin, end, r);
-    } else if (s.out_channels == kLanes) {
-      ComputeBlock<kSignedInput, kGroups, 1, true>(s, block, x, y, begin, end, r);
+      ComputeBlock<kSignedInput, kGroups, 2, false, kResidual>(s, block, x, z, y, begin, end, r, a);
+    } else if (s.out_channels == kLanes && !kResidual) {
+      ComputeBlock<kSignedInput, kGroups, 1, true, false>(s, block, x, z, y, begin, end, r, a);
     } else {
-      ComputeBlock<kSignedInput, kGroups, 1, false>(s, block, x, y, begin, end, r);
+      ComputeBlock<kSignedInput, kGroups, 1, false, kResidual>(s, block, x, z, y, begin, end, r, a);
     }
   }
 }
 
-using PixelsFn = void (*)(const QPointwiseState&, const uint8_t*, uint8_t*, int64_t, int64_t);
+using PixelsFn = void (*)(const QPointwiseState&, const uint8_t*, const uint8_t*, uint8_t*, int64_t,
+                          int64_t);
 
 template <bool kSignedInput, int... kGroups>
 constexpr auto PixelsTable(std::integer_sequence<int, kGroups...>) {
@@ -267,14 +338,18 @@ Status InvokeQPointwise(InvokeContext& ctx) {
   constexpr auto kGroupCounts = std::make_integer_sequence<int, kUnrolledGroups>();
   static constexpr auto kUnsigned = PixelsTable<false>(kGroupCounts);
   static constexpr auto kSigned = PixelsTable<true>(kGroupCounts);
-  const PixelsFn compute =
-      s.groups() > kUnrolledGroups
-          ? (s.requant.signed_input ? ComputePixels<true, 0> : ComputePixels<false, 0>)
-          : (s.requant.signed_input ? kSigned : kUnsigned)[s.groups() - 1];
+  const bool sign = s.requant.signed_input;
+  PixelsFn compute = (sign ? kSigned : kUnsigned)[std::min(s.groups(), kUnrolledGroups) - 1];
+  if (s.residual) {
+    compute = sign ? ComputePixels<true, 0, true> : ComputePixels<false, 0, true>;
+  } else if (s.groups() > kUnrolledGroups) {
+    compute = sign ? ComputePixels<true, 0> : ComputePixels<false, 0>;
+  }
   const auto* x = static_cast<const uint8_t*>(ctx.inputs[kX].raw);
+  const auto* z = s.residual ? static_cast<const uint8_t*>(ctx.inputs[kZ].raw) : nullptr;
   auto* y = static_cast<uint8_t*>(ctx.outputs[0].raw);
   ForEachShare(static_cast<size_t>(s.pixels), s.threads, 2, [&](size_t begin, size_t end) {
-    compute(s, x, y, static_cast<int64_t>(begin), static_cast<int64_t>(end));
+    compute(s, x, z, y, static_cast<int64_t>(begin), static_cast<int64_t>(end));
   });
   return Status::Ok();
 #else
@@ -284,14 +359,13 @@ Status InvokeQPointwise(InvokeContext& ctx) {
 
 }  // namespace
 
-KernelDef FastQPointwiseKernel(KernelPath path) {
-  return {"QLinearConv",
-          path,
-          DTypeSet{DType::kU8, DType::kI8},
-          SupportsQPointwise,
-          PreparePointwise,
-          InvokeQPointwise,
-          kNhwcDomain};
+std::array<KernelDef, 2> FastQPointwiseKernels(KernelPath path) {
+  constexpr DTypeSet kTypes{DType::kU8, DType::kI8};
+  return {KernelDef{"QLinearConv", path, kTypes, SupportsQPointwise, PreparePointwise,
+                    InvokeQPointwise, kNhwcDomain},
+          KernelDef{"QLinearConvAdd", path, kTypes, SupportsQPointwise, PreparePointwise,
+                    InvokeQPointwise, kNhwcDomain, /*may_run_in_place=*/true,
+                    /*output_aliases_input=*/false, /*setup=*/nullptr, /*in_place_input=*/kZ}};
 }
 
 }  // namespace edgerun

@@ -39,7 +39,26 @@ struct QConvCase {
   int32_t w_zp = 0;
   int64_t group = 0;         // 0: depthwise, one group per input channel
   int64_t out_channels = 0;  // 0: the input channels
+  // QLinearConvAdd: y_type and y_zp are the conv output's (a), the add's output has its own;
+  // the conv output's scale is multiplied by a_scale_factor (below 1: it saturates before the
+  // add).
+  bool residual = false;
+  DType z_type = DType::kU8, out_type = DType::kU8;
+  int32_t z_zp = 0, out_zp = 0;
+  float a_scale_factor = 1.0f;
 };
+
+// The case as QLinearConvAdd: the residual and the add's output in the given types.
+inline QConvCase WithResidual(QConvCase c, DType z_type, int32_t z_zp, DType out_type,
+                              int32_t out_zp, float a_scale_factor = 1.0f) {
+  c.residual = true;
+  c.z_type = z_type;
+  c.z_zp = z_zp;
+  c.out_type = out_type;
+  c.out_zp = out_zp;
+  c.a_scale_factor = a_scale_factor;
+  return c;
+}
 
 // A 1x1 conv case: x (NHWC) to `out_channels`, no padding.
 inline QConvCase Pointwise(std::vector<int64_t> x, int64_t out_channels, DType x_type = DType::kU8,
@@ -58,7 +77,10 @@ inline QConvCase With(QConvCase c, std::string activation, std::vector<float> pa
 }
 
 inline std::string Describe(const QConvCase& c) {
-  return "x " + DimsToString(c.x) + " group " + std::to_string(c.group) + " out " +
+  return std::string(c.residual ? "residual " + std::string(DTypeName(c.z_type)) + "->" +
+                                      std::string(DTypeName(c.out_type)) + " "
+                                : "") +
+         "x " + DimsToString(c.x) + " group " + std::to_string(c.group) + " out " +
          std::to_string(c.out_channels) + " kernel " + DimsToString(c.kernel) + " strides " +
          DimsToString(c.strides) + " pads " + DimsToString(c.pads) + " dilations " +
          DimsToString(c.dilations) + " " + std::string(DTypeName(c.x_type)) + "->" +
@@ -68,6 +90,7 @@ inline std::string Describe(const QConvCase& c) {
 struct QConvNode {
   Node node;
   Tensor x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, b;
+  Tensor z, z_scale, z_zp, out_scale, out_zp;  // QLinearConvAdd's
   std::vector<const Tensor*> inputs;
 };
 
@@ -77,7 +100,9 @@ inline void MakeQConvNode(const QConvCase& c, uint32_t seed, QConvNode* d) {
   const int64_t ch = c.x[3];
   const int64_t group = c.group > 0 ? c.group : ch;
   const int64_t m = c.out_channels > 0 ? c.out_channels : ch;
-  d->node = onednn_test::OnednnTestNode("QLinearConv", kNhwcDomain, c.bias ? 9 : 8, 10);
+  d->node = c.residual
+                ? onednn_test::OnednnTestNode("QLinearConvAdd", kNhwcDomain, 14, 10)
+                : onednn_test::OnednnTestNode("QLinearConv", kNhwcDomain, c.bias ? 9 : 8, 10);
   Node& n = d->node;
   n.attrs["group"] = Attribute::Int(group);
   onednn_test::SetInts(n, "kernel_shape", c.kernel);
@@ -96,7 +121,8 @@ inline void MakeQConvNode(const QConvCase& c, uint32_t seed, QConvNode* d) {
   d->w_scale = RandomTensor(DType::kF32, {c.per_channel ? m : 1}, seed + 2, 0.002, 0.01);
   // Outputs spread over the int8 range (as in onednn_qconv_test.cc): the sum of k products.
   const double k = static_cast<double>(ch / group * c.kernel[0] * c.kernel[1]);
-  const float ys = static_cast<float>(std::sqrt(k) * 70.0 * 70.0 * xs * 0.006 / 50.0);
+  const float ys =
+      static_cast<float>(std::sqrt(k) * 70.0 * 70.0 * xs * 0.006 / 50.0) * c.a_scale_factor;
   d->b = RandomTensor(DType::kI32, {m}, seed + 3, -3000, 3000);
   d->x_scale = Scalar(DType::kF32, xs);
   d->y_scale = Scalar(DType::kF32, ys);
@@ -104,13 +130,33 @@ inline void MakeQConvNode(const QConvCase& c, uint32_t seed, QConvNode* d) {
   d->y_zp = Scalar(c.y_type, c.y_zp);
   d->w_zp = Scalar(DType::kI8, c.w_zp);
   d->inputs = {&d->x, &d->x_scale, &d->x_zp, &d->w, &d->w_scale, &d->w_zp, &d->y_scale, &d->y_zp};
-  if (c.bias) d->inputs.push_back(&d->b);
+  if (c.bias || c.residual) d->inputs.push_back(c.bias ? &d->b : nullptr);
+  if (!c.residual) return;
+  // The residual has the conv output's shape.
+  std::vector<TensorType> types;
+  for (const Tensor* t : d->inputs)
+    types.push_back(t ? TensorType{t->dtype(), t->dims()} : TensorType{});
+  Node conv = onednn_test::OnednnTestNode("QLinearConv", kNhwcDomain, 9, 10);
+  conv.attrs = n.attrs;
+  Expected<std::vector<TensorType>> a = InferNode(conv, types, d->inputs);
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  const bool z_u8 = c.z_type == DType::kU8;
+  d->z = RandomTensor(c.z_type, (*a)[0].dims, seed + 4, z_u8 ? 0 : -128, z_u8 ? 255 : 127);
+  d->z_scale = Scalar(DType::kF32, ys * 0.8f);
+  d->z_zp = Scalar(c.z_type, c.z_zp);
+  d->out_scale = Scalar(DType::kF32, ys * 1.3f);
+  d->out_zp = Scalar(c.out_type, c.out_zp);
+  for (const Tensor* t : {&d->z, &d->z_scale, &d->z_zp, &d->out_scale, &d->out_zp}) {
+    d->inputs.push_back(t);
+  }
 }
 
 // Whether the first kernel of `table` claims the node (on the oneDNN path).
 inline bool Claims(std::span<const KernelDef> table, const QConvNode& d) {
   std::vector<TensorType> types;
-  for (const Tensor* t : d.inputs) types.push_back(TensorType{t->dtype(), t->dims()});
+  for (const Tensor* t : d.inputs) {
+    types.push_back(t != nullptr ? TensorType{t->dtype(), t->dims()} : TensorType{});
+  }
   Expected<std::vector<TensorType>> out = InferNode(d.node, types, d.inputs);
   EXPECT_TRUE(out.ok());
   if (!out.ok()) return false;

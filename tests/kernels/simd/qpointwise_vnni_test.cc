@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <vector>
 
 #include "core/cpu_features.h"
@@ -25,9 +26,10 @@ using qconv_test::Pointwise;
 using qconv_test::QConvCase;
 using qconv_test::QConvNode;
 using qconv_test::With;
+using qconv_test::WithResidual;
 
 std::span<const KernelDef> OnlyThisKernel() {
-  static const KernelDef table[] = {FastQPointwiseKernel(KernelPath::kOnednn)};
+  static const std::array<KernelDef, 2> table = FastQPointwiseKernels(KernelPath::kOnednn);
   return table;
 }
 
@@ -70,6 +72,32 @@ TEST(QPointwiseVnniTest, MatchesReferenceBitForBit) {
                                   constant_case);
 }
 
+// QLinearConvAdd: the residual add fused in (kernels/ref/qlinear.cc, ConvAddRows).
+TEST(QPointwiseVnniTest, ResidualAddMatchesReferenceBitForBit) {
+  if (!CpuHasAvx512Vnni())
+    GTEST_SKIP() << "this CPU has no AVX-512 VNNI; the kernel claims nothing";
+  using D = DType;
+  const QConvCase mobile = Pointwise({1, 56, 56, 144}, 24, D::kU8, D::kU8, 3, 121);
+  QConvCase no_bias = Pointwise({1, 5, 7, 32}, 64, D::kU8, D::kU8, 7, 130);
+  no_bias.bias = false;
+  const std::vector<QConvCase> cases = {
+      WithResidual(mobile, D::kU8, 117, D::kU8, 125),
+      // Blocks of 64, 32 and 16 channels and padded ones, pixel counts off the step.
+      WithResidual(Pointwise({1, 5, 7, 16}, 112), D::kU8, 3, D::kU8, 9),
+      WithResidual(Pointwise({2, 3, 5, 48}, 40), D::kI8, -4, D::kU8, 100),
+      WithResidual(Pointwise({1, 9, 3, 96}, 8, D::kI8, D::kI8, 5, -3), D::kU8, 200, D::kI8, 7),
+      WithResidual(Pointwise({1, 4, 4, 384}, 96, D::kU8, D::kI8, 1, 0), D::kI8, 0, D::kI8, -20),
+      // The conv output saturates before the add.
+      WithResidual(Pointwise({1, 6, 6, 64}, 32, D::kU8, D::kU8, 0, 128), D::kU8, 128, D::kU8, 128,
+                   0.05f),
+      WithResidual(no_bias, D::kU8, 50, D::kU8, 60),
+      WithResidual(With(Pointwise({1, 6, 5, 32}, 48), "Relu"), D::kU8, 20, D::kU8, 0),
+      WithResidual(With(Pointwise({1, 6, 5, 32}, 48, D::kU8, D::kI8, 0, -5), "Clip", {-0.2f, 0.7f}),
+                   D::kI8, 3, D::kI8, -100),
+  };
+  qconv_test::ExpectCasesBitExact(OnlyThisKernel(), cases, "qpointwise:avx512_vnni", 4000);
+}
+
 TEST(QPointwiseVnniTest, LeavesOtherNodesToTheNextKernel) {
   const QConvCase base = Pointwise({1, 6, 6, 16}, 32);
   QConvCase padded = base, strided = base, grouped = base, window = base, weight_zero_point = base;
@@ -79,16 +107,13 @@ TEST(QPointwiseVnniTest, LeavesOtherNodesToTheNextKernel) {
   window.kernel = {3, 3};
   window.pads = {1, 1, 1, 1};
   weight_zero_point.w_zp = 3;
-  const std::vector<QConvCase> refused = {padded,
-                                          strided,
-                                          grouped,
-                                          window,
-                                          weight_zero_point,
-                                          Pointwise({1, 6, 6, 18}, 32),
-                                          Pointwise({1, 6, 6, 68}, 32),
-                                          Pointwise({1, 6, 6, 400}, 32),
-                                          Pointwise({1, 2, 2, 320}, 1280),  // 400 KiB of weights
-                                          Pointwise({0, 6, 6, 16}, 32)};    // an empty batch
+  const std::vector<QConvCase> refused = {
+      padded, strided, grouped, window, weight_zero_point, Pointwise({1, 6, 6, 18}, 32),
+      Pointwise({1, 6, 6, 68}, 32), Pointwise({1, 6, 6, 400}, 32),
+      Pointwise({1, 2, 2, 320}, 1280),  // 400 KiB of weights
+      // A residual with input channels off the multiples of 16.
+      WithResidual(Pointwise({1, 4, 4, 24}, 32), DType::kU8, 0, DType::kU8, 0),
+      Pointwise({0, 6, 6, 16}, 32)};  // an empty batch
   qconv_test::ExpectRefused(OnlyThisKernel(), refused, base, 6000);
 }
 
