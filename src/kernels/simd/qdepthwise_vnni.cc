@@ -121,9 +121,12 @@ Status ReadNode(const PrepareContext& ctx, QDepthwiseState* s) {
   // Where oneDNN's kernel was as fast or faster (MobileNetV2's layers, each alone, 1 thread, this
   // kernel's time / oneDNN's): a channel tail (c % 64) at stride 2, whose slots of neighbouring
   // pixels are gathered one by one (112x112x96 and 56x56x144: 1.6), and fewer than 64 channels
-  // (112x112x32: 0.95-1.0 alone, 1.09 in the model). Whole blocks ran 1.2-1.7x faster, tails at
-  // stride 1 (56x56x144) 1.05-1.1x.
-  if (c < kBlock) return ctx.NotSupported("fewer than 64 channels");
+  // (56x56x16: 1.4) but for 32 at stride 1, whose two pixels a block load and store as one run
+  // (112x112x32: 0.79). Whole blocks ran 1.2-1.7x faster, tails at stride 1 (56x56x144)
+  // 1.05-1.2x.
+  if (c < kBlock && !(c == 32 && s->stride_w == 1)) {
+    return ctx.NotSupported("fewer than 64 channels");
+  }
   if (c % kBlock != 0 && s->stride_w != 1) return ctx.NotSupported("channel tail at stride > 1");
   return ReadQConvRequant(ctx, c, &s->requant);
 }
@@ -186,6 +189,12 @@ Status PrepareQDepthwise(PrepareContext& ctx) {
 }
 
 #ifdef EDGERUN_VNNI_X86
+// Whether a block's slots are whole pixels of adjacent columns (16 or 32 channels at stride 1): the
+// block then loads and stores as one run of bytes.
+bool AdjacentSlots(const QDepthwiseState& s, const BlockShape& shape) {
+  return s.channels == shape.slot && s.stride_w == 1;
+}
+
 // A gathered row: its first image column's block, and the bytes to the next column (0 for a row
 // outside the image, which reads the zero-point row throughout).
 struct GatherRow {
@@ -244,6 +253,8 @@ template <bool kSignedInput, int kPixels, bool kWhole>
   const int64_t span = (kPixels - 1) * stride;
   const int64_t inside_begin = std::min<int64_t>(count, pad_left);
   const int64_t inside_end = std::clamp<int64_t>(s.in_w + pad_left - span, inside_begin, count);
+  // Slots that are whole pixels at stride 1 (16 or 32 channels) are adjacent in the row: one load.
+  const bool adjacent = AdjacentSlots(s, shape);
   for (int g = 0; g < groups; ++g) {
     __m512i* out = columns + g * count * kVectors;
     const GatherRow* r = rows + g * kRowsPerGroup;
@@ -252,7 +263,7 @@ template <bool kSignedInput, int kPixels, bool kWhole>
       __m512i row[kRowsPerGroup];
       const bool inside = xi >= inside_begin && xi < inside_end;
       for (int k = 0; k < kRowsPerGroup; ++k) {
-        if (kWhole && inside) {
+        if ((kWhole || adjacent) && inside) {
           row[k] = _mm512_loadu_si512(r[k].first + x * r[k].column_stride);
         } else if (inside) {
           row[k] = LoadSlots<kPixels, true>(s, r[k], x, stride, slot_mask, zero_point);
@@ -292,6 +303,7 @@ template <int kPixels, bool kWhole, int kCols>
   const ByteRequant requant = MakeByteRequant(s.requant);
   const uint64_t slot_mask =
       shape.channels >= 64 ? ~uint64_t{0} : (uint64_t{1} << shape.channels) - 1;
+  const bool adjacent = AdjacentSlots(s, shape);
   __m512i bias[kVectors];
   __m512 multiplier[kVectors];
   for (int j = 0; j < kVectors; ++j) {
@@ -317,6 +329,10 @@ template <int kPixels, bool kWhole, int kCols>
       _mm512_storeu_si512(dst, bytes);
     } else if (kPixels == 1) {
       _mm512_mask_storeu_epi8(dst, slot_mask, bytes);
+    } else if (adjacent) {
+      const int64_t pixels = std::min<int64_t>(kPixels, out_w - ox);
+      _mm512_mask_storeu_epi8(
+          dst, pixels == kPixels ? ~__mmask64{0} : (__mmask64{1} << (pixels * c)) - 1, bytes);
     } else {
       // Slot by slot; slots past the row's last pixel stay unwritten.
       const int64_t pixels = std::min<int64_t>(kPixels, out_w - ox);

@@ -11,8 +11,8 @@
 // each thread gathers into its own share of the scratch.
 // Usage (onednn_kernels.cc puts it ahead of oneDNN's QLinearConv):
 //   all.push_back(FastQDepthwiseKernel(KernelPath::kOnednn));
-// It claims QLinearConv nodes with group == input channels == output channels (64 or more; a
-// channel count off the 64-channel blocks only at stride 1), u8/s8 activations, s8 weights with
+// It claims QLinearConv nodes with group == input channels == output channels (64 or more, or 32;
+// a channel count off the 64-channel blocks only at stride 1), u8/s8 activations, s8 weights with
 // zero point 0, constant weights, bias, scales and zero points (per-tensor activation
 // parameters), Relu/Clip, windows up to kMaxQDepthwiseSide a side; other nodes, and CPUs without
 // AVX-512 VNNI, go to the next kernel (qdepthwise_vnni.cc says where oneDNN's was as fast).

@@ -6,7 +6,8 @@
 // s8 inputs and outputs, zero points, per-tensor and per-channel scales, no bias, Relu, Clip
 // bounds inside and outside the output's range, batch 2; 1 and 2 threads. The nodes it leaves to
 // the next kernel: weight zero points, a channel multiplier, windows over 8 a side, channel tails
-// at strides over 1, fewer than 64 channels. On CPUs without VNNI it claims nothing.
+// at strides over 1, fewer than 64 channels but for 32 at stride 1. On CPUs without VNNI it claims
+// nothing.
 #include "kernels/simd/qdepthwise_vnni.h"
 
 #include <gtest/gtest.h>
@@ -70,10 +71,17 @@ TEST(QDepthwiseVnniTest, MatchesReferenceBitForBit) {
   cases.push_back(With(u8, "Clip", {-100.0f, 100.0f}));
   cases.push_back(With(to_s8, "Clip", {1e6f, 2e6f}));
   const size_t constant_case = cases.size() - 1;  // every output 127
+  // 32 channels at stride 1: a block's two pixels are one run of bytes, odd widths leave half a
+  // block at a row's end.
+  cases.push_back({{1, 9, 11, 32}});
+  cases.push_back({{2, 7, 8, 32}, {3, 3}, {1, 1}, {0, 2, 1, 0}, {1, 1}, D::kI8, D::kI8, 9, -4});
+  cases.push_back({{1, 6, 5, 32}, {5, 5}, {2, 1}, {2, 2, 2, 2}, {1, 1}, D::kU8, D::kU8, 40, 3});
+  cases.push_back({{1, 10, 9, 32}, {3, 3}, {1, 1}, {2, 2, 2, 2}, {2, 2}, D::kU8, D::kI8, 1, 5});
   // MobileNetV2 sizes, large enough to meet rounding ties.
   const QConvCase mobile{{1, 28, 28, 192}, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, D::kU8,
                          D::kU8,           0,      0};
   cases.push_back(With(mobile, "Clip", {0.0f, 6.0f}));
+  cases.push_back(With(QConvCase{{1, 112, 112, 32}}, "Clip", {0.0f, 6.0f}));
   cases.push_back({{1, 56, 56, 144}, {3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, D::kU8, D::kU8, 3, 0});
   cases.push_back({{1, 28, 28, 192}, {3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, D::kU8, D::kU8, 3, 0});
   qconv_test::ExpectCasesBitExact(OnlyThisKernel(), cases, "qdepthwise:avx512_vnni", 1000,
@@ -85,14 +93,15 @@ TEST(QDepthwiseVnniTest, LeavesOtherNodesToTheNextKernel) {
   QConvCase weight_zero_point = base, two_per_channel = base;
   weight_zero_point.w_zp = 3;
   two_per_channel.out_channels = 128;
-  const std::vector<QConvCase> refused = {
-      weight_zero_point,
-      two_per_channel,
-      {{1, 12, 12, 64}, {9, 9}, {1, 1}, {4, 4, 4, 4}},
-      // Where oneDNN's kernel is as fast: a channel tail at stride 2, fewer than 64 channels.
-      {{1, 12, 12, 96}, {3, 3}, {2, 2}},
-      {{1, 12, 12, 32}},
-      {{0, 12, 12, 64}}};  // an empty batch
+  const std::vector<QConvCase> refused = {weight_zero_point,
+                                          two_per_channel,
+                                          {{1, 12, 12, 64}, {9, 9}, {1, 1}, {4, 4, 4, 4}},
+                                          // Where oneDNN's kernel is as fast: a channel tail at
+                                          // stride 2, fewer than 64 channels (but 32 at stride 1).
+                                          {{1, 12, 12, 96}, {3, 3}, {2, 2}},
+                                          {{1, 12, 12, 16}},
+                                          {{1, 12, 12, 32}, {3, 3}, {2, 2}},
+                                          {{0, 12, 12, 64}}};  // an empty batch
   qconv_test::ExpectRefused(OnlyThisKernel(), refused, {{1, 9, 9, 64}}, 5000);
 }
 
