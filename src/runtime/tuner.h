@@ -29,8 +29,9 @@ namespace edgerun {
 // tuner are timed again. 2: at several threads with oneDNN among the paths, the other paths are
 // timed on the calling thread (revision 1 timed them on the session's pool), and an alternative's
 // win is confirmed by timing it and the static preference again. 3: every kernel of a path that
-// claims a node is timed, not just the first.
-inline constexpr uint64_t kTunerRevision = 3;
+// claims a node is timed, not just the first. 4: edgerun's int8 1x1 kernel (qpointwise_vnni) went
+// ahead of oneDNN's on the oneDNN path, so a cached kernel ordinal ("onednn+1") names another one.
+inline constexpr uint64_t kTunerRevision = 4;
 
 // The cache key: a hex digest of everything a timing depends on.
 // `winograd` is SessionOptions::winograd (it changes what a oneDNN conv candidate runs).
