@@ -21,10 +21,10 @@ namespace {
 using enum qlinear_conv::Input;
 
 // Output channels are computed in blocks of 64 (four vectors), then one of 32 and one of 16 for
-// what remains. Packing a block's int32 vectors to bytes (dword -> word -> byte, in 128-bit
-// lanes) interleaves them: vector j, lane i lands in byte (16 or 8) * (i / 4) + 4 * j + i % 4 of
-// a 64- or 32-channel block (a 16-channel block narrows in order). Weights, biases and
-// multipliers are stored in that lane order.
+// what remains (padded when 17-31 or fewer than 16 are left). Packing a block's int32 vectors to
+// bytes (dword -> word -> byte, in 128-bit lanes) interleaves them: vector j, lane i lands in byte
+// (16 or 8) * (i / 4) + 4 * j + i % 4 of a 64- or 32-channel block (a 16-channel block narrows in
+// order). Weights, biases and multipliers are stored in that lane order.
 constexpr int kLanes = 16;
 constexpr int kUnrolledGroups = 16;
 constexpr int64_t kMaxQPointwiseWeightBytes = 256 * 1024;
@@ -43,8 +43,9 @@ struct OutputBlock {
 struct QPointwiseState : KernelState {
   int64_t pixels = 0, in_channels = 0, out_channels = 0;
   std::vector<OutputBlock> blocks;
-  // Per block, from its first byte (block.first * (in_channels / 4) * 64 for the weights): weights
-  // [input group of four][vector][lane][byte r] = w(channel of the lane, 4 * group + r); bias
+  // Per block, from byte block.first * in_channels of the weights and element block.first of the
+  // others: weights [input group of four][vector][lane][byte r] = w(channel of the lane,
+  // 4 * group + r), 0 for padding; bias
   // (B - x_zp * sum of the channel's weights, s8 inputs counted as u8) and requant.multipliers
   // [vector][lane]. Before prepare lays them out, multipliers are per channel.
   std::vector<int8_t> weights;
