@@ -1,9 +1,9 @@
 // Tactic selection, like TensorRT's kernel auto-tuning: when a node has candidate kernels on
 // several paths (oneDNN, XNNPACK, reference), or several on one path (edgerun's own kernels ahead
-// of the library's: matvec, the int8 depthwise conv), each is prepared and timed on the node's
-// real shapes with scratch buffers, and the fastest is kept if it beats the static preference by 5%
-// (kMinTunedGain), again when both are timed once more. A kernel that names its implementation
-// (oneDNN's) is also timed with each alternative implementation its library lists
+// of the library's: matvec, the int8 depthwise and 1x1 convs), each is prepared and timed on the
+// node's real shapes with scratch buffers, and the fastest is kept if it beats the static
+// preference by 5% (kMinTunedGain), again when both are timed once more. A kernel that names its
+// implementation (oneDNN's) is also timed with each alternative implementation its library lists
 // (PrepareContext::tactic): the AMX or the VNNI int8 conv, jit_dw or brdgmm_dw, brgconv or jit.
 // Choices are cached in a small text file keyed by a hash of the optimized graph (ops, attributes,
 // shapes, small constants by value, weights by size: see kMaxHashedConstantBytes), the bound

@@ -3,8 +3,10 @@
 // (kernels/ref/qlinear.cc: float(acc) * multiplier, clamp, round half to even, + zero point),
 // and that requantization of 64 sums into 64 bytes. Both kernels compute s8 inputs and outputs as
 // u8 (the bytes flipped by 0x80).
+//   QConvGeometry g;
+//   RETURN_IF_ERROR(ReadQConvGeometry(ctx, &g));              // NotSupported: not ours
 //   QConvRequant r;
-//   RETURN_IF_ERROR(ReadQConvRequant(ctx, out_channels, &r));  // NotSupported: not ours
+//   RETURN_IF_ERROR(ReadQConvRequant(ctx, g.out_channels, &r));
 //   RETURN_IF_ERROR(FoldInputZeroPoint(ctx, out_channels, weights_per_channel, r, &bias));
 //   ... const ByteRequant b = MakeByteRequant(r);  bytes = RequantizeTo64Bytes(acc, multipliers,
 //   b);
@@ -28,6 +30,20 @@
 #endif
 
 namespace edgerun {
+
+// An NHWC QLinearConv's shapes and 2-D window. The kernels' states derive from it.
+struct QConvGeometry {
+  int64_t batch = 0, in_h = 0, in_w = 0, channels = 0, out_h = 0, out_w = 0, out_channels = 0;
+  int64_t group = 1;
+  int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
+  int pad_top = 0, pad_left = 0;  // the trailing pads follow from the sizes
+
+  int64_t out_pixels() const { return batch * out_h * out_w; }
+};
+
+// Reads the geometry of x [N, H, W, C], w [M, C / group, kh, kw] and y [N, OH, OW, M].
+// NotSupported unless all are 4-D, consistent and not empty.
+Status ReadQConvGeometry(const PrepareContext& ctx, QConvGeometry* g);
 
 struct QConvRequant {
   bool signed_input = false, signed_output = false;

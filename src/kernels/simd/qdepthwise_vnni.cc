@@ -14,7 +14,6 @@
 #include "core/unaligned.h"
 #include "kernels/openmp_shares.h"
 #include "kernels/qlinear_conv_inputs.h"
-#include "kernels/ref/conv.h"
 #include "kernels/ref/ref_util.h"
 #include "kernels/simd/qconv_vnni_util.h"
 
@@ -47,10 +46,7 @@ BlockShape ShapeOfBlock(int64_t total_channels, int64_t block) {
   return {rest, rest > 32 ? 64 : rest > 16 ? 32 : 16};
 }
 
-struct QDepthwiseState : KernelState {
-  int64_t batch = 0, in_h = 0, in_w = 0, channels = 0, out_h = 0, out_w = 0;
-  int kernel_h = 0, kernel_w = 0, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
-  int pad_top = 0, pad_left = 0;
+struct QDepthwiseState : KernelState, QConvGeometry {
   // A 3-row window at stride 1 (3x3 and 3xN) gathers four input rows at once and computes two
   // output rows from them: the first with the weights in bytes 0-2 of each lane, the second with
   // them in bytes 1-3 (two weight variants). Other windows gather groups of four window rows.
@@ -85,39 +81,12 @@ struct QDepthwiseState : KernelState {
 
 // Everything but the packed arrays: fills `s` from the node, or says why the node is not ours.
 Status ReadNode(const PrepareContext& ctx, QDepthwiseState* s) {
-  const auto& in = ctx.inputs;
-  if (in.size() < 8 || ctx.outputs.empty()) return ctx.NotSupported("inputs");
-  const auto& x = in[kX].dims;
-  const auto& w = in[kW].dims;
-  const auto& y = ctx.outputs[0].dims;
-  if (x.size() != 4 || w.size() != 4 || y.size() != 4) return ctx.NotSupported("ranks");
-  ASSIGN_OR_RETURN(int64_t group, ctx.node.GetInt("group", 1));
-  const int64_t c = x[3];
-  if (group != c || w[0] != c || w[1] != 1 || y[3] != c || y[0] != x[0] || c == 0) {
-    return ctx.NotSupported("not depthwise");
+  RETURN_IF_ERROR(ReadQConvGeometry(ctx, s));
+  const int64_t c = s->channels;
+  if (s->group != c || s->out_channels != c) return ctx.NotSupported("not depthwise");
+  if (s->kernel_h > kMaxQDepthwiseSide || s->kernel_w > kMaxQDepthwiseSide) {
+    return ctx.NotSupported("window");
   }
-  if (w[2] > kMaxQDepthwiseSide || w[3] > kMaxQDepthwiseSide) return ctx.NotSupported("window");
-  if (NumElements(x) == 0 || NumElements(y) == 0) return ctx.NotSupported("empty tensor");
-  Window3d win;
-  const int64_t in_spatial[] = {x[1], x[2]};
-  const int64_t out_spatial[] = {y[1], y[2]};
-  const int64_t kernel[] = {w[2], w[3]};
-  RETURN_IF_ERROR(ResolveWindow(ctx, in_spatial, out_spatial, kernel, &win));
-  s->batch = x[0];
-  s->in_h = x[1];
-  s->in_w = x[2];
-  s->channels = c;
-  s->out_h = y[1];
-  s->out_w = y[2];
-  // Window3d keeps 2-D windows in slots 1 and 2.
-  s->kernel_h = static_cast<int>(win.kernel[1]);
-  s->kernel_w = static_cast<int>(win.kernel[2]);
-  s->stride_h = static_cast<int>(win.stride[1]);
-  s->stride_w = static_cast<int>(win.stride[2]);
-  s->dilation_h = static_cast<int>(win.dilation[1]);
-  s->dilation_w = static_cast<int>(win.dilation[2]);
-  s->pad_top = static_cast<int>(win.pad[1]);
-  s->pad_left = static_cast<int>(win.pad[2]);
   // Where oneDNN's kernel was as fast or faster (MobileNetV2's layers, each alone, 1 thread, this
   // kernel's time / oneDNN's): a channel tail (c % 64) at stride 2, whose slots of neighbouring
   // pixels are gathered one by one (112x112x96 and 56x56x144: 1.6), and fewer than 64 channels

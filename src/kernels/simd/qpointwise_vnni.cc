@@ -12,7 +12,6 @@
 #include "core/unaligned.h"
 #include "kernels/openmp_shares.h"
 #include "kernels/qlinear_conv_inputs.h"
-#include "kernels/ref/conv.h"
 #include "kernels/simd/qconv_vnni_util.h"
 
 namespace edgerun {
@@ -40,10 +39,9 @@ struct OutputBlock {
   int channels = 64;
 };
 
-struct QPointwiseState : KernelState {
-  int64_t pixels = 0, in_channels = 0, out_channels = 0;
+struct QPointwiseState : KernelState, QConvGeometry {
   std::vector<OutputBlock> blocks;
-  // Per block, from byte block.first * in_channels of the weights and element block.first of the
+  // Per block, from byte block.first * channels of the weights and element block.first of the
   // others: weights [input group of four][vector][lane][byte r] = w(channel of the lane,
   // 4 * group + r), 0 for padding; bias
   // (B - x_zp * sum of the channel's weights, s8 inputs counted as u8) and requant.multipliers
@@ -56,7 +54,7 @@ struct QPointwiseState : KernelState {
   QConvResidual add;
   int threads = 1;
 
-  int groups() const { return static_cast<int>(in_channels / 4); }
+  int groups() const { return static_cast<int>(channels / 4); }
   size_t persistent_bytes() const override {
     return weights.size() + bias.size() * sizeof(int32_t) +
            requant.multipliers.size() * sizeof(float);
@@ -66,39 +64,23 @@ struct QPointwiseState : KernelState {
 
 // Everything but the packed arrays: fills `s` from the node, or says why the node is not ours.
 Status ReadNode(const PrepareContext& ctx, QPointwiseState* s) {
-  const auto& in = ctx.inputs;
-  if (in.size() < 8 || ctx.outputs.empty()) return ctx.NotSupported("inputs");
-  const auto& x = in[kX].dims;
-  const auto& w = in[kW].dims;
-  const auto& y = ctx.outputs[0].dims;
-  if (x.size() != 4 || w.size() != 4 || y.size() != 4) return ctx.NotSupported("ranks");
-  ASSIGN_OR_RETURN(int64_t group, ctx.node.GetInt("group", 1));
-  if (group != 1 || w[2] != 1 || w[3] != 1 || w[1] != x[3]) return ctx.NotSupported("not 1x1");
-  Window3d win;
-  const int64_t in_spatial[] = {x[1], x[2]};
-  const int64_t out_spatial[] = {y[1], y[2]};
-  const int64_t kernel[] = {1, 1};
-  RETURN_IF_ERROR(ResolveWindow(ctx, in_spatial, out_spatial, kernel, &win));
-  // Window3d keeps 2-D windows in slots 1 and 2. With equal sizes, no trailing padding either.
-  if (win.stride[1] != 1 || win.stride[2] != 1 || win.pad[1] != 0 || win.pad[2] != 0 ||
-      y[0] != x[0] || y[1] != x[1] || y[2] != x[2] || y[3] != w[0]) {
-    return ctx.NotSupported("stride, padding or shapes");
+  RETURN_IF_ERROR(ReadQConvGeometry(ctx, s));
+  // Equal sizes at stride 1 without leading pads leave no trailing pads either.
+  if (s->group != 1 || s->kernel_h != 1 || s->kernel_w != 1 || s->stride_h != 1 ||
+      s->stride_w != 1 || s->pad_top != 0 || s->pad_left != 0 || s->out_h != s->in_h ||
+      s->out_w != s->in_w) {
+    return ctx.NotSupported("not a 1x1 conv at stride 1 without padding");
   }
-  const int64_t k = x[3], n = w[0];
+  const int64_t k = s->channels, n = s->out_channels;
   // Up to kUnrolledGroups groups of four input channels the group loop is compiled in; beyond,
   // it runs four groups a step.
   if (k % 4 != 0 || k == 0 || k > kMaxQPointwiseInputChannels ||
       (k > 4 * kUnrolledGroups && k % 16 != 0)) {
     return ctx.NotSupported("input channels");
   }
-  if (n == 0) return ctx.NotSupported("output channels");
   // oneDNN's blocking wins on large weights (MobileNetV2's 320 -> 1280 on 7x7: 0.081 ms against
   // 0.086; 160 -> 960: 0.033-0.034 here against 0.035-0.038).
   if (k * n > kMaxQPointwiseWeightBytes) return ctx.NotSupported("weights over 256 KiB");
-  if (NumElements(x) == 0) return ctx.NotSupported("empty tensor");
-  s->pixels = x[0] * x[1] * x[2];
-  s->in_channels = k;
-  s->out_channels = n;
   s->residual = ctx.node.op_type == "QLinearConvAdd";
   // A residual is added on the group loop's path only, four groups a step.
   if (s->residual && k % 16 != 0) return ctx.NotSupported("input channels");
@@ -115,7 +97,7 @@ bool SupportsQPointwise(const SupportContext& ctx) {
 Status PreparePointwise(PrepareContext& ctx) {
   auto s = std::make_unique<QPointwiseState>();
   RETURN_IF_ERROR(ReadNode(ctx, s.get()));
-  const int64_t k = s->in_channels, n = s->out_channels;
+  const int64_t k = s->channels, n = s->out_channels;
   std::vector<int32_t> bias;
   RETURN_IF_ERROR(FoldInputZeroPoint(ctx, n, k, s->requant, &bias));
   for (int64_t first = 0; first < n;) {
@@ -147,7 +129,7 @@ Status PreparePointwise(PrepareContext& ctx) {
       }
     }
   }
-  const double macs = static_cast<double>(s->pixels * n * k);
+  const double macs = static_cast<double>(s->out_pixels() * n * k);
   s->threads = WorthSharing(macs, ctx.share_every_layer) ? ctx.num_threads : 1;
   MarkWeightsAndBiasPacked(ctx);
   ctx.state = std::move(s);
@@ -221,7 +203,7 @@ template <bool kSignedInput, int kGroups, int kVectors, bool kPixelsInOneVector,
                                           const ResidualVectors& a) {
   constexpr int kPixels = 16 / kVectors;
   // Locals: the stores through uint8_t* could alias `s`, whose fields would be read again.
-  const int64_t k = s.in_channels, n = s.out_channels;
+  const int64_t k = s.channels, n = s.out_channels;
   // Blocks of one or two vectors may be padded: their stores are masked.
   const auto tail_mask = static_cast<__mmask32>((uint64_t{1} << block.channels) - 1);
   const int8_t* weights = s.weights.data() + block.first * k;
@@ -349,7 +331,7 @@ Status InvokeQPointwise(InvokeContext& ctx) {
   const auto* x = static_cast<const uint8_t*>(ctx.inputs[kX].raw);
   const auto* z = s.residual ? static_cast<const uint8_t*>(ctx.inputs[kZ].raw) : nullptr;
   auto* y = static_cast<uint8_t*>(ctx.outputs[0].raw);
-  ForEachShare(static_cast<size_t>(s.pixels), s.threads, 2, [&](size_t begin, size_t end) {
+  ForEachShare(static_cast<size_t>(s.out_pixels()), s.threads, 2, [&](size_t begin, size_t end) {
     compute(s, x, z, y, static_cast<int64_t>(begin), static_cast<int64_t>(end));
   });
   return Status::Ok();
