@@ -51,6 +51,8 @@ constexpr bool IsInteger(DType t) {
   return t == DType::kI8 || t == DType::kU8 || t == DType::kI16 || t == DType::kU16 ||
          t == DType::kI32 || t == DType::kU32 || t == DType::kI64 || t == DType::kU64;
 }
+// The 8-bit types of quantized tensors (QuantizeLinear's outputs, QLinear* activations).
+constexpr bool IsQuantized(DType t) { return t == DType::kU8 || t == DType::kI8; }
 
 // Short lower-case name: "f32", "i64", "bool".
 std::string_view DTypeName(DType t);

@@ -20,15 +20,13 @@ namespace {
 
 std::string Str(int64_t v) { return std::to_string(v); }
 
-bool IsQuantizedType(DType d) { return d == DType::kU8 || d == DType::kI8; }
-
 std::string InputLabel(int i, std::string_view what) {
   return std::string(what) + " (input " + Str(i) + ")";
 }
 
 Status RequireQuantized(const InferContext& ctx, int i, std::string_view what) {
   if (!ctx.has_input(i)) return ctx.Invalid(InputLabel(i, what) + " is missing");
-  if (!IsQuantizedType(ctx.input(i).dtype)) {
+  if (!IsQuantized(ctx.input(i).dtype)) {
     return ctx.Invalid(InputLabel(i, what) + " has dtype " +
                        std::string(DTypeName(ctx.input(i).dtype)) + ", expected uint8 or int8");
   }
@@ -82,7 +80,7 @@ Status RequireZeroPoint(const InferContext& ctx, int i, std::string_view what, i
 // The output's zero point decides the output dtype (u8 or i8).
 Status RequireOutputZeroPoint(const InferContext& ctx, int i, std::string_view what) {
   if (!ctx.has_input(i)) return ctx.Invalid(InputLabel(i, what) + " is missing");
-  if (!IsQuantizedType(ctx.input(i).dtype)) {
+  if (!IsQuantized(ctx.input(i).dtype)) {
     return ctx.Invalid(InputLabel(i, what) + " has dtype " +
                        std::string(DTypeName(ctx.input(i).dtype)) + ", expected uint8 or int8");
   }

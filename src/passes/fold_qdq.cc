@@ -28,8 +28,6 @@
 namespace edgerun {
 namespace {
 
-bool IsQuantizedType(DType d) { return d == DType::kU8 || d == DType::kI8; }
-
 // The constant parameters of one QuantizeLinear / DequantizeLinear node.
 struct QdqParams {
   int data = -1;                    // input 0: float for Q, int for DQ
@@ -60,7 +58,7 @@ std::optional<QdqParams> ReadParams(GraphRewriter& rw, int n, bool dequantize) {
   p.scale = node.inputs[1];
   p.zero_point = node.inputs.size() > 2 ? node.inputs[2] : -1;
   p.qtype = rw.value(dequantize ? node.inputs[0] : node.outputs[0]).dtype;
-  if (!IsQuantizedType(p.qtype) && !(dequantize && p.qtype == DType::kI32)) return std::nullopt;
+  if (!IsQuantized(p.qtype) && !(dequantize && p.qtype == DType::kI32)) return std::nullopt;
   const Tensor* scale = rw.Constant(p.scale);
   if (scale == nullptr || scale->dtype() != DType::kF32 || scale->num_elements() < 1) {
     return std::nullopt;
@@ -154,7 +152,7 @@ class QdqFolder {
     for (int n = 0; n < rw_.num_nodes(); ++n) {
       if (rw_.removed(n) || !IsOnnxOp(rw_.node(n), "QuantizeLinear")) continue;
       std::optional<QdqParams> q = ReadParams(rw_, n, /*dequantize=*/false);
-      if (!q || !q->per_tensor() || !IsQuantizedType(q->qtype)) continue;
+      if (!q || !q->per_tensor() || !IsQuantized(q->qtype)) continue;
       if (TryQdqIdentity(n, *q)) continue;
       std::optional<Chain> chain = MatchChain(n, *q);
       if (!chain) continue;
@@ -259,7 +257,7 @@ class QdqFolder {
   // Per-tensor u8/i8 activation input.
   std::optional<QdqParams> ActivationDq(int v) {
     std::optional<QdqParams> p = DqOf(rw_, v);
-    if (!p || !p->per_tensor() || !IsQuantizedType(p->qtype)) return std::nullopt;
+    if (!p || !p->per_tensor() || !IsQuantized(p->qtype)) return std::nullopt;
     return p;
   }
 
@@ -303,7 +301,7 @@ class QdqFolder {
     if (conv.inputs.size() < 2 || conv.inputs.size() > 3 || conv.outputs.size() != 1) return;
     std::optional<QdqParams> x = ActivationDq(conv.inputs[0]);
     std::optional<QdqParams> w = DqOf(rw_, conv.inputs[1]);
-    if (!x || !w || !IsQuantizedType(w->qtype) || rw_.Constant(w->data) == nullptr) return;
+    if (!x || !w || !IsQuantized(w->qtype) || rw_.Constant(w->data) == nullptr) return;
     const TensorType wt = ValueType(g_, w->data);
     if (wt.rank() < 3) return;
     const int64_t m = wt.dims[0];
@@ -329,7 +327,7 @@ class QdqFolder {
     if (mm.inputs.size() != 2) return;
     std::optional<QdqParams> a = ActivationDq(mm.inputs[0]);
     std::optional<QdqParams> b = DqOf(rw_, mm.inputs[1]);
-    if (!a || !b || !IsQuantizedType(b->qtype)) return;
+    if (!a || !b || !IsQuantized(b->qtype)) return;
     const TensorType bt = ValueType(g_, b->data);
     if (!b->per_tensor() && (bt.rank() < 2 || b->axis != bt.rank() - 1)) return;  // per column
     Node fused = MakeFused(c, "QLinearMatMul", "",

@@ -27,8 +27,6 @@ bool IsNhwcQLinearConv(const Node& n) {
          n.inputs.size() >= 8 && n.inputs.size() <= 9 && !n.has_attr("activation");
 }
 
-bool IsQuantized(DType d) { return d == DType::kU8 || d == DType::kI8; }
-
 }  // namespace
 
 Status FuseQLinearResidual(Graph& g, std::vector<std::string>* log) {

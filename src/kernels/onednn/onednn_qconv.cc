@@ -37,6 +37,7 @@
 #include "kernels/onednn/onednn_kernels.h"
 #include "kernels/onednn/onednn_util.h"
 #include "kernels/qlinear_conv_inputs.h"
+#include "kernels/ref/ref_util.h"
 
 namespace edgerun {
 namespace {
@@ -47,8 +48,6 @@ using onednn::PrimitiveDesc;
 using onednn::PrimitiveRunner;
 
 using enum qlinear_conv::Input;
-
-bool IsQuant(DType t) { return t == DType::kU8 || t == DType::kI8; }
 
 // QLinearConvAdd's add, in the sum's output units.
 struct ResidualSpec {
@@ -105,7 +104,7 @@ Expected<ResidualSpec> ResidualSpecOf(const PrepareContext& ctx) {
       return ctx.NotSupported("oneDNN QLinearConvAdd needs constant per-tensor add parameters");
     }
   }
-  if (!IsQuant(in[kZ].dtype) || in[kZZeroPoint].dtype != in[kZ].dtype ||
+  if (!IsQuantized(in[kZ].dtype) || in[kZZeroPoint].dtype != in[kZ].dtype ||
       in[kOutZeroPoint].dtype != ctx.outputs[0].dtype || in[kZScale].dtype != DType::kF32 ||
       in[kOutScale].dtype != DType::kF32 || in[kZ].dims != ctx.outputs[0].dims) {
     return ctx.NotSupported("oneDNN QLinearConvAdd needs a u8/s8 residual of the output's shape");
@@ -115,9 +114,9 @@ Expected<ResidualSpec> ResidualSpecOf(const PrepareContext& ctx) {
   if (!(out_scale > 0.0f)) return ctx.NotSupported("non-positive output scale");
   r.alpha = PerTensorScale(*k[kYScale]) / out_scale;
   r.beta = PerTensorScale(*k[kZScale]) / out_scale;
-  r.z_zp = onednn::QuantizedIntAt(*k[kZZeroPoint], 0);
+  r.z_zp = QuantizedIntAt(*k[kZZeroPoint], 0);
   onednn::ToDnnlType(in[kZ].dtype, &r.z_type);
-  const int32_t conv_zp = onednn::QuantizedIntAt(*k[kYZeroPoint], 0);
+  const int32_t conv_zp = QuantizedIntAt(*k[kYZeroPoint], 0);
   if (in[kYZeroPoint].dtype == DType::kU8) {
     IntRange<uint8_t>(conv_zp, &r.conv_lo, &r.conv_hi);
   } else {
@@ -137,10 +136,11 @@ Expected<QConvSpec> QConvSpecOf(const PrepareContext& ctx, bool residual) {
   }
   // The conv's own output type: the node's output, or QLinearConvAdd's intermediate.
   const DType conv_out = residual ? in[kYZeroPoint].dtype : ctx.outputs[0].dtype;
-  if (!IsQuant(in[kX].dtype) || in[kW].dtype != DType::kI8 || !IsQuant(ctx.outputs[0].dtype) ||
-      !IsQuant(conv_out) || in[kXZeroPoint].dtype != in[kX].dtype ||
-      in[kYZeroPoint].dtype != conv_out || in[kXScale].dtype != DType::kF32 ||
-      in[kWScale].dtype != DType::kF32 || in[kYScale].dtype != DType::kF32) {
+  if (!IsQuantized(in[kX].dtype) || in[kW].dtype != DType::kI8 ||
+      !IsQuantized(ctx.outputs[0].dtype) || !IsQuantized(conv_out) ||
+      in[kXZeroPoint].dtype != in[kX].dtype || in[kYZeroPoint].dtype != conv_out ||
+      in[kXScale].dtype != DType::kF32 || in[kWScale].dtype != DType::kF32 ||
+      in[kYScale].dtype != DType::kF32) {
     return ctx.NotSupported("oneDNN QLinearConv handles u8/s8 activations and s8 weights");
   }
   QConvSpec s;
@@ -160,22 +160,22 @@ Expected<QConvSpec> QConvSpecOf(const PrepareContext& ctx, bool residual) {
     return ctx.NotSupported("oneDNN QLinearConv needs per-tensor activation parameters");
   }
   for (int64_t i = 0; i < w_zp.view().num_elements(); ++i) {
-    if (onednn::QuantizedIntAt(w_zp, i) != 0) return ctx.NotSupported("weight zero point is not 0");
+    if (QuantizedIntAt(w_zp, i) != 0) return ctx.NotSupported("weight zero point is not 0");
   }
   const float xs = x_scale.data<float>()[0];
   const float ys = y_scale.data<float>()[0];
   if (!(ys > 0.0f) || !(xs > 0.0f)) return ctx.NotSupported("non-positive activation scale");
   s.output_scales.resize(n_w);
   for (int64_t c = 0; c < n_w; ++c) s.output_scales[c] = xs * w_scale.data<float>()[c] / ys;
-  s.x_zp = onednn::QuantizedIntAt(*k[kXZeroPoint], 0);
+  s.x_zp = QuantizedIntAt(*k[kXZeroPoint], 0);
   s.has_bias = in.size() > kBias && in[kBias].dtype != DType::kUndefined;
   s.residual = residual;
   if (residual) {
     ASSIGN_OR_RETURN(s.res, ResidualSpecOf(ctx));
-    s.y_zp = onednn::QuantizedIntAt(*k[kOutZeroPoint], 0);
+    s.y_zp = QuantizedIntAt(*k[kOutZeroPoint], 0);
     ASSIGN_OR_RETURN(s.act, ActivationInUnits(ctx, PerTensorScale(*k[kOutScale])));
   } else {
-    s.y_zp = onednn::QuantizedIntAt(*k[kYZeroPoint], 0);
+    s.y_zp = QuantizedIntAt(*k[kYZeroPoint], 0);
     ASSIGN_OR_RETURN(s.act, ActivationInUnits(ctx, ys));
   }
   if (s.has_bias && in[kBias].dtype != DType::kI32) return ctx.Invalid("bias B must be int32");

@@ -14,6 +14,7 @@
 
 #include "kernels/onednn/onednn_kernels.h"
 #include "kernels/onednn/onednn_util.h"
+#include "kernels/ref/ref_util.h"
 
 namespace edgerun {
 namespace {
@@ -23,8 +24,6 @@ using onednn::PrimitiveDesc;
 using onednn::PrimitiveRunner;
 
 enum QMatMulInput { kA = 0, kAScale, kAZeroPoint, kB, kBScale, kBZeroPoint, kYScale, kYZeroPoint };
-
-bool IsQuant(DType t) { return t == DType::kU8 || t == DType::kI8; }
 
 struct QMatMulSpec {
   int64_t rows = 0, k = 0, n = 0;
@@ -46,7 +45,7 @@ Expected<QMatMulSpec> QMatMulSpecOf(const PrepareContext& ctx) {
   const TensorType& a = in[kA];
   const TensorType& b = in[kB];
   const TensorType& y = ctx.outputs[0];
-  if (!IsQuant(a.dtype) || b.dtype != DType::kI8 || !IsQuant(y.dtype) || a.rank() < 2 ||
+  if (!IsQuantized(a.dtype) || b.dtype != DType::kI8 || !IsQuantized(y.dtype) || a.rank() < 2 ||
       b.rank() < 2 || in[kAZeroPoint].dtype != a.dtype || in[kYZeroPoint].dtype != y.dtype) {
     return ctx.NotSupported("oneDNN QLinearMatMul handles u8/s8 a, s8 b, rank >= 2");
   }
@@ -70,15 +69,15 @@ Expected<QMatMulSpec> QMatMulSpecOf(const PrepareContext& ctx) {
     return ctx.NotSupported("oneDNN QLinearMatMul needs per-tensor a and y parameters");
   }
   for (int64_t i = 0; i < b_zp.view().num_elements(); ++i) {
-    if (onednn::QuantizedIntAt(b_zp, i) != 0) return ctx.NotSupported("b zero point is not 0");
+    if (QuantizedIntAt(b_zp, i) != 0) return ctx.NotSupported("b zero point is not 0");
   }
   const float as = a_scale.data<float>()[0];
   const float ys = y_scale.data<float>()[0];
   if (!(as > 0.0f) || !(ys > 0.0f)) return ctx.NotSupported("non-positive scale");
   s.output_scales.resize(n_b);
   for (int64_t j = 0; j < n_b; ++j) s.output_scales[j] = as * b_scale.data<float>()[j] / ys;
-  s.a_zp = onednn::QuantizedIntAt(*c[kAZeroPoint], 0);
-  s.y_zp = onednn::QuantizedIntAt(*c[kYZeroPoint], 0);
+  s.a_zp = QuantizedIntAt(*c[kAZeroPoint], 0);
+  s.y_zp = QuantizedIntAt(*c[kYZeroPoint], 0);
   ASSIGN_OR_RETURN(FusedActivation act, FusedActivation::FromNode(ctx.node));
   if (act.has_affine()) return ctx.NotSupported("fused affine on QLinearMatMul");
   if (act.kind == FusedActivation::Kind::kRelu) {

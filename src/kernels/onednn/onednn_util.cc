@@ -90,10 +90,6 @@ Expected<AlignedBuffer> Int32Buffer(int32_t value, const Node& node) {
   return b;
 }
 
-int32_t QuantizedIntAt(const Tensor& t, int64_t i) {
-  return t.dtype() == DType::kU8 ? t.data<uint8_t>()[i] : t.data<int8_t>()[i];
-}
-
 bool ToDnnlType(DType t, dnnl_data_type_t* out) {
   switch (t) {
     case DType::kF32:

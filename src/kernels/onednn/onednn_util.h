@@ -107,9 +107,6 @@ struct AlignedBuffer {
 // A 4-byte buffer holding `value` (run-time zero points of int8 primitives).
 Expected<AlignedBuffer> Int32Buffer(int32_t value, const Node& node);
 
-// Element i of a u8 or s8 constant, widened (zero points).
-int32_t QuantizedIntAt(const Tensor& t, int64_t i);
-
 // Helpers for supports() and prepare(): the dtype of a node's input or output, and whether
 // optional input i is there (omitted ones have dtype kUndefined).
 inline bool IsF32(const TensorType& t) { return t.dtype == DType::kF32; }

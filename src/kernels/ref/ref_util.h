@@ -21,6 +21,11 @@
 
 namespace edgerun {
 
+// Element i of a u8 or s8 constant, widened (zero points).
+inline int32_t QuantizedIntAt(const Tensor& t, int64_t i) {
+  return t.dtype() == DType::kU8 ? t.data<uint8_t>()[i] : t.data<int8_t>()[i];
+}
+
 template <typename T>
 struct TypeTag {
   using type = T;

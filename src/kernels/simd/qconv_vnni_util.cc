@@ -11,17 +11,11 @@
 
 namespace edgerun {
 
-int32_t QuantIntAt(const Tensor& t, int64_t i) {
-  const std::byte* p = t.UnalignedBytes();
-  return t.dtype() == DType::kU8 ? LoadAnyAlignment<uint8_t>(p, i) : LoadAnyAlignment<int8_t>(p, i);
-}
-
 namespace {
 
 using enum qlinear_conv::Input;
 
 float FloatAt(const Tensor& t, int64_t i) { return LoadAnyAlignment<float>(t.UnalignedBytes(), i); }
-bool IsQuant(DType t) { return t == DType::kU8 || t == DType::kI8; }
 bool HasBias(const PrepareContext& ctx) {
   return ctx.inputs.size() > kBias && ctx.inputs[kBias].dtype != DType::kUndefined;
 }
@@ -38,7 +32,7 @@ Status ReadResidual(const PrepareContext& ctx, QConvResidual* add) {
       return ctx.NotSupported("non-constant or per-channel add parameters");
     }
   }
-  if (!IsQuant(in[kZ].dtype) || in[kZZeroPoint].dtype != in[kZ].dtype ||
+  if (!IsQuantized(in[kZ].dtype) || in[kZZeroPoint].dtype != in[kZ].dtype ||
       in[kOutZeroPoint].dtype != ctx.outputs[0].dtype || in[kZScale].dtype != DType::kF32 ||
       in[kOutScale].dtype != DType::kF32 || in[kZ].dims != ctx.outputs[0].dims) {
     return ctx.NotSupported("residual types or shape");
@@ -53,8 +47,8 @@ Status ReadResidual(const PrepareContext& ctx, QConvResidual* add) {
   }
   add->signed_z = in[kZ].dtype == DType::kI8;
   add->z_zero_point =
-      static_cast<float>(QuantIntAt(*k[kZZeroPoint], 0) + (add->signed_z ? 128 : 0));
-  const int32_t conv_zp = QuantIntAt(*k[kYZeroPoint], 0);
+      static_cast<float>(QuantizedIntAt(*k[kZZeroPoint], 0) + (add->signed_z ? 128 : 0));
+  const int32_t conv_zp = QuantizedIntAt(*k[kYZeroPoint], 0);
   const int32_t conv_min = in[kYZeroPoint].dtype == DType::kI8 ? -128 : 0;
   add->conv_lo = conv_min - conv_zp;
   add->conv_hi = conv_min + 255 - conv_zp;
@@ -112,8 +106,8 @@ Status ReadQConvRequant(const PrepareContext& ctx, int64_t out_channels, QConvRe
   }
   const DType y_type = ctx.outputs[0].dtype;
   // With a residual, input 7's type is the conv output's, which the add reads.
-  if (!IsQuant(in[kX].dtype) || in[kW].dtype != DType::kI8 || !IsQuant(y_type) ||
-      in[kXZeroPoint].dtype != in[kX].dtype || !IsQuant(in[kYZeroPoint].dtype) ||
+  if (!IsQuantized(in[kX].dtype) || in[kW].dtype != DType::kI8 || !IsQuantized(y_type) ||
+      in[kXZeroPoint].dtype != in[kX].dtype || !IsQuantized(in[kYZeroPoint].dtype) ||
       (residual == nullptr && in[kYZeroPoint].dtype != y_type) ||
       in[kXScale].dtype != DType::kF32 || in[kWScale].dtype != DType::kF32 ||
       in[kYScale].dtype != DType::kF32 || (has_bias && in[kBias].dtype != DType::kI32)) {
@@ -130,9 +124,9 @@ Status ReadQConvRequant(const PrepareContext& ctx, int64_t out_channels, QConvRe
     return ctx.NotSupported("per-channel activation parameters");
   }
   for (int64_t i = 0; i < w_zp.view().num_elements(); ++i) {
-    if (QuantIntAt(w_zp, i) != 0) return ctx.NotSupported("weight zero point is not 0");
+    if (QuantizedIntAt(w_zp, i) != 0) return ctx.NotSupported("weight zero point is not 0");
   }
-  r->x_zero_point = QuantIntAt(*k[kXZeroPoint], 0) + (r->signed_input ? 128 : 0);
+  r->x_zero_point = QuantizedIntAt(*k[kXZeroPoint], 0) + (r->signed_input ? 128 : 0);
   // The reference's requantization (kernels/ref/qlinear.cc, MakeRequantizer and QuantizeUnits).
   ASSIGN_OR_RETURN(FusedActivation act, FusedActivation::FromNode(ctx.node));
   float act_lo = -std::numeric_limits<float>::infinity();
@@ -155,7 +149,7 @@ Status ReadQConvRequant(const PrepareContext& ctx, int64_t out_channels, QConvRe
   const float hi = act_hi / out_scale;
   // Clip with min > max clamps to two values depending on the input: not a single clamp.
   if (std::isnan(lo) || std::isnan(hi) || lo > hi) return ctx.NotSupported("clip bounds");
-  const int32_t y_zp = QuantIntAt(*k[residual != nullptr ? kOutZeroPoint : kYZeroPoint], 0);
+  const int32_t y_zp = QuantizedIntAt(*k[residual != nullptr ? kOutZeroPoint : kYZeroPoint], 0);
   const int32_t q_min = r->signed_output ? -128 : 0;
   const float out_lo = static_cast<float>(q_min - y_zp);
   const float out_hi = static_cast<float>(q_min + 255 - y_zp);

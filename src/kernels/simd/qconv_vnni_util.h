@@ -79,9 +79,6 @@ struct QConvResidual {
 Status ReadQConvRequant(const PrepareContext& ctx, int64_t out_channels, QConvRequant* r,
                         QConvResidual* residual = nullptr);
 
-// Element i of an integer (u8/s8) constant, at any alignment.
-int32_t QuantIntAt(const Tensor& t, int64_t i);
-
 // B[n] - x_zero_point * sum of output channel n's weights (`per_channel` weights each, s8,
 // [out_channels][per_channel]). NotSupported when one leaves the int32 range, or when a sum times
 // its multiplier could leave it (RequantizeTo64Bytes converts the products to int32 unclamped).
