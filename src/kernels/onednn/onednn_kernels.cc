@@ -3,6 +3,7 @@
 
 #include <vector>
 
+#include "kernels/simd/channel_binary.h"
 #include "kernels/simd/global_pool.h"
 #include "kernels/simd/matvec.h"
 #include "kernels/simd/qdepthwise_vnni.h"
@@ -16,6 +17,8 @@ std::span<const KernelDef> OnednnKernels() {
     std::vector<KernelDef> all;
     // Ahead of the pooling primitive (global_pool.h says why).
     all.push_back(FastGlobalAveragePoolKernel(KernelPath::kOnednn));
+    // Ahead of the binary primitive: the squeeze-excitation scale (channel_binary.h says why).
+    for (const KernelDef& k : FastChannelBinaryKernels()) all.push_back(k);
     // Ahead of the matmul primitive: a one-row A reads B unpacked (matvec.h says why).
     for (const KernelDef& k : FastMatVecKernels(KernelPath::kOnednn)) all.push_back(k);
     // Ahead of oneDNN's int8 conv: its depthwise kernel is no faster than fp32 (qdepthwise_vnni.h).

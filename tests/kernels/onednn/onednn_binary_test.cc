@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernels/kernel.h"
+#include "kernels/onednn/onednn_kernels.h"
 #include "onednn_test_util.h"
 #include "util/compare.h"
 #include "util/random_tensor.h"
@@ -26,8 +27,9 @@ struct BinaryRun {
   Tensor y;
 };
 
-// Selects and runs the node on the oneDNN path as a session with `threads` spinning OpenMP
-// threads would. With `in_place` the output is written over input 0's buffer.
+// Selects the node from the binary kernels (edgerun's channel-vector kernel is ahead of them on the
+// oneDNN path) and runs it as a session with `threads` spinning OpenMP threads would. With
+// `in_place` the output is written over input 0's buffer.
 BinaryRun RunOnOnednn(const Node& n, const Tensor& a, const Tensor& b, int threads,
                       bool in_place = false) {
   BinaryRun run;
@@ -43,7 +45,7 @@ BinaryRun RunOnOnednn(const Node& n, const Tensor& a, const Tensor& b, int threa
   SupportContext sctx{n, in_types, no_constants, out_types, threads};
   sctx.share_every_layer = true;
   const KernelPath order[] = {KernelPath::kOnednn};
-  run.kernel = SelectKernel(sctx, order);
+  run.kernel = KernelCandidates(sctx, order, OnednnBinaryKernels()).Next();
   if (run.kernel == nullptr) return run;
   omp_set_num_threads(threads);
   PrepareContext pctx{n, in_types, no_constants, out_types, threads};
