@@ -31,7 +31,7 @@ namespace edgerun {
 // win is confirmed by timing it and the static preference again. 3: every kernel of a path that
 // claims a node is timed, not just the first. 4: edgerun's int8 1x1 kernel (qpointwise_vnni) went
 // ahead of oneDNN's on the oneDNN path, so a cached kernel ordinal ("onednn+1") names another one.
-// 5: the same for Mul and Add, with the channel-vector kernel (channel_binary).
+// 5: the same for Mul and Add (channel_binary) and for one-pixel 1x1 Convs (matvec).
 inline constexpr uint64_t kTunerRevision = 5;
 
 // The cache key: a hex digest of everything a timing depends on.

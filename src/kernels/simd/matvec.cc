@@ -118,6 +118,7 @@ HWY_AFTER_NAMESPACE();
 
 #include "kernels/openmp_shares.h"
 #include "kernels/ref/ref_util.h"
+#include "kernels/simd/silu.h"
 #include "kernels/simd/simd_target.h"
 
 namespace edgerun {
@@ -137,9 +138,15 @@ void AccumulateColumns(const std::byte* b, size_t k, size_t n, const float* x, s
 
 namespace {
 
+// Rows of B [n][k] shorter than this many floats are transposed at prepare: a row's dot product
+// would be mostly its horizontal sum. EfficientNet-B0's squeeze-excitation expansions (48 -> 1152)
+// are such.
+constexpr size_t kMinRowToDot = 64;
+
 struct MatVecState : KernelState {
-  Tensor b;                  // shares the constant's bytes (the model file stays mapped)
-  bool b_is_n_by_k = false;  // Gemm with transB: B [n][k]
+  Tensor b;                     // shares the constant's bytes (the model file stays mapped)
+  std::vector<float> b_k_by_n;  // B [n][k] with short rows, transposed (then b is empty)
+  bool b_is_n_by_k = false;     // Gemm with transB, or a Conv's weights: B [n][k]
   size_t k = 0, n = 0;
   float alpha = 1.0f;
   std::vector<float> bias;  // n values (beta * C, or FusedMatMul's bias), empty for none
@@ -147,6 +154,13 @@ struct MatVecState : KernelState {
   int threads = 1;
   std::string name = std::string("matvec:") + SimdTarget();
   std::string_view implementation() const override { return name; }
+  size_t persistent_bytes() const override {
+    return (b_k_by_n.size() + bias.size()) * sizeof(float);
+  }
+  const std::byte* b_bytes() const {
+    return b_k_by_n.empty() ? b.UnalignedBytes()
+                            : reinterpret_cast<const std::byte*>(b_k_by_n.data());
+  }
 };
 
 int64_t Rows(const TensorType& a) {
@@ -177,15 +191,30 @@ Expected<GemmForm> GemmFormOf(const Node& node) {
   return g;
 }
 
+// An ungrouped 1x1 Conv (kNhwcDomain, no residual input) of a one-pixel map: a squeeze-excitation
+// FC. Its weights [n, k, 1, 1] are B [n][k].
+bool IsOnePixelPointwiseConv(const SupportContext& ctx) {
+  if (ctx.inputs.size() > 3 || ctx.inputs[0].rank() != 4 || ctx.inputs[1].rank() != 4) return false;
+  const std::vector<int64_t>& w = ctx.inputs[1].dims;
+  Expected<int64_t> group = ctx.node.GetInt("group", 1);
+  return group.ok() && *group == 1 && w[2] == 1 && w[3] == 1 && ctx.inputs[0].dims[3] == w[1] &&
+         ctx.inputs[0].num_elements() == w[1] && ctx.outputs[0].num_elements() == w[0];
+}
+
 bool SupportsMatVec(const SupportContext& ctx) {
   if (ctx.inputs.size() < 2 || !AllF32(ctx) || ctx.constants.size() < 2 ||
-      ctx.constants[1] == nullptr || ctx.inputs[1].rank() != 2 || ctx.inputs[0].rank() < 1) {
+      ctx.constants[1] == nullptr || ctx.inputs[0].rank() < 1) {
     return false;
   }
   const TensorType& a = ctx.inputs[0];
   const TensorType& b = ctx.inputs[1];
   bool trans_b = false;
-  if (ctx.node.op_type == "Gemm") {
+  if (ctx.node.op_type == "Conv") {
+    if (!IsOnePixelPointwiseConv(ctx)) return false;
+    trans_b = true;
+  } else if (b.rank() != 2) {
+    return false;
+  } else if (ctx.node.op_type == "Gemm") {
     Expected<GemmForm> g = GemmFormOf(ctx.node);
     if (!g.ok() || a.rank() != 2) return false;
     trans_b = g->trans_b;
@@ -218,10 +247,24 @@ Status PrepareMatVec(PrepareContext& ctx, bool openmp) {
     s->b_is_n_by_k = g.trans_b;
     s->alpha = g.alpha;
     beta = g.beta;
+  } else if (ctx.node.op_type == "Conv") {
+    s->b_is_n_by_k = true;
   }
   s->k = static_cast<size_t>(s->b_is_n_by_k ? b.dims[1] : b.dims[0]);
   s->n = static_cast<size_t>(s->b_is_n_by_k ? b.dims[0] : b.dims[1]);
-  s->b = *ctx.constants[1];
+  if (s->b_is_n_by_k && s->k < kMinRowToDot) {
+    const std::byte* bytes = ctx.constants[1]->UnalignedBytes();
+    s->b_k_by_n.resize(s->k * s->n);
+    for (size_t r = 0; r < s->n; ++r) {
+      for (size_t i = 0; i < s->k; ++i) {
+        s->b_k_by_n[i * s->n + r] =
+            LoadAnyAlignment<float>(bytes, static_cast<int64_t>(r * s->k + i));
+      }
+    }
+    s->b_is_n_by_k = false;
+  } else {
+    s->b = *ctx.constants[1];
+  }
   if (ctx.inputs.size() > 2 && ctx.inputs[2].dtype != DType::kUndefined) {
     const Tensor& c = *ctx.constants[2];
     const std::byte* bytes = c.UnalignedBytes();
@@ -250,7 +293,7 @@ Status InvokeMatVec(InvokeContext& ctx) {
   const auto& s = ctx.state_as<MatVecState>();
   const float* x = ctx.inputs[0].data<const float>();
   float* y = ctx.outputs[0].data<float>();
-  const std::byte* b = s.b.UnalignedBytes();
+  const std::byte* b = s.b_bytes();
   // Shares of 16 columns: whole cache lines of y per thread.
   ForEachShare(s.n, s.threads, 16, [&](size_t begin, size_t end) {
     if (begin >= end) return;
@@ -262,8 +305,10 @@ Status InvokeMatVec(InvokeContext& ctx) {
     for (size_t j = begin; j < end; ++j) {
       float v = s.alpha * y[j];
       if (!s.bias.empty()) v += s.bias[j];
-      y[j] = s.act.Apply(v);
+      y[j] = v;
     }
+    // A squeeze-excitation FC's Sigmoid over 1152 outputs took 9 us one value at a time.
+    ApplyActivationInPlace(s.act, y + begin, end - begin);
   });
   return Status::Ok();
 }
@@ -275,7 +320,8 @@ std::vector<KernelDef> MatVecKernelsOn(KernelPath path) {
   const DTypeSet f32{DType::kF32};
   return {{"Gemm", path, f32, SupportsMatVec, prepare, InvokeMatVec},
           {"MatMul", path, f32, SupportsMatVec, prepare, InvokeMatVec},
-          {"FusedMatMul", path, f32, SupportsMatVec, prepare, InvokeMatVec, kEdgerunDomain}};
+          {"FusedMatMul", path, f32, SupportsMatVec, prepare, InvokeMatVec, kEdgerunDomain},
+          {"Conv", path, f32, SupportsMatVec, prepare, InvokeMatVec, kNhwcDomain}};
 }
 
 }  // namespace

@@ -44,29 +44,50 @@ HWY_INLINE V ExpOfNegated(D d, V x) {
   return hn::Mul(p, hn::BitCast(d, hn::ShiftLeft<23>(biased)));
 }
 
+// 1 / (1 + exp(-x)), with -x clamped to [-87, 88]: above, 1 + exp(-x) is 1 in float (x > 87);
+// below (x < -88) the exact value is under 1e-38, and the caller sets the result to zero.
 template <class D, class V>
-HWY_INLINE V SiLUVector(D d, V x) {
-  // exp(-x), with -x clamped to [-87, 88]: above, 1 + exp(-x) is 1 in float (x > 87); below
-  // (x < -88) the exact value is under 1e-36 in magnitude, and the result is set to zero.
+HWY_INLINE V SigmoidUnclampedBelow(D d, V x) {
   const V clamped = hn::Min(hn::Max(x, hn::Set(d, -88.0f)), hn::Set(d, 87.0f));
   const V a = hn::Add(hn::Set(d, 1.0f), ExpOfNegated(d, clamped));
   // 1 / a: the approximate reciprocal (12 or 14 bits) and one Newton step, r * (2 - a * r).
   const V r0 = hn::ApproximateReciprocal(a);
-  const V r = hn::Mul(r0, hn::NegMulAdd(a, r0, hn::Set(d, 2.0f)));
-  return hn::IfThenZeroElse(hn::Lt(x, hn::Set(d, -88.0f)), hn::Mul(x, r));
+  return hn::Mul(r0, hn::NegMulAdd(a, r0, hn::Set(d, 2.0f)));
 }
 
-void SiLUInPlaceImpl(float* y, size_t n) {
+template <class D, class V>
+HWY_INLINE V SiLUVector(D d, V x) {
+  return hn::IfThenZeroElse(hn::Lt(x, hn::Set(d, -88.0f)), hn::Mul(x, SigmoidUnclampedBelow(d, x)));
+}
+
+// A NaN passes through (the clamp alone would turn it into a bound's value).
+template <class D, class V>
+HWY_INLINE V SigmoidVector(D d, V x) {
+  const V y = hn::IfThenZeroElse(hn::Lt(x, hn::Set(d, -88.0f)), SigmoidUnclampedBelow(d, x));
+  return hn::IfThenElse(hn::IsNaN(x), x, y);
+}
+
+// y[i] = f(y[i]) for i < n, a vector at a time.
+template <class Fn>
+HWY_INLINE void MapInPlace(float* y, size_t n, Fn&& f) {
   const hn::ScalableTag<float> d;
   const size_t lanes = hn::Lanes(d);
   size_t i = 0;
-  for (; i + lanes <= n; i += lanes) hn::StoreU(SiLUVector(d, hn::LoadU(d, y + i)), d, y + i);
+  for (; i + lanes <= n; i += lanes) hn::StoreU(f(d, hn::LoadU(d, y + i)), d, y + i);
   if (i < n) {  // the tail through a full vector on the stack: no access past y + n
     HWY_ALIGN float tail[HWY_MAX_BYTES / sizeof(float)] = {};
     std::copy(y + i, y + n, tail);
-    hn::Store(SiLUVector(d, hn::Load(d, tail)), d, tail);
+    hn::Store(f(d, hn::Load(d, tail)), d, tail);
     std::copy(tail, tail + (n - i), y + i);
   }
+}
+
+void SiLUInPlaceImpl(float* y, size_t n) {
+  MapInPlace(y, n, [](auto d, auto x) { return SiLUVector(d, x); });
+}
+
+void SigmoidInPlaceImpl(float* y, size_t n) {
+  MapInPlace(y, n, [](auto d, auto x) { return SigmoidVector(d, x); });
 }
 
 }  // namespace HWY_NAMESPACE
@@ -78,9 +99,25 @@ HWY_AFTER_NAMESPACE();
 namespace edgerun {
 namespace internal {
 HWY_EXPORT(SiLUInPlaceImpl);
+HWY_EXPORT(SigmoidInPlaceImpl);
 }  // namespace internal
 
 void SiLUInPlace(float* y, size_t n) { HWY_DYNAMIC_DISPATCH(internal::SiLUInPlaceImpl)(y, n); }
+
+void SigmoidInPlace(float* y, size_t n) {
+  HWY_DYNAMIC_DISPATCH(internal::SigmoidInPlaceImpl)(y, n);
+}
+
+void ApplyActivationInPlace(const FusedActivation& act, float* y, size_t n) {
+  if (act.has_affine() ||
+      (act.kind != FusedActivation::Kind::kSiLU && act.kind != FusedActivation::Kind::kSigmoid)) {
+    act.ApplyInPlace(y, static_cast<int64_t>(n));
+  } else if (act.kind == FusedActivation::Kind::kSiLU) {
+    SiLUInPlace(y, n);
+  } else {
+    SigmoidInPlace(y, n);
+  }
+}
 
 }  // namespace edgerun
 #endif  // HWY_ONCE

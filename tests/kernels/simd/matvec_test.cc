@@ -2,7 +2,8 @@
 // against sums in double, with B at every byte misalignment and sizes around the vector widths;
 // and the Gemm/MatMul/FusedMatMul kernel on the oneDNN and XNNPACK paths against the reference
 // kernels (transposes, alpha, beta, biases of n values and of one, activations, 1-D A, 2 threads),
-// including that it takes only one-row products with a constant B.
+// including that it takes only one-row products with a constant B; and the one-pixel 1x1 Conv
+// (squeeze-excitation FC), with short rows of weights transposed, and the convs it leaves.
 #include "kernels/simd/matvec.h"
 
 #include <gtest/gtest.h>
@@ -128,14 +129,9 @@ Node ProductNode(const ProductCase& pc) {
   return n;
 }
 
-// Runs the case on `path` (expecting the matvec kernel) and on the reference path.
-void CheckProduct(const ProductCase& pc, KernelPath path, int threads, uint32_t seed) {
-  const Node node = ProductNode(pc);
-  const Tensor a = RandomTensor(DType::kF32, pc.a, seed);
-  const Tensor b = RandomTensor(DType::kF32, pc.b, seed + 1);
-  const Tensor c = pc.c.empty() ? Tensor() : RandomTensor(DType::kF32, pc.c, seed + 2);
-  std::vector<const Tensor*> inputs = {&a, &b};
-  if (!pc.c.empty()) inputs.push_back(&c);
+// Runs `node` on `path` (expecting the matvec kernel) and on the reference path.
+void CheckOnMatVec(const Node& node, const std::vector<const Tensor*>& inputs, KernelPath path,
+                   int threads) {
   // The path picks this kernel, not its library's.
   std::vector<TensorType> types;
   for (const Tensor* t : inputs) types.push_back({t->dtype(), t->dims()});
@@ -152,6 +148,15 @@ void CheckProduct(const ProductCase& pc, KernelPath path, int threads, uint32_t 
   const test_util::CompareResult r =
       test_util::AllClose((*fast)[0].view(), (*ref)[0].view(), 1e-5, 1e-5);
   EXPECT_TRUE(r.ok) << r.message;
+}
+
+void CheckProduct(const ProductCase& pc, KernelPath path, int threads, uint32_t seed) {
+  const Tensor a = RandomTensor(DType::kF32, pc.a, seed);
+  const Tensor b = RandomTensor(DType::kF32, pc.b, seed + 1);
+  const Tensor c = pc.c.empty() ? Tensor() : RandomTensor(DType::kF32, pc.c, seed + 2);
+  std::vector<const Tensor*> inputs = {&a, &b};
+  if (!pc.c.empty()) inputs.push_back(&c);
+  CheckOnMatVec(ProductNode(pc), inputs, path, threads);
 }
 
 const std::vector<ProductCase>& Cases() {
@@ -184,6 +189,80 @@ TEST(MatVecTest, OneRowProductsMatchTheReferenceOnEveryPath) {
       }
     }
   }
+}
+
+// A squeeze-excitation FC: an NHWC 1x1 Conv of one pixel, weights [n, k, 1, 1].
+Node SqueezeExcitationConv(bool bias, const std::string& activation) {
+  Node n = OnednnTestNode("Conv", kNhwcDomain, bias ? 3 : 2);
+  n.attrs["kernel_shape"] = Attribute::Ints({1, 1});
+  if (!activation.empty()) n.attrs["activation"] = Attribute::String(activation);
+  return n;
+}
+
+TEST(MatVecTest, OnePixelPointwiseConvsMatchTheReference) {
+  struct ConvCase {
+    int64_t k, n;
+    bool bias;
+    std::string activation;
+  };
+  const ConvCase cases[] = {
+      {1152, 48, true, "SiLU"},     // EfficientNet-B0's squeeze: rows of B dotted with x
+      {48, 1152, true, "Sigmoid"},  // its excitation: short rows, B transposed at prepare
+      {63, 70, false, ""},          // just short of a dotted row
+      {64, 33, true, "Relu"},       // just long enough
+      {5, 17, true, ""},
+  };
+  uint32_t seed = 90;
+  for (KernelPath path : {KernelPath::kOnednn, KernelPath::kXnnpack}) {
+    for (int threads : {1, 2}) {
+      for (const ConvCase& c : cases) {
+        SCOPED_TRACE(std::string(KernelPathName(path)) + ", " + std::to_string(threads) +
+                     " threads, " + std::to_string(c.k) + " -> " + std::to_string(c.n));
+        const Tensor x = RandomTensor(DType::kF32, {1, 1, 1, c.k}, seed += 3);
+        const Tensor w = RandomTensor(DType::kF32, {c.n, c.k, 1, 1}, seed + 1);
+        const Tensor b = RandomTensor(DType::kF32, {c.n}, seed + 2);
+        std::vector<const Tensor*> inputs = {&x, &w};
+        if (c.bias) inputs.push_back(&b);
+        CheckOnMatVec(SqueezeExcitationConv(c.bias, c.activation), inputs, path, threads);
+      }
+    }
+  }
+}
+
+TEST(MatVecTest, LeavesConvsOfMorePixelsOrGroupsToConvKernels) {
+  const KernelDef* conv = nullptr;
+  for (const KernelDef& k : FastMatVecKernels(KernelPath::kOnednn)) {
+    if (k.op_type == "Conv") conv = &k;
+  }
+  ASSERT_NE(conv, nullptr);
+  const Node node = SqueezeExcitationConv(false, "");
+  const Tensor w = RandomTensor(DType::kF32, {8, 16, 1, 1}, 1);
+  const Tensor* constant_w[] = {nullptr, &w};
+  const Tensor* runtime_w[] = {nullptr, nullptr};
+  const TensorType one_pixel[] = {{DType::kF32, {1, 1, 1, 16}}, {DType::kF32, {8, 16, 1, 1}}};
+  const TensorType two_pixels[] = {{DType::kF32, {1, 1, 2, 16}}, {DType::kF32, {8, 16, 1, 1}}};
+  const TensorType out_one[] = {{DType::kF32, {1, 1, 1, 8}}};
+  const TensorType out_two[] = {{DType::kF32, {1, 1, 2, 8}}};
+  EXPECT_TRUE(conv->supports(SupportContext{node, one_pixel, constant_w, out_one}));
+  EXPECT_FALSE(conv->supports(SupportContext{node, two_pixels, constant_w, out_two}));
+  EXPECT_FALSE(conv->supports(SupportContext{node, one_pixel, runtime_w, out_one}));
+  // Two groups of 8 channels: weights [8, 8, 1, 1].
+  Node grouped = SqueezeExcitationConv(false, "");
+  grouped.attrs["group"] = Attribute::Int(2);
+  const Tensor wg = RandomTensor(DType::kF32, {8, 8, 1, 1}, 2);
+  const Tensor* constant_wg[] = {nullptr, &wg};
+  const TensorType grouped_types[] = {{DType::kF32, {1, 1, 1, 16}}, {DType::kF32, {8, 8, 1, 1}}};
+  EXPECT_FALSE(conv->supports(SupportContext{grouped, grouped_types, constant_wg, out_one}));
+  // A 3x3 kernel padded to a one-pixel output.
+  const Tensor w3 = RandomTensor(DType::kF32, {8, 16, 3, 3}, 3);
+  const Tensor* constant_w3[] = {nullptr, &w3};
+  const TensorType padded[] = {{DType::kF32, {1, 1, 1, 16}}, {DType::kF32, {8, 16, 3, 3}}};
+  EXPECT_FALSE(conv->supports(SupportContext{node, padded, constant_w3, out_one}));
+  // A fused residual input.
+  const Node with_residual = OnednnTestNode("Conv", kNhwcDomain, 4);
+  const Tensor* four_constants[] = {nullptr, &w, nullptr, nullptr};
+  const TensorType four[] = {one_pixel[0], one_pixel[1], {}, {DType::kF32, {1, 1, 1, 8}}};
+  EXPECT_FALSE(conv->supports(SupportContext{with_residual, four, four_constants, out_one}));
 }
 
 TEST(MatVecTest, TakesOnlyOneRowTimesAConstantMatrix) {
