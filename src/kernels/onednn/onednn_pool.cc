@@ -70,7 +70,7 @@ Expected<PoolSpec> PoolSpecOf(const PrepareContext& ctx) {
     s.strides[i] = w.stride[j];
     s.dilation[i] = w.dilation[j] - 1;
     s.pad_l[i] = w.pad[j];
-    s.pad_r[i] = (w.out[j] - 1) * w.stride[j] + span - w.in[j] - w.pad[j];
+    s.pad_r[i] = w.pad_end(j);
     // The model's own trailing pad (what count_include_pad counts).
     int64_t pad_end = 0;
     if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {

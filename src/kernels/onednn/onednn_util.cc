@@ -534,22 +534,13 @@ Expected<AlignedBuffer> PackConstantInput(PrepareContext& ctx, int input,
 }
 
 Expected<ConvGeometry> ConvGeometryOf(const PrepareContext& ctx, int weight_input) {
-  const auto& x = ctx.inputs[0].dims;              // N, H, W, C
-  const auto& wt = ctx.inputs[weight_input].dims;  // M, C/g, kH, kW
-  const auto& y = ctx.outputs[0].dims;             // N, OH, OW, M
-  if (x.size() != 4 || wt.size() != 4 || y.size() != 4) {
-    return ctx.NotSupported("oneDNN conv needs 4-D NHWC input, weights and output");
-  }
+  ASSIGN_OR_RETURN(NhwcConvShape shape, ReadNhwcConvShape(ctx, weight_input));
+  const Window3d& w = shape.window;
   ConvGeometry g;
-  Window3d w;
-  const int64_t in_spatial[] = {x[1], x[2]};
-  const int64_t out_spatial[] = {y[1], y[2]};
-  const int64_t kernel[] = {wt[2], wt[3]};
-  RETURN_IF_ERROR(ResolveWindow(ctx, in_spatial, out_spatial, kernel, &w));
-  ASSIGN_OR_RETURN(g.group, ctx.node.GetInt("group", 1));
-  g.batch = x[0];
-  g.in_channels = x[3];
-  g.out_channels = wt[0];
+  g.group = shape.group;
+  g.batch = shape.batch;
+  g.in_channels = shape.channels;
+  g.out_channels = shape.out_channels;
   for (int i = 0; i < 2; ++i) {
     const int j = i + 1;  // Window3d keeps 2-D windows in slots 1 and 2
     g.in[i] = w.in[j];
@@ -558,8 +549,7 @@ Expected<ConvGeometry> ConvGeometryOf(const PrepareContext& ctx, int weight_inpu
     g.strides[i] = w.stride[j];
     g.dilates[i] = w.dilation[j] - 1;
     g.pad_l[i] = w.pad[j];
-    const int64_t span = (w.kernel[j] - 1) * w.dilation[j] + 1;
-    g.pad_r[i] = (w.out[j] - 1) * w.stride[j] + span - w.in[j] - w.pad[j];
+    g.pad_r[i] = w.pad_end(j);
   }
   return g;
 }

@@ -76,6 +76,40 @@ Status ResolveWindow(const PrepareContext& ctx, std::span<const int64_t> in_spat
   return Status::Ok();
 }
 
+Expected<NhwcConvShape> ReadNhwcConvShape(const PrepareContext& ctx, int weight_input) {
+  if (ctx.inputs.size() <= static_cast<size_t>(weight_input) || ctx.outputs.empty()) {
+    return ctx.NotSupported("no weights or output");
+  }
+  const auto& x = ctx.inputs[0].dims;
+  const auto& w = ctx.inputs[weight_input].dims;
+  const auto& y = ctx.outputs[0].dims;
+  if (x.size() != 4 || w.size() != 4 || y.size() != 4) {
+    return ctx.NotSupported("NHWC conv needs 4-D input, weights and output");
+  }
+  NhwcConvShape s;
+  ASSIGN_OR_RETURN(s.group, ctx.node.GetInt("group", 1));
+  if (s.group < 1 || w[1] * s.group != x[3] || w[0] % s.group != 0) {
+    return ctx.NotSupported("weights " + DimsToString(w) + " do not match " + std::to_string(x[3]) +
+                            " input channels in " + std::to_string(s.group) + " groups");
+  }
+  if (y[0] != x[0] || y[3] != w[0]) {
+    return ctx.NotSupported("output " + DimsToString(y) + " does not match input " +
+                            DimsToString(x) + " and weights " + DimsToString(w));
+  }
+  s.batch = x[0];
+  s.in_h = x[1];
+  s.in_w = x[2];
+  s.channels = x[3];
+  s.out_h = y[1];
+  s.out_w = y[2];
+  s.out_channels = y[3];
+  const int64_t in_spatial[] = {x[1], x[2]};
+  const int64_t out_spatial[] = {y[1], y[2]};
+  const int64_t kernel[] = {w[2], w[3]};
+  RETURN_IF_ERROR(ResolveWindow(ctx, in_spatial, out_spatial, kernel, &s.window));
+  return s;
+}
+
 namespace {
 
 struct ConvState : KernelState {

@@ -33,6 +33,11 @@ struct Window3d {
   int64_t in_size() const { return in[0] * in[1] * in[2]; }
   int64_t out_size() const { return out[0] * out[1] * out[2]; }
   int64_t kernel_size() const { return kernel[0] * kernel[1] * kernel[2]; }
+  // The trailing pad of slot j that makes the last window end exactly at the input's end
+  // (negative when the last windows leave input unread).
+  int64_t pad_end(int j) const {
+    return (out[j] - 1) * stride[j] + (kernel[j] - 1) * dilation[j] + 1 - in[j] - pad[j];
+  }
 };
 
 // Reads strides/dilations/pads/auto_pad from the node and resolves the leading pads of a forward
@@ -41,6 +46,19 @@ struct Window3d {
 Status ResolveWindow(const PrepareContext& ctx, std::span<const int64_t> in_spatial,
                      std::span<const int64_t> out_spatial, std::span<const int64_t> kernel,
                      Window3d* w);
+
+// The shapes of a 2-D NHWC conv (kNhwcDomain Conv, QLinearConv), which every fast backend reads
+// and converts to its own types: input 0 [N, H, W, C], weights [M, C / group, kH, kW] at input
+// `weight_input`, output 0 [N, OH, OW, M]; the window as ResolveWindow resolves it, in slots 1
+// and 2 of the Window3d.
+struct NhwcConvShape {
+  int64_t batch = 0, in_h = 0, in_w = 0, channels = 0, out_h = 0, out_w = 0, out_channels = 0;
+  int64_t group = 1;
+  Window3d window;
+};
+
+// NotSupported, naming what disagrees, unless the three tensors are 4-D and consistent.
+Expected<NhwcConvShape> ReadNhwcConvShape(const PrepareContext& ctx, int weight_input);
 
 // True for the dtypes/ranks the reference conv kernels handle (f32, 1-3 spatial dims).
 bool SupportsConv(const SupportContext& ctx);

@@ -58,32 +58,15 @@ Status ReadResidual(const PrepareContext& ctx, QConvResidual* add) {
 }  // namespace
 
 Status ReadQConvGeometry(const PrepareContext& ctx, QConvGeometry* g) {
-  const auto& in = ctx.inputs;
-  if (in.size() < 8 || ctx.outputs.empty()) return ctx.NotSupported("inputs");
-  const auto& x = in[kX].dims;
-  const auto& w = in[kW].dims;
-  const auto& y = ctx.outputs[0].dims;
-  if (x.size() != 4 || w.size() != 4 || y.size() != 4) return ctx.NotSupported("ranks");
-  ASSIGN_OR_RETURN(g->group, ctx.node.GetInt("group", 1));
-  if (g->group < 1 || w[1] * g->group != x[3] || y[0] != x[0] || y[3] != w[0]) {
-    return ctx.NotSupported("shapes");
-  }
-  if (NumElements(x) == 0 || NumElements(w) == 0 || NumElements(y) == 0) {
+  if (ctx.inputs.size() < 8) return ctx.NotSupported("inputs");
+  ASSIGN_OR_RETURN(NhwcConvShape shape, ReadNhwcConvShape(ctx, kW));
+  static_cast<NhwcConvShape&>(*g) = shape;
+  if (NumElements(ctx.inputs[kX].dims) == 0 || NumElements(ctx.inputs[kW].dims) == 0 ||
+      NumElements(ctx.outputs[0].dims) == 0) {
     return ctx.NotSupported("empty tensor");
   }
-  Window3d win;
-  const int64_t in_spatial[] = {x[1], x[2]};
-  const int64_t out_spatial[] = {y[1], y[2]};
-  const int64_t kernel[] = {w[2], w[3]};
-  RETURN_IF_ERROR(ResolveWindow(ctx, in_spatial, out_spatial, kernel, &win));
-  g->batch = x[0];
-  g->in_h = x[1];
-  g->in_w = x[2];
-  g->channels = x[3];
-  g->out_h = y[1];
-  g->out_w = y[2];
-  g->out_channels = y[3];
   // Window3d keeps 2-D windows in slots 1 and 2.
+  const Window3d& win = shape.window;
   g->kernel_h = static_cast<int>(win.kernel[1]);
   g->kernel_w = static_cast<int>(win.kernel[2]);
   g->stride_h = static_cast<int>(win.stride[1]);

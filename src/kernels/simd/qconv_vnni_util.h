@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "kernels/kernel.h"
+#include "kernels/ref/conv.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 // GCC 12 warns inside its own AVX-512 intrinsics, which pass _mm512_undefined_*() values along.
@@ -31,10 +32,9 @@
 
 namespace edgerun {
 
-// An NHWC QLinearConv's shapes and 2-D window. The kernels' states derive from it.
-struct QConvGeometry {
-  int64_t batch = 0, in_h = 0, in_w = 0, channels = 0, out_h = 0, out_w = 0, out_channels = 0;
-  int64_t group = 1;
+// An NHWC QLinearConv's shapes and 2-D window, the window also as ints for the kernels' loops.
+// The kernels' states derive from it.
+struct QConvGeometry : NhwcConvShape {
   int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
   int pad_top = 0, pad_left = 0;  // the trailing pads follow from the sizes
 

@@ -40,36 +40,6 @@ bool Overlap(const TensorView& a, const TensorView& b) {
 
 // ---- Conv ----
 
-struct ConvGeometry {
-  int64_t batch = 0, in_h = 0, in_w = 0, channels = 0;
-  int64_t out_h = 0, out_w = 0, out_channels = 0, group = 1;
-  Window2d window;
-};
-
-bool ResolveConv(const Node& node, std::span<const TensorType> inputs,
-                 std::span<const TensorType> outputs, ConvGeometry* g) {
-  const auto& x = inputs[0].dims;
-  const auto& w = inputs[1].dims;
-  const auto& y = outputs[0].dims;
-  Expected<int64_t> group = node.GetInt("group", 1);
-  if (!group.ok() || !FitsU32(*group)) return false;
-  g->batch = x[0];
-  g->in_h = x[1];
-  g->in_w = x[2];
-  g->channels = x[3];
-  g->out_h = y[1];
-  g->out_w = y[2];
-  g->out_channels = w[0];
-  g->group = *group;
-  if (y[0] != x[0] || y[3] != w[0] || w[1] * g->group != x[3] || w[0] % g->group != 0) {
-    return false;
-  }
-  for (int64_t d : {x[0], x[1], x[2], x[3], y[1], y[2], y[3]}) {
-    if (!FitsU32(d)) return false;
-  }
-  return ResolveWindow2d(node, {w.begin() + 2, w.end()}, x[1], x[2], y[1], y[2], &g->window);
-}
-
 bool HasResidual(std::span<const TensorType> inputs) {
   return inputs.size() > 3 && Present(inputs[3]);
 }
@@ -87,8 +57,8 @@ bool SupportsConvCommon(const SupportContext& ctx) {
       (!IsF32(ctx.inputs[3]) || ctx.inputs[3].dims != ctx.outputs[0].dims)) {
     return false;
   }
-  ConvGeometry g;
-  return ResolveConv(ctx.node, ctx.inputs, ctx.outputs, &g);
+  XnnConvShape g;
+  return ResolveXnnConvShape(PrepareContext(ctx), 1, &g);
 }
 
 // Two table entries, so only the residual form may write its output over Z.
@@ -100,7 +70,7 @@ bool SupportsConvResidual(const SupportContext& ctx) {
 }
 
 struct ConvState : XnnState {
-  ConvGeometry g;
+  XnnConvShape g;
   int conv_op = -1, add_op = -1;
   size_t out_elements = 0;
   XnnActivation act;
@@ -109,8 +79,8 @@ struct ConvState : XnnState {
 Status PrepareConv(PrepareContext& ctx) {
   if (!XnnpackInitialized()) return ctx.NotSupported("XNNPACK cannot run on this CPU");
   auto s = std::make_unique<ConvState>();
-  ConvGeometry& g = s->g;
-  if (!ResolveConv(ctx.node, ctx.inputs, ctx.outputs, &g)) {
+  XnnConvShape& g = s->g;
+  if (!ResolveXnnConvShape(ctx, 1, &g)) {
     return ctx.NotSupported("window geometry XNNPACK cannot express");
   }
   const bool residual = HasResidual(ctx.inputs);
@@ -138,7 +108,7 @@ Status PrepareConv(PrepareContext& ctx) {
   }
 
   HeapMeter meter;
-  const Window2d& win = g.window;
+  const Window2d& win = g.xnn_window;
   xnn_operator_t op = nullptr;
   xnn_status st = xnn_create_convolution2d_nhwc_f32(
       win.pads.top, win.pads.right, win.pads.bottom, win.pads.left, win.kernel_h, win.kernel_w,

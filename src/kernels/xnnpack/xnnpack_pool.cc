@@ -5,7 +5,7 @@
 // never wins" only for windows without dilation; with dilation we claim unpadded windows only.
 // Its average pooling divides by the taps inside the input whenever any padding is given, which
 // is ONNX's count_include_pad=0; count_include_pad=1 matches only when the attribute pads are 0.
-// ceil_mode becomes extra trailing padding (see ResolveWindow2d).
+// ceil_mode becomes extra trailing padding (see ResolvePoolWindow2d).
 #include <string>
 
 #include "kernels/xnnpack/xnnpack_util.h"
@@ -44,7 +44,9 @@ bool ResolvePool(const SupportContext& ctx, PoolGeometry* g) {
   for (int64_t d : x) {
     if (!FitsU32(d)) return false;
   }
-  if (!ResolveWindow2d(ctx.node, {}, x[1], x[2], y[1], y[2], &g->window)) return false;
+  if (!ResolvePoolWindow2d(PrepareContext(ctx), x[1], x[2], y[1], y[2], &g->window)) {
+    return false;
+  }
   const Window2d& w = g->window;
   // XNNPACK rejects 1x1 windows and (in newer versions) strides larger than the window.
   if (w.kernel_h * w.kernel_w < 2 || w.stride_h > w.kernel_h || w.stride_w > w.kernel_w) {

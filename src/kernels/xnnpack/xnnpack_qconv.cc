@@ -36,10 +36,8 @@ int32_t IntAt(const Tensor& t, int64_t i) {
 // Scale usable by XNNPACK: positive, finite and normal.
 bool GoodScale(float s) { return std::isnormal(s) && s > 0; }
 
-struct QConvParams {
+struct QConvParams : XnnConvShape {
   bool unsigned_8bit = true;  // qu8, else qc8
-  int64_t batch = 0, in_h = 0, in_w = 0, channels = 0, out_channels = 0, group = 1;
-  Window2d window;
   float x_scale = 1, y_scale = 1, w_scale_tensor = 1;
   std::vector<float> w_scales;  // qc8: one per output channel
   int32_t x_zp = 0, y_zp = 0, w_zp = 0;
@@ -124,24 +122,7 @@ bool ResolveQConv(const SupportContext& ctx, QConvParams* p) {
     default: return false;
   }
   if (p->out_min >= p->out_max) return false;
-
-  Expected<int64_t> group = ctx.node.GetInt("group", 1);
-  const auto& y = ctx.outputs[0].dims;
-  if (!group.ok() || !FitsU32(*group) || w.dims[1] * *group != x.dims[3] || m % *group != 0 ||
-      y[0] != x.dims[0] || y[3] != m) {
-    return false;
-  }
-  for (int64_t d : {x.dims[0], x.dims[1], x.dims[2], x.dims[3], y[1], y[2], m}) {
-    if (!FitsU32(d)) return false;
-  }
-  p->batch = x.dims[0];
-  p->in_h = x.dims[1];
-  p->in_w = x.dims[2];
-  p->channels = x.dims[3];
-  p->out_channels = m;
-  p->group = *group;
-  return ResolveWindow2d(ctx.node, {w.dims.begin() + 2, w.dims.end()}, x.dims[1], x.dims[2], y[1],
-                         y[2], &p->window);
+  return ResolveXnnConvShape(PrepareContext(ctx), kW, p);
 }
 
 bool SupportsQConv(const SupportContext& ctx) {
@@ -174,7 +155,7 @@ Status PrepareQConv(PrepareContext& ctx) {
   const int32_t* bias = ctx.inputs.size() > kBias && Present(ctx.inputs[kBias])
                             ? ctx.constants[kBias]->data<int32_t>()
                             : nullptr;
-  const Window2d& win = p.window;
+  const Window2d& win = p.xnn_window;
   const auto groups = static_cast<uint32_t>(p.group);
   const auto gi = static_cast<size_t>(cg), go = static_cast<size_t>(m / p.group);
   const auto c_stride = static_cast<size_t>(p.channels), m_stride = static_cast<size_t>(m);

@@ -215,15 +215,8 @@ Status SetupActivation(const SetupContext& ctx, XnnState& s, const XnnActivation
 
 namespace {
 
-bool GetInts(const Node& node, std::string_view name, size_t n, int64_t def,
-             std::vector<int64_t>* out) {
-  Expected<std::vector<int64_t>> v = node.GetInts(name, std::vector<int64_t>(n, def));
-  if (!v.ok() || v->size() != n) return false;
-  *out = std::move(v).value();
-  return true;
-}
-
-// Leading pad and XNNPACK's trailing pad for one axis; false when out cannot be produced.
+// XNNPACK's trailing pad for one axis, from the resolved leading one; false when out cannot be
+// produced.
 bool ResolveAxis(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t dilation,
                  int64_t lead, uint32_t* xnn_lead, uint32_t* xnn_trail) {
   const int64_t span = (kernel - 1) * dilation + 1;
@@ -237,45 +230,44 @@ bool ResolveAxis(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_
   return true;
 }
 
+// Slots 1 and 2 of a resolved window in XNNPACK's form.
+bool ToWindow2d(const Window3d& w, Window2d* out) {
+  for (int j = 1; j <= 2; ++j) {
+    if (!FitsU32(w.kernel[j]) || !FitsU32(w.stride[j]) || !FitsU32(w.dilation[j])) return false;
+  }
+  out->kernel_h = static_cast<uint32_t>(w.kernel[1]);
+  out->kernel_w = static_cast<uint32_t>(w.kernel[2]);
+  out->stride_h = static_cast<uint32_t>(w.stride[1]);
+  out->stride_w = static_cast<uint32_t>(w.stride[2]);
+  out->dilation_h = static_cast<uint32_t>(w.dilation[1]);
+  out->dilation_w = static_cast<uint32_t>(w.dilation[2]);
+  return ResolveAxis(w.in[1], w.out[1], w.kernel[1], w.stride[1], w.dilation[1], w.pad[1],
+                     &out->pads.top, &out->pads.bottom) &&
+         ResolveAxis(w.in[2], w.out[2], w.kernel[2], w.stride[2], w.dilation[2], w.pad[2],
+                     &out->pads.left, &out->pads.right);
+}
+
 }  // namespace
 
-bool ResolveWindow2d(const Node& node, std::span<const int64_t> kernel, int64_t in_h, int64_t in_w,
-                     int64_t out_h, int64_t out_w, Window2d* w) {
-  std::vector<int64_t> k(kernel.begin(), kernel.end());
-  if (k.empty() && !GetInts(node, "kernel_shape", 2, 1, &k)) return false;
-  std::vector<int64_t> strides, dilations, pads;
-  if (k.size() != 2 || !GetInts(node, "strides", 2, 1, &strides) ||
-      !GetInts(node, "dilations", 2, 1, &dilations) || !GetInts(node, "pads", 4, 0, &pads)) {
-    return false;
+bool ResolvePoolWindow2d(const PrepareContext& ctx, int64_t in_h, int64_t in_w, int64_t out_h,
+                         int64_t out_w, Window2d* w) {
+  Expected<std::vector<int64_t>> kernel = ctx.node.GetInts("kernel_shape", {});
+  if (!kernel.ok() || kernel->size() != 2) return false;
+  const int64_t in[] = {in_h, in_w}, out[] = {out_h, out_w};
+  Window3d window;
+  return ResolveWindow(ctx, in, out, *kernel, &window).ok() && ToWindow2d(window, w);
+}
+
+bool ResolveXnnConvShape(const PrepareContext& ctx, int weight_input, XnnConvShape* shape) {
+  Expected<NhwcConvShape> read = ReadNhwcConvShape(ctx, weight_input);
+  if (!read.ok()) return false;
+  static_cast<NhwcConvShape&>(*shape) = *read;
+  const NhwcConvShape& s = *read;
+  for (int64_t d :
+       {s.batch, s.in_h, s.in_w, s.channels, s.out_h, s.out_w, s.out_channels, s.group}) {
+    if (!FitsU32(d)) return false;
   }
-  Expected<std::string> auto_pad = node.GetString("auto_pad", "NOTSET");
-  if (!auto_pad.ok()) return false;
-  for (int i = 0; i < 2; ++i) {
-    if (!FitsU32(k[i]) || !FitsU32(strides[i]) || !FitsU32(dilations[i])) return false;
-  }
-  const int64_t in[2] = {in_h, in_w}, out[2] = {out_h, out_w};
-  int64_t lead[2] = {pads[0], pads[1]};
-  for (int i = 0; i < 2; ++i) {
-    if (*auto_pad == "SAME_UPPER" || *auto_pad == "SAME_LOWER") {
-      const int64_t span = (k[i] - 1) * dilations[i] + 1;
-      const int64_t total = std::max<int64_t>(0, (out[i] - 1) * strides[i] + span - in[i]);
-      lead[i] = *auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
-    } else if (*auto_pad == "VALID") {
-      lead[i] = 0;
-    } else if (*auto_pad != "NOTSET" && !auto_pad->empty()) {
-      return false;
-    }
-  }
-  w->kernel_h = static_cast<uint32_t>(k[0]);
-  w->kernel_w = static_cast<uint32_t>(k[1]);
-  w->stride_h = static_cast<uint32_t>(strides[0]);
-  w->stride_w = static_cast<uint32_t>(strides[1]);
-  w->dilation_h = static_cast<uint32_t>(dilations[0]);
-  w->dilation_w = static_cast<uint32_t>(dilations[1]);
-  return ResolveAxis(in_h, out_h, k[0], strides[0], dilations[0], lead[0], &w->pads.top,
-                     &w->pads.bottom) &&
-         ResolveAxis(in_w, out_w, k[1], strides[1], dilations[1], lead[1], &w->pads.left,
-                     &w->pads.right);
+  return ToWindow2d(s.window, &shape->xnn_window);
 }
 
 }  // namespace edgerun

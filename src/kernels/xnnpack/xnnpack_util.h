@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "kernels/kernel.h"
+#include "kernels/ref/conv.h"
 #include "kernels/ref/ref_util.h"
 
 namespace edgerun {
@@ -134,15 +135,22 @@ struct Window2d {
   Pads2d pads;
 };
 
-// Reads kernel (from `kernel` when not empty, else the kernel_shape attribute), strides,
-// dilations, pads and auto_pad of a forward window (Conv, the pools) with input extent in_h x in_w
-// and the inferred output extent out_h x out_w. Pads come from the attribute, or the SAME split
-// (odd pad at the end for SAME_UPPER, at the start for SAME_LOWER). The trailing pads are then
-// recomputed so that XNNPACK's floor((in + pads - span) / stride) + 1 gives out exactly (ceil_mode
-// windows get extra trailing pad). False when a value is out of range, the window is not 2-D or
-// no non-negative trailing pad produces `out`.
-bool ResolveWindow2d(const Node& node, std::span<const int64_t> kernel, int64_t in_h, int64_t in_w,
-                     int64_t out_h, int64_t out_w, Window2d* w);
+// A pool's window (kernel_shape, strides, dilations, pads, auto_pad as the reference kernels'
+// ResolveWindow reads them) for input extent in_h x in_w and the inferred output extent
+// out_h x out_w, with the trailing pads recomputed so that XNNPACK's
+// floor((in + pads - span) / stride) + 1 gives out exactly (ceil_mode windows get extra trailing
+// pad). False when a value is out of range, the window is not 2-D or no non-negative trailing pad
+// produces `out`.
+bool ResolvePoolWindow2d(const PrepareContext& ctx, int64_t in_h, int64_t in_w, int64_t out_h,
+                         int64_t out_w, Window2d* w);
+
+// A 2-D NHWC conv's shapes (ReadNhwcConvShape, weights at input `weight_input`) and its window in
+// XNNPACK's form, trailing pads recomputed as above.
+struct XnnConvShape : NhwcConvShape {
+  Window2d xnn_window;
+};
+// False when XNNPACK cannot express the conv (sizes beyond 32 bits, the window as above).
+bool ResolveXnnConvShape(const PrepareContext& ctx, int weight_input, XnnConvShape* shape);
 
 // Helpers for supports(): shapes and constants.
 inline bool IsF32(const TensorType& t) { return t.dtype == DType::kF32; }
