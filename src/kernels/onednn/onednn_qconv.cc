@@ -84,44 +84,18 @@ Expected<FusedActivation> ActivationInUnits(const PrepareContext& ctx, float sca
   return act;
 }
 
-template <typename Q>
-void IntRange(int32_t zp, float* lo, float* hi) {
-  *lo = static_cast<float>(std::numeric_limits<Q>::min() - zp);
-  *hi = static_cast<float>(std::numeric_limits<Q>::max() - zp);
-}
-
 float PerTensorScale(const Tensor& t) { return t.data<float>()[0]; }
 
-// The add of QLinearConvAdd (inputs 9 to 13); the conv's output parameters are inputs 6 and 7.
+// The add of QLinearConvAdd in oneDNN's terms.
 Expected<ResidualSpec> ResidualSpecOf(const PrepareContext& ctx) {
-  const auto& in = ctx.inputs;
-  const auto& k = ctx.constants;
-  if (in.size() != kOutZeroPoint + 1 || k.size() != kOutZeroPoint + 1) {
-    return ctx.Invalid("QLinearConvAdd needs 14 inputs");
-  }
-  for (int i : {kZScale, kZZeroPoint, kOutScale, kOutZeroPoint}) {
-    if (k[i] == nullptr || k[i]->view().num_elements() != 1) {
-      return ctx.NotSupported("oneDNN QLinearConvAdd needs constant per-tensor add parameters");
-    }
-  }
-  if (!IsQuantized(in[kZ].dtype) || in[kZZeroPoint].dtype != in[kZ].dtype ||
-      in[kOutZeroPoint].dtype != ctx.outputs[0].dtype || in[kZScale].dtype != DType::kF32 ||
-      in[kOutScale].dtype != DType::kF32 || in[kZ].dims != ctx.outputs[0].dims) {
-    return ctx.NotSupported("oneDNN QLinearConvAdd needs a u8/s8 residual of the output's shape");
-  }
+  ASSIGN_OR_RETURN(qlinear_conv::AddParams p, qlinear_conv::ReadAddParams(ctx));
   ResidualSpec r;
-  const float out_scale = PerTensorScale(*k[kOutScale]);
-  if (!(out_scale > 0.0f)) return ctx.NotSupported("non-positive output scale");
-  r.alpha = PerTensorScale(*k[kYScale]) / out_scale;
-  r.beta = PerTensorScale(*k[kZScale]) / out_scale;
-  r.z_zp = QuantizedIntAt(*k[kZZeroPoint], 0);
-  onednn::ToDnnlType(in[kZ].dtype, &r.z_type);
-  const int32_t conv_zp = QuantizedIntAt(*k[kYZeroPoint], 0);
-  if (in[kYZeroPoint].dtype == DType::kU8) {
-    IntRange<uint8_t>(conv_zp, &r.conv_lo, &r.conv_hi);
-  } else {
-    IntRange<int8_t>(conv_zp, &r.conv_lo, &r.conv_hi);
-  }
+  r.alpha = p.alpha;
+  r.beta = p.beta;
+  r.z_zp = p.z_zero_point;
+  onednn::ToDnnlType(p.z_type, &r.z_type);
+  r.conv_lo = static_cast<float>(p.conv_lo);
+  r.conv_hi = static_cast<float>(p.conv_hi);
   return r;
 }
 

@@ -22,36 +22,17 @@ bool HasBias(const PrepareContext& ctx) {
 
 // QLinearConvAdd's add: the residual's parameters and the conv output's range.
 Status ReadResidual(const PrepareContext& ctx, QConvResidual* add) {
-  const auto& in = ctx.inputs;
-  const auto& k = ctx.constants;
-  if (in.size() != kOutZeroPoint + 1 || k.size() != kOutZeroPoint + 1) {
-    return ctx.NotSupported("inputs");
-  }
-  for (int i : {kZScale, kZZeroPoint, kOutScale, kOutZeroPoint}) {
-    if (k[i] == nullptr || k[i]->view().num_elements() != 1) {
-      return ctx.NotSupported("non-constant or per-channel add parameters");
-    }
-  }
-  if (!IsQuantized(in[kZ].dtype) || in[kZZeroPoint].dtype != in[kZ].dtype ||
-      in[kOutZeroPoint].dtype != ctx.outputs[0].dtype || in[kZScale].dtype != DType::kF32 ||
-      in[kOutScale].dtype != DType::kF32 || in[kZ].dims != ctx.outputs[0].dims) {
-    return ctx.NotSupported("residual types or shape");
-  }
-  // As kernels/ref/qlinear.cc (InvokeNhwcQLinearConvAdd) computes them.
-  const float out_scale = FloatAt(*k[kOutScale], 0);
-  add->alpha = FloatAt(*k[kYScale], 0) / out_scale;
-  add->beta = FloatAt(*k[kZScale], 0) / out_scale;
+  ASSIGN_OR_RETURN(qlinear_conv::AddParams p, qlinear_conv::ReadAddParams(ctx));
+  add->alpha = p.alpha;
+  add->beta = p.beta;
   // The sum's magnitude stays far inside int32 when it is rounded.
   if (!(std::fabs(add->alpha) + std::fabs(add->beta) < 1e6f)) {
     return ctx.NotSupported("add scales out of range");
   }
-  add->signed_z = in[kZ].dtype == DType::kI8;
-  add->z_zero_point =
-      static_cast<float>(QuantizedIntAt(*k[kZZeroPoint], 0) + (add->signed_z ? 128 : 0));
-  const int32_t conv_zp = QuantizedIntAt(*k[kYZeroPoint], 0);
-  const int32_t conv_min = in[kYZeroPoint].dtype == DType::kI8 ? -128 : 0;
-  add->conv_lo = conv_min - conv_zp;
-  add->conv_hi = conv_min + 255 - conv_zp;
+  add->signed_z = p.z_type == DType::kI8;
+  add->z_zero_point = static_cast<float>(p.z_zero_point + (add->signed_z ? 128 : 0));
+  add->conv_lo = p.conv_lo;
+  add->conv_hi = p.conv_hi;
   return Status::Ok();
 }
 
