@@ -22,6 +22,7 @@
 #include "kernels/onednn/onednn_kernels.h"
 #include "kernels/onednn/onednn_util.h"
 #include "kernels/openmp_shares.h"
+#include "kernels/ref/conv.h"
 #include "kernels/simd/silu.h"
 #include "kernels/simd/simd_target.h"
 
@@ -37,44 +38,25 @@ using onednn::PrimitiveRunner;
 
 constexpr int kResidualInput = 3;
 
-// ONNX ConvTranspose geometry, as the reference kernel resolves it: explicit pads crop the
-// output; with output_shape or SAME padding the pads follow from the requested size.
+// ONNX ConvTranspose geometry, as the reference kernel resolves it (ResolveTransposedWindow).
 Expected<ConvGeometry> DeconvGeometryOf(const PrepareContext& ctx) {
   const auto& x = ctx.inputs[0].dims;   // N, H, W, C
   const auto& wt = ctx.inputs[1].dims;  // C, M/g, kH, kW
   const auto& y = ctx.outputs[0].dims;  // N, OH, OW, M
+  if (x.size() != 4 || wt.size() != 4 || y.size() != 4) {
+    return ctx.NotSupported("oneDNN deconvolution needs 4-D NHWC input, weights and output");
+  }
   ConvGeometry g;
   ASSIGN_OR_RETURN(g.group, ctx.node.GetInt("group", 1));
-  ASSIGN_OR_RETURN(std::vector<int64_t> strides, ctx.node.GetInts("strides", {1, 1}));
-  ASSIGN_OR_RETURN(std::vector<int64_t> dilations, ctx.node.GetInts("dilations", {1, 1}));
-  ASSIGN_OR_RETURN(std::vector<int64_t> pads, ctx.node.GetInts("pads", {0, 0, 0, 0}));
-  ASSIGN_OR_RETURN(std::vector<int64_t> out_pad, ctx.node.GetInts("output_padding", {0, 0}));
-  ASSIGN_OR_RETURN(std::string auto_pad, ctx.node.GetString("auto_pad", "NOTSET"));
-  if (strides.size() != 2 || dilations.size() != 2 || pads.size() != 4 || out_pad.size() != 2) {
-    return ctx.NotSupported("ConvTranspose attributes do not describe a 2-D window");
-  }
-  const bool derive =
-      ctx.node.has_attr("output_shape") || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
+  Window3d w;
+  const int64_t in_spatial[] = {x[1], x[2]};
+  const int64_t out_spatial[] = {y[1], y[2]};
+  const int64_t kernel[] = {wt[2], wt[3]};
+  RETURN_IF_ERROR(ResolveTransposedWindow(ctx, in_spatial, out_spatial, kernel, &w));
   g.batch = x[0];
   g.in_channels = x[3];
   g.out_channels = wt[1] * g.group;
-  for (int i = 0; i < 2; ++i) {
-    g.in[i] = x[1 + i];
-    g.out[i] = y[1 + i];
-    g.kernel[i] = wt[2 + i];
-    g.strides[i] = strides[i];
-    g.dilates[i] = dilations[i] - 1;
-    const int64_t span = (g.kernel[i] - 1) * dilations[i] + 1;
-    int64_t pad;
-    if (derive) {
-      const int64_t total = strides[i] * (g.in[i] - 1) + out_pad[i] + span - g.out[i];
-      pad = total <= 0 ? 0 : (auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2);
-    } else {
-      pad = auto_pad == "VALID" ? 0 : pads[i];
-    }
-    g.pad_l[i] = pad;
-    g.pad_r[i] = (g.in[i] - 1) * strides[i] + span - g.out[i] - pad;
-  }
+  g.SetWindow(w, /*transposed=*/true);
   return g;
 }
 

@@ -541,17 +541,21 @@ Expected<ConvGeometry> ConvGeometryOf(const PrepareContext& ctx, int weight_inpu
   g.batch = shape.batch;
   g.in_channels = shape.channels;
   g.out_channels = shape.out_channels;
+  g.SetWindow(w, /*transposed=*/false);
+  return g;
+}
+
+void ConvGeometry::SetWindow(const Window3d& w, bool transposed) {
   for (int i = 0; i < 2; ++i) {
     const int j = i + 1;  // Window3d keeps 2-D windows in slots 1 and 2
-    g.in[i] = w.in[j];
-    g.out[i] = w.out[j];
-    g.kernel[i] = w.kernel[j];
-    g.strides[i] = w.stride[j];
-    g.dilates[i] = w.dilation[j] - 1;
-    g.pad_l[i] = w.pad[j];
-    g.pad_r[i] = w.pad_end(j);
+    in[i] = w.in[j];
+    out[i] = w.out[j];
+    kernel[i] = w.kernel[j];
+    strides[i] = w.stride[j];
+    dilates[i] = w.dilation[j] - 1;
+    pad_l[i] = w.pad[j];
+    pad_r[i] = transposed ? w.pad_end_transposed(j) : w.pad_end(j);
   }
-  return g;
 }
 
 // ---- PrimitiveRunner ----

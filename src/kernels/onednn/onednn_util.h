@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "kernels/kernel.h"
+#include "kernels/ref/conv.h"
 #include "kernels/ref/ref_util.h"
 
 namespace edgerun::onednn {
@@ -223,6 +224,10 @@ struct ConvGeometry {
   dnnl_dims_t strides = {1, 1};
   dnnl_dims_t dilates = {0, 0};
   dnnl_dims_t pad_l = {0, 0}, pad_r = {0, 0};
+
+  // The 2-D window in slots 1 and 2 of `w` (ResolveWindow, or ResolveTransposedWindow when
+  // `transposed`), with oneDNN's dilations (minus 1) and trailing pads.
+  void SetWindow(const Window3d& w, bool transposed);
 };
 // Input 0 is [N, H, W, C], input `weight_input` is [M, C/group, kH, kW], output 0 is
 // [N, OH, OW, M]; strides/dilations/pads/auto_pad as the reference kernels resolve them.

@@ -76,6 +76,31 @@ Status ResolveWindow(const PrepareContext& ctx, std::span<const int64_t> in_spat
   return Status::Ok();
 }
 
+Status ResolveTransposedWindow(const PrepareContext& ctx, std::span<const int64_t> in_spatial,
+                               std::span<const int64_t> out_spatial,
+                               std::span<const int64_t> kernel, Window3d* w) {
+  std::vector<int64_t> pads;
+  RETURN_IF_ERROR(FillWindow(ctx, in_spatial, out_spatial, kernel, w, &pads));
+  const size_t n = in_spatial.size();
+  ASSIGN_OR_RETURN(std::string auto_pad, ctx.node.GetString("auto_pad", "NOTSET"));
+  ASSIGN_OR_RETURN(std::vector<int64_t> out_pad, GetInts(ctx, "output_padding", n, 0));
+  const bool derive =
+      ctx.node.has_attr("output_shape") || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
+  const size_t off = kMaxSpatial - n;
+  for (size_t i = 0; i < n; ++i) {
+    const size_t j = off + i;
+    if (derive) {
+      // Pads implied by the requested output size; a negative total extends the end instead.
+      const int64_t span = (w->kernel[j] - 1) * w->dilation[j] + 1;
+      const int64_t total = w->stride[j] * (w->in[j] - 1) + out_pad[i] + span - w->out[j];
+      w->pad[j] = total <= 0 ? 0 : (auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2);
+    } else {
+      w->pad[j] = auto_pad == "VALID" ? 0 : pads[i];
+    }
+  }
+  return Status::Ok();
+}
+
 Expected<NhwcConvShape> ReadNhwcConvShape(const PrepareContext& ctx, int weight_input) {
   if (ctx.inputs.size() <= static_cast<size_t>(weight_input) || ctx.outputs.empty()) {
     return ctx.NotSupported("no weights or output");
@@ -385,27 +410,8 @@ Status PrepareConvTranspose(PrepareContext& ctx) {
   const auto& x = ctx.inputs[0].dims;
   const auto& wt = ctx.inputs[1].dims;
   const auto& y = ctx.outputs[0].dims;
-  const size_t n = x.size() - 2;
-  std::vector<int64_t> pads;
-  RETURN_IF_ERROR(FillWindow(ctx, {x.begin() + 2, x.end()}, {y.begin() + 2, y.end()},
-                             {wt.begin() + 2, wt.end()}, &s->w, &pads));
-  ASSIGN_OR_RETURN(std::string auto_pad, ctx.node.GetString("auto_pad", "NOTSET"));
-  ASSIGN_OR_RETURN(std::vector<int64_t> out_pad, GetInts(ctx, "output_padding", n, 0));
-  const bool derive =
-      ctx.node.has_attr("output_shape") || auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
-  const size_t off = kMaxSpatial - n;
-  for (size_t i = 0; i < n; ++i) {
-    Window3d& w = s->w;
-    const size_t j = off + i;
-    if (derive) {
-      // Pads implied by the requested output size; a negative total extends the end instead.
-      const int64_t span = (w.kernel[j] - 1) * w.dilation[j] + 1;
-      const int64_t total = w.stride[j] * (w.in[j] - 1) + out_pad[i] + span - w.out[j];
-      w.pad[j] = total <= 0 ? 0 : (auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2);
-    } else {
-      w.pad[j] = auto_pad == "VALID" ? 0 : pads[i];
-    }
-  }
+  RETURN_IF_ERROR(ResolveTransposedWindow(ctx, {x.begin() + 2, x.end()}, {y.begin() + 2, y.end()},
+                                          {wt.begin() + 2, wt.end()}, &s->w));
   ASSIGN_OR_RETURN(s->act, FusedActivation::FromNode(ctx.node));
   ASSIGN_OR_RETURN(s->group, ctx.node.GetInt("group", 1));
   s->batch = x[0];

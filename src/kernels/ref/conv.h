@@ -38,6 +38,11 @@ struct Window3d {
   int64_t pad_end(int j) const {
     return (out[j] - 1) * stride[j] + (kernel[j] - 1) * dilation[j] + 1 - in[j] - pad[j];
   }
+  // For a transposed window (ConvTranspose, output from input): the trailing crop of the full
+  // output (in - 1) * stride + span that leaves `out` (negative when the output extends past it).
+  int64_t pad_end_transposed(int j) const {
+    return (in[j] - 1) * stride[j] + (kernel[j] - 1) * dilation[j] + 1 - out[j] - pad[j];
+  }
 };
 
 // Reads strides/dilations/pads/auto_pad from the node and resolves the leading pads of a forward
@@ -46,6 +51,14 @@ struct Window3d {
 Status ResolveWindow(const PrepareContext& ctx, std::span<const int64_t> in_spatial,
                      std::span<const int64_t> out_spatial, std::span<const int64_t> kernel,
                      Window3d* w);
+
+// The same for ConvTranspose, whose window runs from output to input: explicit pads crop the
+// output; with output_shape or SAME padding they follow from the requested size (the odd pad at
+// the end for SAME_UPPER), output_padding counted. A negative total extends the output's end
+// (Window3d::pad_end_transposed).
+Status ResolveTransposedWindow(const PrepareContext& ctx, std::span<const int64_t> in_spatial,
+                               std::span<const int64_t> out_spatial,
+                               std::span<const int64_t> kernel, Window3d* w);
 
 // The shapes of a 2-D NHWC conv (kNhwcDomain Conv, QLinearConv), which every fast backend reads
 // and converts to its own types: input 0 [N, H, W, C], weights [M, C / group, kH, kW] at input

@@ -166,30 +166,15 @@ struct DeconvGeometry {
   uint32_t lead[2] = {0, 0}, trail[2] = {0, 0}, adjustment[2] = {0, 0};
 };
 
-bool GetPair(const Node& node, std::string_view name, size_t n, int64_t def,
-             std::vector<int64_t>* out) {
-  Expected<std::vector<int64_t>> v = node.GetInts(name, std::vector<int64_t>(n, def));
-  if (!v.ok() || v->size() != n) return false;
-  *out = std::move(v).value();
-  return true;
-}
-
-// Pads as the reference resolves them (explicit, VALID, or implied by output_shape / SAME), then
-// XNNPACK's form: output = stride * (in - 1) + adjustment + span - lead - trail, where the
-// adjustment (< stride) covers an output that extends past the last tap.
-bool ResolveDeconv(const Node& node, std::span<const TensorType> inputs,
-                   std::span<const TensorType> outputs, DeconvGeometry* g) {
-  const auto& x = inputs[0].dims;
-  const auto& w = inputs[1].dims;
-  const auto& y = outputs[0].dims;
-  Expected<int64_t> group = node.GetInt("group", 1);
-  Expected<std::string> auto_pad = node.GetString("auto_pad", "NOTSET");
-  std::vector<int64_t> strides, dilations, pads, out_pad;
-  if (!group.ok() || !FitsU32(*group) || !auto_pad.ok() ||
-      !GetPair(node, "strides", 2, 1, &strides) || !GetPair(node, "dilations", 2, 1, &dilations) ||
-      !GetPair(node, "pads", 4, 0, &pads) || !GetPair(node, "output_padding", 2, 0, &out_pad)) {
-    return false;
-  }
+// Pads as the reference resolves them (ResolveTransposedWindow: explicit, VALID, or implied by
+// output_shape / SAME), then XNNPACK's form: output = stride * (in - 1) + adjustment + span - lead
+// - trail, where the adjustment (< stride) covers an output that extends past the last tap.
+bool ResolveDeconv(const PrepareContext& ctx, DeconvGeometry* g) {
+  const auto& x = ctx.inputs[0].dims;
+  const auto& w = ctx.inputs[1].dims;
+  const auto& y = ctx.outputs[0].dims;
+  Expected<int64_t> group = ctx.node.GetInt("group", 1);
+  if (!group.ok() || !FitsU32(*group)) return false;
   g->batch = x[0];
   g->in_h = x[1];
   g->in_w = x[2];
@@ -202,28 +187,26 @@ bool ResolveDeconv(const Node& node, std::span<const TensorType> inputs,
   for (int64_t d : {x[0], x[1], x[2], x[3], y[1], y[2], y[3]}) {
     if (!FitsU32(d)) return false;
   }
-  const bool derive =
-      node.has_attr("output_shape") || *auto_pad == "SAME_UPPER" || *auto_pad == "SAME_LOWER";
+  Window3d win;
+  const int64_t in_spatial[] = {x[1], x[2]};
+  const int64_t out_spatial[] = {y[1], y[2]};
+  const int64_t kernel[] = {w[2], w[3]};
+  if (!ResolveTransposedWindow(ctx, in_spatial, out_spatial, kernel, &win).ok()) return false;
   for (int i = 0; i < 2; ++i) {
-    const int64_t in = x[1 + i], out = y[1 + i], k = w[2 + i];
-    if (!FitsU32(k) || !FitsU32(strides[i]) || !FitsU32(dilations[i])) return false;
-    const int64_t span = (k - 1) * dilations[i] + 1;
-    int64_t lead;
-    if (derive) {
-      const int64_t total = strides[i] * (in - 1) + out_pad[i] + span - out;
-      lead = total <= 0 ? 0 : (*auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2);
-    } else {
-      lead = *auto_pad == "VALID" ? 0 : pads[i];
+    const int j = i + 1;  // Window3d keeps 2-D windows in slots 1 and 2
+    if (!FitsU32(win.kernel[j]) || !FitsU32(win.stride[j]) || !FitsU32(win.dilation[j])) {
+      return false;
     }
-    const int64_t trail = strides[i] * (in - 1) + span - lead - out;
+    const int64_t lead = win.pad[j];
+    const int64_t trail = win.pad_end_transposed(j);
     const int64_t adjustment = trail < 0 ? -trail : 0;
-    if (lead < 0 || adjustment >= strides[i] || lead > int64_t{0xffffffff} ||
+    if (lead < 0 || adjustment >= win.stride[j] || lead > int64_t{0xffffffff} ||
         trail > int64_t{0xffffffff}) {
       return false;
     }
-    g->kernel[i] = static_cast<uint32_t>(k);
-    g->stride[i] = static_cast<uint32_t>(strides[i]);
-    g->dilation[i] = static_cast<uint32_t>(dilations[i]);
+    g->kernel[i] = static_cast<uint32_t>(win.kernel[j]);
+    g->stride[i] = static_cast<uint32_t>(win.stride[j]);
+    g->dilation[i] = static_cast<uint32_t>(win.dilation[j]);
     g->lead[i] = static_cast<uint32_t>(lead);
     g->trail[i] = static_cast<uint32_t>(trail < 0 ? 0 : trail);
     g->adjustment[i] = static_cast<uint32_t>(adjustment);
@@ -243,7 +226,7 @@ bool SupportsDeconv(const SupportContext& ctx) {
   if (!group.ok() || *group < 1) return false;
   if (!BiasOk(ctx, w.dims[1] * *group) || !XnnActivationSupported(ctx.node)) return false;
   DeconvGeometry g;
-  return ResolveDeconv(ctx.node, ctx.inputs, ctx.outputs, &g);
+  return ResolveDeconv(PrepareContext(ctx), &g);
 }
 
 struct DeconvState : XnnState {
@@ -256,7 +239,7 @@ Status PrepareDeconv(PrepareContext& ctx) {
   if (!XnnpackInitialized()) return ctx.NotSupported("XNNPACK cannot run on this CPU");
   auto s = std::make_unique<DeconvState>();
   DeconvGeometry& g = s->g;
-  if (!ResolveDeconv(ctx.node, ctx.inputs, ctx.outputs, &g)) {
+  if (!ResolveDeconv(ctx, &g)) {
     return ctx.NotSupported("window geometry XNNPACK cannot express");
   }
   RETURN_IF_ERROR(ParseActivation(ctx, s->act));
