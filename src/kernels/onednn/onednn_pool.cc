@@ -57,8 +57,6 @@ Expected<PoolSpec> PoolSpecOf(const PrepareContext& ctx) {
   const int64_t in_spatial[] = {x[1], x[2]};
   const int64_t out_spatial[] = {y[1], y[2]};
   RETURN_IF_ERROR(ResolveWindow(ctx, in_spatial, out_spatial, kernel, &w));
-  ASSIGN_OR_RETURN(std::string auto_pad, node.GetString("auto_pad", "NOTSET"));
-  ASSIGN_OR_RETURN(std::vector<int64_t> pads, node.GetInts("pads", {0, 0, 0, 0}));
   ASSIGN_OR_RETURN(int64_t include_pad, node.GetInt("count_include_pad", 0));
   s.alg = max ? dnnl_pooling_max
               : (include_pad != 0 ? dnnl_pooling_avg_include_padding
@@ -71,14 +69,8 @@ Expected<PoolSpec> PoolSpecOf(const PrepareContext& ctx) {
     s.dilation[i] = w.dilation[j] - 1;
     s.pad_l[i] = w.pad[j];
     s.pad_r[i] = w.pad_end(j);
-    // The model's own trailing pad (what count_include_pad counts).
-    int64_t pad_end = 0;
-    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-      pad_end = std::max<int64_t>(0, (w.out[j] - 1) * w.stride[j] + span - w.in[j]) - w.pad[j];
-    } else if (auto_pad != "VALID" && pads.size() == 4) {
-      pad_end = pads[2 + i];
-    }
-    if (s.alg == dnnl_pooling_avg_include_padding && s.pad_r[i] > pad_end) {
+    // Windows past the model's own trailing pad (ceil_mode), which count_include_pad counts.
+    if (s.alg == dnnl_pooling_avg_include_padding && s.pad_r[i] > w.declared_pad_end[j]) {
       return ctx.NotSupported("ceil_mode with count_include_pad");
     }
     if (s.pad_l[i] >= span || s.pad_r[i] >= span) {

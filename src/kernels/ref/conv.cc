@@ -67,10 +67,13 @@ Status ResolveWindow(const PrepareContext& ctx, std::span<const int64_t> in_spat
       const int64_t span = (w->kernel[j] - 1) * w->dilation[j] + 1;
       const int64_t total = std::max<int64_t>(0, (w->out[j] - 1) * w->stride[j] + span - w->in[j]);
       w->pad[j] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      w->declared_pad_end[j] = total - w->pad[j];
     } else if (auto_pad == "VALID") {
       w->pad[j] = 0;
+      w->declared_pad_end[j] = 0;
     } else {
       w->pad[j] = pads[i];
+      w->declared_pad_end[j] = pads[n + i];
     }
   }
   return Status::Ok();

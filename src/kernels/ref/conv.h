@@ -29,6 +29,9 @@ struct Window3d {
   int64_t stride[kMaxSpatial] = {1, 1, 1};
   int64_t dilation[kMaxSpatial] = {1, 1, 1};
   int64_t pad[kMaxSpatial] = {0, 0, 0};
+  // The trailing pad the model declares (ResolveWindow: explicit, VALID or SAME), which a pool's
+  // count_include_pad counts; ceil_mode windows may reach past it (pad_end).
+  int64_t declared_pad_end[kMaxSpatial] = {0, 0, 0};
 
   int64_t in_size() const { return in[0] * in[1] * in[2]; }
   int64_t out_size() const { return out[0] * out[1] * out[2]; }

@@ -14,8 +14,7 @@ namespace {
 
 struct PoolState : KernelState {
   Window3d w;
-  int64_t pad_end[kMaxSpatial] = {0, 0, 0};  // trailing pad, for count_include_pad
-  int64_t planes = 0;                        // N * C
+  int64_t planes = 0;  // N * C
   bool count_include_pad = false;
   bool column_major_indices = false;  // MaxPool storage_order = 1
   int64_t p = 2;                      // LpPool
@@ -93,14 +92,14 @@ void MaxPoolPlanes(const PoolState& s, const T* x, T* y, int64_t* indices) {
   }
 }
 
-// Taps of one axis inside [-pad_begin, in + pad_end), for count_include_pad.
+// Taps of one axis inside [-pad, in + declared_pad_end), for count_include_pad.
 inline int64_t PaddedTaps(const PoolState& s, int axis, int64_t o) {
   const Window3d& w = s.w;
   const int64_t start = o * w.stride[axis] - w.pad[axis];
   int64_t n = 0;
   for (int64_t k = 0; k < w.kernel[axis]; ++k) {
     const int64_t i = start + k * w.dilation[axis];
-    n += i >= -w.pad[axis] && i < w.in[axis] + s.pad_end[axis];
+    n += i >= -w.pad[axis] && i < w.in[axis] + w.declared_pad_end[axis];
   }
   return n;
 }
@@ -160,21 +159,6 @@ Status PreparePool(PrepareContext& ctx) {
   if (kernel.size() != n) return ctx.Invalid("kernel_shape does not match the input rank");
   RETURN_IF_ERROR(
       ResolveWindow(ctx, {x.begin() + 2, x.end()}, {y.begin() + 2, y.end()}, kernel, &s->w));
-  ASSIGN_OR_RETURN(std::string auto_pad, ctx.node.GetString("auto_pad", "NOTSET"));
-  ASSIGN_OR_RETURN(std::vector<int64_t> pads,
-                   ctx.node.GetInts("pads", std::vector<int64_t>(2 * n, 0)));
-  const size_t off = kMaxSpatial - n;
-  for (size_t i = 0; i < n; ++i) {
-    const size_t j = off + i;
-    const Window3d& w = s->w;
-    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-      const int64_t span = (w.kernel[j] - 1) * w.dilation[j] + 1;
-      s->pad_end[j] =
-          std::max<int64_t>(0, (w.out[j] - 1) * w.stride[j] + span - w.in[j]) - w.pad[j];
-    } else if (auto_pad != "VALID" && pads.size() == 2 * n) {
-      s->pad_end[j] = pads[n + i];
-    }
-  }
   s->planes = x[0] * x[1];
   ASSIGN_OR_RETURN(int64_t include_pad, ctx.node.GetInt("count_include_pad", 0));
   ASSIGN_OR_RETURN(int64_t order, ctx.node.GetInt("storage_order", 0));
