@@ -246,7 +246,9 @@ TEST(SessionTest, LoadProfileCoversEveryOpType) {
     const auto& [op, ms] = lp.kernels_by_op[i];
     EXPECT_TRUE(got.insert(op).second) << op << " listed twice";
     EXPECT_GE(ms, 0) << op;
-    if (i > 0) EXPECT_LE(ms, lp.kernels_by_op[i - 1].second) << op;
+    if (i > 0) {
+      EXPECT_LE(ms, lp.kernels_by_op[i - 1].second) << op;
+    }
     sum += ms;
   }
   EXPECT_EQ(got, want);

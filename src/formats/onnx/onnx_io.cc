@@ -458,7 +458,7 @@ Status SplitParse(CodedInputStream* in, int size, const std::string& path, ReadR
     } else if (range.length > 0) {
       RETURN_IF_ERROR(read(range.source_offset, range.length, dst));
     }
-    *slot = RawDataSlice{copied, copied_offset, range.length};
+    *slot = RawDataSlice{copied, copied_offset, range.length, nullptr, nullptr};
     copied_offset += range.length;
   }
   return Status::Ok();

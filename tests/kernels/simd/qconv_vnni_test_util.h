@@ -63,7 +63,16 @@ inline QConvCase WithResidual(QConvCase c, DType z_type, int32_t z_zp, DType out
 // A 1x1 conv case: x (NHWC) to `out_channels`, no padding.
 inline QConvCase Pointwise(std::vector<int64_t> x, int64_t out_channels, DType x_type = DType::kU8,
                            DType y_type = DType::kU8, int32_t x_zp = 0, int32_t y_zp = 0) {
-  QConvCase c{std::move(x), {1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, x_type, y_type, x_zp, y_zp};
+  QConvCase c;
+  c.x = std::move(x);
+  c.kernel = {1, 1};
+  c.strides = {1, 1};
+  c.pads = {0, 0, 0, 0};
+  c.dilations = {1, 1};
+  c.x_type = x_type;
+  c.y_type = y_type;
+  c.x_zp = x_zp;
+  c.y_zp = y_zp;
   c.group = 1;
   c.out_channels = out_channels;
   return c;
