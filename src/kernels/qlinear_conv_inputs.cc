@@ -1,6 +1,5 @@
 #include "kernels/qlinear_conv_inputs.h"
 
-#include "core/unaligned.h"
 #include "edgerun/dtype.h"
 #include "kernels/ref/ref_util.h"
 
@@ -23,12 +22,11 @@ Expected<AddParams> ReadAddParams(const PrepareContext& ctx) {
       in[kOutScale].dtype != DType::kF32 || in[kZ].dims != ctx.outputs[0].dims) {
     return ctx.NotSupported("QLinearConvAdd needs a u8/s8 residual of the output's shape");
   }
-  auto scale = [&](int i) { return LoadAnyAlignment<float>(k[i]->UnalignedBytes(), 0); };
+  const float out_scale = FloatAt(*k[kOutScale], 0);
+  if (!(out_scale > 0.0f)) return ctx.NotSupported("QLinearConvAdd with a non-positive scale");
   AddParams p;
-  p.out_scale = scale(kOutScale);
-  if (!(p.out_scale > 0.0f)) return ctx.NotSupported("QLinearConvAdd with a non-positive scale");
-  p.alpha = scale(kYScale) / p.out_scale;
-  p.beta = scale(kZScale) / p.out_scale;
+  p.alpha = FloatAt(*k[kYScale], 0) / out_scale;
+  p.beta = FloatAt(*k[kZScale], 0) / out_scale;
   p.z_zero_point = QuantizedIntAt(*k[kZZeroPoint], 0);
   p.z_type = in[kZ].dtype;
   const int32_t conv_zp = QuantizedIntAt(*k[kYZeroPoint], 0);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "kernels/kernel.h"
 
@@ -29,13 +30,17 @@ enum Input {
   kOutZeroPoint
 };
 
+// Whether the node has the optional bias input.
+inline bool HasBias(std::span<const TensorType> inputs) {
+  return inputs.size() > kBias && inputs[kBias].dtype != DType::kUndefined;
+}
+
 // QLinearConvAdd's add, with per-tensor constant parameters, as the reference kernel computes it
 // (kernels/ref/qlinear.cc): out = alpha * (y - y_zero_point) + beta * (z - z_zero_point) in the
 // output's units, where y is the conv's output rounded and saturated to its type.
 struct AddParams {
   float alpha = 1;  // y_scale / out_scale
   float beta = 1;   // z_scale / out_scale
-  float out_scale = 1;
   int32_t z_zero_point = 0;
   DType z_type = DType::kU8;
   // The conv output's integer range minus its zero point: where y - y_zero_point saturates.

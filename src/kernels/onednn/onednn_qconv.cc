@@ -84,8 +84,6 @@ Expected<FusedActivation> ActivationInUnits(const PrepareContext& ctx, float sca
   return act;
 }
 
-float PerTensorScale(const Tensor& t) { return t.data<float>()[0]; }
-
 // The add of QLinearConvAdd in oneDNN's terms.
 Expected<ResidualSpec> ResidualSpecOf(const PrepareContext& ctx) {
   ASSIGN_OR_RETURN(qlinear_conv::AddParams p, qlinear_conv::ReadAddParams(ctx));
@@ -142,12 +140,12 @@ Expected<QConvSpec> QConvSpecOf(const PrepareContext& ctx, bool residual) {
   s.output_scales.resize(n_w);
   for (int64_t c = 0; c < n_w; ++c) s.output_scales[c] = xs * w_scale.data<float>()[c] / ys;
   s.x_zp = QuantizedIntAt(*k[kXZeroPoint], 0);
-  s.has_bias = in.size() > kBias && in[kBias].dtype != DType::kUndefined;
+  s.has_bias = qlinear_conv::HasBias(in);
   s.residual = residual;
   if (residual) {
     ASSIGN_OR_RETURN(s.res, ResidualSpecOf(ctx));
     s.y_zp = QuantizedIntAt(*k[kOutZeroPoint], 0);
-    ASSIGN_OR_RETURN(s.act, ActivationInUnits(ctx, PerTensorScale(*k[kOutScale])));
+    ASSIGN_OR_RETURN(s.act, ActivationInUnits(ctx, FloatAt(*k[kOutScale], 0)));
   } else {
     s.y_zp = QuantizedIntAt(*k[kYZeroPoint], 0);
     ASSIGN_OR_RETURN(s.act, ActivationInUnits(ctx, ys));

@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 
+#include "core/unaligned.h"
 #include "edgerun/dtype.h"
 #include "edgerun/ir.h"
 #include "edgerun/status.h"
@@ -24,6 +25,12 @@ namespace edgerun {
 // Element i of a u8 or s8 constant, widened (zero points).
 inline int32_t QuantizedIntAt(const Tensor& t, int64_t i) {
   return t.dtype() == DType::kU8 ? t.data<uint8_t>()[i] : t.data<int8_t>()[i];
+}
+
+// Element i of an f32 constant (scales), at any alignment: a model file's raw data need not be
+// aligned.
+inline float FloatAt(const Tensor& t, int64_t i) {
+  return LoadAnyAlignment<float>(t.UnalignedBytes(), i);
 }
 
 template <typename T>

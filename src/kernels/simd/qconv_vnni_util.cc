@@ -15,11 +15,6 @@ namespace {
 
 using enum qlinear_conv::Input;
 
-float FloatAt(const Tensor& t, int64_t i) { return LoadAnyAlignment<float>(t.UnalignedBytes(), i); }
-bool HasBias(const PrepareContext& ctx) {
-  return ctx.inputs.size() > kBias && ctx.inputs[kBias].dtype != DType::kUndefined;
-}
-
 // QLinearConvAdd's add: the residual's parameters and the conv output's range.
 Status ReadResidual(const PrepareContext& ctx, QConvResidual* add) {
   ASSIGN_OR_RETURN(qlinear_conv::AddParams p, qlinear_conv::ReadAddParams(ctx));
@@ -64,7 +59,7 @@ Status ReadQConvRequant(const PrepareContext& ctx, int64_t out_channels, QConvRe
   const auto& in = ctx.inputs;
   const auto& k = ctx.constants;
   if (in.size() < 8 || k.size() < 8 || ctx.outputs.empty()) return ctx.NotSupported("inputs");
-  const bool has_bias = HasBias(ctx);
+  const bool has_bias = qlinear_conv::HasBias(ctx.inputs);
   for (int i = kXScale; i <= (has_bias ? kBias : kYZeroPoint); ++i) {
     if (k[i] == nullptr) return ctx.NotSupported("non-constant parameters");
   }
@@ -145,7 +140,7 @@ uint8_t QConvRequant::byte_hi() const {
 Status FoldInputZeroPoint(const PrepareContext& ctx, int64_t out_channels, int64_t per_channel,
                           const QConvRequant& r, std::vector<int32_t>* bias) {
   const std::byte* w = ctx.constants[kW]->UnalignedBytes();
-  const bool has_bias = HasBias(ctx);
+  const bool has_bias = qlinear_conv::HasBias(ctx.inputs);
   bias->resize(static_cast<size_t>(out_channels));
   for (int64_t ch = 0; ch < out_channels; ++ch) {
     int64_t sum = 0, magnitude = 0;
@@ -171,7 +166,7 @@ Status FoldInputZeroPoint(const PrepareContext& ctx, int64_t out_channels, int64
 
 void MarkWeightsAndBiasPacked(PrepareContext& ctx) {
   ctx.packed_constant_inputs |= 1u << kW;
-  if (HasBias(ctx)) ctx.packed_constant_inputs |= 1u << kBias;
+  if (qlinear_conv::HasBias(ctx.inputs)) ctx.packed_constant_inputs |= 1u << kBias;
 }
 
 }  // namespace edgerun

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/qlinear_conv_inputs.h"
 #include "kernels/xnnpack/xnnpack_util.h"
 
 namespace edgerun {
@@ -21,16 +22,11 @@ namespace {
 
 constexpr DTypeSet kQuant{DType::kU8, DType::kI8};
 
-// QLinearConv inputs.
-enum : int { kX = 0, kXScale, kXZp, kW, kWScale, kWZp, kYScale, kYZp, kBias };
+using enum qlinear_conv::Input;
 
 bool ConstantOf(const SupportContext& ctx, int i, DType dtype, int64_t count) {
   return static_cast<int>(ctx.inputs.size()) > i && ctx.inputs[i].dtype == dtype &&
          ctx.constants[i] != nullptr && ctx.inputs[i].num_elements() == count;
-}
-
-int32_t IntAt(const Tensor& t, int64_t i) {
-  return t.dtype() == DType::kU8 ? t.data<uint8_t>()[i] : t.data<int8_t>()[i];
 }
 
 // Scale usable by XNNPACK: positive, finite and normal.
@@ -57,24 +53,25 @@ bool ResolveQConv(const SupportContext& ctx, QConvParams* p) {
   }
   p->unsigned_8bit = q == DType::kU8;
   const int64_t m = w.dims[0];
-  if (!ConstantOf(ctx, kXScale, DType::kF32, 1) || !ConstantOf(ctx, kXZp, q, 1) ||
-      !ConstantOf(ctx, kYScale, DType::kF32, 1) || !ConstantOf(ctx, kYZp, q, 1)) {
+  if (!ConstantOf(ctx, kXScale, DType::kF32, 1) || !ConstantOf(ctx, kXZeroPoint, q, 1) ||
+      !ConstantOf(ctx, kYScale, DType::kF32, 1) || !ConstantOf(ctx, kYZeroPoint, q, 1)) {
     return false;
   }
   const bool per_channel_w = ctx.inputs[kWScale].num_elements() == m && m != 1;
   if (!ConstantOf(ctx, kWScale, DType::kF32, per_channel_w ? m : 1)) return false;
-  const int64_t wzp_count = ctx.inputs[kWZp].num_elements();
-  if (!ConstantOf(ctx, kWZp, q, wzp_count) || (wzp_count != 1 && wzp_count != m)) return false;
-  if (ctx.inputs.size() > kBias && Present(ctx.inputs[kBias]) &&
-      !ConstantOf(ctx, kBias, DType::kI32, m)) {
+  const int64_t wzp_count = ctx.inputs[kWZeroPoint].num_elements();
+  if (!ConstantOf(ctx, kWZeroPoint, q, wzp_count) || (wzp_count != 1 && wzp_count != m)) {
+    return false;
+  }
+  if (qlinear_conv::HasBias(ctx.inputs) && !ConstantOf(ctx, kBias, DType::kI32, m)) {
     return false;
   }
   p->x_scale = ctx.constants[kXScale]->data<float>()[0];
   p->y_scale = ctx.constants[kYScale]->data<float>()[0];
-  p->x_zp = IntAt(*ctx.constants[kXZp], 0);
-  p->y_zp = IntAt(*ctx.constants[kYZp], 0);
+  p->x_zp = QuantizedIntAt(*ctx.constants[kXZeroPoint], 0);
+  p->y_zp = QuantizedIntAt(*ctx.constants[kYZeroPoint], 0);
   const float* ws = ctx.constants[kWScale]->data<float>();
-  const Tensor& wzp = *ctx.constants[kWZp];
+  const Tensor& wzp = *ctx.constants[kWZeroPoint];
   if (!GoodScale(p->x_scale) || !GoodScale(p->y_scale)) return false;
   p->w_scales.assign(static_cast<size_t>(m), ws[0]);
   if (per_channel_w) p->w_scales.assign(ws, ws + m);
@@ -87,14 +84,14 @@ bool ResolveQConv(const SupportContext& ctx, QConvParams* p) {
     // qu8 takes one weight scale and zero point.
     if (per_channel_w) return false;
     p->w_scale_tensor = ws[0];
-    p->w_zp = IntAt(wzp, 0);
+    p->w_zp = QuantizedIntAt(wzp, 0);
     for (int64_t i = 1; i < wzp.num_elements(); ++i) {
-      if (IntAt(wzp, i) != p->w_zp) return false;
+      if (QuantizedIntAt(wzp, i) != p->w_zp) return false;
     }
   } else {
     // qc8 weights are symmetric.
     for (int64_t i = 0; i < wzp.num_elements(); ++i) {
-      if (IntAt(wzp, i) != 0) return false;
+      if (QuantizedIntAt(wzp, i) != 0) return false;
     }
   }
 
@@ -152,9 +149,8 @@ Status PrepareQConv(PrepareContext& ctx) {
       for (int64_t k = 0; k < kk; ++k) packed[(o * kk + k) * cg + c] = w[(o * cg + c) * kk + k];
     }
   }
-  const int32_t* bias = ctx.inputs.size() > kBias && Present(ctx.inputs[kBias])
-                            ? ctx.constants[kBias]->data<int32_t>()
-                            : nullptr;
+  const int32_t* bias =
+      qlinear_conv::HasBias(ctx.inputs) ? ctx.constants[kBias]->data<int32_t>() : nullptr;
   const Window2d& win = p.xnn_window;
   const auto groups = static_cast<uint32_t>(p.group);
   const auto gi = static_cast<size_t>(cg), go = static_cast<size_t>(m / p.group);

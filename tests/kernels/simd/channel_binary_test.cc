@@ -18,9 +18,7 @@ namespace edgerun {
 namespace {
 
 bool SameBits(const Tensor& a, const Tensor& b) {
-  return a.dims() == b.dims() &&
-         std::memcmp(a.view().data<const float>(), b.view().data<const float>(),
-                     static_cast<size_t>(a.view().num_elements()) * sizeof(float)) == 0;
+  return a.dims() == b.dims() && std::memcmp(a.raw(), b.raw(), a.bytes()) == 0;
 }
 
 TEST(ApplyChannelBinaryTest, EveryStartingChannelAndLength) {
