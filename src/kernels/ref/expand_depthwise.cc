@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/ref/conv.h"
 #include "kernels/ref/expand_depthwise.h"
 #include "kernels/ref/ref_kernels.h"
 #include "kernels/ref/ref_util.h"
@@ -18,22 +19,23 @@ Expected<ExpandDepthwiseGeometry> ExpandDepthwiseGeometryOf(const PrepareContext
   if (x.size() != 4 || w.size() != 4 || y.size() != 4 || w[2] != w[3]) {
     return ctx.Invalid("ExpandDepthwiseConv needs NHWC x, [M, 1, k, k] weights and NHWC y");
   }
-  ASSIGN_OR_RETURN(std::vector<int64_t> strides, ctx.node.GetInts("strides", {1, 1}));
-  ASSIGN_OR_RETURN(std::vector<int64_t> pads, ctx.node.GetInts("pads", {0, 0, 0, 0}));
-  ASSIGN_OR_RETURN(std::vector<int64_t> dilations, ctx.node.GetInts("dilations", {1, 1}));
-  ASSIGN_OR_RETURN(std::string auto_pad, ctx.node.GetString("auto_pad", "NOTSET"));
-  if (strides.size() != 2 || strides[0] != strides[1] || strides[0] < 1 || pads.size() != 4) {
-    return ctx.Invalid("ExpandDepthwiseConv needs equal strides and 4 pads");
+  Window3d win;
+  const int64_t in_spatial[] = {x[1], x[2]};
+  const int64_t out_spatial[] = {y[1], y[2]};
+  const int64_t kernel[] = {w[2], w[3]};
+  RETURN_IF_ERROR(ResolveWindow(ctx, in_spatial, out_spatial, kernel, &win));
+  // Window3d keeps 2-D windows in slots 1 and 2.
+  if (win.stride[1] != win.stride[2] || win.stride[1] < 1) {
+    return ctx.Invalid("ExpandDepthwiseConv needs equal strides");
   }
-  // The kernels read taps one pixel apart and the leading pads from "pads" (FuseExpandDepthwise
-  // fuses nothing else).
-  if (dilations != std::vector<int64_t>{1, 1}) {
+  // The kernels read taps one pixel apart (FuseExpandDepthwise fuses nothing else).
+  if (win.dilation[1] != 1 || win.dilation[2] != 1) {
     return ctx.NotSupported("ExpandDepthwiseConv with dilations other than 1");
   }
+  ASSIGN_OR_RETURN(std::string auto_pad, ctx.node.GetString("auto_pad", "NOTSET"));
   if (auto_pad != "NOTSET" && auto_pad != "VALID") {
     return ctx.NotSupported("ExpandDepthwiseConv with auto_pad " + auto_pad);
   }
-  if (auto_pad == "VALID") pads.assign(4, 0);
   ExpandDepthwiseGeometry g;
   ASSIGN_OR_RETURN(g.expand_act, FusedActivation::FromNode(ctx.node, "expand_"));
   ASSIGN_OR_RETURN(g.act, FusedActivation::FromNode(ctx.node));
@@ -45,9 +47,9 @@ Expected<ExpandDepthwiseGeometry> ExpandDepthwiseGeometryOf(const PrepareContext
   g.out_height = y[1];
   g.out_width = y[2];
   g.kernel = w[2];
-  g.stride = strides[0];
-  g.pad_top = pads[0];
-  g.pad_left = pads[1];
+  g.stride = win.stride[1];
+  g.pad_top = win.pad[1];
+  g.pad_left = win.pad[2];
   return g;
 }
 
