@@ -80,7 +80,9 @@ TEST_P(WeightCacheModelTest, WrittenThenMappedWeightsGiveTheSameOutputs) {
   std::printf("[ cache    ] %-18s first: %s\n[ cache    ] %-18s second: %s\n", GetParam(),
               first.report.c_str(), GetParam(), second.report.c_str());
   const int packed = Count(first.report, "packed (\\d+) weights? \\(");
-  EXPECT_GT(packed, 10) << first.report;
+  // Both models run convs on oneDNN, whose packed weights are cached (ResNet-18's 20,
+  // MobileNetV2 QDQ's 10); edgerun's own kernels pack theirs at load.
+  EXPECT_GE(packed, 8) << first.report;
   EXPECT_NE(first.report.find("written to"), std::string::npos) << first.report;
   EXPECT_EQ(Count(second.report, "mapped (\\d+) packed weights? \\("), packed) << second.report;
   EXPECT_EQ(Count(second.report, "packed (\\d+) weights? \\("), -1) << second.report;

@@ -8,6 +8,7 @@
 #include "kernels/simd/matvec.h"
 #include "kernels/simd/qdepthwise_vnni.h"
 #include "kernels/simd/qpointwise_vnni.h"
+#include "kernels/simd/qstem_vnni.h"
 #include "kernels/simd/quantize.h"
 
 namespace edgerun {
@@ -25,6 +26,8 @@ std::span<const KernelDef> OnednnKernels() {
     all.push_back(FastQDepthwiseKernel(KernelPath::kOnednn));
     // And its 1x1 kernel at a fifth of the int8 peak on few input channels (qpointwise_vnni.h).
     for (const KernelDef& k : FastQPointwiseKernels(KernelPath::kOnednn)) all.push_back(k);
+    // And its kernel for 3 input channels at a seventh of the int8 peak (qstem_vnni.h).
+    all.push_back(FastQStemKernel(KernelPath::kOnednn));
     for (auto family : {OnednnConvKernels(), OnednnPoolKernels(), OnednnMatMulKernels(),
                         OnednnQConvKernels(), OnednnQMatMulKernels(), OnednnTransposeKernels(),
                         OnednnBinaryKernels(), OnednnExpandDepthwiseKernels()}) {

@@ -164,6 +164,44 @@ Status FoldInputZeroPoint(const PrepareContext& ctx, int64_t out_channels, int64
   return Status::Ok();
 }
 
+QBlockedWeights PackBlockedWeights(int64_t out_channels, int64_t groups,
+                                   std::span<const int32_t> bias,
+                                   std::span<const float> multipliers,
+                                   const std::function<int8_t(int64_t ch, int64_t t)>& weight_at) {
+  constexpr int kLanes = 16;
+  QBlockedWeights packed;
+  for (int64_t first = 0; first < out_channels;) {
+    // 17-31 channels left take a padded block of two vectors: one broadcast serves both.
+    const int vectors = out_channels - first >= 64 ? 4 : out_channels - first > 16 ? 2 : 1;
+    packed.blocks.push_back(
+        {first, vectors,
+         static_cast<int>(std::min<int64_t>(vectors * kLanes, out_channels - first))});
+    first += vectors * kLanes;
+  }
+  const int64_t padded = (out_channels + kLanes - 1) / kLanes * kLanes;
+  const int64_t per_channel = 4 * groups;
+  packed.weights.assign(static_cast<size_t>(padded * per_channel), 0);
+  packed.bias.assign(static_cast<size_t>(padded), 0);
+  packed.multipliers.assign(static_cast<size_t>(padded), 0.0f);
+  for (const QOutputBlock& block : packed.blocks) {
+    int8_t* block_weights = packed.weights.data() + block.first * per_channel;
+    for (int64_t j = 0; j < block.vectors; ++j) {
+      for (int64_t i = 0; i < kLanes; ++i) {
+        const int64_t ch = block.first + ChannelOfLane(block.vectors, j, i);
+        if (ch >= out_channels) continue;  // padding: weights, bias and multiplier 0
+        const auto at = static_cast<size_t>(block.first + j * kLanes + i);
+        packed.bias[at] = bias[static_cast<size_t>(ch)];
+        packed.multipliers[at] = multipliers[static_cast<size_t>(ch)];
+        for (int64_t t = 0; t < per_channel; ++t) {
+          block_weights[(((t / 4) * block.vectors + j) * kLanes + i) * 4 + t % 4] =
+              weight_at(ch, t);
+        }
+      }
+    }
+  }
+  return packed;
+}
+
 void MarkWeightsAndBiasPacked(PrepareContext& ctx) {
   ctx.packed_constant_inputs |= 1u << kW;
   if (qlinear_conv::HasBias(ctx.inputs)) ctx.packed_constant_inputs |= 1u << kBias;

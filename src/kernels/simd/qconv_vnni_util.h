@@ -1,8 +1,10 @@
-// What edgerun's int8 conv kernels for AVX-512 VNNI (qdepthwise_vnni.cc, qpointwise_vnni.cc)
-// share: reading a QLinearConv node's quantization into the reference's requantization
-// (kernels/ref/qlinear.cc: float(acc) * multiplier, clamp, round half to even, + zero point),
-// and that requantization of 64 sums into 64 bytes. Both kernels compute s8 inputs and outputs as
-// u8 (the bytes flipped by 0x80).
+// What edgerun's int8 conv kernels for AVX-512 VNNI (qdepthwise_vnni.cc, qpointwise_vnni.cc,
+// qstem_vnni.cc) share: reading a QLinearConv node's quantization into the reference's
+// requantization (kernels/ref/qlinear.cc: float(acc) * multiplier, clamp, round half to even,
+// + zero point), and that requantization of 64 sums into 64 bytes; for the two that broadcast
+// four input bytes against 16 output channels' weights (qpointwise, qstem), the weights laid out
+// in blocks of output channels. All compute s8 inputs and outputs as u8 (the bytes flipped by
+// 0x80).
 //   QConvGeometry g;
 //   RETURN_IF_ERROR(ReadQConvGeometry(ctx, &g));              // NotSupported: not ours
 //   QConvRequant r;
@@ -13,6 +15,9 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
+#include <functional>
+#include <span>
 #include <vector>
 
 #include "kernels/kernel.h"
@@ -88,7 +93,55 @@ Status FoldInputZeroPoint(const PrepareContext& ctx, int64_t out_channels, int64
 // Tells the session that the kernel keeps its own copies of the weights and the bias.
 void MarkWeightsAndBiasPacked(PrepareContext& ctx);
 
+// Output channels in blocks of 64 (four vectors of 16), then one of 32 and one of 16 for what
+// remains (padded when 17-31 or fewer than 16 are left). Packing a block's int32 vectors to bytes
+// (dword -> word -> byte, in 128-bit lanes) interleaves them: vector j, lane i lands in byte
+// (16 or 8) * (i / 4) + 4 * j + i % 4 of a 64- or 32-channel block (a 16-channel block narrows in
+// order). Weights, biases and multipliers are stored in that lane order.
+struct QOutputBlock {
+  int64_t first = 0;  // the block's first output channel
+  int vectors = 4;
+  int channels = 64;  // real channels: the last block may be padded
+};
+
+// The output channel (from the block's first) that vector j's lane i of a block holds.
+inline int64_t ChannelOfLane(int vectors, int64_t j, int64_t i) {
+  return vectors == 1 ? i : 4 * vectors * (i / 4) + 4 * j + i % 4;
+}
+
+// A conv's weights as the broadcasting kernels read them: each output channel a dot product of
+// 4 * groups bytes, a vpdpbusd per group of four. Per block, from byte block.first * 4 * groups
+// of `weights` and element block.first of the others: weights [group][vector][lane][byte r],
+// bias and multipliers [vector][lane]; 0 for padding channels.
+struct QBlockedWeights {
+  std::vector<QOutputBlock> blocks;
+  std::vector<int8_t> weights;
+  std::vector<int32_t> bias;
+  std::vector<float> multipliers;
+
+  size_t bytes() const {
+    return weights.size() + bias.size() * sizeof(int32_t) + multipliers.size() * sizeof(float);
+  }
+};
+
+// Packs `out_channels` dot products of 4 * groups bytes, byte t of channel ch being
+// weight_at(ch, t), with each channel's bias and multiplier (FoldInputZeroPoint's bias and
+// QConvRequant's multipliers).
+QBlockedWeights PackBlockedWeights(int64_t out_channels, int64_t groups,
+                                   std::span<const int32_t> bias,
+                                   std::span<const float> multipliers,
+                                   const std::function<int8_t(int64_t ch, int64_t t)>& weight_at);
+
 #ifdef EDGERUN_VNNI_X86
+// Four input bytes from `at`, broadcast to 16 lanes (s8 inputs flipped to u8).
+template <bool kSignedInput>
+EDGERUN_VNNI_INLINE __m512i BroadcastFourBytes(const uint8_t* at) {
+  int32_t v;
+  std::memcpy(&v, at, 4);
+  const __m512i b = _mm512_set1_epi32(v);
+  return kSignedInput ? _mm512_xor_si512(b, _mm512_set1_epi8(-128)) : b;
+}
+
 // QConvRequant's constants in vectors.
 struct ByteRequant {
   __m512i zero_point;   // 32 x int16
@@ -140,6 +193,20 @@ EDGERUN_VNNI_INLINE __m128i PackTo16Bytes(__m512i q, const ByteRequant& r) {
   // Bytes 0-3 of each 128-bit lane: dwords 0, 4, 8 and 12.
   return _mm512_castsi512_si128(_mm512_permutexvar_epi32(
       _mm512_setr_epi32(0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12), bytes));
+}
+
+// One pixel's rounded values of a block of kVectors vectors (QOutputBlock's lane order) as bytes
+// at y, the bytes past the block's real channels (tail_mask) not stored.
+template <int kVectors>
+EDGERUN_VNNI_INLINE void StoreBlockBytes(uint8_t* y, const __m512i q[kVectors], __mmask32 tail_mask,
+                                         const ByteRequant& r) {
+  if constexpr (kVectors == 4) {
+    _mm512_storeu_si512(y, PackTo64Bytes(q, r));
+  } else if constexpr (kVectors == 2) {
+    _mm256_mask_storeu_epi8(y, tail_mask, PackTo32Bytes(q, r));
+  } else {
+    _mm_mask_storeu_epi8(y, static_cast<__mmask16>(tail_mask), PackTo16Bytes(q[0], r));
+  }
 }
 
 // The reference's requantization of four vectors of sums as 64 bytes (PackTo64Bytes' order).

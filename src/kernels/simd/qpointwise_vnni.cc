@@ -19,46 +19,25 @@ namespace {
 
 using enum qlinear_conv::Input;
 
-// Output channels are computed in blocks of 64 (four vectors), then one of 32 and one of 16 for
-// what remains (padded when 17-31 or fewer than 16 are left). Packing a block's int32 vectors to
-// bytes (dword -> word -> byte, in 128-bit lanes) interleaves them: vector j, lane i lands in byte
-// (16 or 8) * (i / 4) + 4 * j + i % 4 of a 64- or 32-channel block (a 16-channel block narrows in
-// order). Weights, biases and multipliers are stored in that lane order.
+// Output channels in QOutputBlocks (qconv_vnni_util.h), each pixel's input channels a dot product
+// of four-byte groups.
 constexpr int kLanes = 16;
 constexpr int kUnrolledGroups = 16;
 constexpr int64_t kMaxQPointwiseWeightBytes = 256 * 1024;
-int64_t ChannelOfLane(int vectors, int64_t j, int64_t i) {
-  return vectors == 1 ? i : 4 * vectors * (i / 4) + 4 * j + i % 4;
-}
-
-// A block of `vectors` x 16 output channels from channel `first`, `channels` of them real (the
-// last block of a count off the multiples of 16 is padded).
-struct OutputBlock {
-  int64_t first = 0;
-  int vectors = 4;
-  int channels = 64;
-};
 
 struct QPointwiseState : KernelState, QConvGeometry {
-  std::vector<OutputBlock> blocks;
-  // Per block, from byte block.first * channels of the weights and element block.first of the
-  // others: weights [input group of four][vector][lane][byte r] = w(channel of the lane,
-  // 4 * group + r), 0 for padding; bias
-  // (B - x_zp * sum of the channel's weights, s8 inputs counted as u8) and requant.multipliers
-  // [vector][lane]. Before prepare lays them out, multipliers are per channel.
-  std::vector<int8_t> weights;
-  std::vector<int32_t> bias;
-  // QLinearConvAdd: requant holds the add's output parameters, `add` the add.
+  // Byte t of a channel's dot product is input channel t's weight; the bias is
+  // B - x_zp * sum of the channel's weights (s8 inputs counted as u8).
+  QBlockedWeights packed;
+  // QLinearConvAdd: requant holds the add's output parameters, `add` the add. Its per-channel
+  // multipliers are read into `packed`.
   QConvRequant requant;
   bool residual = false;
   QConvResidual add;
   int threads = 1;
 
   int groups() const { return static_cast<int>(channels / 4); }
-  size_t persistent_bytes() const override {
-    return weights.size() + bias.size() * sizeof(int32_t) +
-           requant.multipliers.size() * sizeof(float);
-  }
+  size_t persistent_bytes() const override { return packed.bytes(); }
   std::string_view implementation() const override { return "qpointwise:avx512_vnni"; }
 };
 
@@ -100,35 +79,11 @@ Status PreparePointwise(PrepareContext& ctx) {
   const int64_t k = s->channels, n = s->out_channels;
   std::vector<int32_t> bias;
   RETURN_IF_ERROR(FoldInputZeroPoint(ctx, n, k, s->requant, &bias));
-  for (int64_t first = 0; first < n;) {
-    // 17-31 channels left take a padded block of two vectors: one broadcast serves both.
-    const int vectors = n - first >= 64 ? 4 : n - first > 16 ? 2 : 1;
-    s->blocks.push_back(
-        {first, vectors, static_cast<int>(std::min<int64_t>(vectors * kLanes, n - first))});
-    first += vectors * kLanes;
-  }
-  const int64_t padded = (n + kLanes - 1) / kLanes * kLanes;
   const std::byte* w = ctx.constants[kW]->UnalignedBytes();
-  const std::vector<float> multipliers = std::move(s->requant.multipliers);
-  s->weights.assign(static_cast<size_t>(padded * k), 0);
-  s->bias.assign(static_cast<size_t>(padded), 0);
-  s->requant.multipliers.assign(static_cast<size_t>(padded), 0.0f);
-  for (const OutputBlock& block : s->blocks) {
-    int8_t* block_weights = s->weights.data() + block.first * k;
-    for (int64_t j = 0; j < block.vectors; ++j) {
-      for (int64_t i = 0; i < kLanes; ++i) {
-        const int64_t ch = block.first + ChannelOfLane(block.vectors, j, i);
-        if (ch >= n) continue;  // padding: weights, bias and multiplier 0
-        const auto at = static_cast<size_t>(block.first + j * kLanes + i);
-        s->bias[at] = bias[static_cast<size_t>(ch)];
-        s->requant.multipliers[at] = multipliers[static_cast<size_t>(ch)];
-        for (int64_t c = 0; c < k; ++c) {
-          block_weights[(((c / 4) * block.vectors + j) * kLanes + i) * 4 + c % 4] =
-              LoadAnyAlignment<int8_t>(w, ch * k + c);
-        }
-      }
-    }
-  }
+  s->packed = PackBlockedWeights(
+      n, s->groups(), bias, s->requant.multipliers,
+      [&](int64_t ch, int64_t t) { return LoadAnyAlignment<int8_t>(w, ch * k + t); });
+  s->requant.multipliers.clear();
   const double macs = static_cast<double>(s->out_pixels() * n * k);
   s->threads = WorthSharing(macs, ctx.share_every_layer) ? ctx.num_threads : 1;
   MarkWeightsAndBiasPacked(ctx);
@@ -137,15 +92,6 @@ Status PreparePointwise(PrepareContext& ctx) {
 }
 
 #ifdef EDGERUN_VNNI_X86
-// The 4 input bytes of group g of a pixel, broadcast (s8 inputs flipped to u8).
-template <bool kSignedInput>
-EDGERUN_VNNI_INLINE __m512i BroadcastGroup(const uint8_t* pixel, int g) {
-  int32_t v;
-  std::memcpy(&v, pixel + 4 * g, 4);
-  const __m512i b = _mm512_set1_epi32(v);
-  return kSignedInput ? _mm512_xor_si512(b, _mm512_set1_epi8(-128)) : b;
-}
-
 // The add's constants in vectors.
 struct ResidualVectors {
   __m512 alpha, beta, z_zero_point;
@@ -197,7 +143,7 @@ EDGERUN_VNNI_INLINE void AddResidual(__m512i bytes, const ResidualVectors& a, __
 // kResidual: QLinearConvAdd, z its residual (which y may be: each pixel's z is read before its
 // output is written).
 template <bool kSignedInput, int kGroups, int kVectors, bool kPixelsInOneVector, bool kResidual>
-[[EDGERUN_VNNI_TARGET]] void ComputeBlock(const QPointwiseState& s, const OutputBlock& block,
+[[EDGERUN_VNNI_TARGET]] void ComputeBlock(const QPointwiseState& s, const QOutputBlock& block,
                                           const uint8_t* x, const uint8_t* z, uint8_t* y,
                                           int64_t begin, int64_t end, const ByteRequant& r,
                                           const ResidualVectors& a) {
@@ -206,13 +152,13 @@ template <bool kSignedInput, int kGroups, int kVectors, bool kPixelsInOneVector,
   const int64_t k = s.channels, n = s.out_channels;
   // Blocks of one or two vectors may be padded: their stores are masked.
   const auto tail_mask = static_cast<__mmask32>((uint64_t{1} << block.channels) - 1);
-  const int8_t* weights = s.weights.data() + block.first * k;
+  const int8_t* weights = s.packed.weights.data() + block.first * k;
   const int groups = kGroups > 0 ? kGroups : s.groups();
   __m512i bias[kVectors];
   __m512 multiplier[kVectors];
   for (int j = 0; j < kVectors; ++j) {
-    bias[j] = _mm512_loadu_si512(s.bias.data() + block.first + j * kLanes);
-    multiplier[j] = _mm512_loadu_ps(s.requant.multipliers.data() + block.first + j * kLanes);
+    bias[j] = _mm512_loadu_si512(s.packed.bias.data() + block.first + j * kLanes);
+    multiplier[j] = _mm512_loadu_ps(s.packed.multipliers.data() + block.first + j * kLanes);
   }
   for (int64_t first = begin; first < end; first += kPixels) {
     const uint8_t* pixels[kPixels];
@@ -225,7 +171,7 @@ template <bool kSignedInput, int kGroups, int kVectors, bool kPixelsInOneVector,
     // kUnrolledGroups): GCC copied the 16 sums between registers on every step of a plain loop.
     const auto step = [&](int g) EDGERUN_VNNI_LAMBDA {
       __m512i in[kPixels];
-      for (int p = 0; p < kPixels; ++p) in[p] = BroadcastGroup<kSignedInput>(pixels[p], g);
+      for (int p = 0; p < kPixels; ++p) in[p] = BroadcastFourBytes<kSignedInput>(pixels[p] + 4 * g);
       for (int j = 0; j < kVectors; ++j) {
         const __m512i w = _mm512_loadu_si512(weights + (g * kVectors + j) * 64);
         for (int p = 0; p < kPixels; ++p) acc[p][j] = _mm512_dpbusd_epi32(acc[p][j], in[p], w);
@@ -271,13 +217,7 @@ template <bool kSignedInput, int kGroups, int kVectors, bool kPixelsInOneVector,
         __m512i q[kVectors];
         for (int j = 0; j < kVectors; ++j) q[j] = ScaleAndRound(acc[p][j], multiplier[j]);
         if constexpr (kResidual) AddResidual<kVectors>(residual[p], a, q);
-        if constexpr (kVectors == 4) {
-          _mm512_storeu_si512(y + at, PackTo64Bytes(q, r));
-        } else if constexpr (kVectors == 2) {
-          _mm256_mask_storeu_epi8(y + at, tail_mask, PackTo32Bytes(q, r));
-        } else {
-          _mm_mask_storeu_epi8(y + at, static_cast<__mmask16>(tail_mask), PackTo16Bytes(q[0], r));
-        }
+        StoreBlockBytes<kVectors>(y + at, q, tail_mask, r);
       }
     }
   }
@@ -293,7 +233,7 @@ template <bool kSignedInput, int kGroups, bool kResidual = false>
       _mm512_set1_ps(s.add.alpha),        _mm512_set1_ps(s.add.beta),
       _mm512_set1_ps(s.add.z_zero_point), _mm512_set1_epi32(s.add.conv_lo),
       _mm512_set1_epi32(s.add.conv_hi),   _mm512_set1_epi8(s.add.signed_z ? -128 : 0)};
-  for (const OutputBlock& block : s.blocks) {
+  for (const QOutputBlock& block : s.packed.blocks) {
     if (block.vectors == 4) {
       ComputeBlock<kSignedInput, kGroups, 4, false, kResidual>(s, block, x, z, y, begin, end, r, a);
     } else if (block.vectors == 2) {
