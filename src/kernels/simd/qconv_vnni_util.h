@@ -142,18 +142,28 @@ EDGERUN_VNNI_INLINE __m512i BroadcastFourBytes(const uint8_t* at) {
   return kSignedInput ? _mm512_xor_si512(b, _mm512_set1_epi8(-128)) : b;
 }
 
-// QConvRequant's constants in vectors.
+// QConvRequant's constants in vectors. The clamp and the flip are skipped where they change nothing
+// (no clamp narrower than the byte range; u8 outputs): in layers of few input channels
+// requantizing is most of the work on the two ports that run 512-bit instructions, and the two
+// took 3 of its 20 instructions per 64 outputs (MobileNetV2 QDQ: 2.03 -> 1.97 ms at 1 thread).
 struct ByteRequant {
-  __m512i zero_point;   // 32 x int16
-  __m512i lo, hi;       // 64 x u8
-  __m512i flip_output;  // 64 x 0x80 for s8 outputs, else 0
+  __m512i zero_point;  // 32 x int16
+  __m512i lo, hi;      // 64 x u8
+  bool clamp;          // [lo, hi] is narrower than [0, 255]
+  bool flip_output;    // s8 outputs: the bytes flipped by 0x80
 };
 
 [[EDGERUN_VNNI_TARGET]] inline ByteRequant MakeByteRequant(const QConvRequant& r) {
   return {_mm512_set1_epi16(static_cast<int16_t>(r.stored_zero_point)),
           _mm512_set1_epi8(static_cast<char>(r.byte_lo())),
           _mm512_set1_epi8(static_cast<char>(r.byte_hi())),
-          _mm512_set1_epi8(r.signed_output ? -128 : 0)};
+          r.byte_lo() != 0 || r.byte_hi() != 255, r.signed_output};
+}
+
+// Bytes packed with unsigned saturation, clamped and flipped as `r` says.
+EDGERUN_VNNI_INLINE __m512i ClampAndFlip(__m512i bytes, const ByteRequant& r) {
+  if (r.clamp) bytes = _mm512_min_epu8(_mm512_max_epu8(bytes, r.lo), r.hi);
+  return r.flip_output ? _mm512_xor_si512(bytes, _mm512_set1_epi8(-128)) : bytes;
 }
 
 // round(float(acc) * multiplier) in 16 lanes, half to even whatever MXCSR says.
@@ -170,16 +180,13 @@ EDGERUN_VNNI_INLINE __m512i ScaleAndRound(__m512i acc, __m512 multiplier) {
 EDGERUN_VNNI_INLINE __m512i PackTo64Bytes(const __m512i q[4], const ByteRequant& r) {
   const __m512i low = _mm512_adds_epi16(_mm512_packs_epi32(q[0], q[1]), r.zero_point);
   const __m512i high = _mm512_adds_epi16(_mm512_packs_epi32(q[2], q[3]), r.zero_point);
-  const __m512i bytes =
-      _mm512_min_epu8(_mm512_max_epu8(_mm512_packus_epi16(low, high), r.lo), r.hi);
-  return _mm512_xor_si512(bytes, r.flip_output);
+  return ClampAndFlip(_mm512_packus_epi16(low, high), r);
 }
 
 // The same for two vectors: vector j's lane i in byte 8 * (i / 4) + 4 * j + i % 4 of the low 32.
 EDGERUN_VNNI_INLINE __m256i PackTo32Bytes(const __m512i q[2], const ByteRequant& r) {
   const __m512i words = _mm512_adds_epi16(_mm512_packs_epi32(q[0], q[1]), r.zero_point);
-  __m512i bytes = _mm512_min_epu8(_mm512_max_epu8(_mm512_packus_epi16(words, words), r.lo), r.hi);
-  bytes = _mm512_xor_si512(bytes, r.flip_output);
+  const __m512i bytes = ClampAndFlip(_mm512_packus_epi16(words, words), r);
   // Bytes 0-7 of each 128-bit lane: qwords 0, 2, 4 and 6.
   return _mm512_castsi512_si256(
       _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 2, 4, 6, 0, 2, 4, 6), bytes));
@@ -188,8 +195,7 @@ EDGERUN_VNNI_INLINE __m256i PackTo32Bytes(const __m512i q[2], const ByteRequant&
 // And for one vector, in lane order.
 EDGERUN_VNNI_INLINE __m128i PackTo16Bytes(__m512i q, const ByteRequant& r) {
   const __m512i words = _mm512_adds_epi16(_mm512_packs_epi32(q, q), r.zero_point);
-  __m512i bytes = _mm512_min_epu8(_mm512_max_epu8(_mm512_packus_epi16(words, words), r.lo), r.hi);
-  bytes = _mm512_xor_si512(bytes, r.flip_output);
+  const __m512i bytes = ClampAndFlip(_mm512_packus_epi16(words, words), r);
   // Bytes 0-3 of each 128-bit lane: dwords 0, 4, 8 and 12.
   return _mm512_castsi512_si128(_mm512_permutexvar_epi32(
       _mm512_setr_epi32(0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12), bytes));
