@@ -143,21 +143,28 @@ EDGERUN_VNNI_INLINE __m512i BroadcastFourBytes(const uint8_t* at) {
 }
 
 // QConvRequant's constants in vectors. The clamp and the flip are skipped where they change nothing
-// (no clamp narrower than the byte range; u8 outputs): in layers of few input channels
+// (no clamp narrower than the byte range; u8 outputs), and so is adding a zero point of 0: in layers of few input channels
 // requantizing is most of the work on the two ports that run 512-bit instructions, and the two
 // took 3 of its 20 instructions per 64 outputs (MobileNetV2 QDQ: 2.03 -> 1.97 ms at 1 thread).
 struct ByteRequant {
   __m512i zero_point;  // 32 x int16
   __m512i lo, hi;      // 64 x u8
-  bool clamp;          // [lo, hi] is narrower than [0, 255]
-  bool flip_output;    // s8 outputs: the bytes flipped by 0x80
+  bool add_zero_point;  // the stored zero point is not 0
+  bool clamp;           // [lo, hi] is narrower than [0, 255]
+  bool flip_output;     // s8 outputs: the bytes flipped by 0x80
 };
 
 [[EDGERUN_VNNI_TARGET]] inline ByteRequant MakeByteRequant(const QConvRequant& r) {
   return {_mm512_set1_epi16(static_cast<int16_t>(r.stored_zero_point)),
           _mm512_set1_epi8(static_cast<char>(r.byte_lo())),
           _mm512_set1_epi8(static_cast<char>(r.byte_hi())),
-          r.byte_lo() != 0 || r.byte_hi() != 255, r.signed_output};
+          r.stored_zero_point != 0, r.byte_lo() != 0 || r.byte_hi() != 255, r.signed_output};
+}
+
+// Two vectors of rounded values as 32 words (in-lane order) plus the zero point, saturated.
+EDGERUN_VNNI_INLINE __m512i PackToWords(__m512i a, __m512i b, const ByteRequant& r) {
+  const __m512i words = _mm512_packs_epi32(a, b);
+  return r.add_zero_point ? _mm512_adds_epi16(words, r.zero_point) : words;
 }
 
 // Bytes packed with unsigned saturation, clamped and flipped as `r` says.
@@ -178,14 +185,14 @@ EDGERUN_VNNI_INLINE __m512i ScaleAndRound(__m512i acc, __m512 multiplier) {
 // zero point is added with 16-bit saturation, which keeps every value that can reach a byte;
 // packing to bytes saturates to [0, 255], and the clamp to [byte_lo, byte_hi] does the rest.
 EDGERUN_VNNI_INLINE __m512i PackTo64Bytes(const __m512i q[4], const ByteRequant& r) {
-  const __m512i low = _mm512_adds_epi16(_mm512_packs_epi32(q[0], q[1]), r.zero_point);
-  const __m512i high = _mm512_adds_epi16(_mm512_packs_epi32(q[2], q[3]), r.zero_point);
+  const __m512i low = PackToWords(q[0], q[1], r);
+  const __m512i high = PackToWords(q[2], q[3], r);
   return ClampAndFlip(_mm512_packus_epi16(low, high), r);
 }
 
 // The same for two vectors: vector j's lane i in byte 8 * (i / 4) + 4 * j + i % 4 of the low 32.
 EDGERUN_VNNI_INLINE __m256i PackTo32Bytes(const __m512i q[2], const ByteRequant& r) {
-  const __m512i words = _mm512_adds_epi16(_mm512_packs_epi32(q[0], q[1]), r.zero_point);
+  const __m512i words = PackToWords(q[0], q[1], r);
   const __m512i bytes = ClampAndFlip(_mm512_packus_epi16(words, words), r);
   // Bytes 0-7 of each 128-bit lane: qwords 0, 2, 4 and 6.
   return _mm512_castsi512_si256(
@@ -194,7 +201,7 @@ EDGERUN_VNNI_INLINE __m256i PackTo32Bytes(const __m512i q[2], const ByteRequant&
 
 // And for one vector, in lane order.
 EDGERUN_VNNI_INLINE __m128i PackTo16Bytes(__m512i q, const ByteRequant& r) {
-  const __m512i words = _mm512_adds_epi16(_mm512_packs_epi32(q, q), r.zero_point);
+  const __m512i words = PackToWords(q, q, r);
   const __m512i bytes = ClampAndFlip(_mm512_packus_epi16(words, words), r);
   // Bytes 0-3 of each 128-bit lane: dwords 0, 4, 8 and 12.
   return _mm512_castsi512_si128(_mm512_permutexvar_epi32(
