@@ -133,8 +133,8 @@ inline constexpr double kMinMacsToShareSpinning = 250e3;
 inline bool WorthSharing(double macs, bool share_every_layer) {
   return macs >= (share_every_layer ? kMinMacsToShareSpinning : kMinMacsForThreads);
 }
-// A pool's work as WorthSharing weighs it: output elements times window elements. The MaxPool
-// preference (ApplyNodePreference) and oneDNN's pool kernel both decide by it.
+// A pool's work as WorthSharing weighs it: output elements times window elements. edgerun's max
+// pool (kernels/simd/max_pool.h) and oneDNN's pool kernel both decide by it.
 inline double PoolWindowSteps(std::span<const int64_t> output_dims,
                               std::span<const int64_t> window) {
   double steps = 1;

@@ -73,14 +73,6 @@ bool IsPointwiseConv(const SupportContext& ctx) {
   return w.size() == 4 && w[2] == 1 && w[3] == 1 && group.ok() && *group == 1;
 }
 
-// The comparisons a max pool makes, by its kernel_shape (PoolWindowSteps).
-double MaxPoolWork(const SupportContext& ctx) {
-  if (ctx.outputs.empty()) return 0;
-  Expected<std::vector<int64_t>> kernel = ctx.node.GetInts("kernel_shape", {});
-  if (!kernel.ok()) return 0;
-  return PoolWindowSteps(ctx.outputs[0].dims, *kernel);
-}
-
 }  // namespace
 
 void ApplyNodePreference(const SupportContext& ctx, int64_t macs, std::vector<KernelPath>& order) {
@@ -93,16 +85,6 @@ void ApplyNodePreference(const SupportContext& ctx, int64_t macs, std::vector<Ke
   // microkernels run them as fast: PP-OCR cls (41 such convs) loads in 33 ms instead of 55 and
   // runs in 0.29 ms instead of 0.31 (1 thread, AVX-512).
   if (macs > 0 && macs < kMaxMacsForPrebuiltKernels && IsPointwiseConv(ctx)) {
-    MoveToFront(KernelPath::kXnnpack, order);
-  }
-  // On one thread XNNPACK's max pooling is faster than oneDNN's (SqueezeNet's 3x3/2 pool of
-  // 111x111x64: 0.201 against 0.246 ms, its five pools 0.302 against 0.405 ms; Intel Xeon,
-  // AVX-512) and needs no generated code. With more threads oneDNN's shares a pool worth sharing;
-  // XNNPACK's would run on the calling thread alone while oneDNN owns the workers. A smaller pool
-  // runs on the calling thread either way (PP-OCR cls's 1x2 pool to 48x200: 5 us on XNNPACK, 12
-  // on oneDNN, which made that model slower at 2 threads than at 1).
-  if (ctx.node.op_type == "MaxPool" &&
-      (ctx.num_threads <= 1 || !WorthSharing(MaxPoolWork(ctx), ctx.share_every_layer))) {
     MoveToFront(KernelPath::kXnnpack, order);
   }
 #else

@@ -6,6 +6,7 @@
 #include "kernels/simd/channel_binary.h"
 #include "kernels/simd/global_pool.h"
 #include "kernels/simd/matvec.h"
+#include "kernels/simd/max_pool.h"
 #include "kernels/simd/qdepthwise_vnni.h"
 #include "kernels/simd/qpointwise_vnni.h"
 #include "kernels/simd/qstem_vnni.h"
@@ -18,6 +19,8 @@ std::span<const KernelDef> OnednnKernels() {
     std::vector<KernelDef> all;
     // Ahead of the pooling primitive (global_pool.h says why).
     all.push_back(FastGlobalAveragePoolKernel(KernelPath::kOnednn));
+    // And max pooling (max_pool.h says why).
+    all.push_back(FastMaxPoolKernel(KernelPath::kOnednn));
     // Ahead of the binary primitive: the squeeze-excitation scale (channel_binary.h says why).
     for (const KernelDef& k : FastChannelBinaryKernels()) all.push_back(k);
     // Ahead of the matmul primitive: a one-row A reads B unpacked (matvec.h says why).

@@ -393,8 +393,12 @@ TEST(OnednnConvTest, WinogradFromThirteenSquaredOnIntelOnly) {
     PreparedRun run = RunWithWinograd(c, in, true, 1);
     const bool winograd = run.implementation.starts_with("jit_fp32_wino_2x3");
     if (size == 14) has_winograd = winograd;  // AVX-512 only
-    if (size == 13) EXPECT_EQ(winograd, has_winograd && CpuIsIntel()) << run.implementation;
-    if (size == 12) EXPECT_FALSE(winograd) << run.implementation;
+    if (size == 13) {
+      EXPECT_EQ(winograd, has_winograd && CpuIsIntel()) << run.implementation;
+    }
+    if (size == 12) {
+      EXPECT_FALSE(winograd) << run.implementation;
+    }
     Expected<std::vector<Tensor>> ref = EvaluateNode(ConvNode(c), in.list, KernelPath::kReference);
     ASSERT_TRUE(ref.ok()) << ref.status().message();
     const test_util::CompareResult r =
