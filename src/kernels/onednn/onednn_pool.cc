@@ -51,12 +51,8 @@ Expected<PoolSpec> PoolSpecOf(const PrepareContext& ctx) {
     s.alg = dnnl_pooling_max;
     return s;
   }
-  ASSIGN_OR_RETURN(std::vector<int64_t> kernel, node.GetInts("kernel_shape", {}));
-  if (kernel.size() != 2) return ctx.Invalid("kernel_shape must have 2 entries for NHWC pooling");
   Window3d w;
-  const int64_t in_spatial[] = {x[1], x[2]};
-  const int64_t out_spatial[] = {y[1], y[2]};
-  RETURN_IF_ERROR(ResolveWindow(ctx, in_spatial, out_spatial, kernel, &w));
+  RETURN_IF_ERROR(ResolveNhwcPoolWindow(ctx, &w));
   ASSIGN_OR_RETURN(int64_t include_pad, node.GetInt("count_include_pad", 0));
   s.alg = max ? dnnl_pooling_max
               : (include_pad != 0 ? dnnl_pooling_avg_include_padding

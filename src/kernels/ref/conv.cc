@@ -79,6 +79,19 @@ Status ResolveWindow(const PrepareContext& ctx, std::span<const int64_t> in_spat
   return Status::Ok();
 }
 
+Status ResolveNhwcPoolWindow(const PrepareContext& ctx, Window3d* w) {
+  if (ctx.inputs.empty() || ctx.outputs.empty() || ctx.inputs[0].dims.size() != 4 ||
+      ctx.outputs[0].dims.size() != 4) {
+    return ctx.NotSupported("not a rank-4 NHWC pool");
+  }
+  ASSIGN_OR_RETURN(std::vector<int64_t> kernel, ctx.node.GetInts("kernel_shape", {}));
+  if (kernel.size() != 2) return ctx.Invalid("kernel_shape must have 2 entries for NHWC pooling");
+  const auto& x = ctx.inputs[0].dims;   // N, H, W, C
+  const auto& y = ctx.outputs[0].dims;  // N, OH, OW, C
+  const int64_t in[] = {x[1], x[2]}, out[] = {y[1], y[2]};
+  return ResolveWindow(ctx, in, out, kernel, w);
+}
+
 Status ResolveTransposedWindow(const PrepareContext& ctx, std::span<const int64_t> in_spatial,
                                std::span<const int64_t> out_spatial,
                                std::span<const int64_t> kernel, Window3d* w) {

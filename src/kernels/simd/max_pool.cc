@@ -160,11 +160,8 @@ Status ReadGeometry(const PrepareContext& ctx, MaxPoolGeometry* g) {
       y.num_elements() == 0 || y.dims[0] != x.dims[0] || y.dims[3] != x.dims[3]) {
     return ctx.NotSupported("types or shapes");
   }
-  ASSIGN_OR_RETURN(std::vector<int64_t> kernel, ctx.node.GetInts("kernel_shape", {}));
-  if (kernel.size() != 2) return ctx.NotSupported("not a 2-D window");
   Window3d w;
-  const int64_t in[] = {x.dims[1], x.dims[2]}, out[] = {y.dims[1], y.dims[2]};
-  RETURN_IF_ERROR(ResolveWindow(ctx, in, out, kernel, &w));
+  RETURN_IF_ERROR(ResolveNhwcPoolWindow(ctx, &w));
   // Window3d keeps 2-D windows in slots 1 and 2.
   *g = {x.dims[0],   x.dims[1],   x.dims[2],   x.dims[3],     y.dims[1],     y.dims[2], w.kernel[1],
         w.kernel[2], w.stride[1], w.stride[2], w.dilation[1], w.dilation[2], w.pad[1],  w.pad[2]};

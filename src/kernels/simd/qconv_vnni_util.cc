@@ -165,8 +165,7 @@ Status FoldInputZeroPoint(const PrepareContext& ctx, int64_t out_channels, int64
 }
 
 QBlockedWeights PackBlockedWeights(int64_t out_channels, int64_t groups,
-                                   std::span<const int32_t> bias,
-                                   std::span<const float> multipliers,
+                                   std::span<const int32_t> bias, std::vector<float> multipliers,
                                    const std::function<int8_t(int64_t ch, int64_t t)>& weight_at) {
   constexpr int kLanes = 16;
   QBlockedWeights packed;

@@ -126,10 +126,9 @@ struct QBlockedWeights {
 
 // Packs `out_channels` dot products of 4 * groups bytes, byte t of channel ch being
 // weight_at(ch, t), with each channel's bias and multiplier (FoldInputZeroPoint's bias and
-// QConvRequant's multipliers).
+// QConvRequant's multipliers, moved in: the kernels read the packed copy only).
 QBlockedWeights PackBlockedWeights(int64_t out_channels, int64_t groups,
-                                   std::span<const int32_t> bias,
-                                   std::span<const float> multipliers,
+                                   std::span<const int32_t> bias, std::vector<float> multipliers,
                                    const std::function<int8_t(int64_t ch, int64_t t)>& weight_at);
 
 #ifdef EDGERUN_VNNI_X86

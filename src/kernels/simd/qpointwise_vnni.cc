@@ -81,9 +81,8 @@ Status PreparePointwise(PrepareContext& ctx) {
   RETURN_IF_ERROR(FoldInputZeroPoint(ctx, n, k, s->requant, &bias));
   const std::byte* w = ctx.constants[kW]->UnalignedBytes();
   s->packed = PackBlockedWeights(
-      n, s->groups(), bias, s->requant.multipliers,
+      n, s->groups(), bias, std::move(s->requant.multipliers),
       [&](int64_t ch, int64_t t) { return LoadAnyAlignment<int8_t>(w, ch * k + t); });
-  s->requant.multipliers.clear();
   const double macs = static_cast<double>(s->out_pixels() * n * k);
   s->threads = WorthSharing(macs, ctx.share_every_layer) ? ctx.num_threads : 1;
   MarkWeightsAndBiasPacked(ctx);

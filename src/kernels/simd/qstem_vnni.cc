@@ -81,14 +81,14 @@ Status PrepareQStem(PrepareContext& ctx) {
   RETURN_IF_ERROR(FoldInputZeroPoint(ctx, s->out_channels, c * kh * kw, s->requant, &bias));
   const std::byte* w = ctx.constants[kW]->UnalignedBytes();
   const int64_t row_step_bytes = 4 * int64_t{s->steps_per_row};
-  s->packed = PackBlockedWeights(
-      s->out_channels, s->groups(), bias, s->requant.multipliers, [&](int64_t ch, int64_t t) {
-        const int64_t ky = t / row_step_bytes, byte = t % row_step_bytes;
-        const int64_t kx = byte / c, ci = byte % c;
-        return kx < kw ? LoadAnyAlignment<int8_t>(w, ((ch * c + ci) * kh + ky) * kw + kx)
-                       : int8_t{0};
-      });
-  s->requant.multipliers.clear();
+  s->packed = PackBlockedWeights(s->out_channels, s->groups(), bias,
+                                 std::move(s->requant.multipliers), [&](int64_t ch, int64_t t) {
+                                   const int64_t ky = t / row_step_bytes, byte = t % row_step_bytes;
+                                   const int64_t kx = byte / c, ci = byte % c;
+                                   return kx < kw ? LoadAnyAlignment<int8_t>(
+                                                        w, ((ch * c + ci) * kh + ky) * kw + kx)
+                                                  : int8_t{0};
+                                 });
   s->zero_point_byte =
       static_cast<uint8_t>(s->requant.x_zero_point - (s->requant.signed_input ? 128 : 0));
   const double macs = static_cast<double>(s->out_pixels() * s->out_channels * c * kh * kw);

@@ -44,7 +44,7 @@ bool ResolvePool(const SupportContext& ctx, PoolGeometry* g) {
   for (int64_t d : x) {
     if (!FitsU32(d)) return false;
   }
-  if (!ResolvePoolWindow2d(PrepareContext(ctx), x[1], x[2], y[1], y[2], &g->window)) {
+  if (!ResolvePoolWindow2d(PrepareContext(ctx), &g->window)) {
     return false;
   }
   const Window2d& w = g->window;

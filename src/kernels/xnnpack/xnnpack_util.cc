@@ -249,13 +249,9 @@ bool ToWindow2d(const Window3d& w, Window2d* out) {
 
 }  // namespace
 
-bool ResolvePoolWindow2d(const PrepareContext& ctx, int64_t in_h, int64_t in_w, int64_t out_h,
-                         int64_t out_w, Window2d* w) {
-  Expected<std::vector<int64_t>> kernel = ctx.node.GetInts("kernel_shape", {});
-  if (!kernel.ok() || kernel->size() != 2) return false;
-  const int64_t in[] = {in_h, in_w}, out[] = {out_h, out_w};
+bool ResolvePoolWindow2d(const PrepareContext& ctx, Window2d* w) {
   Window3d window;
-  return ResolveWindow(ctx, in, out, *kernel, &window).ok() && ToWindow2d(window, w);
+  return ResolveNhwcPoolWindow(ctx, &window).ok() && ToWindow2d(window, w);
 }
 
 bool ResolveXnnConvShape(const PrepareContext& ctx, int weight_input, XnnConvShape* shape) {

@@ -135,14 +135,11 @@ struct Window2d {
   Pads2d pads;
 };
 
-// A pool's window (kernel_shape, strides, dilations, pads, auto_pad as the reference kernels'
-// ResolveWindow reads them) for input extent in_h x in_w and the inferred output extent
-// out_h x out_w, with the trailing pads recomputed so that XNNPACK's
-// floor((in + pads - span) / stride) + 1 gives out exactly (ceil_mode windows get extra trailing
-// pad). False when a value is out of range, the window is not 2-D or no non-negative trailing pad
-// produces `out`.
-bool ResolvePoolWindow2d(const PrepareContext& ctx, int64_t in_h, int64_t in_w, int64_t out_h,
-                         int64_t out_w, Window2d* w);
+// An NHWC pool's window (ResolveNhwcPoolWindow, kernels/ref/conv.h) with the trailing pads
+// recomputed so that XNNPACK's floor((in + pads - span) / stride) + 1 gives the inferred output
+// extent exactly (ceil_mode windows get extra trailing pad). False when a value is out of range,
+// the window is not 2-D or no non-negative trailing pad produces the output extent.
+bool ResolvePoolWindow2d(const PrepareContext& ctx, Window2d* w);
 
 // A 2-D NHWC conv's shapes (ReadNhwcConvShape, weights at input `weight_input`) and its window in
 // XNNPACK's form, trailing pads recomputed as above.
