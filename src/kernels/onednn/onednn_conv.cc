@@ -49,10 +49,7 @@ Expected<ConvGeometry> DeconvGeometryOf(const PrepareContext& ctx) {
   ConvGeometry g;
   ASSIGN_OR_RETURN(g.group, ctx.node.GetInt("group", 1));
   Window3d w;
-  const int64_t in_spatial[] = {x[1], x[2]};
-  const int64_t out_spatial[] = {y[1], y[2]};
-  const int64_t kernel[] = {wt[2], wt[3]};
-  RETURN_IF_ERROR(ResolveTransposedWindow(ctx, in_spatial, out_spatial, kernel, &w));
+  RETURN_IF_ERROR(ResolveNhwcTransposedWindow(ctx, &w));
   g.batch = x[0];
   g.in_channels = x[3];
   g.out_channels = wt[1] * g.group;

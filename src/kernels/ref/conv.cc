@@ -117,6 +117,18 @@ Status ResolveTransposedWindow(const PrepareContext& ctx, std::span<const int64_
   return Status::Ok();
 }
 
+Status ResolveNhwcTransposedWindow(const PrepareContext& ctx, Window3d* w) {
+  if (ctx.inputs.size() < 2 || ctx.outputs.empty() || ctx.inputs[0].dims.size() != 4 ||
+      ctx.inputs[1].dims.size() != 4 || ctx.outputs[0].dims.size() != 4) {
+    return ctx.NotSupported("NHWC deconvolution needs 4-D input, weights and output");
+  }
+  const auto& x = ctx.inputs[0].dims;   // N, H, W, C
+  const auto& wt = ctx.inputs[1].dims;  // C, M/g, kH, kW
+  const auto& y = ctx.outputs[0].dims;  // N, OH, OW, M
+  const int64_t in[] = {x[1], x[2]}, out[] = {y[1], y[2]}, kernel[] = {wt[2], wt[3]};
+  return ResolveTransposedWindow(ctx, in, out, kernel, w);
+}
+
 Expected<NhwcConvShape> ReadNhwcConvShape(const PrepareContext& ctx, int weight_input) {
   if (ctx.inputs.size() <= static_cast<size_t>(weight_input) || ctx.outputs.empty()) {
     return ctx.NotSupported("no weights or output");

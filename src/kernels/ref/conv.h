@@ -68,6 +68,11 @@ Status ResolveTransposedWindow(const PrepareContext& ctx, std::span<const int64_
                                std::span<const int64_t> out_spatial,
                                std::span<const int64_t> kernel, Window3d* w);
 
+// An NHWC ConvTranspose's 2-D window: input 0 [N, H, W, C], weights (input 1) [C, M / group, kH,
+// kW] and output 0 [N, OH, OW, M] through ResolveTransposedWindow, in slots 1 and 2. oneDNN's and
+// XNNPACK's deconvolutions read it here. NotSupported unless all three are 4-D.
+Status ResolveNhwcTransposedWindow(const PrepareContext& ctx, Window3d* w);
+
 // The shapes of a 2-D NHWC conv (kNhwcDomain Conv, QLinearConv), which every fast backend reads
 // and converts to its own types: input 0 [N, H, W, C], weights [M, C / group, kH, kW] at input
 // `weight_input`, output 0 [N, OH, OW, M]; the window as ResolveWindow resolves it, in slots 1

@@ -188,10 +188,7 @@ bool ResolveDeconv(const PrepareContext& ctx, DeconvGeometry* g) {
     if (!FitsU32(d)) return false;
   }
   Window3d win;
-  const int64_t in_spatial[] = {x[1], x[2]};
-  const int64_t out_spatial[] = {y[1], y[2]};
-  const int64_t kernel[] = {w[2], w[3]};
-  if (!ResolveTransposedWindow(ctx, in_spatial, out_spatial, kernel, &win).ok()) return false;
+  if (!ResolveNhwcTransposedWindow(ctx, &win).ok()) return false;
   for (int i = 0; i < 2; ++i) {
     const int j = i + 1;  // Window3d keeps 2-D windows in slots 1 and 2
     if (!FitsU32(win.kernel[j]) || !FitsU32(win.stride[j]) || !FitsU32(win.dilation[j])) {
