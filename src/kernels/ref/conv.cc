@@ -79,17 +79,33 @@ Status ResolveWindow(const PrepareContext& ctx, std::span<const int64_t> in_spat
   return Status::Ok();
 }
 
-Status ResolveNhwcPoolWindow(const PrepareContext& ctx, Window3d* w) {
+namespace {
+
+// The spatial extents {H, W} of NHWC input 0 and output 0, or NotSupported unless both are 4-D.
+struct NhwcExtents {
+  int64_t in[2] = {}, out[2] = {};
+};
+Expected<NhwcExtents> ReadNhwcExtents(const PrepareContext& ctx) {
   if (ctx.inputs.empty() || ctx.outputs.empty() || ctx.inputs[0].dims.size() != 4 ||
       ctx.outputs[0].dims.size() != 4) {
-    return ctx.NotSupported("not a rank-4 NHWC pool");
+    return ctx.NotSupported("NHWC window needs 4-D input and output");
   }
+  const auto& x = ctx.inputs[0].dims;   // N, H, W, C
+  const auto& y = ctx.outputs[0].dims;  // N, OH, OW, M
+  return NhwcExtents{{x[1], x[2]}, {y[1], y[2]}};
+}
+
+}  // namespace
+
+Status ResolveNhwcWindow(const PrepareContext& ctx, std::span<const int64_t> kernel, Window3d* w) {
+  ASSIGN_OR_RETURN(NhwcExtents e, ReadNhwcExtents(ctx));
+  return ResolveWindow(ctx, e.in, e.out, kernel, w);
+}
+
+Status ResolveNhwcPoolWindow(const PrepareContext& ctx, Window3d* w) {
   ASSIGN_OR_RETURN(std::vector<int64_t> kernel, ctx.node.GetInts("kernel_shape", {}));
   if (kernel.size() != 2) return ctx.Invalid("kernel_shape must have 2 entries for NHWC pooling");
-  const auto& x = ctx.inputs[0].dims;   // N, H, W, C
-  const auto& y = ctx.outputs[0].dims;  // N, OH, OW, C
-  const int64_t in[] = {x[1], x[2]}, out[] = {y[1], y[2]};
-  return ResolveWindow(ctx, in, out, kernel, w);
+  return ResolveNhwcWindow(ctx, kernel, w);
 }
 
 Status ResolveTransposedWindow(const PrepareContext& ctx, std::span<const int64_t> in_spatial,
@@ -118,15 +134,13 @@ Status ResolveTransposedWindow(const PrepareContext& ctx, std::span<const int64_
 }
 
 Status ResolveNhwcTransposedWindow(const PrepareContext& ctx, Window3d* w) {
-  if (ctx.inputs.size() < 2 || ctx.outputs.empty() || ctx.inputs[0].dims.size() != 4 ||
-      ctx.inputs[1].dims.size() != 4 || ctx.outputs[0].dims.size() != 4) {
-    return ctx.NotSupported("NHWC deconvolution needs 4-D input, weights and output");
+  if (ctx.inputs.size() < 2 || ctx.inputs[1].dims.size() != 4) {
+    return ctx.NotSupported("NHWC deconvolution needs 4-D weights");
   }
-  const auto& x = ctx.inputs[0].dims;   // N, H, W, C
+  ASSIGN_OR_RETURN(NhwcExtents e, ReadNhwcExtents(ctx));
   const auto& wt = ctx.inputs[1].dims;  // C, M/g, kH, kW
-  const auto& y = ctx.outputs[0].dims;  // N, OH, OW, M
-  const int64_t in[] = {x[1], x[2]}, out[] = {y[1], y[2]}, kernel[] = {wt[2], wt[3]};
-  return ResolveTransposedWindow(ctx, in, out, kernel, w);
+  const int64_t kernel[] = {wt[2], wt[3]};
+  return ResolveTransposedWindow(ctx, e.in, e.out, kernel, w);
 }
 
 Expected<NhwcConvShape> ReadNhwcConvShape(const PrepareContext& ctx, int weight_input) {
@@ -156,10 +170,8 @@ Expected<NhwcConvShape> ReadNhwcConvShape(const PrepareContext& ctx, int weight_
   s.out_h = y[1];
   s.out_w = y[2];
   s.out_channels = y[3];
-  const int64_t in_spatial[] = {x[1], x[2]};
-  const int64_t out_spatial[] = {y[1], y[2]};
   const int64_t kernel[] = {w[2], w[3]};
-  RETURN_IF_ERROR(ResolveWindow(ctx, in_spatial, out_spatial, kernel, &s.window));
+  RETURN_IF_ERROR(ResolveNhwcWindow(ctx, kernel, &s.window));
   return s;
 }
 

@@ -55,9 +55,13 @@ Status ResolveWindow(const PrepareContext& ctx, std::span<const int64_t> in_spat
                      std::span<const int64_t> out_spatial, std::span<const int64_t> kernel,
                      Window3d* w);
 
-// A pool's 2-D window over NHWC input 0 [N, H, W, C] and output 0 [N, OH, OW, C]: kernel_shape
-// (two entries) resolved with ResolveWindow, in slots 1 and 2 of the Window3d. The NHWC pool
-// kernels (oneDNN's, XNNPACK's, edgerun's max pool) read their windows here.
+// A 2-D window of `kernel` (kH, kW) over NHWC input 0 [N, H, W, C] and output 0 [N, OH, OW, M],
+// resolved with ResolveWindow, in slots 1 and 2 of the Window3d. NotSupported unless both are 4-D.
+// ReadNhwcConvShape, ExpandDepthwiseConv and ResolveNhwcPoolWindow read their windows here.
+Status ResolveNhwcWindow(const PrepareContext& ctx, std::span<const int64_t> kernel, Window3d* w);
+
+// A pool's window: its kernel_shape (two entries) through ResolveNhwcWindow. The NHWC pool kernels
+// (oneDNN's, XNNPACK's, edgerun's max pool) read their windows here.
 Status ResolveNhwcPoolWindow(const PrepareContext& ctx, Window3d* w);
 
 // The same for ConvTranspose, whose window runs from output to input: explicit pads crop the

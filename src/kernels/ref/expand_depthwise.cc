@@ -20,10 +20,8 @@ Expected<ExpandDepthwiseGeometry> ExpandDepthwiseGeometryOf(const PrepareContext
     return ctx.Invalid("ExpandDepthwiseConv needs NHWC x, [M, 1, k, k] weights and NHWC y");
   }
   Window3d win;
-  const int64_t in_spatial[] = {x[1], x[2]};
-  const int64_t out_spatial[] = {y[1], y[2]};
   const int64_t kernel[] = {w[2], w[3]};
-  RETURN_IF_ERROR(ResolveWindow(ctx, in_spatial, out_spatial, kernel, &win));
+  RETURN_IF_ERROR(ResolveNhwcWindow(ctx, kernel, &win));
   // Window3d keeps 2-D windows in slots 1 and 2.
   if (win.stride[1] != win.stride[2] || win.stride[1] < 1) {
     return ctx.Invalid("ExpandDepthwiseConv needs equal strides");

@@ -40,26 +40,29 @@ void MaxPoolRowsTyped(const MaxPoolGeometry& g, const T* x, T* y, int64_t row_be
   const hn::ScalableTag<T> d;
   const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
   const int64_t c = g.channels;
+  // Window3d keeps 2-D windows in slots 1 (rows) and 2 (columns).
+  const Window3d& w = g.window;
+  const int64_t in_h = w.in[1], in_w = w.in[2], out_h = w.out[1], out_w = w.out[2];
   const T lowest = std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity()
                                                         : std::numeric_limits<T>::lowest();
   // Up to this many taps a pixel's addresses are kept in a local array.
   constexpr int64_t kMaxTaps = 64;
   const T* taps[kMaxTaps];
   for (int64_t row = row_begin; row < row_end; ++row) {
-    const int64_t n = row / g.out_h, oy = row % g.out_h;
+    const int64_t n = row / out_h, oy = row % out_h;
     int64_t ky0, ky1;
-    const int64_t iy0 = oy * g.stride_h - g.pad_top;
-    TapsInside(iy0, g.dilation_h, g.kernel_h, g.in_h, &ky0, &ky1);
-    T* out = y + row * g.out_w * c;
-    for (int64_t ox = 0; ox < g.out_w; ++ox, out += c) {
+    const int64_t iy0 = oy * w.stride[1] - w.pad[1];
+    TapsInside(iy0, w.dilation[1], w.kernel[1], in_h, &ky0, &ky1);
+    T* out = y + row * out_w * c;
+    for (int64_t ox = 0; ox < out_w; ++ox, out += c) {
       int64_t kx0, kx1;
-      const int64_t ix0 = ox * g.stride_w - g.pad_left;
-      TapsInside(ix0, g.dilation_w, g.kernel_w, g.in_w, &kx0, &kx1);
+      const int64_t ix0 = ox * w.stride[2] - w.pad[2];
+      TapsInside(ix0, w.dilation[2], w.kernel[2], in_w, &kx0, &kx1);
       int64_t count = 0;
       for (int64_t ky = ky0; ky < ky1 && count < kMaxTaps; ++ky) {
-        const T* in_row = x + ((n * g.in_h + iy0 + ky * g.dilation_h) * g.in_w) * c;
+        const T* in_row = x + ((n * in_h + iy0 + ky * w.dilation[1]) * in_w) * c;
         for (int64_t kx = kx0; kx < kx1 && count < kMaxTaps; ++kx) {
-          taps[count++] = in_row + (ix0 + kx * g.dilation_w) * c;
+          taps[count++] = in_row + (ix0 + kx * w.dilation[2]) * c;
         }
       }
       if (count == 0) {
@@ -72,9 +75,9 @@ void MaxPoolRowsTyped(const MaxPoolGeometry& g, const T* x, T* y, int64_t row_be
           bool first = true;
           T best = lowest;
           for (int64_t ky = ky0; ky < ky1; ++ky) {
-            const T* in_row = x + ((n * g.in_h + iy0 + ky * g.dilation_h) * g.in_w) * c + ch;
+            const T* in_row = x + ((n * in_h + iy0 + ky * w.dilation[1]) * in_w) * c + ch;
             for (int64_t kx = kx0; kx < kx1; ++kx) {
-              const T v = in_row[(ix0 + kx * g.dilation_w) * c];
+              const T v = in_row[(ix0 + kx * w.dilation[2]) * c];
               if (first || v > best) best = v;
               first = false;
             }
@@ -160,12 +163,9 @@ Status ReadGeometry(const PrepareContext& ctx, MaxPoolGeometry* g) {
       y.num_elements() == 0 || y.dims[0] != x.dims[0] || y.dims[3] != x.dims[3]) {
     return ctx.NotSupported("types or shapes");
   }
-  Window3d w;
-  RETURN_IF_ERROR(ResolveNhwcPoolWindow(ctx, &w));
-  // Window3d keeps 2-D windows in slots 1 and 2.
-  *g = {x.dims[0],   x.dims[1],   x.dims[2],   x.dims[3],     y.dims[1],     y.dims[2], w.kernel[1],
-        w.kernel[2], w.stride[1], w.stride[2], w.dilation[1], w.dilation[2], w.pad[1],  w.pad[2]};
-  return Status::Ok();
+  g->batch = x.dims[0];
+  g->channels = x.dims[3];
+  return ResolveNhwcPoolWindow(ctx, &g->window);
 }
 
 bool SupportsFastMaxPool(const SupportContext& ctx) {
@@ -185,7 +185,8 @@ Status PrepareFastMaxPool(PrepareContext& ctx) {
 Status PrepareFastMaxPoolOnOpenMp(PrepareContext& ctx) {
   RETURN_IF_ERROR(PrepareFastMaxPool(ctx));
   auto& s = static_cast<MaxPoolState&>(*ctx.state);
-  const int64_t kernel[] = {s.geometry.kernel_h, s.geometry.kernel_w};
+  const Window3d& w = s.geometry.window;
+  const int64_t kernel[] = {w.kernel[1], w.kernel[2]};
   if (WorthSharing(PoolWindowSteps(ctx.outputs[0].dims, kernel), ctx.share_every_layer)) {
     s.threads = ctx.num_threads;
   }
@@ -197,9 +198,10 @@ Status InvokeFastMaxPool(InvokeContext& ctx) {
   const void* x = ctx.inputs[0].raw;
   void* y = ctx.outputs[0].raw;
   const MaxPoolGeometry& g = s.geometry;
-  ForEachShare(static_cast<size_t>(g.batch * g.out_h), s.threads, 1, [&](size_t begin, size_t end) {
-    RunMaxPoolRows(g, s.type, x, y, static_cast<int64_t>(begin), static_cast<int64_t>(end));
-  });
+  ForEachShare(
+      static_cast<size_t>(g.batch * g.window.out[1]), s.threads, 1, [&](size_t begin, size_t end) {
+        RunMaxPoolRows(g, s.type, x, y, static_cast<int64_t>(begin), static_cast<int64_t>(end));
+      });
   return Status::Ok();
 }
 

@@ -13,14 +13,15 @@
 #include <cstdint>
 
 #include "kernels/kernel.h"
+#include "kernels/ref/conv.h"
 
 namespace edgerun {
 
-// An NHWC max pool's shapes and 2-D window.
+// An NHWC max pool: batch, channels and the 2-D window as ResolveNhwcPoolWindow resolves it
+// (extents, kernel, strides, dilations and pads in slots 1 and 2).
 struct MaxPoolGeometry {
-  int64_t batch = 0, in_h = 0, in_w = 0, channels = 0, out_h = 0, out_w = 0;
-  int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, dilation_h = 1, dilation_w = 1;
-  int64_t pad_top = 0, pad_left = 0;
+  int64_t batch = 0, channels = 0;
+  Window3d window;
 };
 
 // Output rows [row_begin, row_end) of batch x out_h, of x [N, H, W, C] into y [N, OH, OW, C], as

@@ -19,6 +19,9 @@
 #include "util/compare.h"
 #include "util/random_tensor.h"
 
+// Cases list their leading fields only.
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
 namespace edgerun {
 namespace {
 
