@@ -50,6 +50,8 @@ struct SupportContext {
   // the one prepare will use.
   int num_threads = 1;
   bool share_every_layer = false;
+  // SessionOptions::winograd, for kernels that claim a conv only as Winograd (winograd_conv.h).
+  bool winograd = false;
 };
 
 struct PrepareContext {
@@ -68,6 +70,7 @@ struct PrepareContext {
   explicit PrepareContext(const SupportContext& ctx)
       : PrepareContext(ctx.node, ctx.inputs, ctx.constants, ctx.outputs, ctx.num_threads) {
     share_every_layer = ctx.share_every_layer;
+    winograd = ctx.winograd;
   }
 
   const Node& node;

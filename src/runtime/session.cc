@@ -404,7 +404,13 @@ Expected<std::unique_ptr<Session>> Session::Create(Model&& model, const SessionO
     for (size_t i = 0; i < node.outputs.size(); ++i) {
       if (node.outputs[i] != Node::kNoValue) out_types[i] = types[node.outputs[i]];
     }
-    SupportContext sctx{node, in_types, constants, out_types, impl->num_threads, share_every_layer};
+    SupportContext sctx{node,
+                        in_types,
+                        constants,
+                        out_types,
+                        impl->num_threads,
+                        share_every_layer,
+                        options.winograd};
     // Candidates: the first kernel of each path that claims the node, in preference order.
     // Tuning times them all; otherwise the next path is asked only when the kernel before it
     // fails to prepare. Asking every path up front built a oneDNN primitive descriptor for each

@@ -32,8 +32,8 @@ namespace edgerun {
 // claims a node is timed, not just the first. 4: edgerun's int8 1x1 kernel (qpointwise_vnni) went
 // ahead of oneDNN's on the oneDNN path, so a cached kernel ordinal ("onednn+1") names another one.
 // 5: the same for Mul and Add (channel_binary) and for one-pixel 1x1 Convs (matvec). 6: and for
-// int8 convs of few input channels (qstem_vnni).
-inline constexpr uint64_t kTunerRevision = 6;
+// int8 convs of few input channels (qstem_vnni). 7: and for 3x3 f32 convs (winograd_conv).
+inline constexpr uint64_t kTunerRevision = 7;
 
 // The cache key: a hex digest of everything a timing depends on.
 // `winograd` is SessionOptions::winograd (it changes what a oneDNN conv candidate runs).

@@ -11,6 +11,7 @@
 #include "kernels/simd/qpointwise_vnni.h"
 #include "kernels/simd/qstem_vnni.h"
 #include "kernels/simd/quantize.h"
+#include "kernels/simd/winograd_conv.h"
 
 namespace edgerun {
 
@@ -31,6 +32,8 @@ std::span<const KernelDef> OnednnKernels() {
     for (const KernelDef& k : FastQPointwiseKernels(KernelPath::kOnednn)) all.push_back(k);
     // And its kernel for 3 input channels at a seventh of the int8 peak (qstem_vnni.h).
     all.push_back(FastQStemKernel(KernelPath::kOnednn));
+    // Ahead of oneDNN's conv: its only Winograd kernel for these is F(2x2,3x3) (winograd_conv.h).
+    all.push_back(FastWinogradConvKernel(KernelPath::kOnednn));
     for (auto family : {OnednnConvKernels(), OnednnPoolKernels(), OnednnMatMulKernels(),
                         OnednnQConvKernels(), OnednnQMatMulKernels(), OnednnTransposeKernels(),
                         OnednnBinaryKernels(), OnednnExpandDepthwiseKernels()}) {

@@ -51,11 +51,12 @@ struct AlignedScratch {
 // OnednnQConvKernels(), to test that kernel even where another one is ahead of it on the path),
 // prepared for `threads` threads with every layer shared, as with spinning workers; returns the
 // output and names the implementation in `impl`. With `checked_inputs`, the support check before
-// prepare sees those instead (another node's).
+// prepare sees those instead (another node's); `winograd` is SessionOptions::winograd.
 inline Tensor RunOnKernelTable(std::span<const KernelDef> table, const Node& n,
                                const std::vector<const Tensor*>& inputs, int threads,
                                std::string* impl,
-                               const std::vector<const Tensor*>* checked_inputs = nullptr) {
+                               const std::vector<const Tensor*>* checked_inputs = nullptr,
+                               bool winograd = false) {
   std::vector<TensorType> in_types;
   std::vector<TensorView> ins;
   for (const Tensor* t : inputs) {  // nullptr: an omitted optional input
@@ -66,13 +67,15 @@ inline Tensor RunOnKernelTable(std::span<const KernelDef> table, const Node& n,
   EXPECT_TRUE(out_types.ok());
   if (!out_types.ok()) return Tensor();
   const std::vector<const Tensor*>& checked = checked_inputs ? *checked_inputs : inputs;
-  SupportContext sctx{n, in_types, checked, *out_types, threads, /*share_every_layer=*/true};
+  SupportContext sctx{n,       in_types, checked, *out_types, threads, /*share_every_layer=*/true,
+                      winograd};
   const KernelPath paths[] = {table.empty() ? KernelPath::kOnednn : table[0].path};
   const KernelDef* k = KernelCandidates(sctx, paths, table).Next();
   EXPECT_NE(k, nullptr) << "no kernel of the table claims the node";
   if (k == nullptr) return Tensor();
   PrepareContext pctx{n, in_types, inputs, *out_types, threads};
   pctx.share_every_layer = true;
+  pctx.winograd = winograd;
   const Status prepared = k->prepare(pctx);
   EXPECT_TRUE(prepared.ok()) << prepared.ToString();
   if (!prepared.ok()) return Tensor();

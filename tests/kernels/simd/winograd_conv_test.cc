@@ -1,0 +1,243 @@
+// The Winograd F(4x4,3x3) conv (kernels/simd/winograd_conv.cc) against the reference conv: maps
+// smaller than a tile, not a multiple of 4, and wide enough for several blocks of tiles; channel
+// counts around the 16-float slices (the masked loads and stores); symmetric, asymmetric and no
+// padding; batch 2; bias or none; the residual, also in place; no activation, Relu and Clip; 1
+// and 2 threads. Then the nodes it leaves to the next kernel.
+#include "kernels/simd/winograd_conv.h"
+
+#include <gtest/gtest.h>
+#include <hwy/aligned_allocator.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "kernels/onednn/onednn_test_util.h"
+#include "runtime/evaluate_node.h"
+#include "util/compare.h"
+#include "util/random_tensor.h"
+
+// Cases list their leading fields only.
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+namespace edgerun {
+namespace {
+
+using testing::RandomTensor;
+
+std::span<const KernelDef> OnlyThisKernel() {
+  static const KernelDef table[] = {FastWinogradConvKernel(KernelPath::kOnednn)};
+  return table;
+}
+
+struct WinogradCase {
+  std::vector<int64_t> x;  // N, H, W, C
+  int64_t m = 16;          // output channels
+  std::vector<int64_t> pads = {1, 1, 1, 1};
+  bool bias = true;
+  bool residual = false;
+  std::string activation;
+  std::vector<float> activation_params;
+  std::vector<int64_t> kernel = {3, 3};
+  std::vector<int64_t> strides = {1, 1};
+  std::vector<int64_t> dilations = {1, 1};
+  int64_t group = 1;
+};
+
+std::vector<int64_t> OutputDims(const WinogradCase& c) {
+  std::vector<int64_t> out = {c.x[0], 0, 0, c.m};
+  for (int i = 0; i < 2; ++i) {
+    const int64_t span = (c.kernel[i] - 1) * c.dilations[i] + 1;
+    out[1 + i] = (c.x[1 + i] + c.pads[i] + c.pads[2 + i] - span) / c.strides[i] + 1;
+  }
+  return out;
+}
+
+Node ConvNode(const WinogradCase& c) {
+  Node n = onednn_test::OnednnTestNode("Conv", kNhwcDomain, c.residual ? 4 : (c.bias ? 3 : 2));
+  if (c.residual && !c.bias) n.inputs[2] = Node::kNoValue;
+  n.attrs["group"] = Attribute::Int(c.group);
+  onednn_test::SetInts(n, "kernel_shape", c.kernel);
+  onednn_test::SetInts(n, "strides", c.strides);
+  onednn_test::SetInts(n, "dilations", c.dilations);
+  onednn_test::SetInts(n, "pads", c.pads);
+  if (!c.activation.empty()) n.attrs["activation"] = Attribute::String(c.activation);
+  if (!c.activation_params.empty()) {
+    n.attrs["activation_params"] = Attribute::Floats(c.activation_params);
+  }
+  return n;
+}
+
+struct Inputs {
+  Tensor x, w, b, z;
+  std::vector<const Tensor*> list;
+};
+
+Inputs MakeInputs(const WinogradCase& c, uint32_t seed) {
+  Inputs in;
+  in.x = RandomTensor(DType::kF32, c.x, seed, -2.0, 2.0);
+  in.w = RandomTensor(DType::kF32, {c.m, c.x[3] / c.group, c.kernel[0], c.kernel[1]}, seed + 1);
+  in.b = RandomTensor(DType::kF32, {c.m}, seed + 2);
+  in.z = RandomTensor(DType::kF32, OutputDims(c), seed + 3, -2.0, 2.0);
+  in.list = {&in.x, &in.w};
+  if (c.bias || c.residual) in.list.push_back(c.bias ? &in.b : nullptr);
+  if (c.residual) in.list.push_back(&in.z);
+  return in;
+}
+
+std::string Describe(const WinogradCase& c) {
+  return "x " + DimsToString(c.x) + " m " + std::to_string(c.m) + " pads " + DimsToString(c.pads) +
+         (c.bias ? " bias" : "") + (c.residual ? " residual" : "") + " " + c.activation;
+}
+
+// Winograd rounds differently from a direct conv: allow 1e-5 of the largest output before the
+// activation clamps it (the errors seen reach about 3e-6 of it), on top of 1e-4 relative.
+void ExpectClose(const TensorView& got, const Tensor& want, const WinogradCase& c,
+                 const Inputs& in) {
+  WinogradCase unclamped = c;
+  unclamped.activation.clear();
+  unclamped.activation_params.clear();
+  Expected<std::vector<Tensor>> raw =
+      EvaluateNode(ConvNode(unclamped), in.list, KernelPath::kReference);
+  ASSERT_TRUE(raw.ok()) << raw.status().message();
+  const float* w = (*raw)[0].data<float>();
+  float largest = 0;
+  for (int64_t i = 0; i < want.num_elements(); ++i) largest = std::max(largest, std::abs(w[i]));
+  const test_util::CompareResult r = test_util::AllClose(got, want.view(), 1e-4, 1e-5 * largest);
+  EXPECT_TRUE(r.ok) << r.message;
+}
+
+void ExpectMatchesReference(const WinogradCase& c, uint32_t seed) {
+  SCOPED_TRACE(Describe(c));
+  const Node node = ConvNode(c);
+  const Inputs in = MakeInputs(c, seed);
+  Expected<std::vector<Tensor>> ref = EvaluateNode(node, in.list, KernelPath::kReference);
+  ASSERT_TRUE(ref.ok()) << ref.status().message();
+  for (int threads : {1, 2}) {
+    SCOPED_TRACE(std::to_string(threads) + " threads");
+    std::string impl;
+    const Tensor got = onednn_test::RunOnKernelTable(OnlyThisKernel(), node, in.list, threads,
+                                                     &impl, nullptr, /*winograd=*/true);
+    EXPECT_EQ(impl.rfind("winograd_f4x4:", 0), 0u) << impl;
+    ASSERT_EQ(got.dims(), (*ref)[0].dims());
+    ExpectClose(got.view(), (*ref)[0], c, in);
+  }
+}
+
+TEST(WinogradConvTest, MatchesReferenceOnMapSizes) {
+  // 1x1 and 3x3 maps (one tile, mostly outside), 4x4, 5x5, 7x9, and 30x30 (64 tiles: several
+  // blocks of tiles, shared by two threads).
+  for (const std::vector<int64_t>& hw :
+       std::vector<std::vector<int64_t>>{{1, 1}, {3, 3}, {4, 4}, {5, 5}, {7, 9}, {30, 30}}) {
+    ExpectMatchesReference({{1, hw[0], hw[1], 16}, 32, {1, 1, 1, 1}, true, false, "Relu"}, 1);
+  }
+}
+
+TEST(WinogradConvTest, MatchesReferenceOnChannelCounts) {
+  // Input channels: 8 (half a slice), 16, 17, 33 (a slice and a masked tail); outputs: 16, 17
+  // (a masked store), 40, 64 (the 4-vector group), 80 (a group and a 1-vector remainder), 112
+  // (a group and 3).
+  for (int64_t c : {8, 16, 17, 33}) {
+    for (int64_t m : {16, 17, 40, 64, 80, 112}) {
+      ExpectMatchesReference({{1, 9, 10, c}, m}, static_cast<uint32_t>(c * 131 + m));
+    }
+  }
+}
+
+TEST(WinogradConvTest, MatchesReferenceOnPaddingBatchBiasResidualActivation) {
+  ExpectMatchesReference({{1, 12, 11, 16}, 24, {0, 0, 0, 0}}, 2);  // VALID: 10x9
+  ExpectMatchesReference({{1, 12, 11, 16}, 24, {2, 0, 0, 1}}, 3);  // asymmetric: 12x10
+  ExpectMatchesReference({{1, 6, 6, 16}, 16, {2, 2, 2, 2}}, 4);    // wider than the window
+  ExpectMatchesReference({{2, 13, 13, 24}, 48, {1, 1, 1, 1}}, 5);  // batch 2: tiles of image 2
+  ExpectMatchesReference({{1, 13, 13, 16}, 32, {1, 1, 1, 1}, false}, 6);
+  ExpectMatchesReference({{1, 13, 13, 16}, 32, {1, 1, 1, 1}, true, true, "Relu"}, 7);
+  ExpectMatchesReference({{1, 13, 13, 16}, 33, {1, 1, 1, 1}, false, true}, 8);
+  ExpectMatchesReference({{1, 13, 13, 16}, 32, {1, 1, 1, 1}, true, false, "Clip", {-0.5f, 0.5f}},
+                         9);
+}
+
+// The residual's buffer as the output (the runtime runs the node in place): each output reads its
+// own residual before it is overwritten.
+TEST(WinogradConvTest, ResidualInPlace) {
+  const WinogradCase c{{1, 14, 15, 16}, 20, {1, 1, 1, 1}, true, true, "Relu"};
+  const Node node = ConvNode(c);
+  const Inputs in = MakeInputs(c, 11);
+  Expected<std::vector<Tensor>> ref = EvaluateNode(node, in.list, KernelPath::kReference);
+  ASSERT_TRUE(ref.ok()) << ref.status().message();
+  Expected<NhwcConvShape> shape = [&] {
+    std::vector<TensorType> types;
+    for (const Tensor* t : in.list) types.push_back({t->dtype(), t->dims()});
+    const std::vector<TensorType> out = {{DType::kF32, OutputDims(c)}};
+    return ReadNhwcConvShape(PrepareContext(node, types, in.list, out), 1);
+  }();
+  ASSERT_TRUE(shape.ok()) << shape.status().message();
+  const WinogradConvGeometry g = MakeWinogradConvGeometry(*shape);
+  // The kernel loads U and the bias with aligned vector loads.
+  auto u = hwy::AllocateAligned<float>(
+      static_cast<size_t>(kWinogradPositions * g.padded_channels * g.padded_out_channels));
+  TransformWinogradWeights(in.w.UnalignedBytes(), c.m, c.x[3], g.padded_channels,
+                           g.padded_out_channels, u.get());
+  auto bias = hwy::AllocateAligned<float>(static_cast<size_t>(g.padded_out_channels));
+  std::fill(bias.get(), bias.get() + g.padded_out_channels, 0.0f);
+  std::copy(in.b.data<float>(), in.b.data<float>() + c.m, bias.get());
+  onednn_test::AlignedScratch scratch(static_cast<size_t>(g.scratch_floats()) * sizeof(float));
+  Tensor y = RandomTensor(DType::kF32, OutputDims(c), 0);
+  float* out = y.mutable_data<float>();
+  std::copy(in.z.data<float>(), in.z.data<float>() + y.num_elements(), out);
+  RunWinogradConvTiles(g, u.get(), bias.get(), 0.0f, INFINITY, in.x.data<float>(), out, out, 0,
+                       g.tiles(), static_cast<float*>(scratch.get()));
+  ExpectClose(y.view(), (*ref)[0], c, in);
+}
+
+TEST(WinogradConvTest, LeavesOtherNodes) {
+  const auto claims = [](const WinogradCase& c, bool winograd = true) {
+    const Node node = ConvNode(c);
+    const Inputs in = MakeInputs(c, 1);
+    std::vector<TensorType> types;
+    for (const Tensor* t : in.list) types.push_back({t->dtype(), t->dims()});
+    const std::vector<TensorType> out = {{DType::kF32, OutputDims(c)}};
+    SupportContext sctx{node, types, in.list, out, 1, false, winograd};
+    return OnlyThisKernel()[0].supports(sctx);
+  };
+  const WinogradCase base{{1, 8, 8, 16}, 16};
+  EXPECT_TRUE(claims(base));
+  EXPECT_FALSE(claims(base, /*winograd=*/false));
+  WinogradCase c = base;
+  c.strides = {2, 2};
+  EXPECT_FALSE(claims(c));
+  c = base;
+  c.dilations = {2, 2};
+  EXPECT_FALSE(claims(c));
+  c = base;
+  c.group = 2;
+  EXPECT_FALSE(claims(c));
+  c = base;
+  c.kernel = {5, 5};
+  EXPECT_FALSE(claims(c));
+  c = base;
+  c.x[3] = 4;  // too few input channels
+  EXPECT_FALSE(claims(c));
+  c = base;
+  c.m = 8;  // too few output channels
+  EXPECT_FALSE(claims(c));
+  c = base;
+  c.x[3] = c.m = 96;  // 1.3 MiB of transformed weights
+  EXPECT_FALSE(claims(c));
+  c = base;
+  c.activation = "LeakyRelu";
+  c.activation_params = {0.1f};
+  EXPECT_FALSE(claims(c));
+  // Weights computed at run time.
+  const Node node = ConvNode(base);
+  const Inputs in = MakeInputs(base, 1);
+  std::vector<TensorType> types;
+  for (const Tensor* t : in.list) types.push_back({t->dtype(), t->dims()});
+  const std::vector<TensorType> out = {{DType::kF32, OutputDims(base)}};
+  const std::vector<const Tensor*> no_weights = {&in.x, nullptr, &in.b};
+  EXPECT_FALSE(
+      OnlyThisKernel()[0].supports(SupportContext{node, types, no_weights, out, 1, false, true}));
+}
+
+}  // namespace
+}  // namespace edgerun
