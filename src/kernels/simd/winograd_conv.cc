@@ -274,8 +274,13 @@ void WinogradConvTilesImpl(const WinogradConvGeometry& g, const float* u, const 
   const int64_t v_tile = cp / kSlice * kSliceFloats, m_tile = kp / kSlice * kSliceFloats;
   float* v = scratch;                   // [block][cp / 16][36][16]
   float* m = scratch + block * v_tile;  // [block][kp / 16][36][16]
-  for (int64_t t0 = tile_begin; t0 < tile_end; t0 += block) {
-    const int64_t count = std::min(block, tile_end - t0);
+  // Blocks of equal size (at most `block` tiles): a thread's share of 25 tiles of 6-tile blocks
+  // runs as 5 blocks of 5, not 4 of 6 and one of 1.
+  const int64_t tiles = tile_end - tile_begin;
+  const int64_t blocks = (tiles + block - 1) / block;
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t t0 = tile_begin + tiles * b / blocks;
+    const int64_t count = tile_begin + tiles * (b + 1) / blocks - t0;
     for (int64_t i = 0; i < count; ++i) TransformInputTile(g, x, t0 + i, v + i * v_tile);
     for (int64_t p = 0; p < kWinogradPositions; ++p) {
       MultiplyPosition(g, v + p * kSlice, u + p * cp * kp, m + p * kSlice, count);
@@ -501,12 +506,12 @@ Status InvokeWinogradConv(InvokeContext& ctx) {
   const auto* z = s.residual ? static_cast<const float*>(ctx.inputs[kResidual].raw) : nullptr;
   auto* y = static_cast<float*>(ctx.outputs[0].raw);
   auto* scratch = static_cast<float*>(ctx.scratch);
-  ForEachShare(static_cast<size_t>(g.tiles()), s.threads, static_cast<size_t>(g.tiles_per_block),
-               [&](size_t begin, size_t end) {
-                 float* own = scratch + g.scratch_floats() * omp_get_thread_num();
-                 RunWinogradConvTiles(g, s.weights.get(), s.bias.get(), s.lo, s.hi, x, z, y,
-                                      static_cast<int64_t>(begin), static_cast<int64_t>(end), own);
-               });
+  // Shares of single tiles: 49 tiles in 6-tile granules split 30 / 19.
+  ForEachShare(static_cast<size_t>(g.tiles()), s.threads, 1, [&](size_t begin, size_t end) {
+    float* own = scratch + g.scratch_floats() * omp_get_thread_num();
+    RunWinogradConvTiles(g, s.weights.get(), s.bias.get(), s.lo, s.hi, x, z, y,
+                         static_cast<int64_t>(begin), static_cast<int64_t>(end), own);
+  });
   return Status::Ok();
 }
 
