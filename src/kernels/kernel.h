@@ -41,6 +41,11 @@ struct KernelState {
   virtual std::string_view implementation() const { return {}; }
 };
 
+// Whether optional input i of a node is there (omitted ones have dtype kUndefined).
+inline bool InputPresent(std::span<const TensorType> inputs, size_t i) {
+  return inputs.size() > i && inputs[i].dtype != DType::kUndefined;
+}
+
 struct SupportContext {
   const Node& node;
   std::span<const TensorType> inputs;  // omitted optional inputs have dtype kUndefined

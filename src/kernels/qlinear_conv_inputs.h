@@ -31,9 +31,7 @@ enum Input {
 };
 
 // Whether the node has the optional bias input.
-inline bool HasBias(std::span<const TensorType> inputs) {
-  return inputs.size() > kBias && inputs[kBias].dtype != DType::kUndefined;
-}
+inline bool HasBias(std::span<const TensorType> inputs) { return InputPresent(inputs, kBias); }
 
 // QLinearConvAdd's add, with per-tensor constant parameters, as the reference kernel computes it
 // (kernels/ref/qlinear.cc): out = alpha * (y - y_zero_point) + beta * (z - z_zero_point) in the

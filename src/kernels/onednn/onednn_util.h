@@ -112,7 +112,7 @@ Expected<AlignedBuffer> Int32Buffer(int32_t value, const Node& node);
 // optional input i is there (omitted ones have dtype kUndefined).
 inline bool IsF32(const TensorType& t) { return t.dtype == DType::kF32; }
 inline bool Present(std::span<const TensorType> inputs, size_t i) {
-  return inputs.size() > i && inputs[i].dtype != DType::kUndefined;
+  return InputPresent(inputs, i);
 }
 
 // f32, s8, u8, s32; false for anything else.

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 
 #include "kernels/simd/winograd_conv.h"
 
@@ -155,6 +156,17 @@ HWY_INLINE void MultiplyBlock(const float* HWY_RESTRICT v, int64_t v_stride, int
   }
 }
 
+// MultiplyBlock of `rows` (1 to kRows - 1) tiles.
+template <int kVectors, int... kLess>
+HWY_INLINE void MultiplyRemainder(int64_t rows, const float* v, int64_t v_stride, int64_t slices,
+                                  const float* u, int64_t u_stride, float* m, int64_t m_stride,
+                                  std::integer_sequence<int, kLess...>) {
+  ((rows == kLess + 1
+        ? MultiplyBlock<kLess + 1, kVectors>(v, v_stride, slices, u, u_stride, m, m_stride)
+        : void()),
+   ...);
+}
+
 // All `rows` tiles of one group of kVectors vectors.
 template <int kVectors>
 void MultiplyRows(const float* v, int64_t v_stride, int64_t slices, const float* u,
@@ -164,27 +176,21 @@ void MultiplyRows(const float* v, int64_t v_stride, int64_t slices, const float*
     MultiplyBlock<kRows, kVectors>(v + r * v_stride, v_stride, slices, u, u_stride,
                                    m + r * m_stride, m_stride);
   }
-  const float* vr = v + r * v_stride;
-  float* mr = m + r * m_stride;
-  switch (rows - r) {
-    case 1:
-      MultiplyBlock<1, kVectors>(vr, v_stride, slices, u, u_stride, mr, m_stride);
-      break;
-    case 2:
-      MultiplyBlock<2, kVectors>(vr, v_stride, slices, u, u_stride, mr, m_stride);
-      break;
-    case 3:
-      MultiplyBlock<3, kVectors>(vr, v_stride, slices, u, u_stride, mr, m_stride);
-      break;
-    case 4:
-      MultiplyBlock<4, kVectors>(vr, v_stride, slices, u, u_stride, mr, m_stride);
-      break;
-    case 5:
-      MultiplyBlock<5, kVectors>(vr, v_stride, slices, u, u_stride, mr, m_stride);
-      break;
-    default:
-      break;
-  }
+  MultiplyRemainder<kVectors>(rows - r, v + r * v_stride, v_stride, slices, u, u_stride,
+                              m + r * m_stride, m_stride,
+                              std::make_integer_sequence<int, kRows - 1>());
+}
+
+// MultiplyRows of a group of `vectors` (1 to kMaxVectors - 1) vectors.
+template <int... kLess>
+HWY_INLINE void MultiplyGroupRemainder(int64_t vectors, const float* v, int64_t v_stride,
+                                       int64_t slices, const float* u, int64_t u_stride, float* m,
+                                       int64_t m_stride, int64_t rows,
+                                       std::integer_sequence<int, kLess...>) {
+  ((vectors == kLess + 1
+        ? MultiplyRows<kLess + 1>(v, v_stride, slices, u, u_stride, m, m_stride, rows)
+        : void()),
+   ...);
 }
 
 // M at position p = V at p x U[p], for the `rows` tiles of a block; v and m point at the first
@@ -202,23 +208,9 @@ void MultiplyPosition(const WinogradConvGeometry& g, const float* v, const float
     MultiplyRows<kMaxVectors>(v, v_stride, slices, u + j * lanes, kp, m + SliceOffset(j * lanes),
                               m_stride, rows);
   }
-  const float* uj = u + j * lanes;
-  float* mj = m + SliceOffset(j * lanes);
-  switch (vectors - j) {
-    case 1:
-      MultiplyRows<1>(v, v_stride, slices, uj, kp, mj, m_stride, rows);
-      break;
-#if HWY_TARGET != HWY_AVX2 && HWY_TARGET != HWY_SSE4 && HWY_TARGET != HWY_SSSE3
-    case 2:
-      MultiplyRows<2>(v, v_stride, slices, uj, kp, mj, m_stride, rows);
-      break;
-    case 3:
-      MultiplyRows<3>(v, v_stride, slices, uj, kp, mj, m_stride, rows);
-      break;
-#endif
-    default:
-      break;
-  }
+  MultiplyGroupRemainder(vectors - j, v, v_stride, slices, u + j * lanes, kp,
+                         m + SliceOffset(j * lanes), m_stride, rows,
+                         std::make_integer_sequence<int, kMaxVectors - 1>());
 }
 
 // One tile's outputs from its M (`m`, overwritten): A^T M A + bias (+ z), clamped to [lo, hi],
@@ -404,10 +396,6 @@ struct WinogradState : KernelState {
   std::string_view implementation() const override { return name; }
 };
 
-bool Present(std::span<const TensorType> inputs, int i) {
-  return inputs.size() > static_cast<size_t>(i) && inputs[i].dtype != DType::kUndefined;
-}
-
 // Fills `s` (all but the weights) from the node, or says why the node is not this kernel's.
 Status ReadNode(const PrepareContext& ctx, WinogradState* s) {
   if (!ctx.winograd) return ctx.NotSupported("Winograd not allowed");
@@ -434,12 +422,12 @@ Status ReadNode(const PrepareContext& ctx, WinogradState* s) {
       kMaxWinogradWeightBytes) {
     return ctx.NotSupported("transformed weights over kMaxWinogradWeightBytes");
   }
-  if (Present(in, kBias) &&
+  if (InputPresent(in, kBias) &&
       (in[kBias].dtype != DType::kF32 || ctx.constants.size() <= kBias ||
        ctx.constants[kBias] == nullptr || in[kBias].num_elements() != shape.out_channels)) {
     return ctx.NotSupported("bias not a constant f32 vector");
   }
-  s->residual = Present(in, kResidual);
+  s->residual = InputPresent(in, kResidual);
   if (s->residual &&
       (in[kResidual].dtype != DType::kF32 || in[kResidual].dims != ctx.outputs[0].dims)) {
     return ctx.NotSupported("residual input not shaped as the output");
@@ -485,7 +473,7 @@ Status PrepareWinogradConv(PrepareContext& ctx, bool share_tiles) {
                            g.padded_channels, g.padded_out_channels, s->weights.get());
   std::fill(s->bias.get(), s->bias.get() + g.padded_out_channels, 0.0f);
   ctx.packed_constant_inputs |= 1u << 1;
-  if (Present(ctx.inputs, kBias)) {
+  if (InputPresent(ctx.inputs, kBias)) {
     const std::byte* b = ctx.constants[kBias]->UnalignedBytes();
     for (int64_t k = 0; k < shape.out_channels; ++k) s->bias[k] = LoadAnyAlignment<float>(b, k);
     ctx.packed_constant_inputs |= 1u << kBias;

@@ -4,7 +4,7 @@
 // channel instead of 144. Per block of tiles: the inputs' transforms into V[36][tiles][C], 36
 // GEMMs V[p] x U[p] into M[36][tiles][K], then the outputs' transforms with bias, the residual and
 // Relu/Clip, stored NHWC. Results differ from a direct conv by rounding (the transforms' constants
-// reach 8 and 1/24): about 1e-6 of the output's magnitude at these channel counts.
+// reach 8 and 1/24): up to a few 1e-6 of the largest output at these channel counts.
 //
 // oneDNN 2.6 offers only F(2x2,3x3) for these layers (jit_fp32_wino_2x3, 16 multiplies a tile of
 // 4 pixels instead of 36 for 16), and only in its blocked layout, with reorders from and to NHWC
