@@ -347,25 +347,34 @@ void TransformWinogradWeights(const std::byte* oihw, int64_t out_channels, int64
                                       {1.0 / 24, 1.0 / 12, 1.0 / 6},
                                       {1.0 / 24, -1.0 / 12, 1.0 / 6},
                                       {0, 0, 1}};
-  std::fill(u, u + kWinogradPositions * padded_channels * padded_out_channels, 0.0f);
-  for (int64_t k = 0; k < out_channels; ++k) {
-    for (int64_t c = 0; c < channels; ++c) {
-      double w[3][3];
-      for (int i = 0; i < 9; ++i) {
-        w[i / 3][i % 3] = LoadAnyAlignment<float>(oihw, (k * channels + c) * 9 + i);
-      }
-      double gw[6][3];  // G g
-      for (int i = 0; i < 6; ++i) {
-        for (int j = 0; j < 3; ++j) {
-          gw[i][j] = kG[i][0] * w[0][j] + kG[i][1] * w[1][j] + kG[i][2] * w[2][j];
+  // Sixteen output channels at a time, so that each position's row of U is written as whole
+  // cache lines (one channel at a time, writing 36 floats 1 KiB apart, took 0.5 ms per ResNet-18
+  // 64-channel conv); channels past out_channels stay zero.
+  for (int64_t c = 0; c < padded_channels; ++c) {
+    for (int64_t k0 = 0; k0 < padded_out_channels; k0 += kPadding) {
+      double transformed[kWinogradPositions][kPadding] = {};
+      const int64_t count = c < channels ? std::clamp<int64_t>(out_channels - k0, 0, kPadding) : 0;
+      for (int64_t kk = 0; kk < count; ++kk) {
+        double w[3][3];
+        for (int i = 0; i < 9; ++i) {
+          w[i / 3][i % 3] = LoadAnyAlignment<float>(oihw, ((k0 + kk) * channels + c) * 9 + i);
+        }
+        double gw[6][3];  // G g
+        for (int i = 0; i < 6; ++i) {
+          for (int j = 0; j < 3; ++j) {
+            gw[i][j] = kG[i][0] * w[0][j] + kG[i][1] * w[1][j] + kG[i][2] * w[2][j];
+          }
+        }
+        for (int i = 0; i < 6; ++i) {
+          for (int j = 0; j < 6; ++j) {
+            transformed[i * 6 + j][kk] =
+                gw[i][0] * kG[j][0] + gw[i][1] * kG[j][1] + gw[i][2] * kG[j][2];
+          }
         }
       }
-      for (int i = 0; i < 6; ++i) {
-        for (int j = 0; j < 6; ++j) {
-          const double value = gw[i][0] * kG[j][0] + gw[i][1] * kG[j][1] + gw[i][2] * kG[j][2];
-          u[((i * 6 + j) * padded_channels + c) * padded_out_channels + k] =
-              static_cast<float>(value);
-        }
+      for (int64_t p = 0; p < kWinogradPositions; ++p) {
+        float* row = u + (p * padded_channels + c) * padded_out_channels + k0;
+        for (int64_t kk = 0; kk < kPadding; ++kk) row[kk] = static_cast<float>(transformed[p][kk]);
       }
     }
   }
