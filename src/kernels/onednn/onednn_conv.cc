@@ -7,8 +7,9 @@
 // node run in place, and otherwise holds a copy of Z made just before executing. The fused
 // activation follows as eltwise post-ops.
 //
-// With PrepareContext::winograd, a 3x3 stride-1 conv on a large enough map runs on oneDNN's
-// Winograd kernels instead. They read and write oneDNN's blocked layout only, so the node reorders
+// With PrepareContext::winograd, a 3x3 stride-1 conv on a large enough map that edgerun's own
+// Winograd kernel (simd/winograd_conv.h, ahead on this path) leaves runs on oneDNN's Winograd
+// kernels instead. They read and write oneDNN's blocked layout only, so the node reorders
 // its NHWC input (and residual) into blocked buffers in its scratch, and the result back to NHWC.
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.h>

@@ -19,13 +19,13 @@ namespace internal {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// Vectors of at most 16 floats: the padded channel counts are multiples of 16.
-using DF = hn::CappedTag<float, 16>;
+// Vectors of at most one slice: the padded channel counts are whole slices.
+using DF = hn::CappedTag<float, kWinogradSlice>;
 using VF = hn::Vec<DF>;
 
 // The GEMM's register block: kRows tiles by up to kMaxVectors vectors of output channels. With 16
 // vector registers (SSE4, AVX2) 6 x 2 sums; with 32 (AVX-512, NEON) 6 x 4.
-constexpr int kRows = 6;
+constexpr int kRows = static_cast<int>(kWinogradRowBlock);
 #if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
 constexpr int kMaxVectors = 2;
 #else
@@ -73,7 +73,7 @@ inline TileOrigin OriginOf(const WinogradConvGeometry& g, int64_t tile) {
 // floats: [tile][slice][position][16]. A position's vectors then sit at constant offsets from the
 // slice, for the transforms; the GEMM broadcasts V's floats and stores M's vectors at such offsets
 // too.
-constexpr int64_t kSlice = 16;
+constexpr int64_t kSlice = kWinogradSlice;
 constexpr int64_t kSliceFloats = kWinogradPositions * kSlice;
 
 // Element `at` (a channel) of a tile's slices, from the tile's first slice.
@@ -316,11 +316,10 @@ void RunWinogradConvTiles(const WinogradConvGeometry& g, const float* u, const f
 
 namespace {
 
-constexpr int64_t kPadding = 16;  // floats: the widest vector
 // A block's V and M together: about this many bytes (in a core's L2 with U).
 constexpr int64_t kBlockBytes = 256 * 1024;
 
-int64_t PadTo16(int64_t n) { return (n + kPadding - 1) / kPadding * kPadding; }
+int64_t PadToSlice(int64_t n) { return (n + kWinogradSlice - 1) / kWinogradSlice * kWinogradSlice; }
 
 }  // namespace
 
@@ -329,12 +328,13 @@ WinogradConvGeometry MakeWinogradConvGeometry(const NhwcConvShape& shape) {
   g.shape = shape;
   g.tiles_h = (shape.out_h + kWinogradTile - 1) / kWinogradTile;
   g.tiles_w = (shape.out_w + kWinogradTile - 1) / kWinogradTile;
-  g.padded_channels = PadTo16(shape.channels);
-  g.padded_out_channels = PadTo16(shape.out_channels);
-  // Whole register blocks of tiles (6), as many as fit the block's bytes.
+  g.padded_channels = PadToSlice(shape.channels);
+  g.padded_out_channels = PadToSlice(shape.out_channels);
+  // Whole register blocks of tiles, as many as fit the block's bytes.
   const int64_t tile_bytes =
       kWinogradPositions * (g.padded_channels + g.padded_out_channels) * int64_t{sizeof(float)};
-  g.tiles_per_block = std::max<int64_t>(1, kBlockBytes / tile_bytes / 6) * 6;
+  g.tiles_per_block =
+      std::max<int64_t>(1, kBlockBytes / tile_bytes / kWinogradRowBlock) * kWinogradRowBlock;
   return g;
 }
 
@@ -351,9 +351,10 @@ void TransformWinogradWeights(const std::byte* oihw, int64_t out_channels, int64
   // cache lines (one channel at a time, writing 36 floats 1 KiB apart, took 0.5 ms per ResNet-18
   // 64-channel conv); channels past out_channels stay zero.
   for (int64_t c = 0; c < padded_channels; ++c) {
-    for (int64_t k0 = 0; k0 < padded_out_channels; k0 += kPadding) {
-      double transformed[kWinogradPositions][kPadding] = {};
-      const int64_t count = c < channels ? std::clamp<int64_t>(out_channels - k0, 0, kPadding) : 0;
+    for (int64_t k0 = 0; k0 < padded_out_channels; k0 += kWinogradSlice) {
+      double transformed[kWinogradPositions][kWinogradSlice] = {};
+      const int64_t count =
+          c < channels ? std::clamp<int64_t>(out_channels - k0, 0, kWinogradSlice) : 0;
       for (int64_t kk = 0; kk < count; ++kk) {
         double w[3][3];
         for (int i = 0; i < 9; ++i) {
@@ -374,7 +375,8 @@ void TransformWinogradWeights(const std::byte* oihw, int64_t out_channels, int64
       }
       for (int64_t p = 0; p < kWinogradPositions; ++p) {
         float* row = u + (p * padded_channels + c) * padded_out_channels + k0;
-        for (int64_t kk = 0; kk < kPadding; ++kk) row[kk] = static_cast<float>(transformed[p][kk]);
+        for (int64_t kk = 0; kk < kWinogradSlice; ++kk)
+          row[kk] = static_cast<float>(transformed[p][kk]);
       }
     }
   }

@@ -24,6 +24,11 @@ namespace edgerun {
 
 inline constexpr int64_t kWinogradPositions = 36;  // a 6x6 input tile
 inline constexpr int64_t kWinogradTile = 4;        // a 4x4 output tile
+// Channel counts are padded to, and V and M cut into, slices of this many floats (the widest
+// vector).
+inline constexpr int64_t kWinogradSlice = 16;
+// The GEMM's register block holds this many tiles; blocks of tiles are multiples of it.
+inline constexpr int64_t kWinogradRowBlock = 6;
 // The largest transformed weights the kernel takes: peak RSS counts them, and larger ones do
 // not stay in a core's L2 across the tiles.
 inline constexpr int64_t kMaxWinogradWeightBytes = 1 << 20;
@@ -31,8 +36,8 @@ inline constexpr int64_t kMaxWinogradWeightBytes = 1 << 20;
 struct WinogradConvGeometry {
   NhwcConvShape shape;               // as ReadNhwcConvShape reads it
   int64_t tiles_h = 0, tiles_w = 0;  // 4x4 output tiles down and across an image
-  int64_t padded_channels = 0;       // C rounded up to 16 floats
-  int64_t padded_out_channels = 0;   // K rounded up to 16 floats
+  int64_t padded_channels = 0;       // C rounded up to kWinogradSlice
+  int64_t padded_out_channels = 0;   // K rounded up to kWinogradSlice
   int64_t tiles_per_block = 0;       // the tiles transformed and multiplied together
 
   int64_t tiles() const { return shape.batch * tiles_h * tiles_w; }
