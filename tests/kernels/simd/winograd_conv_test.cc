@@ -2,7 +2,8 @@
 // smaller than a tile, not a multiple of 4, and wide enough for several blocks of tiles; channel
 // counts around the 16-float slices (the masked loads and stores); symmetric, asymmetric and no
 // padding; batch 2; bias or none; the residual, also in place; no activation, Relu and Clip; 1
-// and 2 threads. Then the nodes it leaves to the next kernel.
+// and 2 threads; nothing stored past the output's last float. Then the nodes it leaves to the
+// next kernel.
 #include "kernels/simd/winograd_conv.h"
 
 #include <gtest/gtest.h>
@@ -188,6 +189,33 @@ TEST(WinogradConvTest, ResidualInPlace) {
   RunWinogradConvTiles(g, u.get(), bias.get(), 0.0f, INFINITY, in.x.data<float>(), out, out, 0,
                        g.tiles(), static_cast<float*>(scratch.get()));
   ExpectClose(y.view(), (*ref)[0], c, in);
+}
+
+// 17 output channels: each pixel's second vector is a masked store, and the last pixel's ends 15
+// floats before the buffer does. The floats after the output keep their values.
+TEST(WinogradConvTest, StoresNothingPastTheOutput) {
+  const WinogradCase c{{1, 7, 6, 16}, 17};
+  const Node node = ConvNode(c);
+  const Inputs in = MakeInputs(c, 12);
+  std::vector<TensorType> types;
+  for (const Tensor* t : in.list) types.push_back({t->dtype(), t->dims()});
+  const std::vector<TensorType> out = {{DType::kF32, OutputDims(c)}};
+  Expected<NhwcConvShape> shape = ReadNhwcConvShape(PrepareContext(node, types, in.list, out), 1);
+  ASSERT_TRUE(shape.ok()) << shape.status().message();
+  const WinogradConvGeometry g = MakeWinogradConvGeometry(*shape);
+  auto u = hwy::AllocateAligned<float>(
+      static_cast<size_t>(kWinogradPositions * g.padded_channels * g.padded_out_channels));
+  TransformWinogradWeights(in.w.UnalignedBytes(), c.m, c.x[3], g.padded_channels,
+                           g.padded_out_channels, u.get());
+  auto bias = hwy::AllocateAligned<float>(static_cast<size_t>(g.padded_out_channels));
+  std::fill(bias.get(), bias.get() + g.padded_out_channels, 0.0f);
+  onednn_test::AlignedScratch scratch(static_cast<size_t>(g.scratch_floats()) * sizeof(float));
+  const int64_t size = NumElements(OutputDims(c));
+  constexpr float kGuard = 12345.0f;
+  std::vector<float> y(static_cast<size_t>(size + kWinogradSlice), kGuard);
+  RunWinogradConvTiles(g, u.get(), bias.get(), -INFINITY, INFINITY, in.x.data<float>(), nullptr,
+                       y.data(), 0, g.tiles(), static_cast<float*>(scratch.get()));
+  for (int64_t i = size; i < size + kWinogradSlice; ++i) EXPECT_EQ(y[i], kGuard) << i;
 }
 
 TEST(WinogradConvTest, LeavesOtherNodes) {
