@@ -318,12 +318,18 @@ namespace {
 
 // A block's V and M together: about this many bytes (in a core's L2 with U).
 constexpr int64_t kBlockBytes = 256 * 1024;
+// Up to this many bytes U stays in a core's L2 across the blocks.
+constexpr int64_t kWeightBytesKeptInL2 = 1 << 20;
 
 int64_t PadToSlice(int64_t n) { return (n + kWinogradSlice - 1) / kWinogradSlice * kWinogradSlice; }
 
 }  // namespace
 
-WinogradConvGeometry MakeWinogradConvGeometry(const NhwcConvShape& shape) {
+int64_t WinogradWeightBytes(const WinogradConvGeometry& g) {
+  return kWinogradPositions * g.padded_channels * g.padded_out_channels * int64_t{sizeof(float)};
+}
+
+WinogradConvGeometry MakeWinogradConvGeometry(const NhwcConvShape& shape, int threads) {
   WinogradConvGeometry g;
   g.shape = shape;
   g.tiles_h = (shape.out_h + kWinogradTile - 1) / kWinogradTile;
@@ -335,6 +341,11 @@ WinogradConvGeometry MakeWinogradConvGeometry(const NhwcConvShape& shape) {
       kWinogradPositions * (g.padded_channels + g.padded_out_channels) * int64_t{sizeof(float)};
   g.tiles_per_block =
       std::max<int64_t>(1, kBlockBytes / tile_bytes / kWinogradRowBlock) * kWinogradRowBlock;
+  if (WinogradWeightBytes(g) > kWeightBytesKeptInL2) {
+    // Each block reads all of U: larger ones came from L3 once per block (ResNet's 128-channel
+    // 28x28 convs: 8 blocks, 19 MB a run). One block per thread reads it once.
+    g.tiles_per_block = std::max<int64_t>(g.tiles_per_block, (g.tiles() + threads - 1) / threads);
+  }
   return g;
 }
 
@@ -428,9 +439,9 @@ Status ReadNode(const PrepareContext& ctx, WinogradState* s) {
   }
   s->geometry = MakeWinogradConvGeometry(shape);
   const WinogradConvGeometry& g = s->geometry;
-  if (kWinogradPositions * g.padded_channels * g.padded_out_channels *
-          static_cast<int64_t>(sizeof(float)) >
-      kMaxWinogradWeightBytes) {
+  const bool large_map = shape.out_h * shape.out_w >= kWinogradLargeMap;
+  if (WinogradWeightBytes(g) >
+      (large_map ? kMaxWinogradWeightBytesLargeMap : kMaxWinogradWeightBytes)) {
     return ctx.NotSupported("transformed weights over kMaxWinogradWeightBytes");
   }
   if (InputPresent(in, kBias) &&
@@ -491,7 +502,11 @@ Status PrepareWinogradConv(PrepareContext& ctx, bool share_tiles) {
   }
   const double macs = static_cast<double>(shape.batch * shape.out_h * shape.out_w) *
                       static_cast<double>(shape.channels * shape.out_channels * 9);
-  if (share_tiles && WorthSharing(macs, ctx.share_every_layer)) s->threads = ctx.num_threads;
+  if (share_tiles && WorthSharing(macs, ctx.share_every_layer)) {
+    s->threads = ctx.num_threads;
+    const NhwcConvShape read = shape;  // the geometry (and `shape` in it) is rebuilt
+    s->geometry = MakeWinogradConvGeometry(read, s->threads);
+  }
   ctx.scratch_bytes =
       static_cast<size_t>(g.scratch_floats()) * sizeof(float) * static_cast<size_t>(s->threads);
   ctx.state = std::move(s);

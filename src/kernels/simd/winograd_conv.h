@@ -29,9 +29,13 @@ inline constexpr int64_t kWinogradTile = 4;        // a 4x4 output tile
 inline constexpr int64_t kWinogradSlice = 16;
 // The GEMM's register block holds this many tiles; blocks of tiles are multiples of it.
 inline constexpr int64_t kWinogradRowBlock = 6;
-// The largest transformed weights the kernel takes: peak RSS counts them, and larger ones do
-// not stay in a core's L2 across the tiles.
+// The largest transformed weights the kernel takes: peak RSS counts them (4x the filter's).
+// On maps of kWinogradLargeMap pixels or more, where F(4x4,3x3) saves the most over oneDNN's
+// direct or F(2x2,3x3) kernels, up to kMaxWinogradWeightBytesLargeMap (ResNet's 128-channel
+// 28x28 convs: 2.25 MiB).
 inline constexpr int64_t kMaxWinogradWeightBytes = 1 << 20;
+inline constexpr int64_t kMaxWinogradWeightBytesLargeMap = 5 << 19;
+inline constexpr int64_t kWinogradLargeMap = 28 * 28;
 
 struct WinogradConvGeometry {
   NhwcConvShape shape;               // as ReadNhwcConvShape reads it
@@ -47,8 +51,11 @@ struct WinogradConvGeometry {
   }
 };
 
-// The geometry of a conv of `shape` (3x3, stride 1, no dilation, ungrouped).
-WinogradConvGeometry MakeWinogradConvGeometry(const NhwcConvShape& shape);
+// The geometry of a conv of `shape` (3x3, stride 1, no dilation, ungrouped) whose tiles
+// `threads` threads share.
+WinogradConvGeometry MakeWinogradConvGeometry(const NhwcConvShape& shape, int threads = 1);
+// U's bytes: 36 positions x padded channels x padded output channels.
+int64_t WinogradWeightBytes(const WinogradConvGeometry& g);
 
 // U[36][padded_channels][padded_out_channels] from 3x3 OIHW weights at any alignment; the padding
 // is zero.

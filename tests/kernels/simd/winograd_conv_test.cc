@@ -158,6 +158,21 @@ TEST(WinogradConvTest, MatchesReferenceOnPaddingBatchBiasResidualActivation) {
                          9);
 }
 
+// Transformed weights over 1 MiB on a 28x28 map: one block of tiles per thread.
+TEST(WinogradConvTest, MatchesReferenceWithOneBlockPerThread) {
+  const WinogradCase c{{1, 28, 28, 96}, 96, {1, 1, 1, 1}, true, true, "Relu"};
+  std::vector<TensorType> types;
+  const Inputs in = MakeInputs(c, 13);
+  for (const Tensor* t : in.list) types.push_back({t->dtype(), t->dims()});
+  const std::vector<TensorType> out = {{DType::kF32, OutputDims(c)}};
+  Expected<NhwcConvShape> shape =
+      ReadNhwcConvShape(PrepareContext(ConvNode(c), types, in.list, out), 1);
+  ASSERT_TRUE(shape.ok()) << shape.status().message();
+  EXPECT_EQ(MakeWinogradConvGeometry(*shape, 1).tiles_per_block, 49);
+  EXPECT_EQ(MakeWinogradConvGeometry(*shape, 2).tiles_per_block, 25);
+  ExpectMatchesReference(c, 13);
+}
+
 // The residual's buffer as the output (the runtime runs the node in place): each output reads its
 // own residual before it is overwritten.
 TEST(WinogradConvTest, ResidualInPlace) {
@@ -250,7 +265,11 @@ TEST(WinogradConvTest, LeavesOtherNodes) {
   c.m = 8;  // too few output channels
   EXPECT_FALSE(claims(c));
   c = base;
-  c.x[3] = c.m = 96;  // 1.3 MiB of transformed weights
+  c.x[3] = c.m = 96;  // 1.3 MiB of transformed weights on an 8x8 map
+  EXPECT_FALSE(claims(c));
+  c.x[1] = c.x[2] = 28;  // on a 28x28 map, up to 2.5 MiB
+  EXPECT_TRUE(claims(c));
+  c.x[3] = c.m = 144;  // 2.8 MiB
   EXPECT_FALSE(claims(c));
   c = base;
   c.activation = "LeakyRelu";
