@@ -57,8 +57,8 @@ WinogradConvGeometry MakeWinogradConvGeometry(const NhwcConvShape& shape, int th
 // U's bytes: 36 positions x padded channels x padded output channels.
 int64_t WinogradWeightBytes(const WinogradConvGeometry& g);
 
-// U[36][padded_channels][padded_out_channels] from 3x3 OIHW weights at any alignment; the padding
-// is zero.
+// U[36][padded_channels][padded_out_channels] (64-byte aligned) from 3x3 OIHW weights at any
+// alignment; the padding is zero.
 void TransformWinogradWeights(const std::byte* oihw, int64_t out_channels, int64_t channels,
                               int64_t padded_channels, int64_t padded_out_channels, float* u);
 

@@ -233,6 +233,43 @@ TEST(WinogradConvTest, StoresNothingPastTheOutput) {
   for (int64_t i = size; i < size + kWinogradSlice; ++i) EXPECT_EQ(y[i], kGuard) << i;
 }
 
+// U = G g G^T rounded once to float, for 20 filters of 3 channels (a full slice of output
+// channels and a partial one), and zero in the padding.
+TEST(WinogradConvTest, WeightTransformRoundsOnce) {
+  constexpr int64_t kOut = 20, kIn = 3, kPaddedIn = 16, kPaddedOut = 32;
+  const Tensor w = RandomTensor(DType::kF32, {kOut, kIn, 3, 3}, 21, -3.0, 3.0);
+  auto u = hwy::AllocateAligned<float>(kWinogradPositions * kPaddedIn * kPaddedOut);
+  std::fill(u.get(), u.get() + kWinogradPositions * kPaddedIn * kPaddedOut, -1.0f);
+  TransformWinogradWeights(w.UnalignedBytes(), kOut, kIn, kPaddedIn, kPaddedOut, u.get());
+  const long double g[6][3] = {{0.25L, 0, 0},
+                               {-1.0L / 6, -1.0L / 6, -1.0L / 6},
+                               {-1.0L / 6, 1.0L / 6, -1.0L / 6},
+                               {1.0L / 24, 1.0L / 12, 1.0L / 6},
+                               {1.0L / 24, -1.0L / 12, 1.0L / 6},
+                               {0, 0, 1}};
+  const float* wf = w.data<float>();
+  for (int64_t k = 0; k < kPaddedOut; ++k) {
+    for (int64_t c = 0; c < kPaddedIn; ++c) {
+      for (int i = 0; i < 6; ++i) {
+        for (int j = 0; j < 6; ++j) {
+          long double want = 0;
+          if (k < kOut && c < kIn) {
+            for (int a = 0; a < 3; ++a) {
+              for (int b = 0; b < 3; ++b)
+                want += g[i][a] * wf[((k * kIn + c) * 3 + a) * 3 + b] * g[j][b];
+            }
+          }
+          const float got = u[((i * 6 + j) * kPaddedIn + c) * kPaddedOut + k];
+          // Within half a float ulp of the exact value, plus the double arithmetic's error.
+          EXPECT_NEAR(got, static_cast<double>(want),
+                      std::abs(static_cast<double>(want)) * 6.0e-8 + 1e-12)
+              << "k " << k << " c " << c << " position " << i * 6 + j;
+        }
+      }
+    }
+  }
+}
+
 TEST(WinogradConvTest, LeavesOtherNodes) {
   const auto claims = [](const WinogradCase& c, bool winograd = true) {
     const Node node = ConvNode(c);
