@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -126,6 +127,39 @@ void ExpectMatchesReference(const WinogradCase& c, uint32_t seed) {
   }
 }
 
+// The case's shape as the kernel reads it.
+Expected<NhwcConvShape> ShapeOf(const WinogradCase& c, const Inputs& in) {
+  std::vector<TensorType> types;
+  for (const Tensor* t : in.list) types.push_back({t->dtype(), t->dims()});
+  const std::vector<TensorType> out = {{DType::kF32, OutputDims(c)}};
+  return ReadNhwcConvShape(PrepareContext(ConvNode(c), types, in.list, out), 1);
+}
+
+// What RunWinogradConvTiles takes besides the tensors, for one thread: U and the bias (zero when
+// the case has none) in aligned buffers, as the kernel's vector loads need, and the scratch.
+struct DirectRun {
+  WinogradConvGeometry g;
+  hwy::AlignedFreeUniquePtr<float[]> u, bias;
+  std::unique_ptr<onednn_test::AlignedScratch> scratch;
+
+  DirectRun(const WinogradCase& c, const Inputs& in, const NhwcConvShape& shape)
+      : g(MakeWinogradConvGeometry(shape)) {
+    u = hwy::AllocateAligned<float>(
+        static_cast<size_t>(kWinogradPositions * g.padded_channels * g.padded_out_channels));
+    TransformWinogradWeights(in.w.UnalignedBytes(), c.m, c.x[3], g.padded_channels,
+                             g.padded_out_channels, u.get());
+    bias = hwy::AllocateAligned<float>(static_cast<size_t>(g.padded_out_channels));
+    std::fill(bias.get(), bias.get() + g.padded_out_channels, 0.0f);
+    if (c.bias) std::copy(in.b.data<float>(), in.b.data<float>() + c.m, bias.get());
+    scratch = std::make_unique<onednn_test::AlignedScratch>(
+        static_cast<size_t>(g.scratch_floats()) * sizeof(float));
+  }
+  void Run(const float* x, float lo, float hi, const float* z, float* y) const {
+    RunWinogradConvTiles(g, u.get(), bias.get(), lo, hi, x, z, y, 0, g.tiles(),
+                         static_cast<float*>(scratch->get()));
+  }
+};
+
 TEST(WinogradConvTest, MatchesReferenceOnMapSizes) {
   // 1x1 and 3x3 maps (one tile, mostly outside), 4x4, 5x5, 7x9, and 30x30 (64 tiles: several
   // blocks of tiles, shared by two threads).
@@ -161,12 +195,7 @@ TEST(WinogradConvTest, MatchesReferenceOnPaddingBatchBiasResidualActivation) {
 // Transformed weights over 1 MiB on a 28x28 map: one block of tiles per thread.
 TEST(WinogradConvTest, MatchesReferenceWithOneBlockPerThread) {
   const WinogradCase c{{1, 28, 28, 96}, 96, {1, 1, 1, 1}, true, true, "Relu"};
-  std::vector<TensorType> types;
-  const Inputs in = MakeInputs(c, 13);
-  for (const Tensor* t : in.list) types.push_back({t->dtype(), t->dims()});
-  const std::vector<TensorType> out = {{DType::kF32, OutputDims(c)}};
-  Expected<NhwcConvShape> shape =
-      ReadNhwcConvShape(PrepareContext(ConvNode(c), types, in.list, out), 1);
+  Expected<NhwcConvShape> shape = ShapeOf(c, MakeInputs(c, 13));
   ASSERT_TRUE(shape.ok()) << shape.status().message();
   EXPECT_EQ(MakeWinogradConvGeometry(*shape, 1).tiles_per_block, 49);
   EXPECT_EQ(MakeWinogradConvGeometry(*shape, 2).tiles_per_block, 25);
@@ -181,28 +210,13 @@ TEST(WinogradConvTest, ResidualInPlace) {
   const Inputs in = MakeInputs(c, 11);
   Expected<std::vector<Tensor>> ref = EvaluateNode(node, in.list, KernelPath::kReference);
   ASSERT_TRUE(ref.ok()) << ref.status().message();
-  Expected<NhwcConvShape> shape = [&] {
-    std::vector<TensorType> types;
-    for (const Tensor* t : in.list) types.push_back({t->dtype(), t->dims()});
-    const std::vector<TensorType> out = {{DType::kF32, OutputDims(c)}};
-    return ReadNhwcConvShape(PrepareContext(node, types, in.list, out), 1);
-  }();
+  Expected<NhwcConvShape> shape = ShapeOf(c, in);
   ASSERT_TRUE(shape.ok()) << shape.status().message();
-  const WinogradConvGeometry g = MakeWinogradConvGeometry(*shape);
-  // The kernel loads U and the bias with aligned vector loads.
-  auto u = hwy::AllocateAligned<float>(
-      static_cast<size_t>(kWinogradPositions * g.padded_channels * g.padded_out_channels));
-  TransformWinogradWeights(in.w.UnalignedBytes(), c.m, c.x[3], g.padded_channels,
-                           g.padded_out_channels, u.get());
-  auto bias = hwy::AllocateAligned<float>(static_cast<size_t>(g.padded_out_channels));
-  std::fill(bias.get(), bias.get() + g.padded_out_channels, 0.0f);
-  std::copy(in.b.data<float>(), in.b.data<float>() + c.m, bias.get());
-  onednn_test::AlignedScratch scratch(static_cast<size_t>(g.scratch_floats()) * sizeof(float));
+  const DirectRun run(c, in, *shape);
   Tensor y = RandomTensor(DType::kF32, OutputDims(c), 0);
   float* out = y.mutable_data<float>();
   std::copy(in.z.data<float>(), in.z.data<float>() + y.num_elements(), out);
-  RunWinogradConvTiles(g, u.get(), bias.get(), 0.0f, INFINITY, in.x.data<float>(), out, out, 0,
-                       g.tiles(), static_cast<float*>(scratch.get()));
+  run.Run(in.x.data<float>(), 0.0f, INFINITY, out, out);
   ExpectClose(y.view(), (*ref)[0], c, in);
 }
 
@@ -210,26 +224,13 @@ TEST(WinogradConvTest, ResidualInPlace) {
 // floats before the buffer does. The floats after the output keep their values.
 TEST(WinogradConvTest, StoresNothingPastTheOutput) {
   const WinogradCase c{{1, 7, 6, 16}, 17};
-  const Node node = ConvNode(c);
   const Inputs in = MakeInputs(c, 12);
-  std::vector<TensorType> types;
-  for (const Tensor* t : in.list) types.push_back({t->dtype(), t->dims()});
-  const std::vector<TensorType> out = {{DType::kF32, OutputDims(c)}};
-  Expected<NhwcConvShape> shape = ReadNhwcConvShape(PrepareContext(node, types, in.list, out), 1);
+  Expected<NhwcConvShape> shape = ShapeOf(c, in);
   ASSERT_TRUE(shape.ok()) << shape.status().message();
-  const WinogradConvGeometry g = MakeWinogradConvGeometry(*shape);
-  auto u = hwy::AllocateAligned<float>(
-      static_cast<size_t>(kWinogradPositions * g.padded_channels * g.padded_out_channels));
-  TransformWinogradWeights(in.w.UnalignedBytes(), c.m, c.x[3], g.padded_channels,
-                           g.padded_out_channels, u.get());
-  auto bias = hwy::AllocateAligned<float>(static_cast<size_t>(g.padded_out_channels));
-  std::fill(bias.get(), bias.get() + g.padded_out_channels, 0.0f);
-  onednn_test::AlignedScratch scratch(static_cast<size_t>(g.scratch_floats()) * sizeof(float));
   const int64_t size = NumElements(OutputDims(c));
   constexpr float kGuard = 12345.0f;
   std::vector<float> y(static_cast<size_t>(size + kWinogradSlice), kGuard);
-  RunWinogradConvTiles(g, u.get(), bias.get(), -INFINITY, INFINITY, in.x.data<float>(), nullptr,
-                       y.data(), 0, g.tiles(), static_cast<float*>(scratch.get()));
+  DirectRun(c, in, *shape).Run(in.x.data<float>(), -INFINITY, INFINITY, nullptr, y.data());
   for (int64_t i = size; i < size + kWinogradSlice; ++i) EXPECT_EQ(y[i], kGuard) << i;
 }
 
