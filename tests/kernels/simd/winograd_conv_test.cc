@@ -13,8 +13,10 @@
 #include <cmath>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "kernels/onednn/nhwc_conv_case.h"
 #include "kernels/onednn/onednn_test_util.h"
 #include "runtime/evaluate_node.h"
 #include "util/compare.h"
@@ -33,71 +35,35 @@ std::span<const KernelDef> OnlyThisKernel() {
   return table;
 }
 
-struct WinogradCase {
-  std::vector<int64_t> x;  // N, H, W, C
-  int64_t m = 16;          // output channels
-  std::vector<int64_t> pads = {1, 1, 1, 1};
-  bool bias = true;
-  bool residual = false;
-  std::string activation;
-  std::vector<float> activation_params;
-  std::vector<int64_t> kernel = {3, 3};
-  std::vector<int64_t> strides = {1, 1};
-  std::vector<int64_t> dilations = {1, 1};
-  int64_t group = 1;
-};
+using nhwc_conv_test::ConvCase;
+using nhwc_conv_test::ConvInputs;
+using nhwc_conv_test::ConvNode;
+using nhwc_conv_test::ConvOutputDims;
+using nhwc_conv_test::MakeConvInputs;
 
-std::vector<int64_t> OutputDims(const WinogradCase& c) {
-  std::vector<int64_t> out = {c.x[0], 0, 0, c.m};
-  for (int i = 0; i < 2; ++i) {
-    const int64_t span = (c.kernel[i] - 1) * c.dilations[i] + 1;
-    out[1 + i] = (c.x[1 + i] + c.pads[i] + c.pads[2 + i] - span) / c.strides[i] + 1;
-  }
-  return out;
+// A 3x3 stride-1 conv, the kind the kernel takes, of x (N, H, W, C) into m channels.
+ConvCase Conv3x3(std::vector<int64_t> x, int64_t m, std::vector<int64_t> pads = {1, 1, 1, 1},
+                 bool bias = true, bool residual = false, std::string activation = "",
+                 std::vector<float> activation_params = {}) {
+  ConvCase c{std::move(x), m, {3, 3}};
+  c.pads = std::move(pads);
+  c.bias = bias;
+  c.residual = residual;
+  c.activation = std::move(activation);
+  c.activation_params = std::move(activation_params);
+  return c;
 }
 
-Node ConvNode(const WinogradCase& c) {
-  Node n = onednn_test::OnednnTestNode("Conv", kNhwcDomain, c.residual ? 4 : (c.bias ? 3 : 2));
-  if (c.residual && !c.bias) n.inputs[2] = Node::kNoValue;
-  n.attrs["group"] = Attribute::Int(c.group);
-  onednn_test::SetInts(n, "kernel_shape", c.kernel);
-  onednn_test::SetInts(n, "strides", c.strides);
-  onednn_test::SetInts(n, "dilations", c.dilations);
-  onednn_test::SetInts(n, "pads", c.pads);
-  if (!c.activation.empty()) n.attrs["activation"] = Attribute::String(c.activation);
-  if (!c.activation_params.empty()) {
-    n.attrs["activation_params"] = Attribute::Floats(c.activation_params);
-  }
-  return n;
-}
-
-struct Inputs {
-  Tensor x, w, b, z;
-  std::vector<const Tensor*> list;
-};
-
-Inputs MakeInputs(const WinogradCase& c, uint32_t seed) {
-  Inputs in;
-  in.x = RandomTensor(DType::kF32, c.x, seed, -2.0, 2.0);
-  in.w = RandomTensor(DType::kF32, {c.m, c.x[3] / c.group, c.kernel[0], c.kernel[1]}, seed + 1);
-  in.b = RandomTensor(DType::kF32, {c.m}, seed + 2);
-  in.z = RandomTensor(DType::kF32, OutputDims(c), seed + 3, -2.0, 2.0);
-  in.list = {&in.x, &in.w};
-  if (c.bias || c.residual) in.list.push_back(c.bias ? &in.b : nullptr);
-  if (c.residual) in.list.push_back(&in.z);
-  return in;
-}
-
-std::string Describe(const WinogradCase& c) {
+std::string Describe(const ConvCase& c) {
   return "x " + DimsToString(c.x) + " m " + std::to_string(c.m) + " pads " + DimsToString(c.pads) +
          (c.bias ? " bias" : "") + (c.residual ? " residual" : "") + " " + c.activation;
 }
 
 // Winograd rounds differently from a direct conv: allow 1e-5 of the largest output before the
 // activation clamps it (the errors seen reach about 3e-6 of it), on top of 1e-4 relative.
-void ExpectClose(const TensorView& got, const Tensor& want, const WinogradCase& c,
-                 const Inputs& in) {
-  WinogradCase unclamped = c;
+void ExpectClose(const TensorView& got, const Tensor& want, const ConvCase& c,
+                 const ConvInputs& in) {
+  ConvCase unclamped = c;
   unclamped.activation.clear();
   unclamped.activation_params.clear();
   Expected<std::vector<Tensor>> raw =
@@ -110,10 +76,10 @@ void ExpectClose(const TensorView& got, const Tensor& want, const WinogradCase& 
   EXPECT_TRUE(r.ok) << r.message;
 }
 
-void ExpectMatchesReference(const WinogradCase& c, uint32_t seed) {
+void ExpectMatchesReference(const ConvCase& c, uint32_t seed) {
   SCOPED_TRACE(Describe(c));
   const Node node = ConvNode(c);
-  const Inputs in = MakeInputs(c, seed);
+  const ConvInputs in = MakeConvInputs(c, seed);
   Expected<std::vector<Tensor>> ref = EvaluateNode(node, in.list, KernelPath::kReference);
   ASSERT_TRUE(ref.ok()) << ref.status().message();
   for (int threads : {1, 2}) {
@@ -128,10 +94,10 @@ void ExpectMatchesReference(const WinogradCase& c, uint32_t seed) {
 }
 
 // The case's shape as the kernel reads it.
-Expected<NhwcConvShape> ShapeOf(const WinogradCase& c, const Inputs& in) {
+Expected<NhwcConvShape> ShapeOf(const ConvCase& c, const ConvInputs& in) {
   std::vector<TensorType> types;
   for (const Tensor* t : in.list) types.push_back({t->dtype(), t->dims()});
-  const std::vector<TensorType> out = {{DType::kF32, OutputDims(c)}};
+  const std::vector<TensorType> out = {{DType::kF32, ConvOutputDims(c)}};
   return ReadNhwcConvShape(PrepareContext(ConvNode(c), types, in.list, out), 1);
 }
 
@@ -142,7 +108,7 @@ struct DirectRun {
   hwy::AlignedFreeUniquePtr<float[]> u, bias;
   std::unique_ptr<onednn_test::AlignedScratch> scratch;
 
-  DirectRun(const WinogradCase& c, const Inputs& in, const NhwcConvShape& shape)
+  DirectRun(const ConvCase& c, const ConvInputs& in, const NhwcConvShape& shape)
       : g(MakeWinogradConvGeometry(shape)) {
     u = hwy::AllocateAligned<float>(
         static_cast<size_t>(kWinogradPositions * g.padded_channels * g.padded_out_channels));
@@ -165,7 +131,8 @@ TEST(WinogradConvTest, MatchesReferenceOnMapSizes) {
   // blocks of tiles, shared by two threads).
   for (const std::vector<int64_t>& hw :
        std::vector<std::vector<int64_t>>{{1, 1}, {3, 3}, {4, 4}, {5, 5}, {7, 9}, {30, 30}}) {
-    ExpectMatchesReference({{1, hw[0], hw[1], 16}, 32, {1, 1, 1, 1}, true, false, "Relu"}, 1);
+    ExpectMatchesReference(Conv3x3({1, hw[0], hw[1], 16}, 32, {1, 1, 1, 1}, true, false, "Relu"),
+                           1);
   }
 }
 
@@ -175,27 +142,28 @@ TEST(WinogradConvTest, MatchesReferenceOnChannelCounts) {
   // (a group and 3).
   for (int64_t c : {8, 16, 17, 33}) {
     for (int64_t m : {16, 17, 40, 64, 80, 112}) {
-      ExpectMatchesReference({{1, 9, 10, c}, m}, static_cast<uint32_t>(c * 131 + m));
+      ExpectMatchesReference(Conv3x3({1, 9, 10, c}, m), static_cast<uint32_t>(c * 131 + m));
     }
   }
 }
 
 TEST(WinogradConvTest, MatchesReferenceOnPaddingBatchBiasResidualActivation) {
-  ExpectMatchesReference({{1, 12, 11, 16}, 24, {0, 0, 0, 0}}, 2);  // VALID: 10x9
-  ExpectMatchesReference({{1, 12, 11, 16}, 24, {2, 0, 0, 1}}, 3);  // asymmetric: 12x10
-  ExpectMatchesReference({{1, 6, 6, 16}, 16, {2, 2, 2, 2}}, 4);    // wider than the window
-  ExpectMatchesReference({{2, 13, 13, 24}, 48, {1, 1, 1, 1}}, 5);  // batch 2: tiles of image 2
-  ExpectMatchesReference({{1, 13, 13, 16}, 32, {1, 1, 1, 1}, false}, 6);
-  ExpectMatchesReference({{1, 13, 13, 16}, 32, {1, 1, 1, 1}, true, true, "Relu"}, 7);
-  ExpectMatchesReference({{1, 13, 13, 16}, 33, {1, 1, 1, 1}, false, true}, 8);
-  ExpectMatchesReference({{1, 13, 13, 16}, 32, {1, 1, 1, 1}, true, false, "Clip", {-0.5f, 0.5f}},
-                         9);
+  ExpectMatchesReference(Conv3x3({1, 12, 11, 16}, 24, {0, 0, 0, 0}), 2);  // VALID: 10x9
+  ExpectMatchesReference(Conv3x3({1, 12, 11, 16}, 24, {2, 0, 0, 1}), 3);  // asymmetric: 12x10
+  ExpectMatchesReference(Conv3x3({1, 6, 6, 16}, 16, {2, 2, 2, 2}), 4);    // wider than the window
+  ExpectMatchesReference(Conv3x3({2, 13, 13, 24}, 48, {1, 1, 1, 1}),
+                         5);  // batch 2: tiles of image 2
+  ExpectMatchesReference(Conv3x3({1, 13, 13, 16}, 32, {1, 1, 1, 1}, false), 6);
+  ExpectMatchesReference(Conv3x3({1, 13, 13, 16}, 32, {1, 1, 1, 1}, true, true, "Relu"), 7);
+  ExpectMatchesReference(Conv3x3({1, 13, 13, 16}, 33, {1, 1, 1, 1}, false, true), 8);
+  ExpectMatchesReference(
+      Conv3x3({1, 13, 13, 16}, 32, {1, 1, 1, 1}, true, false, "Clip", {-0.5f, 0.5f}), 9);
 }
 
 // Transformed weights over 1 MiB on a 28x28 map: one block of tiles per thread.
 TEST(WinogradConvTest, MatchesReferenceWithOneBlockPerThread) {
-  const WinogradCase c{{1, 28, 28, 96}, 96, {1, 1, 1, 1}, true, true, "Relu"};
-  Expected<NhwcConvShape> shape = ShapeOf(c, MakeInputs(c, 13));
+  const ConvCase c = Conv3x3({1, 28, 28, 96}, 96, {1, 1, 1, 1}, true, true, "Relu");
+  Expected<NhwcConvShape> shape = ShapeOf(c, MakeConvInputs(c, 13));
   ASSERT_TRUE(shape.ok()) << shape.status().message();
   EXPECT_EQ(MakeWinogradConvGeometry(*shape, 1).tiles_per_block, 49);
   EXPECT_EQ(MakeWinogradConvGeometry(*shape, 2).tiles_per_block, 25);
@@ -205,15 +173,15 @@ TEST(WinogradConvTest, MatchesReferenceWithOneBlockPerThread) {
 // The residual's buffer as the output (the runtime runs the node in place): each output reads its
 // own residual before it is overwritten.
 TEST(WinogradConvTest, ResidualInPlace) {
-  const WinogradCase c{{1, 14, 15, 16}, 20, {1, 1, 1, 1}, true, true, "Relu"};
+  const ConvCase c = Conv3x3({1, 14, 15, 16}, 20, {1, 1, 1, 1}, true, true, "Relu");
   const Node node = ConvNode(c);
-  const Inputs in = MakeInputs(c, 11);
+  const ConvInputs in = MakeConvInputs(c, 11);
   Expected<std::vector<Tensor>> ref = EvaluateNode(node, in.list, KernelPath::kReference);
   ASSERT_TRUE(ref.ok()) << ref.status().message();
   Expected<NhwcConvShape> shape = ShapeOf(c, in);
   ASSERT_TRUE(shape.ok()) << shape.status().message();
   const DirectRun run(c, in, *shape);
-  Tensor y = RandomTensor(DType::kF32, OutputDims(c), 0);
+  Tensor y = RandomTensor(DType::kF32, ConvOutputDims(c), 0);
   float* out = y.mutable_data<float>();
   std::copy(in.z.data<float>(), in.z.data<float>() + y.num_elements(), out);
   run.Run(in.x.data<float>(), 0.0f, INFINITY, out, out);
@@ -223,11 +191,11 @@ TEST(WinogradConvTest, ResidualInPlace) {
 // 17 output channels: each pixel's second vector is a masked store, and the last pixel's ends 15
 // floats before the buffer does. The floats after the output keep their values.
 TEST(WinogradConvTest, StoresNothingPastTheOutput) {
-  const WinogradCase c{{1, 7, 6, 16}, 17};
-  const Inputs in = MakeInputs(c, 12);
+  const ConvCase c = Conv3x3({1, 7, 6, 16}, 17);
+  const ConvInputs in = MakeConvInputs(c, 12);
   Expected<NhwcConvShape> shape = ShapeOf(c, in);
   ASSERT_TRUE(shape.ok()) << shape.status().message();
-  const int64_t size = NumElements(OutputDims(c));
+  const int64_t size = NumElements(ConvOutputDims(c));
   constexpr float kGuard = 12345.0f;
   std::vector<float> y(static_cast<size_t>(size + kWinogradSlice), kGuard);
   DirectRun(c, in, *shape).Run(in.x.data<float>(), -INFINITY, INFINITY, nullptr, y.data());
@@ -272,19 +240,19 @@ TEST(WinogradConvTest, WeightTransformRoundsOnce) {
 }
 
 TEST(WinogradConvTest, LeavesOtherNodes) {
-  const auto claims = [](const WinogradCase& c, bool winograd = true) {
+  const auto claims = [](const ConvCase& c, bool winograd = true) {
     const Node node = ConvNode(c);
-    const Inputs in = MakeInputs(c, 1);
+    const ConvInputs in = MakeConvInputs(c, 1);
     std::vector<TensorType> types;
     for (const Tensor* t : in.list) types.push_back({t->dtype(), t->dims()});
-    const std::vector<TensorType> out = {{DType::kF32, OutputDims(c)}};
+    const std::vector<TensorType> out = {{DType::kF32, ConvOutputDims(c)}};
     SupportContext sctx{node, types, in.list, out, 1, false, winograd};
     return OnlyThisKernel()[0].supports(sctx);
   };
-  const WinogradCase base{{1, 8, 8, 16}, 16};
+  const ConvCase base = Conv3x3({1, 8, 8, 16}, 16);
   EXPECT_TRUE(claims(base));
   EXPECT_FALSE(claims(base, /*winograd=*/false));
-  WinogradCase c = base;
+  ConvCase c = base;
   c.strides = {2, 2};
   EXPECT_FALSE(claims(c));
   c = base;
@@ -315,10 +283,10 @@ TEST(WinogradConvTest, LeavesOtherNodes) {
   EXPECT_FALSE(claims(c));
   // Weights computed at run time.
   const Node node = ConvNode(base);
-  const Inputs in = MakeInputs(base, 1);
+  const ConvInputs in = MakeConvInputs(base, 1);
   std::vector<TensorType> types;
   for (const Tensor* t : in.list) types.push_back({t->dtype(), t->dims()});
-  const std::vector<TensorType> out = {{DType::kF32, OutputDims(base)}};
+  const std::vector<TensorType> out = {{DType::kF32, ConvOutputDims(base)}};
   const std::vector<const Tensor*> no_weights = {&in.x, nullptr, &in.b};
   EXPECT_FALSE(
       OnlyThisKernel()[0].supports(SupportContext{node, types, no_weights, out, 1, false, true}));
