@@ -380,10 +380,6 @@ int64_t PadToSlice(int64_t n) { return (n + kWinogradSlice - 1) / kWinogradSlice
 
 }  // namespace
 
-int64_t WinogradWeightBytes(const WinogradConvGeometry& g) {
-  return kWinogradPositions * g.padded_channels * g.padded_out_channels * int64_t{sizeof(float)};
-}
-
 WinogradConvGeometry MakeWinogradConvGeometry(const NhwcConvShape& shape, int threads) {
   WinogradConvGeometry g;
   g.shape = shape;
@@ -396,7 +392,7 @@ WinogradConvGeometry MakeWinogradConvGeometry(const NhwcConvShape& shape, int th
       kWinogradPositions * (g.padded_channels + g.padded_out_channels) * int64_t{sizeof(float)};
   g.tiles_per_block =
       std::max<int64_t>(1, kBlockBytes / tile_bytes / kWinogradRowBlock) * kWinogradRowBlock;
-  if (WinogradWeightBytes(g) > kWeightBytesKeptInL2) {
+  if (g.weight_floats() * int64_t{sizeof(float)} > kWeightBytesKeptInL2) {
     // Each block reads all of U: larger ones came from L3 once per block (ResNet's 128-channel
     // 28x28 convs: 8 blocks, 19 MB a run). One block per thread reads it once.
     g.tiles_per_block = std::max<int64_t>(g.tiles_per_block, (g.tiles() + threads - 1) / threads);
@@ -429,8 +425,8 @@ struct WinogradState : KernelState {
 
   size_t persistent_bytes() const override {
     const WinogradConvGeometry& g = geometry;
-    return static_cast<size_t>(kWinogradPositions * g.padded_channels + 1) *
-           static_cast<size_t>(g.padded_out_channels) * sizeof(float);
+    return static_cast<size_t>(g.weight_floats() + g.padded_out_channels) *
+           sizeof(float);  // U, bias
   }
   std::string_view implementation() const override { return name; }
 };
@@ -457,7 +453,7 @@ Status ReadNode(const PrepareContext& ctx, WinogradState* s) {
   s->geometry = MakeWinogradConvGeometry(shape);
   const WinogradConvGeometry& g = s->geometry;
   const bool large_map = shape.out_h * shape.out_w >= kWinogradLargeMap;
-  if (WinogradWeightBytes(g) >
+  if (g.weight_floats() * int64_t{sizeof(float)} >
       (large_map ? kMaxWinogradWeightBytesLargeMap : kMaxWinogradWeightBytes)) {
     return ctx.NotSupported("transformed weights over kMaxWinogradWeightBytes");
   }
@@ -502,8 +498,7 @@ Status PrepareWinogradConv(PrepareContext& ctx, bool share_tiles) {
   RETURN_IF_ERROR(ReadNode(ctx, s.get()));
   const WinogradConvGeometry& g = s->geometry;
   const NhwcConvShape& shape = g.shape;
-  s->weights = hwy::AllocateAligned<float>(
-      static_cast<size_t>(kWinogradPositions * g.padded_channels * g.padded_out_channels));
+  s->weights = hwy::AllocateAligned<float>(static_cast<size_t>(g.weight_floats()));
   s->bias = hwy::AllocateAligned<float>(static_cast<size_t>(g.padded_out_channels));
   if (s->weights == nullptr || s->bias == nullptr) {
     return ctx.Invalid("out of memory for Winograd weights");

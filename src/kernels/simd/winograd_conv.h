@@ -45,6 +45,10 @@ struct WinogradConvGeometry {
   int64_t tiles_per_block = 0;       // the tiles transformed and multiplied together
 
   int64_t tiles() const { return shape.batch * tiles_h * tiles_w; }
+  // U's floats: 36 positions x padded channels x padded output channels.
+  int64_t weight_floats() const {
+    return kWinogradPositions * padded_channels * padded_out_channels;
+  }
   // V and M of one block, in floats.
   int64_t scratch_floats() const {
     return kWinogradPositions * tiles_per_block * (padded_channels + padded_out_channels);
@@ -54,8 +58,6 @@ struct WinogradConvGeometry {
 // The geometry of a conv of `shape` (3x3, stride 1, no dilation, ungrouped) whose tiles
 // `threads` threads share.
 WinogradConvGeometry MakeWinogradConvGeometry(const NhwcConvShape& shape, int threads = 1);
-// U's bytes: 36 positions x padded channels x padded output channels.
-int64_t WinogradWeightBytes(const WinogradConvGeometry& g);
 
 // U[36][padded_channels][padded_out_channels] (64-byte aligned) from 3x3 OIHW weights at any
 // alignment; the padding is zero.

@@ -110,8 +110,7 @@ struct DirectRun {
 
   DirectRun(const ConvCase& c, const ConvInputs& in, const NhwcConvShape& shape)
       : g(MakeWinogradConvGeometry(shape)) {
-    u = hwy::AllocateAligned<float>(
-        static_cast<size_t>(kWinogradPositions * g.padded_channels * g.padded_out_channels));
+    u = hwy::AllocateAligned<float>(static_cast<size_t>(g.weight_floats()));
     TransformWinogradWeights(in.w.UnalignedBytes(), c.m, c.x[3], g.padded_channels,
                              g.padded_out_channels, u.get());
     bias = hwy::AllocateAligned<float>(static_cast<size_t>(g.padded_out_channels));
