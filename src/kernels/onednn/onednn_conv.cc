@@ -33,7 +33,6 @@ namespace {
 using onednn::ArgSource;
 using onednn::ConvGeometry;
 using onednn::IsF32;
-using onednn::Present;
 using onednn::PrimitiveDesc;
 using onednn::PrimitiveRunner;
 
@@ -293,9 +292,9 @@ bool SupportsConvLike(const SupportContext& ctx, bool deconv) {
   }
   if (ctx.outputs.empty() || ctx.outputs[0].dims.size() != 4) return false;
   if (NumElements(in[0].dims) == 0 || NumElements(ctx.outputs[0].dims) == 0) return false;
-  const bool has_bias = Present(in, 2);
+  const bool has_bias = InputPresent(in, 2);
   if (has_bias && !IsF32(in[2])) return false;
-  const bool residual = !deconv && Present(in, kResidualInput);
+  const bool residual = !deconv && InputPresent(in, kResidualInput);
   if (residual && (!IsF32(in[kResidualInput]) || in[kResidualInput].dims != ctx.outputs[0].dims)) {
     return false;
   }
@@ -312,8 +311,8 @@ Status PrepareConvLike(PrepareContext& ctx, bool deconv) {
   const int threads = onednn::ThreadsFor(ctx, 1);
   onednn::ScopedOmpThreads team(threads);
   auto s = std::make_unique<ConvState>();
-  const bool has_bias = Present(ctx.inputs, 2);
-  s->residual = !deconv && Present(ctx.inputs, kResidualInput);
+  const bool has_bias = InputPresent(ctx.inputs, 2);
+  s->residual = !deconv && InputPresent(ctx.inputs, kResidualInput);
   ASSIGN_OR_RETURN(FusedActivation act, FusedActivation::FromNode(ctx.node));
   const bool silu_after = SiLUAfterConv(ctx, act);
   ASSIGN_OR_RETURN(ConvGeometry g, deconv ? DeconvGeometryOf(ctx) : onednn::ConvGeometryOf(ctx, 1));
@@ -330,7 +329,7 @@ Status PrepareConvLike(PrepareContext& ctx, bool deconv) {
     if (!planned.ok()) {
       if (planned.code() != StatusCode::kUnsupported) return planned;
       s = std::make_unique<ConvState>();  // the direct conv below
-      s->residual = Present(ctx.inputs, kResidualInput);
+      s->residual = InputPresent(ctx.inputs, kResidualInput);
     }
   }
   if (!s->blocked) {

@@ -33,7 +33,6 @@ namespace {
 
 using onednn::AlignedBuffer;
 using onednn::IsF32;
-using onednn::Present;
 using onednn::PrimitiveDesc;
 using onednn::PrimitiveRunner;
 
@@ -140,7 +139,7 @@ Expected<PrimitiveDesc> ExpansionPd(const PrepareContext& ctx, const ExpandDepth
   ASSIGN_OR_RETURN(dnnl_memory_desc_t src, onednn::MakeDesc(src_dims, dnnl_f32, dnnl_nhwc, node));
   ASSIGN_OR_RETURN(dnnl_memory_desc_t dst, onednn::MakeDesc(dst_dims, dnnl_f32, dnnl_nhwc, node));
   ASSIGN_OR_RETURN(dnnl_memory_desc_t bias, onednn::MakeDesc(bias_dims, dnnl_f32, dnnl_x, node));
-  const bool has_bias = Present(ctx.inputs, 2);
+  const bool has_bias = InputPresent(ctx.inputs, 2);
   dnnl_dims_t strides = {1, 1}, dilates = {0, 0}, pads = {0, 0};
   dnnl_convolution_desc_t desc;
   RETURN_IF_ERROR(
@@ -169,7 +168,7 @@ Status PackDepthwise(PrepareContext& ctx, ExpandDepthwiseState& s) {
     for (int64_t t = 0; t < k * k; ++t)
       w[t * padded + m] = LoadAnyAlignment<float>(src, m * k * k + t);
   }
-  if (Present(ctx.inputs, 4)) {  // constant: SupportsExpandDepthwise checked
+  if (InputPresent(ctx.inputs, 4)) {  // constant: SupportsExpandDepthwise checked
     const std::byte* bias = ctx.constants[4]->UnalignedBytes();
     for (int64_t m = 0; m < s.g.channels; ++m) b[m] = LoadAnyAlignment<float>(bias, m);
     ctx.packed_constant_inputs |= 1u << 4;
@@ -188,8 +187,8 @@ bool SupportsExpandDepthwise(const SupportContext& ctx) {
       ctx.constants[1] == nullptr || ctx.constants[3] == nullptr) {
     return false;
   }
-  if (Present(in, 2) && !IsF32(in[2])) return false;
-  if (Present(in, 4) &&
+  if (InputPresent(in, 2) && !IsF32(in[2])) return false;
+  if (InputPresent(in, 4) &&
       (!IsF32(in[4]) || ctx.constants.size() < 5 || ctx.constants[4] == nullptr)) {
     return false;
   }
@@ -306,7 +305,7 @@ Status PrepareExpandDepthwise(PrepareContext& ctx) {
             std::unique_ptr<void, AlignedBuffer::Free>(packed_data, AlignedBuffer::Free{false});
       }
       RETURN_IF_ERROR(r.AddOwnedArg(DNNL_ARG_WEIGHTS, weights, std::move(view), ctx.node));
-      if (Present(ctx.inputs, 2)) {
+      if (InputPresent(ctx.inputs, 2)) {
         const int64_t bias_dims[] = {s->g.channels};
         ASSIGN_OR_RETURN(dnnl_memory_desc_t bias,
                          onednn::MakeDesc(bias_dims, dnnl_f32, dnnl_x, ctx.node));

@@ -108,12 +108,9 @@ struct AlignedBuffer {
 // A 4-byte buffer holding `value` (run-time zero points of int8 primitives).
 Expected<AlignedBuffer> Int32Buffer(int32_t value, const Node& node);
 
-// Helpers for supports() and prepare(): the dtype of a node's input or output, and whether
-// optional input i is there (omitted ones have dtype kUndefined).
+// For supports() and prepare(): whether a node's input or output is f32 (whether an optional
+// input is there: InputPresent in kernels/kernel.h).
 inline bool IsF32(const TensorType& t) { return t.dtype == DType::kF32; }
-inline bool Present(std::span<const TensorType> inputs, size_t i) {
-  return InputPresent(inputs, i);
-}
 
 // f32, s8, u8, s32; false for anything else.
 bool ToDnnlType(DType t, dnnl_data_type_t* out);
